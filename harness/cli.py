@@ -1,0 +1,161 @@
+"""`python -m harness`: peers, build, matrix, vectors.
+
+Exit status: 0 all good, 1 an unexpected failure in the run, 2 the run could not start
+(bad schema, unknown peer, ...), 130 interrupted. Errors are one line, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import CrosswireError
+from .project import Project
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m harness", description="crosswire: cross-language IPC interop harness")
+    p.add_argument("--root", type=Path, help="the crosswire checkout (default: found from the current directory)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("peers", help="list the discovered peers, what they support and whether they can run")
+    s.add_argument("--no-hello", action="store_true", help="do not start the peers to ask who they are")
+
+    s = sub.add_parser("build", help="build the peers (what `make peers` runs)")
+    s.add_argument("--peers", type=_csv, help="comma-separated peer names (default: all)")
+
+    s = sub.add_parser("matrix", help="run the interop matrix and print a sender x receiver table per transport")
+    s.add_argument("--peers", type=_csv, help="comma-separated peer names (default: all)")
+    s.add_argument("--transports", type=_csv, help="comma-separated transports (default: every known one)")
+    s.add_argument("--cases", type=_csv, help="comma-separated glob patterns of case ids, e.g. 'integers.*,floats.snan*'")
+    s.add_argument("--kinds", type=_csv, default=None, help="encode,decode,send,echo (default: all)")
+    s.add_argument("--json", type=Path, help="write one record per sender, receiver, transport and case here")
+    s.add_argument("--jobs", type=int, default=2, help="connection groups run in parallel (default: 2)")
+    s.add_argument("--timeout", type=float, default=10.0, help="seconds a peer may take to answer a request")
+
+    s = sub.add_parser("vectors", help="check the golden vectors against the codec and the schema")
+    s.add_argument("--regenerate", action="store_true",
+                   help="rewrite protocols/vectors/golden.json (only when the encoding changes on purpose)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        project = Project(args.root.resolve()) if args.root else Project.find()
+        return int(globals()[f"cmd_{args.command}"](project, args) or 0)
+    except CrosswireError as exc:
+        print(f"crosswire: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("crosswire: interrupted; peers stopped and endpoints removed", file=sys.stderr)
+        return 130
+    finally:
+        from .driver import kill_all
+        kill_all()
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _console() -> Any:
+    from rich.console import Console
+    return Console(stderr=False, highlight=False)
+
+
+def cmd_peers(project: Project, args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from .driver import PeerProcess
+    from .errors import PeerError
+
+    table = Table(title=f"peers in {project.root / 'peers'}")
+    for col in ("peer", "language", "transports", "messages", "platform", "status"):
+        table.add_column(col)
+    for spec in project.registry.values():
+        reason, platform = spec.unavailable(), ""
+        if reason is None and not args.no_hello:
+            try:
+                with PeerProcess(spec, "hello") as proc:
+                    facts = proc.handshake()
+                platform = f"{facts.get('ptr_bits', '?')}-bit, {facts.get('byte_order', '?')}-endian"
+            except PeerError as exc:
+                reason = f"HELLO failed: {exc.message}"
+        messages = "all" if spec.messages is None else ", ".join(spec.messages)
+        table.add_row(spec.name, spec.language, ", ".join(spec.transports), messages, platform,
+                      "[green]ready[/]" if reason is None else f"[yellow]{reason}[/]")
+    _console().print(table)
+    return 0
+
+
+def cmd_build(project: Project, args: argparse.Namespace) -> int:
+    from . import peers as P
+
+    failed = False
+    for spec in P.select(project.registry, args.peers):
+        result = P.build(spec)
+        if result.status == "failed":
+            failed = True
+            print(f"FAILED   {spec.name}: {result.detail}")
+        elif result.status == "skipped":
+            print(f"skipped  {spec.name}: {result.detail} (install it to include this peer)")
+        else:
+            print(f"{'built' if result.status == 'built' else 'ready':8} {spec.name}")
+    return 1 if failed else 0
+
+
+def cmd_matrix(project: Project, args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from . import matrix, report, transports
+    from . import peers as P
+
+    specs = P.select(project.registry, args.peers)
+    names = args.transports or list(transports.KNOWN)
+    for t in names:
+        transports.get(t)  # unknown transport: a clear error before anything starts
+    kinds = args.kinds or list(matrix.KINDS)
+    bad = [k for k in kinds if k not in matrix.KINDS]
+    if bad:
+        raise CrosswireError(f"unknown kind {bad[0]!r}; kinds: {', '.join(matrix.KINDS)}")
+    cases = matrix.select_cases(project.cases, args.cases)
+    cells = matrix.plan(specs, names, cases, kinds)
+    console = _console()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task("interop matrix", total=len(cells))
+        results = matrix.run(cells, project.registry, jobs=args.jobs, timeout=args.timeout,
+                             on_result=lambda r: progress.advance(task))
+    report.print_report(results, console)
+    if args.json:
+        report.write_json(results, args.json)
+        console.print(f"wrote {args.json}")
+    return 1 if any(r.status in ("fail", "xpass") for r in results) else 0
+
+
+def cmd_vectors(project: Project, args: argparse.Namespace) -> int:
+    from . import vectors
+
+    if args.regenerate:
+        cases = vectors.generate(project.schema, project.extra_path)
+        project.golden_path.parent.mkdir(parents=True, exist_ok=True)
+        project.golden_path.write_text(vectors.dump(cases), encoding="utf-8")
+        print(f"wrote {len(cases)} cases to {project.golden_path}")
+        return 0
+    problems = vectors.check(project.schema, project.golden_path, project.extra_path)
+    for line in problems:
+        print(line)
+    if problems:
+        print(f"{len(problems)} problem(s) with {project.golden_path}; if the encoding changed on purpose, "
+              "run `python -m harness vectors --regenerate` and review the diff")
+        return 1
+    print(f"{project.golden_path}: {len(project.cases)} cases, all reproduced by the codec")
+    return 0

@@ -1,0 +1,167 @@
+"""Peer registry: peers are discovered from peers/*/peer.toml manifests (PEER_CONTRACT.md,
+"Manifest"). Adding a language is adding a folder; nothing here names a language."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ManifestError, PeerUnavailable
+
+CONTRACT_VERSION = 1
+BUILD_TIMEOUT = 900.0
+
+
+@dataclass(frozen=True)
+class PeerSpec:
+    name: str
+    language: str
+    dir: Path
+    run: tuple[str, ...]
+    transports: tuple[str, ...]
+    messages: tuple[str, ...] | None          # None: every message
+    build: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+
+    @property
+    def manifest(self) -> Path:
+        return self.dir / "peer.toml"
+
+    def supports_message(self, name: str) -> bool:
+        return self.messages is None or name in self.messages
+
+    def missing_tools(self) -> list[str]:
+        return [tool for tool in self.requires if shutil.which(tool) is None]
+
+    def argv(self) -> list[str]:
+        """The run command, with {python} standing for this interpreter and paths made absolute."""
+        out = []
+        for i, arg in enumerate(self.run):
+            arg = arg.replace("{python}", sys.executable)
+            if i == 0 and ("/" in arg) and not Path(arg).is_absolute():
+                arg = str(self.dir / arg)
+            out.append(arg)
+        return out
+
+    def unavailable(self) -> str | None:
+        """Why this peer cannot run here, or None when it can."""
+        missing = self.missing_tools()
+        if missing:
+            return f"toolchain missing: {', '.join(missing)} not found on PATH (needed by {self.manifest})"
+        absent = [o for o in self.outputs if not (self.dir / o).exists()]
+        if absent:
+            return f"not built: {self.dir.name}/{absent[0]} is missing; run `make peers`"
+        exe = self.argv()[0]
+        if "/" in exe:
+            if not Path(exe).exists():
+                return f"run command {exe} does not exist; run `make peers`"
+        elif shutil.which(exe) is None:
+            return f"run command {exe!r} not found on PATH"
+        return None
+
+    def require_available(self) -> None:
+        reason = self.unavailable()
+        if reason:
+            raise PeerUnavailable(f"peer {self.name}: {reason}")
+
+
+def _strings(where: str, value: object, field: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ManifestError(f"{where}: {field} must be a list of strings")
+    return tuple(value)
+
+
+def load_manifest(path: Path) -> PeerSpec:
+    where = str(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ManifestError(f"{where}: cannot read: {exc}") from None
+    unknown = sorted(doc.keys() - {"name", "language", "contract", "build", "run", "supports"})
+    if unknown:
+        raise ManifestError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    for key in ("name", "language", "contract", "run", "supports"):
+        if key not in doc:
+            raise ManifestError(f"{where}: missing key {key!r}")
+    name = doc["name"]
+    if not isinstance(name, str) or not name or any(c in name for c in " ,/<>-"):
+        raise ManifestError(f"{where}: name must be a word without spaces, commas, '/', '<', '>' or '-'")
+    if doc["contract"] != CONTRACT_VERSION:
+        raise ManifestError(f"{where}: contract {doc['contract']!r}; this harness speaks {CONTRACT_VERSION}")
+    build, run, sup = doc.get("build", {}), doc["run"], doc["supports"]
+    for table, keys in ((build, {"requires", "command", "outputs"}), (run, {"command"}),
+                        (sup, {"transports", "messages"})):
+        if not isinstance(table, dict):
+            raise ManifestError(f"{where}: build, run and supports must be tables")
+        extra = sorted(table.keys() - keys)
+        if extra:
+            raise ManifestError(f"{where}: unknown key(s) {', '.join(extra)}")
+    command = _strings(where, run.get("command"), "run.command")
+    if not command:
+        raise ManifestError(f"{where}: run.command is empty")
+    messages = sup.get("messages", "*")
+    return PeerSpec(
+        name=name, language=str(doc["language"]), dir=path.parent.resolve(), run=command,
+        transports=_strings(where, sup.get("transports", []), "supports.transports"),
+        messages=None if messages == "*" else _strings(where, messages, "supports.messages"),
+        build=_strings(where, build.get("command", []), "build.command"),
+        requires=_strings(where, build.get("requires", []), "build.requires"),
+        outputs=_strings(where, build.get("outputs", []), "build.outputs"),
+    )
+
+
+def discover(peers_dir: Path) -> dict[str, PeerSpec]:
+    """Every peer under peers_dir, by name, in folder order."""
+    found: dict[str, PeerSpec] = {}
+    for manifest in sorted(peers_dir.glob("*/peer.toml")):
+        spec = load_manifest(manifest)
+        if spec.name in found:
+            raise ManifestError(f"{manifest}: peer name {spec.name!r} is already used by "
+                                f"{found[spec.name].manifest}")
+        found[spec.name] = spec
+    return found
+
+
+def select(registry: dict[str, PeerSpec], names: list[str] | None) -> list[PeerSpec]:
+    """The peers named (all when names is None); an unknown name is an error listing the known."""
+    if names is None:
+        return list(registry.values())
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        raise ManifestError(f"unknown peer {unknown[0]!r}; known peers: {', '.join(registry) or 'none'}")
+    return [registry[n] for n in names]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    peer: str
+    status: str        # "built", "nothing", "skipped", "failed"
+    detail: str = ""
+
+
+def build(spec: PeerSpec, timeout: float = BUILD_TIMEOUT) -> BuildResult:
+    """Run the peer's build step in its folder; a missing toolchain is a skip, not a failure."""
+    missing = spec.missing_tools()
+    if missing:
+        return BuildResult(spec.name, "skipped", f"{', '.join(missing)} not found on PATH")
+    if not spec.build:
+        return BuildResult(spec.name, "nothing")
+    argv = [a.replace("{python}", sys.executable) for a in spec.build]
+    try:
+        proc = subprocess.run(argv, cwd=spec.dir, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        return BuildResult(spec.name, "failed", f"build command {argv[0]!r} not found")
+    except subprocess.TimeoutExpired:
+        return BuildResult(spec.name, "failed", f"build did not finish in {timeout:.0f} s")
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        return BuildResult(spec.name, "failed", f"`{' '.join(argv)}` exited {proc.returncode}:\n{tail}")
+    absent = [o for o in spec.outputs if not (spec.dir / o).exists()]
+    if absent:
+        return BuildResult(spec.name, "failed", f"build succeeded but did not make {absent[0]}")
+    return BuildResult(spec.name, "built")

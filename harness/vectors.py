@@ -1,0 +1,301 @@
+"""Test cases: systematic special values and seeded random values per message, frozen with
+their exact bytes in protocols/vectors/golden.json.
+
+Cases are derived from the schema: for a message, every special name that one of its leaf
+types knows ("max", "neg_zero", "snan_payload", "multibyte", "pow127", ...) gives a case in
+which each leaf takes that special (or its plain "one" value when its type has no such
+special). Hand-written cases (values only) live in protocols/vectors/extra.json.
+
+The golden file is generated once and committed: a codec that no longer reproduces its bytes
+fails loudly instead of silently re-baselining (`python -m harness vectors`).
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import codec
+from . import schema as S
+from .errors import CrosswireError
+from .values import F32, F64
+
+RANDOM_PER_MESSAGE = 4
+SEED = 20261124
+
+# ------------------------------------------------------------------ special values
+
+F32_SPECIALS = {
+    "zero": 0x00000000, "neg_zero": 0x80000000, "one": 0x3F800000, "minus_one": 0xBF800000,
+    "inf": 0x7F800000, "neg_inf": 0xFF800000, "qnan": 0x7FC00000, "qnan_payload": 0xFFC12345,
+    "snan_payload": 0x7FA00001, "snan_min": 0x7F800001, "min_subnormal": 0x00000001,
+    "max_subnormal": 0x007FFFFF, "min_normal": 0x00800000, "max": 0x7F7FFFFF, "min": 0xFF7FFFFF,
+    "pi": 0x40490FDB,
+}
+F64_SPECIALS = {
+    "zero": 0x0, "neg_zero": 0x8000000000000000, "one": 0x3FF0000000000000,
+    "minus_one": 0xBFF0000000000000, "inf": 0x7FF0000000000000, "neg_inf": 0xFFF0000000000000,
+    "qnan": 0x7FF8000000000000, "qnan_payload": 0xFFF80000DEADBEEF,
+    "snan_payload": 0x7FF4000000000001, "snan_min": 0x7FF0000000000001,
+    "min_subnormal": 0x1, "max_subnormal": 0x000FFFFFFFFFFFFF, "min_normal": 0x0010000000000000,
+    "max": 0x7FEFFFFFFFFFFFFF, "min": 0xFFEFFFFFFFFFFFFF, "pi": 0x400921FB54442D18,
+}
+MULTIBYTE = "é€😀ж✓"  # 2, 3, 4, 2 and 3 bytes of UTF-8
+
+
+def _bigint_specials(t: S.BigInt) -> dict[str, int]:
+    top = 8 * t.max - 1
+    out = {"zero": 0, "one": 1, "minus_one": -1, "min": -(1 << top), "max": (1 << top) - 1}
+    for p in (63, 64, 127, 128, 200):
+        if p < top:
+            out[f"pow{p}"], out[f"neg_pow{p}"] = 1 << p, -(1 << p)
+    if 64 < top:
+        out["pow64_minus_one"] = (1 << 64) - 1
+    return out
+
+
+def _fill(unit: str, limit: int) -> str:
+    """As many whole characters of `unit`, repeated, as fit in `limit` UTF-8 bytes."""
+    out, size = [], 0
+    while True:
+        for ch in unit:
+            n = len(ch.encode())
+            if size + n > limit:
+                return "".join(out)
+            out.append(ch)
+            size += n
+
+
+def specials(t: S.Type) -> dict[str, Any]:
+    """The named special values of a leaf type (always with "zero" and "one")."""
+    if isinstance(t, S.Prim):
+        if t.kind == "float":
+            cls, table = (F32, F32_SPECIALS) if t.size == 4 else (F64, F64_SPECIALS)
+            return {k: cls(v) for k, v in table.items()}
+        if t.kind == "bool":
+            return {"zero": False, "one": True}
+        out = {"zero": 0, "one": 1, "min": t.min, "max": t.max}
+        out["minus_one"] = -1 if t.signed else t.max  # all bits set
+        return out
+    if isinstance(t, S.Enum):
+        vals = list(t.values.values())
+        return {"zero": 0 if 0 in vals else min(vals), "one": 1 if 1 in vals else max(vals),
+                "minus_one": -1 if -1 in vals else max(vals), "min": min(vals), "max": max(vals)}
+    if isinstance(t, S.CharArray):
+        return {"zero": b"", "one": b"a", "max": bytes(0x41 + i % 26 for i in range(t.n)),
+                "multibyte": _fill(MULTIBYTE, t.n).encode(), "high_bytes": b"\xff\x80"[: t.n]}
+    if isinstance(t, S.Bytes):
+        if t.utf8:
+            return {"zero": "", "one": "a", "max": _fill("abcdefghijklmnopqrstuvwxyz", t.max),
+                    "multibyte": _fill(MULTIBYTE, t.max), "nul": "\0"[: t.max]}
+        return {"zero": b"", "one": b"\x01", "max": bytes(range(256)) * (t.max // 256) + bytes(range(t.max % 256)),
+                "nul": b"\0" * min(t.max, 3), "high_bytes": b"\xff" * min(t.max, 8)}
+    if isinstance(t, S.BigInt):
+        return _bigint_specials(t)
+    raise TypeError(f"not a leaf type: {t!r}")
+
+
+def special_names(t: S.Type, seen: set[str] | None = None) -> list[str]:
+    """Every special name some leaf of `t` knows, in first-seen order."""
+    names: list[str] = []
+    if isinstance(t, S.Struct):
+        for f in t.value_fields:
+            names += special_names(f.type)
+    elif isinstance(t, (S.Array, S.Vec)):
+        names += special_names(t.elem)
+    else:
+        names += list(specials(t))
+    return list(dict.fromkeys(names))
+
+
+def special_value(t: S.Type, name: str) -> Any:
+    if isinstance(t, S.Struct):
+        return {f.name: special_value(f.type, name) for f in t.value_fields}
+    if isinstance(t, S.Array):
+        return [special_value(t.elem, name) for _ in range(t.n)]
+    if isinstance(t, S.Vec):
+        if name == "zero":
+            return []
+        count = t.max if name == "max" else min(t.max, 2)
+        return [special_value(t.elem, name) for _ in range(count)]
+    table = specials(t)
+    return table.get(name, table["one"])
+
+
+# ------------------------------------------------------------------ random values
+
+
+def random_value(t: S.Type, rng: random.Random) -> Any:
+    """A value of `t`, drawn to reach edges often: limits, NaNs, empty and full lengths."""
+    if isinstance(t, S.Struct):
+        return {f.name: random_value(f.type, rng) for f in t.value_fields}
+    if isinstance(t, S.Array):
+        return [random_value(t.elem, rng) for _ in range(t.n)]
+    if isinstance(t, S.Vec):
+        return [random_value(t.elem, rng) for _ in range(_length(rng, t.max))]
+    if isinstance(t, S.Prim) and t.kind == "float":
+        return (F32 if t.size == 4 else F64)(rng.getrandbits(8 * t.size))  # every pattern, NaNs too
+    if isinstance(t, S.Prim) and t.kind in ("int", "uint"):
+        return rng.choice([t.min, t.max, 0]) if rng.random() < 0.25 else rng.randint(t.min, t.max)
+    if isinstance(t, S.Prim):
+        return rng.random() < 0.5
+    if isinstance(t, S.Enum):
+        return rng.choice(list(t.values.values()))
+    if isinstance(t, S.CharArray):
+        return bytes(rng.randint(1, 255) for _ in range(_length(rng, t.n)))
+    if isinstance(t, S.Bytes):
+        n = _length(rng, t.max)
+        if not t.utf8:
+            return rng.randbytes(n)
+        chars, size = [], 0
+        while True:
+            ch = chr(rng.choice([rng.randint(0x20, 0x7E), rng.randint(0x80, 0x7FF),
+                                 rng.randint(0xE000, 0xFFFF), rng.randint(0x10000, 0x10FFFF)]))
+            size += len(ch.encode())
+            if size > n:
+                return "".join(chars)
+            chars.append(ch)
+    assert isinstance(t, S.BigInt)
+    bits = rng.randint(0, 8 * t.max - 1)
+    return rng.choice([1, -1]) * rng.getrandbits(bits) if bits else 0
+
+
+def _length(rng: random.Random, limit: int) -> int:
+    return rng.choice([0, limit, rng.randint(0, limit)])
+
+
+# ------------------------------------------------------------------ cases
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    message: S.Message
+    value: Any
+    payload: bytes
+    note: str = ""
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def generate(schema: S.Schema, extra: Path | None = None, seed: int = SEED,
+             per_message: int = RANDOM_PER_MESSAGE) -> list[Case]:
+    """Every case, with its bytes computed by the reference codec."""
+    cases: list[Case] = []
+    for msg in schema.messages.values():
+        for name in dict.fromkeys(["zero", *special_names(msg)]):
+            value = special_value(msg, name)
+            cases.append(Case(f"{snake(msg.name)}.{name}", msg, value, codec.encode(msg, value)))
+        for i in range(per_message if msg.value_fields else 0):
+            value = random_value(msg, random.Random(f"{seed}:{msg.name}:{i}"))
+            cases.append(Case(f"{snake(msg.name)}.random{i}", msg, value, codec.encode(msg, value),
+                              f"seeded random, seed {seed}"))
+    if extra is not None and extra.exists():
+        for item in _read_json(extra):
+            msg = schema.message(item["message"])
+            value = from_json(msg, item["value"], f"{extra}: {item['id']}")
+            cases.append(Case(item["id"], msg, value, codec.encode(msg, value), item.get("note", "")))
+    ids = [c.id for c in cases]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise CrosswireError(f"duplicate case ids: {', '.join(dupes)}")
+    return cases
+
+
+# ------------------------------------------------------------------ JSON form of values
+
+
+def to_json(t: S.Type, v: Any) -> Any:
+    if isinstance(t, S.Struct):
+        return {f.name: to_json(f.type, v[f.name]) for f in t.value_fields}
+    if isinstance(t, (S.Array, S.Vec)):
+        return [to_json(t.elem, x) for x in v]
+    if isinstance(t, S.Prim) and t.kind == "float":
+        return f"0x{v.bits:0{2 * t.size}x}"
+    if isinstance(t, (S.CharArray, S.Bytes)) and isinstance(v, bytes):
+        return v.hex()
+    if isinstance(t, S.BigInt):
+        return f"-0x{-v:x}" if v < 0 else f"0x{v:x}"
+    return v  # int, bool, enum value, str
+
+
+def from_json(t: S.Type, j: Any, where: str) -> Any:
+    try:
+        if isinstance(t, S.Struct):
+            return {f.name: from_json(f.type, j[f.name], f"{where}.{f.name}") for f in t.value_fields}
+        if isinstance(t, (S.Array, S.Vec)):
+            return [from_json(t.elem, x, f"{where}[{i}]") for i, x in enumerate(j)]
+        if isinstance(t, S.Prim) and t.kind == "float":
+            return (F32 if t.size == 4 else F64)(int(j, 16))
+        if isinstance(t, S.CharArray) or (isinstance(t, S.Bytes) and not t.utf8):
+            return bytes.fromhex(j)
+        if isinstance(t, S.BigInt):
+            return int(j, 16)
+        return j
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CrosswireError(f"{where}: bad value {j!r} for {S.type_name(t)}: {exc}") from None
+
+
+# ------------------------------------------------------------------ the golden file
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CrosswireError(f"{path}: cannot read: {exc}") from None
+
+
+def dump(cases: list[Case]) -> str:
+    rows = [{"id": c.id, "message": c.message.name, **({"note": c.note} if c.note else {}),
+             "value": to_json(c.message, c.value), "payload": c.payload.hex()} for c in cases]
+    body = ",\n".join("  " + json.dumps(r, ensure_ascii=False) for r in rows)
+    return "[\n" + body + "\n]\n"
+
+
+def load(schema: S.Schema, path: Path) -> list[Case]:
+    """The frozen cases, exactly as committed (bytes are not recomputed)."""
+    cases = []
+    for row in _read_json(path):
+        msg = schema.message(row["message"])
+        where = f"{path}: {row['id']}"
+        cases.append(Case(row["id"], msg, from_json(msg, row["value"], where),
+                          bytes.fromhex(row["payload"]), row.get("note", "")))
+    return cases
+
+
+def check(schema: S.Schema, golden: Path, extra: Path | None) -> list[str]:
+    """Problems with the golden file: bytes the codec no longer produces, values it no longer
+    decodes, cases the schema now implies but the file lacks (or the reverse)."""
+    problems: list[str] = []
+    frozen = load(schema, golden)
+    for c in frozen:
+        try:
+            got = codec.encode(c.message, c.value)
+        except CrosswireError as exc:
+            problems.append(f"{c.id}: encoding the frozen value fails: {exc}")
+            continue
+        if got != c.payload:
+            problems.append(f"{c.id}: encoding changed: frozen {c.payload.hex()} now {got.hex()}")
+        try:
+            back = codec.decode(c.message, c.payload)
+        except CrosswireError as exc:
+            problems.append(f"{c.id}: decoding the frozen bytes fails: {exc}")
+            continue
+        if back != c.value:
+            problems.append(f"{c.id}: decoding the frozen bytes gives another value")
+    fresh = {c.id: c for c in generate(schema, extra)}
+    old = {c.id: c for c in frozen}
+    for cid in fresh.keys() - old.keys():
+        problems.append(f"{cid}: the schema implies this case but {golden.name} lacks it")
+    for cid in old.keys() - fresh.keys():
+        problems.append(f"{cid}: in {golden.name} but the schema no longer implies it")
+    for cid in fresh.keys() & old.keys():
+        if fresh[cid].value != old[cid].value:
+            problems.append(f"{cid}: the generator now gives another value than the frozen one")
+    return problems
