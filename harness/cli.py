@@ -6,6 +6,7 @@ Exit status: 0 all good, 1 an unexpected failure in the run, 2 the run could not
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import sys
 from pathlib import Path
@@ -21,8 +22,10 @@ def _csv(text: str) -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m harness", description="crosswire: cross-language IPC interop harness")
-    p.add_argument("--root", type=Path, help="the crosswire checkout (default: found from the current directory)")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", type=Path, help="the crosswire checkout (default: found from the current directory)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser = functools.partial(sub.add_parser, parents=[common])  # type: ignore[method-assign]
 
     s = sub.add_parser("peers", help="list the discovered peers, what they support and whether they can run")
     s.add_argument("--no-hello", action="store_true", help="do not start the peers to ask who they are")

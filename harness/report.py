@@ -26,33 +26,33 @@ def _cell_text(c: collections.Counter) -> str:
     return "\n".join(parts) or "-"
 
 
-def tables(results: list[Result]) -> list[Table]:
-    """One table for the peers alone (encode/decode), one per transport (send/echo)."""
-    out: list[Table] = []
+def tables(results: list[Result]) -> list[tuple[str, Table]]:
+    """(title, table): one for the peers alone (encode/decode), one per transport (send/echo)."""
+    out: list[tuple[str, Table]] = []
     solo = [r for r in results if r.cell.transport == "-"]
     if solo:
         peers = list(dict.fromkeys(r.cell.sender for r in solo))
         kinds = list(dict.fromkeys(r.cell.kind for r in solo))
-        t = Table(title="each peer against the golden vectors")
+        t = Table()
         t.add_column("peer")
         for k in kinds:
             t.add_column(k)
         for p in peers:
             t.add_row(p, *(_cell_text(counts([r for r in solo if r.cell.sender == p and r.cell.kind == k]))
                            for k in kinds))
-        out.append(t)
+        out.append(("each peer alone against the golden vectors", t))
     for transport in dict.fromkeys(r.cell.transport for r in results if r.cell.transport != "-"):
         rows = [r for r in results if r.cell.transport == transport]
         senders = list(dict.fromkeys(r.cell.sender for r in rows))
         receivers = list(dict.fromkeys(r.cell.receiver for r in rows))
-        t = Table(title=f"{transport}: sender (row) x receiver (column), send and echo")
+        t = Table()
         t.add_column("sender \\ receiver")
         for r in receivers:
             t.add_column(r)
         for s in senders:
             t.add_row(s, *(_cell_text(counts([x for x in rows if x.cell.sender == s and x.cell.receiver == r]))
                            for r in receivers))
-        out.append(t)
+        out.append((f"{transport}: sender (row) x receiver (column), send and echo", t))
     return out
 
 
@@ -63,7 +63,8 @@ def print_report(results: list[Result], console: Console, max_failures: int = 30
         console.print("  " + r.detail.replace("\n", "\n  "), highlight=False, markup=False, soft_wrap=True)
     if len(bad) > max_failures:
         console.print(f"... and {len(bad) - max_failures} more failures (see --json)")
-    for t in tables(results):
+    for title, t in tables(results):
+        console.print(f"[bold]{title}[/]", soft_wrap=True)
         console.print(t)
     skipped = collections.Counter(r.detail for r in results if r.status == "skip")
     for reason, n in skipped.items():

@@ -1,0 +1,35 @@
+# crosswire: `make peers && make test` on a fresh machine (see README.md).
+# Portable make: no GNU-only syntax.
+
+PYTHON ?= python3
+VENV = .venv
+VPY = $(VENV)/bin/python
+
+.PHONY: all peers test matrix vectors clean
+
+all: peers
+
+$(VPY): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -e '.[test]' tox
+	touch $(VPY)
+
+# Build every peer discovered under peers/*/peer.toml (missing toolchains are skipped, with the reason).
+peers: $(VPY)
+	$(VPY) -m harness build
+
+# The test suite and the matrix under tox (tox itself is bootstrapped into .venv).
+test: peers
+	$(VENV)/bin/tox -q
+
+# The interop matrix: a sender x receiver table per transport; JSON in reports/matrix.json.
+matrix: peers
+	$(VPY) -m harness matrix --json reports/matrix.json
+
+vectors: $(VPY)
+	$(VPY) -m harness vectors
+
+clean:
+	rm -rf $(VENV) .tox reports .pytest_cache .hypothesis *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

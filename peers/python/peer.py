@@ -1,0 +1,285 @@
+"""The Python reference peer of crosswire.
+
+It answers the harness on the control channel of protocols/PEER_CONTRACT.md: one request
+line on standard input, one reply line on standard output. It carries messages over a Unix
+stream socket in the frames of protocols/WIRE.md, with the codec of codec.py.
+Standard library only.
+"""
+import socket
+import struct
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+from codec import DecodeError, PeerError, RequestError, Schema
+
+HERE = Path(__file__).resolve().parent
+CONTRACT = "1"
+MAX_ADDRESS = 100  # bytes of a uds path
+
+
+def one_line(text):
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def expect_args(args, count, usage):
+    if len(args) != count:
+        raise RequestError(f"usage: {usage}")
+
+
+def parse_timeout(token):
+    """A timeout_ms token, as the deadline it sets on the monotonic clock."""
+    if not token.isdigit() or not token.isascii():
+        raise RequestError(f"bad timeout_ms {token!r}")
+    return time.monotonic() + int(token) / 1000
+
+
+def seconds_left(deadline, what):
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise PeerError("timeout", what)
+    return left
+
+
+def parse_blob(token):
+    if len(token) % 2 != 1 or not token.startswith("x"):
+        raise RequestError(f"bad blob {token[:40]!r}")
+    try:
+        return bytes.fromhex(token[1:])
+    except ValueError:
+        raise RequestError(f"bad blob {token[:40]!r}") from None
+
+
+class Peer:
+    def __init__(self):
+        self.schema = Schema()
+        with open(HERE / "peer.toml", "rb") as f:
+            self.manifest = tomllib.load(f)
+        self.listener = None        # the listening socket after LISTEN
+        self.listen_path = None     # its socket file, removed on CLOSE
+        self.conn = None            # the connection after CONNECT or ACCEPT
+        self.inbuf = bytearray()    # bytes read from conn, not yet used
+        self.quitting = False
+        self.commands = {
+            "HELLO": self.hello, "ENCODE": self.encode, "DECODE": self.decode,
+            "LISTEN": self.listen, "CONNECT": self.connect, "ACCEPT": self.accept,
+            "SEND": self.send, "RECV": self.recv, "ECHO": self.echo,
+            "CLOSE": self.close, "QUIT": self.quit,
+        }
+
+    def answer(self, raw):
+        """The one reply line to one request line; never raises."""
+        try:
+            line = raw.decode("ascii").removesuffix("\n")
+        except UnicodeDecodeError:
+            return "ERR request the request line is not ASCII"
+        try:
+            return " ".join(["OK", *self.handle(line)])
+        except PeerError as e:
+            return one_line(f"ERR {e}")
+        except Exception as e:
+            return one_line(f"ERR runtime {type(e).__name__}: {e}")
+
+    def handle(self, line):
+        words = line.split(" ")
+        if "" in words:
+            raise RequestError("empty request or an empty token (two spaces?)")
+        command = self.commands.get(words[0])
+        if command is None:
+            raise RequestError(f"unknown command {words[0][:40]!r}")
+        return command(words[1:])
+
+    def message(self, name):
+        if name not in self.schema.message_ids:
+            raise RequestError(f"unknown message {name[:40]!r}")
+        return name
+
+    # ------------------------------------------------------------ requests
+
+    def hello(self, args):
+        expect_args(args, 1, "HELLO <contract>")
+        if args[0] != CONTRACT:
+            raise PeerError("unsupported", f"contract {args[0]}")
+        m = self.manifest
+        messages = m["supports"]["messages"]
+        if not isinstance(messages, str):
+            messages = ",".join(messages)
+        return [f"name={m['name']}", f"language={m['language']}", f"contract={m['contract']}",
+                f"transports={','.join(m['supports']['transports'])}", f"messages={messages}",
+                f"ptr_bits={struct.calcsize('P') * 8}", f"byte_order={sys.byteorder}"]
+
+    def encode(self, args):
+        if not args:
+            raise RequestError("usage: ENCODE <Message> <value>")
+        message = self.message(args[0])
+        value = self.schema.parse_text(message, args[1:])
+        return ["x" + self.schema.encode(message, value).hex()]
+
+    def decode(self, args):
+        expect_args(args, 2, "DECODE <Message> x<payload>")
+        message = self.message(args[0])
+        value = self.schema.decode(message, parse_blob(args[1]))
+        return self.schema.format_text(message, value)
+
+    def listen(self, args):
+        expect_args(args, 2, "LISTEN <transport> <address>")
+        address = self.check_endpoint(args[0], args[1])
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(address)  # fails if the file exists, as the contract wants
+            sock.listen(1)
+        except OSError:
+            sock.close()
+            raise
+        self.listener, self.listen_path = sock, address
+        return []
+
+    def connect(self, args):
+        expect_args(args, 3, "CONNECT <transport> <address> <timeout_ms>")
+        address = self.check_endpoint(args[0], args[1])
+        deadline = parse_timeout(args[2])
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(seconds_left(deadline, f"connecting to {address}"))
+            sock.connect(address)
+        except TimeoutError:
+            sock.close()
+            raise PeerError("timeout", f"connecting to {address}") from None
+        except BaseException:
+            sock.close()
+            raise
+        self.conn = sock
+        self.inbuf.clear()
+        return []
+
+    def accept(self, args):
+        expect_args(args, 1, "ACCEPT <timeout_ms>")
+        deadline = parse_timeout(args[0])
+        if self.listener is None:
+            raise PeerError("runtime", "no endpoint: LISTEN first")
+        if self.conn is not None:
+            raise PeerError("runtime", "a connection is already open")
+        self.listener.settimeout(seconds_left(deadline, "no connection to accept"))
+        try:
+            self.conn, _ = self.listener.accept()
+        except TimeoutError:
+            raise PeerError("timeout", "no connection to accept") from None
+        self.inbuf.clear()
+        return []
+
+    def send(self, args):
+        if len(args) < 2:
+            raise RequestError("usage: SEND <Message> <seq> <value>")
+        message = self.message(args[0])
+        if not args[1].isdigit() or not args[1].isascii():
+            raise RequestError(f"bad seq {args[1]!r}")
+        value = self.schema.parse_text(message, args[2:])
+        payload = self.schema.encode(message, value)
+        frame = self.schema.encode_frame(message, int(args[1]), payload)
+        self.write_frame(frame)
+        return [str(len(frame))]
+
+    def recv(self, args):
+        expect_args(args, 1, "RECV <timeout_ms>")
+        message, seq, value = self.read_frame(parse_timeout(args[0]))
+        return [message, str(seq), *self.schema.format_text(message, value)]
+
+    def echo(self, args):
+        expect_args(args, 1, "ECHO <timeout_ms>")
+        message, seq, value = self.read_frame(parse_timeout(args[0]))
+        payload = self.schema.encode(message, value)
+        self.write_frame(self.schema.encode_frame(message, seq, payload))
+        return [message, str(seq)]
+
+    def close(self, args):
+        expect_args(args, 0, "CLOSE")
+        self.close_all()
+        return []
+
+    def quit(self, args):
+        expect_args(args, 0, "QUIT")
+        self.quitting = True
+        return []
+
+    # ------------------------------------------------------------ transport: uds
+
+    def check_endpoint(self, transport, address):
+        if transport != "uds":
+            raise PeerError("unsupported", f"transport {transport}")
+        if len(address.encode()) > MAX_ADDRESS:
+            raise PeerError("runtime", f"address longer than {MAX_ADDRESS} bytes")
+        if self.listener is not None or self.conn is not None:
+            raise PeerError("runtime", "an endpoint or connection is already open: CLOSE first")
+        return address
+
+    def require_conn(self):
+        if self.conn is None:
+            raise PeerError("runtime", "no connection: CONNECT or ACCEPT first")
+        return self.conn
+
+    def write_frame(self, frame):
+        conn = self.require_conn()
+        conn.settimeout(None)
+        conn.sendall(frame)
+
+    def read_frame(self, deadline):
+        """Read one whole frame and decode it: (message, seq, value)."""
+        self.require_conn()
+        size = self.schema.header_size
+        self.fill(size, deadline)
+        try:
+            message, length, seq = self.schema.decode_header(bytes(self.inbuf[:size]))
+        except DecodeError:
+            self.close_connection()  # the stream is out of step
+            raise
+        self.fill(size + length, deadline)
+        payload = bytes(self.inbuf[size:size + length])
+        del self.inbuf[:size + length]
+        # An error in the payload leaves the stream in step: stay connected.
+        return message, seq, self.schema.decode(message, payload)
+
+    def fill(self, count, deadline):
+        """Read until the input buffer holds count bytes. What a timeout leaves stays there."""
+        while len(self.inbuf) < count:
+            waiting = f"waiting for a frame, {len(self.inbuf)} of {count} bytes read"
+            self.conn.settimeout(seconds_left(deadline, waiting))
+            try:
+                chunk = self.conn.recv(65536)
+            except TimeoutError:
+                raise PeerError("timeout", waiting) from None
+            if not chunk and not self.inbuf:
+                raise PeerError("runtime", "closed by the other side")
+            if not chunk:
+                got = len(self.inbuf)
+                self.close_connection()
+                raise DecodeError("truncated", "frame", f"closed after {got} of {count} bytes")
+            self.inbuf += chunk
+
+    def close_connection(self):
+        if self.conn is not None:
+            self.conn.close()
+        self.conn = None
+        self.inbuf.clear()
+
+    def close_all(self):
+        self.close_connection()
+        if self.listener is not None:
+            self.listener.close()
+            Path(self.listen_path).unlink(missing_ok=True)
+        self.listener = self.listen_path = None
+
+
+def main():
+    peer = Peer()
+    for raw in sys.stdin.buffer:
+        sys.stdout.write(peer.answer(raw) + "\n")
+        sys.stdout.flush()
+        if peer.quitting:
+            break
+    peer.close_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Every discovered peer against the contract beyond the happy path: malformed payloads are
+refused with the documented code and field path, bad values with an encode error, bad request
+lines with `ERR request`, and the peer stays usable after each."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.driver import PeerProcess
+from harness.errors import PeerReplyError
+from harness.project import Project
+
+from .conftest import ROOT
+
+PROJECT = Project(ROOT)
+PEERS = list(PROJECT.registry.values())
+MALFORMED = json.loads((ROOT / "protocols/vectors/malformed.json").read_text())
+
+
+@pytest.fixture(scope="module", params=PEERS, ids=[p.name for p in PEERS])
+def peer(request):
+    spec = request.param
+    reason = spec.unavailable()
+    if reason:
+        pytest.skip(reason)
+    with PeerProcess(spec, "conformance") as proc:
+        proc.handshake()
+        yield proc
+
+
+def refused(peer, line: str) -> PeerReplyError:
+    with pytest.raises(PeerReplyError) as info:
+        peer.request(line)
+    assert peer.request("HELLO 1")[0].startswith("name="), "the peer must stay usable after an error"
+    return info.value
+
+
+def test_hello_reports_the_real_platform(peer):
+    import struct
+    import sys
+    assert peer.hello["contract"] == "1"
+    assert peer.hello["ptr_bits"] in ("32", "64") and peer.hello["byte_order"] in ("little", "big")
+    if peer.spec.language == "python":  # same host, same interpreter family
+        assert peer.hello["ptr_bits"] == str(8 * struct.calcsize("P")) and peer.hello["byte_order"] == sys.byteorder
+    assert set(peer.hello["transports"].split(",")) == set(peer.spec.transports)
+
+
+@pytest.mark.parametrize("case", MALFORMED, ids=[c["id"] for c in MALFORMED])
+def test_malformed_payload(peer, case):
+    err = refused(peer, f"DECODE {case['message']} x{case['payload']}")
+    code, path = (err.detail.split(" ") + ["", ""])[:2]
+    assert (err.kind, code, path) == ("decode", case["code"], case["path"]), err.detail
+
+
+@pytest.mark.parametrize("line, code, path", [
+    ("ENCODE Choices true 9 0", "enum", "Choices.color"),
+    ("ENCODE Choices true 0 5", "enum", "Choices.status"),
+    ("ENCODE Integers 256 0 0 0 0 0 0 0", "range", "Integers.val_u8"),
+    ("ENCODE Integers 0 0 0 18446744073709551616 0 0 0 0", "range", "Integers.val_u64"),
+    ("ENCODE Integers 0 0 0 0 -129 0 0 0", "range", "Integers.val_i8"),
+    ("ENCODE Integers 0 0 0 0 0 0 0 -9223372036854775809", "range", "Integers.val_i64"),
+    ("ENCODE Text x610062 x x", "char", "Text.name"),
+    ("ENCODE Text x" + "61" * 17 + " x x", "length", "Text.name"),
+    ("ENCODE Text x x" + "61" * 65 + " x", "length", "Text.label"),
+    ("ENCODE Text x xc328 x", "utf8", "Text.label"),
+    ("ENCODE Arrays 0 0 0 0 " + "0x0000000000000000 " * 3 + "17" + " 0" * 17 + " 0", "length", "Arrays.samples"),
+    ("ENCODE BigNumber 0x" + "8" + "0" * 127, "length", "BigNumber.value"),
+])
+def test_bad_value(peer, line, code, path):
+    err = refused(peer, line)
+    assert (err.kind, *err.detail.split(" ")[:2]) == ("encode", code, path), err.detail
+
+
+@pytest.mark.parametrize("line", [
+    "FROB", "ENCODE", "ENCODE NoSuchMessage 1", "ENCODE Integers 1 2", "ENCODE Integers 1 2 3 4 5 6 7 8 9",
+    "ENCODE Floats 1.5 0x0000000000000000", "ENCODE Floats 0x0000000 0x0000000000000000",
+    "ENCODE Choices yes 0 0", "ENCODE Integers a 0 0 0 0 0 0 0", "DECODE Integers 00ff", "DECODE Integers xabc",
+    "RECV", "RECV soon", "SEND Integers", "LISTEN carrier-pigeon /tmp/x",
+])
+def test_bad_request_line(peer, line):
+    err = refused(peer, line)
+    assert err.kind in ("request", "unsupported", "runtime"), err
+
+
+def test_requests_without_a_connection(peer):
+    assert refused(peer, "RECV 100").kind == "runtime"
+    assert refused(peer, "SEND Empty 1").kind == "runtime"

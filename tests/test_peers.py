@@ -1,0 +1,68 @@
+"""Peer discovery and build: manifests are the only list of peers."""
+from __future__ import annotations
+
+import pytest
+
+from harness import peers
+from harness.errors import ManifestError
+
+
+def write(d, text):
+    d.mkdir(parents=True)
+    (d / "peer.toml").write_text(text)
+
+
+GOOD = 'name = "{n}"\nlanguage = "x"\ncontract = 1\n[run]\ncommand = ["true"]\n[supports]\ntransports = ["uds"]\n'
+
+
+def test_discovery_is_by_folder(tmp_path):
+    write(tmp_path / "a", GOOD.format(n="alpha"))
+    write(tmp_path / "b", GOOD.format(n="beta") + 'messages = ["Integers"]\n')
+    reg = peers.discover(tmp_path)
+    assert list(reg) == ["alpha", "beta"]
+    assert reg["beta"].supports_message("Integers") and not reg["beta"].supports_message("Text")
+    assert reg["alpha"].supports_message("Text")
+
+
+def test_real_checkout_has_the_python_peer(project):
+    assert project.registry["python"].transports == ("uds",)
+
+
+@pytest.mark.parametrize("text, words", [
+    ('name = "x"\n', "missing key 'language'"),
+    (GOOD.format(n="x") + "colour = 1\n", "unknown key(s) colour"),
+    (GOOD.format(n="a b"), "name must be a word"),
+    (GOOD.format(n="x").replace("contract = 1", "contract = 9"), "contract 9; this harness speaks 1"),
+    (GOOD.format(n="x").replace('["true"]', "[]"), "run.command is empty"),
+    (GOOD.format(n="x").replace('["uds"]', '"uds"'), "supports.transports must be a list"),
+    ("name = [", "cannot read"),
+])
+def test_bad_manifest(tmp_path, text, words):
+    write(tmp_path / "p", text)
+    with pytest.raises(ManifestError, match=None) as info:
+        peers.discover(tmp_path)
+    assert words in str(info.value) and "peer.toml" in str(info.value)
+
+
+def test_duplicate_names(tmp_path):
+    write(tmp_path / "a", GOOD.format(n="same"))
+    write(tmp_path / "b", GOOD.format(n="same"))
+    with pytest.raises(ManifestError, match="already used"):
+        peers.discover(tmp_path)
+
+
+def test_build_skips_a_missing_toolchain_and_reports_failures(tmp_path):
+    write(tmp_path / "a", GOOD.format(n="a") + '[build]\nrequires = ["no-such-cc-xyz"]\ncommand = ["no-such-cc-xyz"]\n')
+    write(tmp_path / "b", GOOD.format(n="b") + '[build]\ncommand = ["sh", "-c", "echo broken >&2; exit 4"]\n')
+    write(tmp_path / "c", GOOD.format(n="c") + '[build]\ncommand = ["sh", "-c", "mkdir -p out && touch out/bin"]\noutputs = ["out/bin"]\n')
+    reg = peers.discover(tmp_path)
+    a, b, c = (peers.build(reg[n]) for n in "abc")
+    assert (a.status, a.detail) == ("skipped", "no-such-cc-xyz not found on PATH")
+    assert b.status == "failed" and "exited 4" in b.detail and "broken" in b.detail
+    assert c.status == "built" and reg["c"].unavailable() is None
+    assert "toolchain missing: no-such-cc-xyz" in reg["a"].unavailable()
+
+
+def test_select_unknown(project):
+    with pytest.raises(ManifestError, match="unknown peer 'nope'; known peers: python"):
+        peers.select(project.registry, ["nope"])

@@ -1,0 +1,61 @@
+"""The pytest plugin, driven the way a user drives it (pytester runs a real pytest)."""
+from __future__ import annotations
+
+import pytest
+
+from .conftest import ROOT
+
+pytest_plugins = ["pytester"]
+
+TEST = "def test_interop(crosswire_cell, crosswire_run):\n    crosswire_run(crosswire_cell)\n"
+
+
+def test_matrix_ids_options_and_outcomes(pytester: pytest.Pytester):
+    pytester.makepyfile(test_m=TEST)
+    result = pytester.runpytest_subprocess(
+        f"--cw-root={ROOT}", "--cw-cases=integers.max,floats.neg_zero", "--cw-kinds=send,echo,decode", "-v",
+        "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines(["*test_interop?python-decode-integers.max? PASSED*",
+                                 "*test_interop?python->python-uds-integers.max? PASSED*",
+                                 "*test_interop?python<->python-uds-floats.neg_zero? PASSED*"])
+
+
+def test_runs_under_xdist(pytester: pytest.Pytester):
+    pytester.makepyfile(test_m=TEST)
+    result = pytester.runpytest_subprocess(f"--cw-root={ROOT}", "--cw-cases=text.*", "-n", "2", "-p", "no:cacheprovider")
+    n = sum(1 for line in (ROOT / "protocols/vectors/golden.json").read_text().splitlines() if '"id": "text.' in line)
+    result.assert_outcomes(passed=4 * n)
+
+
+def test_bad_option_is_a_usage_error(pytester: pytest.Pytester):
+    pytester.makepyfile(test_m=TEST)
+    result = pytester.runpytest_subprocess(f"--cw-root={ROOT}", "--cw-peers=cobol", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*crosswire: unknown peer 'cobol'*"])
+
+
+def test_a_failing_cell_shows_the_field(pytester: pytest.Pytester, tmp_path):
+    """A peer that decodes i64 wrongly: the failure names the field and both values."""
+    import shutil
+    import sys
+    root = tmp_path / "co"
+    shutil.copytree(ROOT / "protocols", root / "protocols")
+    d = root / "peers" / "liar"
+    d.mkdir(parents=True)
+    (d / "peer.toml").write_text(f'name = "liar"\nlanguage = "python"\ncontract = 1\n[run]\n'
+                                 f'command = ["{sys.executable}", "peer.py"]\n[supports]\ntransports = ["uds"]\n')
+    (d / "peer.py").write_text(
+        "import sys\n"
+        "for line in sys.stdin:\n"
+        "    if line.startswith('HELLO'):\n"
+        "        print('OK name=liar language=python contract=1 transports=uds messages=* ptr_bits=64 byte_order=little')\n"
+        "    else:\n"
+        "        print('OK 255 65535 4294967295 18446744073709551615 127 32767 2147483647 -129')\n"
+        "    sys.stdout.flush()\n")
+    pytester.makepyfile(test_m=TEST)
+    result = pytester.runpytest_subprocess(f"--cw-root={root}", "--cw-cases=integers.max", "--cw-kinds=decode",
+                                           "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*liar-decode-integers.max: liar decoded the golden bytes another value*",
+                                 "*Integers.val_i64: expected 9223372036854775807 (0x7fffffffffffffff), got -129*"])
