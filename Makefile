@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV = .venv
 VPY = $(VENV)/bin/python
 
-.PHONY: all peers test matrix vectors clean
+.PHONY: all peers peers-asan codegen test matrix vectors clean
 
 all: peers
 
@@ -18,6 +18,14 @@ $(VPY): pyproject.toml
 # Build every peer discovered under peers/*/peer.toml (missing toolchains are skipped, with the reason).
 peers: $(VPY)
 	$(VPY) -m harness build
+
+# Only the AddressSanitizer + UndefinedBehaviorSanitizer build of the C peer (`make peers` builds it too).
+peers-asan: $(VPY)
+	$(VPY) -m harness build --peers c@asan
+
+# Regenerate each language's types and codec from protocols/schema.toml.
+codegen: $(VPY)
+	$(VPY) -m harness codegen
 
 # The test suite and the matrix under tox (tox itself is bootstrapped into .venv).
 test: peers

@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=2, help="connection groups run in parallel (default: 2)")
     s.add_argument("--timeout", type=float, default=10.0, help="seconds a peer may take to answer a request")
 
+    s = sub.add_parser("codegen", help="write each language's generated types and codec from the schema")
+    s.add_argument("--check", action="store_true", help="only report generated files that are missing or stale")
+    s.add_argument("--lang", type=_csv, help="comma-separated backends (default: all)")
+
     s = sub.add_parser("vectors", help="check the golden vectors against the codec and the schema")
     s.add_argument("--regenerate", action="store_true",
                    help="rewrite protocols/vectors/golden.json (only when the encoding changes on purpose)")
@@ -161,4 +165,24 @@ def cmd_vectors(project: Project, args: argparse.Namespace) -> int:
               "run `python -m harness vectors --regenerate` and review the diff")
         return 1
     print(f"{project.golden_path}: {len(project.cases)} cases, all reproduced by the codec")
+    return 0
+
+
+def cmd_codegen(project: Project, args: argparse.Namespace) -> int:
+    from . import codegen
+
+    known = codegen.backends()
+    bad = [n for n in args.lang or [] if n not in known]
+    if bad:
+        raise CrosswireError(f"unknown codegen backend {bad[0]!r}; known: {', '.join(known) or 'none'}")
+    if args.check:
+        problems = codegen.check(project.schema, project.root)
+        for line in problems:
+            print(line)
+        return 1 if problems else 0
+    written = codegen.write(project.schema, project.root, args.lang)
+    for path in written:
+        print(f"wrote {path.relative_to(project.root)}")
+    if not written:
+        print("generated files are up to date")
     return 0

@@ -148,10 +148,10 @@ class PeerProcess:
         """HELLO: the peer's facts as a dict; checked against its manifest."""
         tokens = self.request(f"HELLO {CONTRACT_VERSION}")
         facts = dict(t.split("=", 1) for t in tokens if "=" in t)
-        if facts.get("name") != self.spec.name:
+        if facts.get("name") != self.spec.program:
             self.kill()
             raise PeerProtocolError(self.label, "HELLO", f"HELLO says name={facts.get('name')!r}, "
-                                    f"its manifest says {self.spec.name!r}")
+                                    f"its manifest says {self.spec.program!r}")
         self.hello = facts
         return facts
 

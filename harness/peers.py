@@ -26,6 +26,12 @@ class PeerSpec:
     build: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
+    base: str = ""          # for a variant ("c@asan"), the peer it is a build of ("c")
+
+    @property
+    def program(self) -> str:
+        """The name the program itself reports in HELLO: a variant is the same program."""
+        return self.base or self.name
 
     @property
     def manifest(self) -> Path:
@@ -81,15 +87,15 @@ def load_manifest(path: Path) -> PeerSpec:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ManifestError(f"{where}: cannot read: {exc}") from None
-    unknown = sorted(doc.keys() - {"name", "language", "contract", "build", "run", "supports"})
+    unknown = sorted(doc.keys() - {"name", "language", "contract", "build", "run", "supports", "variants"})
     if unknown:
         raise ManifestError(f"{where}: unknown key(s) {', '.join(unknown)}")
     for key in ("name", "language", "contract", "run", "supports"):
         if key not in doc:
             raise ManifestError(f"{where}: missing key {key!r}")
     name = doc["name"]
-    if not isinstance(name, str) or not name or any(c in name for c in " ,/<>-"):
-        raise ManifestError(f"{where}: name must be a word without spaces, commas, '/', '<', '>' or '-'")
+    if not isinstance(name, str) or not name or any(c in name for c in " ,/<>-@"):
+        raise ManifestError(f"{where}: name must be a word without spaces, commas, '/', '<', '>', '-' or '@'")
     if doc["contract"] != CONTRACT_VERSION:
         raise ManifestError(f"{where}: contract {doc['contract']!r}; this harness speaks {CONTRACT_VERSION}")
     build, run, sup = doc.get("build", {}), doc["run"], doc["supports"]
@@ -114,15 +120,44 @@ def load_manifest(path: Path) -> PeerSpec:
     )
 
 
+def load_variants(path: Path, base: PeerSpec) -> list[PeerSpec]:
+    """`[variants.<v>]` tables: other builds of the same program (a sanitizer build, a cross
+    build run under an emulator), each joining the matrix as peer `<name>@<v>`. A variant takes
+    `build`, `outputs`, `run` and extra `requires`; the rest comes from the base peer."""
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    out = []
+    variants = doc.get("variants", {})
+    if not isinstance(variants, dict):
+        raise ManifestError(f"{path}: variants must be a table of tables")
+    for vname, table in variants.items():
+        where = f"{path}: variants.{vname}"
+        if not isinstance(table, dict) or not vname.replace("_", "").isalnum():
+            raise ManifestError(f"{where}: a variant is a table named by a word")
+        extra = sorted(table.keys() - {"build", "outputs", "run", "requires"})
+        if extra:
+            raise ManifestError(f"{where}: unknown key(s) {', '.join(extra)}")
+        run = _strings(where, table.get("run", list(base.run)), "run")
+        if not run:
+            raise ManifestError(f"{where}: run is empty")
+        out.append(PeerSpec(
+            name=f"{base.name}@{vname}", language=base.language, dir=base.dir, run=run,
+            transports=base.transports, messages=base.messages,
+            build=_strings(where, table.get("build", []), "build"),
+            requires=base.requires + _strings(where, table.get("requires", []), "requires"),
+            outputs=_strings(where, table.get("outputs", []), "outputs"), base=base.name))
+    return out
+
+
 def discover(peers_dir: Path) -> dict[str, PeerSpec]:
     """Every peer under peers_dir, by name, in folder order."""
     found: dict[str, PeerSpec] = {}
     for manifest in sorted(peers_dir.glob("*/peer.toml")):
         spec = load_manifest(manifest)
-        if spec.name in found:
-            raise ManifestError(f"{manifest}: peer name {spec.name!r} is already used by "
-                                f"{found[spec.name].manifest}")
-        found[spec.name] = spec
+        for each in (spec, *load_variants(manifest, spec)):
+            if each.name in found:
+                raise ManifestError(f"{manifest}: peer name {each.name!r} is already used by "
+                                    f"{found[each.name].manifest}")
+            found[each.name] = each
     return found
 
 

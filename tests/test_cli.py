@@ -100,3 +100,54 @@ def test_garbage_peer_fails_its_cells_and_nothing_is_left_running(checkout):
     assert "not a contract reply: 'lol'" in r.stdout and "Traceback" not in r.stdout + r.stderr
     leftover = subprocess.run(["pgrep", "-f", str(d / "peer.py")], capture_output=True, text=True)
     assert leftover.stdout == ""
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_interrupt_leaves_nothing_behind(checkout, tmp_path, signame):
+    """Ctrl-C (or SIGTERM) while a peer hangs: exit 130, the peers killed, the socket dir gone."""
+    import os
+    import signal
+    import time
+    d = checkout / "peers" / "stuck"
+    d.mkdir()
+    note = tmp_path / "note"
+    (d / "peer.toml").write_text(f'name = "stuck"\nlanguage = "python"\ncontract = 1\n[run]\n'
+                                 f'command = ["{sys.executable}", "peer.py"]\n[supports]\ntransports = ["uds"]\n')
+    (d / "peer.py").write_text(f"""
+import os, socket, sys, time
+for line in sys.stdin:
+    words = line.split()
+    if words[0] == "HELLO":
+        print("OK name=stuck language=python contract=1 transports=uds messages=* ptr_bits=64 byte_order=little")
+    elif words[0] == "LISTEN":
+        s = socket.socket(socket.AF_UNIX); s.bind(words[2]); s.listen()
+        print("OK")
+    elif words[0] == "ACCEPT":
+        with open({str(note)!r}, "a") as f: f.write(f"{{os.getpid()}} {{s.getsockname()}}\\n")
+        time.sleep(3600)
+    else:
+        print("OK")
+    sys.stdout.flush()
+""")
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "matrix", "--root", str(checkout), "--peers", "stuck",
+                             "--kinds", "send", "--cases", "integers.max", "--timeout", "60"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not note.exists():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    pid, sock = note.read_text().split()
+    assert os.path.exists(sock)
+    proc.send_signal(getattr(signal, signame))
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, out + err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not os.path.exists(os.path.dirname(sock)), "the private socket directory was left behind"
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "a peer survived the interrupt"
+        time.sleep(0.05)

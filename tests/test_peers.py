@@ -66,3 +66,20 @@ def test_build_skips_a_missing_toolchain_and_reports_failures(tmp_path):
 def test_select_unknown(project):
     with pytest.raises(ManifestError, match="unknown peer 'nope'; known peers: python"):
         peers.select(project.registry, ["nope"])
+
+
+def test_variants_are_peers_of_their_own(tmp_path):
+    write(tmp_path / "c", GOOD.format(n="c") + '[build]\nrequires = ["sh"]\ncommand = ["sh", "-c", "true"]\n'
+          '[variants.asan]\nbuild = ["sh", "-c", "touch asan-bin"]\noutputs = ["asan-bin"]\nrun = ["./asan-bin"]\n')
+    reg = peers.discover(tmp_path)
+    assert list(reg) == ["c", "c@asan"]
+    v = reg["c@asan"]
+    assert (v.base, v.program, v.transports, v.requires) == ("c", "c", ("uds",), ("sh",))
+    assert "not built" in v.unavailable()
+    assert peers.build(v).status == "built" and (tmp_path / "c" / "asan-bin").exists()
+
+
+def test_bad_variant(tmp_path):
+    write(tmp_path / "c", GOOD.format(n="c") + '[variants.x]\nrun = ["a"]\ncolour = 1\n')
+    with pytest.raises(ManifestError, match="variants.x: unknown key"):
+        peers.discover(tmp_path)
