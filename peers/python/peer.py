@@ -30,7 +30,7 @@ def expect_args(args, count, usage):
 
 def parse_timeout(token):
     """A timeout_ms token, as the deadline it sets on the monotonic clock."""
-    if not token.isdigit() or not token.isascii():
+    if not token.isdigit():
         raise RequestError(f"bad timeout_ms {token!r}")
     return time.monotonic() + int(token) / 1000
 
@@ -139,14 +139,15 @@ class Peer:
         expect_args(args, 3, "CONNECT <transport> <address> <timeout_ms>")
         address = self.check_endpoint(args[0], args[1])
         deadline = parse_timeout(args[2])
+        timeout = seconds_left(deadline, f"connecting to {address}")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
         try:
-            sock.settimeout(seconds_left(deadline, f"connecting to {address}"))
             sock.connect(address)
         except TimeoutError:
             sock.close()
             raise PeerError("timeout", f"connecting to {address}") from None
-        except BaseException:
+        except OSError:
             sock.close()
             raise
         self.conn = sock
@@ -172,7 +173,7 @@ class Peer:
         if len(args) < 2:
             raise RequestError("usage: SEND <Message> <seq> <value>")
         message = self.message(args[0])
-        if not args[1].isdigit() or not args[1].isascii():
+        if not args[1].isdigit():
             raise RequestError(f"bad seq {args[1]!r}")
         value = self.schema.parse_text(message, args[2:])
         payload = self.schema.encode(message, value)
