@@ -22,17 +22,13 @@ def blob(data: bytes) -> str:
     return "x" + data.hex()
 
 
+_BLOB = re.compile(r"x(?:[0-9a-fA-F]{2})*\Z")
+
+
 def parse_blob(token: str, what: str = "blob") -> bytes:
-    if not token.startswith("x"):
-        raise TextFormError(f"{what}: expected x<hex>, got {_show(token)}")
-    try:
-        return bytes.fromhex(token[1:]) if len(token) % 2 == 1 else _odd(token, what)
-    except ValueError:
-        raise TextFormError(f"{what}: bad hex in {_show(token)}") from None
-
-
-def _odd(token: str, what: str) -> bytes:
-    raise TextFormError(f"{what}: odd number of hex digits in {_show(token)}")
+    if not _BLOB.match(token):
+        raise TextFormError(f"{what}: expected x followed by pairs of hex digits, got {_show(token)}")
+    return bytes.fromhex(token[1:])
 
 
 def _show(token: str) -> str:
