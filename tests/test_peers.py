@@ -25,7 +25,7 @@ def test_discovery_is_by_folder(tmp_path):
 
 
 def test_real_checkout_has_the_python_peer(project):
-    assert project.registry["python"].transports == ("uds",)
+    assert project.registry["python"].transports == ("uds", "shm")
 
 
 @pytest.mark.parametrize("text, words", [

@@ -13,7 +13,7 @@ TEST = "def test_interop(crosswire_cell, crosswire_run):\n    crosswire_run(cros
 def test_matrix_ids_options_and_outcomes(pytester: pytest.Pytester):
     pytester.makepyfile(test_m=TEST)
     result = pytester.runpytest_subprocess(
-        f"--cw-root={ROOT}", "--cw-cases=integers.max,floats.neg_zero", "--cw-kinds=send,echo,decode", "-v",
+        f"--cw-root={ROOT}", "--cw-cases=integers.max,floats.neg_zero", "--cw-kinds=send,echo,decode", "--cw-transports=uds", "-v",
         "-p", "no:cacheprovider")
     result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines(["*test_interop?python-decode-integers.max? PASSED*",
@@ -25,7 +25,7 @@ def test_runs_under_xdist(pytester: pytest.Pytester):
     pytester.makepyfile(test_m=TEST)
     result = pytester.runpytest_subprocess(f"--cw-root={ROOT}", "--cw-cases=text.*", "-n", "2", "-p", "no:cacheprovider")
     n = sum(1 for line in (ROOT / "protocols/vectors/golden.json").read_text().splitlines() if '"id": "text.' in line)
-    result.assert_outcomes(passed=4 * n)
+    result.assert_outcomes(passed=6 * n)  # encode, decode, send and echo over uds and shm
 
 
 def test_bad_option_is_a_usage_error(pytester: pytest.Pytester):

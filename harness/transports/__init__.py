@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from ..errors import CrosswireError
+from .shm import ShmTransport
 from .uds import UdsTransport
 
 
@@ -22,7 +23,7 @@ class Transport(Protocol):
         """Remove everything this transport object created."""
 
 
-KNOWN: dict[str, type] = {"uds": UdsTransport}
+KNOWN: dict[str, type] = {"uds": UdsTransport, "shm": ShmTransport}
 
 
 def get(name: str) -> Transport:

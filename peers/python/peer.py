@@ -12,6 +12,7 @@ import time
 import tomllib
 from pathlib import Path
 
+import shm
 from codec import DecodeError, PeerError, RequestError, Schema
 
 HERE = Path(__file__).resolve().parent
@@ -123,6 +124,8 @@ class Peer:
         return self.schema.format_text(message, value)
 
     def listen(self, args):
+        if args[:1] == ["shm"]:
+            return self.listen_shm(args)
         expect_args(args, 2, "LISTEN <transport> <address>")
         address = self.check_endpoint(args[0], args[1])
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -139,6 +142,8 @@ class Peer:
         expect_args(args, 3, "CONNECT <transport> <address> <timeout_ms>")
         address = self.check_endpoint(args[0], args[1])
         deadline = parse_timeout(args[2])
+        if args[0] == "shm":
+            return self.connect_shm(address, deadline)
         timeout = seconds_left(deadline, f"connecting to {address}")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(timeout)
@@ -203,10 +208,32 @@ class Peer:
         self.quitting = True
         return []
 
+    # ------------------------------------------------------------ transport: shm (shm.py)
+
+    def listen_shm(self, args):
+        if len(args) not in (2, 3) or (len(args) == 3 and not args[2].isdigit()):
+            raise RequestError("usage: LISTEN shm <name> [capacity]")
+        name = self.check_endpoint("shm", args[1])
+        try:
+            self.listener = shm.ShmListener(name, int(args[2]) if len(args) == 3 else 65536)
+        except (ValueError, RuntimeError) as e:
+            raise PeerError("runtime", str(e)) from None
+        return []
+
+    def connect_shm(self, name, deadline):
+        try:
+            self.conn = shm.ShmConnection(shm.Segment.attach(name, deadline))
+        except TimeoutError as e:
+            raise PeerError("timeout", str(e)) from None
+        except (ValueError, RuntimeError) as e:
+            raise PeerError("runtime", str(e)) from None
+        self.inbuf.clear()
+        return []
+
     # ------------------------------------------------------------ transport: uds
 
     def check_endpoint(self, transport, address):
-        if transport != "uds":
+        if transport not in ("uds", "shm"):
             raise PeerError("unsupported", f"transport {transport}")
         if len(address.encode()) > MAX_ADDRESS:
             raise PeerError("runtime", f"address longer than {MAX_ADDRESS} bytes")
@@ -267,7 +294,8 @@ class Peer:
         self.close_connection()
         if self.listener is not None:
             self.listener.close()
-            Path(self.listen_path).unlink(missing_ok=True)
+            if self.listen_path is not None:
+                Path(self.listen_path).unlink(missing_ok=True)
         self.listener = self.listen_path = None
 
 
