@@ -46,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--check", action="store_true", help="only report generated files that are missing or stale")
     s.add_argument("--lang", type=_csv, help="comma-separated backends (default: all)")
 
+    s = sub.add_parser("diagnose", help="say where two encodings of a message differ and most likely why")
+    s.add_argument("--message", help="the message name (optional for whole frames: read from the header)")
+    s.add_argument("--expected", help="the expected bytes in hex (spaces allowed), or @FILE for raw bytes")
+    s.add_argument("--actual", help="the actual bytes in hex, or @FILE for raw bytes")
+    s.add_argument("--frame", action="store_true",
+                   help="the bytes are whole frames (default: guessed from the magic at their start)")
+
     s = sub.add_parser("vectors", help="check the golden vectors against the codec and the schema")
     s.add_argument("--regenerate", action="store_true",
                    help="rewrite protocols/vectors/golden.json (only when the encoding changes on purpose)")
@@ -186,3 +193,42 @@ def cmd_codegen(project: Project, args: argparse.Namespace) -> int:
     if not written:
         print("generated files are up to date")
     return 0
+
+
+def _read_bytes(spec: str | None, what: str) -> bytes:
+    if not spec:
+        raise CrosswireError(f"--{what} is required: hex digits, or @FILE for a file of raw bytes")
+    if spec.startswith("@"):
+        try:
+            return Path(spec[1:]).read_bytes()
+        except OSError as exc:
+            raise CrosswireError(f"--{what}: cannot read {spec[1:]}: {exc.strerror}") from None
+    text = "".join(spec.split()).removeprefix("0x")
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise CrosswireError(f"--{what}: not hex: {spec[:40]!r}") from None
+
+
+def cmd_diagnose(project: Project, args: argparse.Namespace) -> int:
+    from .codec import HEADER
+    from .diagnose import diagnose
+
+    schema = project.schema
+    expected, actual = _read_bytes(args.expected, "expected"), _read_bytes(args.actual, "actual")
+    frame = args.frame or expected[:4] == schema.magic.to_bytes(4, "little")
+    if args.message:
+        msg = schema.message(args.message)
+    elif frame and len(expected) >= HEADER.size:
+        mtype = HEADER.unpack_from(expected)[2]
+        if mtype not in schema.by_id:
+            raise CrosswireError(f"the expected frame names message id {mtype}, which the schema does not have")
+        msg = schema.by_id[mtype]
+    else:
+        raise CrosswireError("--message is required unless the bytes are whole frames")
+    try:
+        result = diagnose(schema, msg, expected, actual, frame=frame)
+    except ValueError as exc:
+        raise CrosswireError(str(exc)) from None
+    print(result.render())
+    return 0 if expected == actual else 1

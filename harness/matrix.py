@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable
 
 from . import schema as S
 from . import transports
-from .diagnose import diff_bytes, diff_values
+from .diagnose import diagnose, diff_values
 from .driver import DEFAULT_TIMEOUT, PeerProcess
 from .errors import CrosswireError, PeerError, PeerReplyError, TextFormError
 from .peers import PeerSpec
@@ -212,7 +212,10 @@ class Session:
         if len(tokens) != 1:
             return f"ENCODE replied {len(tokens)} tokens, expected one blob"
         got = parse_blob(tokens[0], "ENCODE reply")
-        return None if got == c.payload else f"{cell.sender} encoded other bytes than the golden ones: " + diff_bytes(c.payload, got)
+        if got == c.payload:
+            return None
+        return f"{cell.sender} encoded other bytes than the golden ones\n" + diagnose(
+            None, c.message, c.payload, got).render()
 
     def _run_decode(self, cell: Cell) -> str | None:
         c = cell.case
@@ -227,8 +230,9 @@ class Session:
         problems = self._collect([(tx, "SEND"), (rx, "RECV")])
         if problems:
             self._recover()
-            return problems
-        return self._compare_frame(c, seq, self._last[1], f"{cell.receiver} received")
+            return self._frame_hint(c) + problems + self._explain(cell)
+        problem = self._compare_frame(c, seq, self._last[1], f"{cell.receiver} received")
+        return problem and problem + self._explain(cell)
 
     def _run_echo(self, cell: Cell) -> str | None:
         tx, rx = self._connect(*cell.link)
@@ -239,26 +243,71 @@ class Session:
         problems = self._collect([(tx, "SEND"), (rx, "ECHO"), (tx, "RECV")])
         if problems:
             self._recover()
-            return problems
-        return self._compare_frame(c, seq, self._last[2], f"{cell.sender} received back from {cell.receiver}")
+            return self._frame_hint(c) + problems + self._explain(cell)
+        problem = self._compare_frame(c, seq, self._last[2], f"{cell.sender} received back from {cell.receiver}")
+        return problem and problem + self._explain(cell)
+
+    def _explain(self, cell: Cell) -> str:
+        """After a failed exchange, find the side at fault: the sender's bytes for the value
+        against the golden bytes (diagnosed field by field), then the receiver's reading of
+        the golden bytes. Each peer alone, through ENCODE and DECODE."""
+        c = cell.case
+        notes = []
+        for who in dict.fromkeys((cell.sender, cell.receiver)):
+            try:
+                tokens = self.peer(who, "tx").request(_line("ENCODE", c.message.name, format_message(c.message, c.value)))
+                got = parse_blob(tokens[0], "ENCODE reply") if len(tokens) == 1 else None
+            except (PeerError, CrosswireError) as exc:
+                notes.append(f"{who} cannot ENCODE the value: {exc}")
+                continue
+            if got is not None and got != c.payload:
+                notes.append(f"{who} encodes the value wrongly\n" + diagnose(None, c.message,
+                                                                            c.payload, got).render())
+            try:
+                problem = self._run_decode(Cell("decode", who, who, "-", c))
+            except (PeerError, CrosswireError) as exc:
+                problem = f"{who} cannot DECODE the golden bytes: {exc}"
+            if problem:
+                notes.append(problem)
+        if not notes:
+            return "\n(each peer alone encodes and decodes this case right: the fault is in the transport or framing)"
+        return "\n" + "\n".join(notes)
 
     def _collect(self, waits: list[tuple[PeerProcess, str]]) -> str | None:
-        """Read the replies of pipelined requests; the first ERR is the problem reported."""
+        """Read the replies of pipelined requests; the ERR replies are the problems reported."""
         self._last: list[list[str]] = []
+        self._refusals: list[PeerReplyError] = []
         problems = []
         for proc, what in waits:
             try:
                 self._last.append(proc.reply(self.io_ms / 1000 + self.timeout))
             except PeerReplyError as exc:
                 problems.append(f"{proc.label} {what}: ERR {exc.kind} {exc.detail}")
+                self._refusals.append(exc)
                 self._last.append([])
         return "; ".join(problems) or None
+
+    def _frame_hint(self, c: Case) -> str:
+        """A receiver's refusal that points at the frame rather than the payload."""
+        for exc in self._refusals:
+            if exc.kind != "decode":
+                continue
+            code, path = (exc.detail.split(" ") + ["", ""])[:2]
+            if path.startswith("frame.") and code != "truncated":
+                cause = {"type": "msg_type"}.get(code, code)
+                return f"likely cause: {cause} at {path}: the receiver refused the frame header ({exc.detail})\n"
+            named = path.split(".")[0].split("[")[0]
+            if named and named not in (c.message.name, "frame", "-"):
+                return (f"likely cause: msg_type at frame.msg_type: the receiver decoded the payload as {named}, "
+                        f"expected {c.message.name}: the frame names another message\n")
+        return ""
 
     def _compare_frame(self, c: Case, seq: int, tokens: list[str], who: str) -> str | None:
         if len(tokens) < 2:
             return f"{who}: reply {' '.join(tokens)!r} lacks the message name and seq"
         if tokens[0] != c.message.name:
-            return f"{who} message {tokens[0]}, expected {c.message.name}"
+            return (f"likely cause: msg_type at frame.msg_type: {who} message {tokens[0]}, expected {c.message.name}: "
+                    "the frame names another message")
         if tokens[1] != str(seq):
             return f"{who} seq {tokens[1]}, expected {seq}"
         return self._compare(c, tokens[2:], who)

@@ -13,7 +13,7 @@ TEST = "def test_interop(crosswire_cell, crosswire_run):\n    crosswire_run(cros
 def test_matrix_ids_options_and_outcomes(pytester: pytest.Pytester):
     pytester.makepyfile(test_m=TEST)
     result = pytester.runpytest_subprocess(
-        f"--cw-root={ROOT}", "--cw-cases=integers.max,floats.neg_zero", "--cw-kinds=send,echo,decode", "--cw-transports=uds", "-v",
+        f"--cw-root={ROOT}", "--cw-peers=python", "--cw-cases=integers.max,floats.neg_zero", "--cw-kinds=send,echo,decode", "--cw-transports=uds", "-v",
         "-p", "no:cacheprovider")
     result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines(["*test_interop?python-decode-integers.max? PASSED*",
@@ -23,7 +23,7 @@ def test_matrix_ids_options_and_outcomes(pytester: pytest.Pytester):
 
 def test_runs_under_xdist(pytester: pytest.Pytester):
     pytester.makepyfile(test_m=TEST)
-    result = pytester.runpytest_subprocess(f"--cw-root={ROOT}", "--cw-cases=text.*", "-n", "2", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(f"--cw-root={ROOT}", "--cw-peers=python", "--cw-cases=text.*", "-n", "2", "-p", "no:cacheprovider")
     n = sum(1 for line in (ROOT / "protocols/vectors/golden.json").read_text().splitlines() if '"id": "text.' in line)
     result.assert_outcomes(passed=6 * n)  # encode, decode, send and echo over uds and shm
 
