@@ -38,9 +38,21 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--transports", type=_csv, help="comma-separated transports (default: every known one)")
     s.add_argument("--cases", type=_csv, help="comma-separated glob patterns of case ids, e.g. 'integers.*,floats.snan*'")
     s.add_argument("--kinds", type=_csv, default=None, help="encode,decode,send,echo (default: all)")
+    s.add_argument("--only", type=_csv, help="comma-separated cell ids (globs) to run, e.g. 'python->c-uds-text.max'")
     s.add_argument("--json", type=Path, help="write one record per sender, receiver, transport and case here")
+    s.add_argument("--junit", type=Path, help="write JUnit XML here (one testcase per cell)")
+    s.add_argument("--html", type=Path, help="write a self-contained HTML report here")
     s.add_argument("--jobs", type=int, default=2, help="connection groups run in parallel (default: 2)")
     s.add_argument("--timeout", type=float, default=10.0, help="seconds a peer may take to answer a request")
+
+    s = sub.add_parser("expected", help="show or rewrite the peers' expected-failure lists")
+    s.add_argument("--update", action="store_true", help="rewrite every list from the last run (reports/last-run.json)")
+
+    s = sub.add_parser("replay", help="feed captured bytes straight into one peer")
+    s.add_argument("--peer", required=True, help="the peer to feed")
+    s.add_argument("--message", help="the message the bytes encode (payloads); frames name their own")
+    s.add_argument("--bytes", required=True, help="hex, or @FILE for raw bytes")
+    s.add_argument("--frame", action="store_true", help="the bytes are a frame: written to the peer over a Unix socket")
 
     s = sub.add_parser("codegen", help="write each language's generated types and codec from the schema")
     s.add_argument("--check", action="store_true", help="only report generated files that are missing or stale")
@@ -142,16 +154,30 @@ def cmd_matrix(project: Project, args: argparse.Namespace) -> int:
         raise CrosswireError(f"unknown kind {bad[0]!r}; kinds: {', '.join(matrix.KINDS)}")
     cases = matrix.select_cases(project.cases, args.cases)
     cells = matrix.plan(specs, names, cases, kinds)
+    if args.only:
+        import fnmatch
+        if args.peers is None:  # a cell id names its peers: plan them all, keep the ones asked for
+            cells = matrix.plan(list(project.registry.values()), names, cases, kinds)
+        cells = [c for c in cells if any(fnmatch.fnmatchcase(c.id, pat) for pat in args.only)]
+        if not cells:
+            raise CrosswireError(f"no cell matches {', '.join(args.only)}")
     console = _console()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("interop matrix", total=len(cells))
         results = matrix.run(cells, project.registry, jobs=args.jobs, timeout=args.timeout,
                              on_result=lambda r: progress.advance(task))
+    from . import expected
+    results = expected.apply(results, expected.load(project.registry))
     report.print_report(results, console)
-    if args.json:
-        report.write_json(results, args.json)
-        console.print(f"wrote {args.json}")
+    last = project.root / "reports" / "last-run.json"
+    if not args.only:
+        report.print_comparison(report.compare(report.read_records(last), results), console)
+        report.write_json(results, last)
+    for path, write in ((args.json, report.write_json), (args.junit, report.write_junit), (args.html, report.write_html)):
+        if path:
+            write(results, path)
+            console.print(f"wrote {path}")
     return 1 if any(r.status in ("fail", "xpass") for r in results) else 0
 
 
@@ -232,3 +258,63 @@ def cmd_diagnose(project: Project, args: argparse.Namespace) -> int:
         raise CrosswireError(str(exc)) from None
     print(result.render())
     return 0 if expected == actual else 1
+
+
+def cmd_expected(project: Project, args: argparse.Namespace) -> int:
+    from . import expected, matrix, report
+    if not args.update:
+        for e in expected.load(project.registry):
+            print(f"{e.source.relative_to(project.root)}:{e.line}: {e.pattern}" + (f"  # {e.message}" if e.message else ""))
+        return 0
+    records = report.read_records(project.root / "reports" / "last-run.json")
+    if not records:
+        raise CrosswireError("no last run: run `python -m harness matrix` first (it writes reports/last-run.json)")
+    cases = {c.id: c for c in project.cases}
+    results = [matrix.Result(matrix.Cell(r["kind"], r["sender"], r["receiver"], r["transport"], cases[r["case"]]),
+                             r["status"], r["detail"]) for r in records
+               if r["case"] in cases and r["sender"] in project.registry and r["receiver"] in project.registry]
+    for path, n in expected.rewrite(results, project.registry).items():
+        if n:
+            print(f"wrote {n} entries to {path.relative_to(project.root)}")
+    return 0
+
+
+def cmd_replay(project: Project, args: argparse.Namespace) -> int:
+    """DECODE a payload in the peer, or write a frame to it over a Unix socket and RECV it."""
+    import socket
+
+    from . import peers as P
+    from . import transports
+    from .driver import PeerProcess
+    from .errors import PeerReplyError
+
+    spec = P.select(project.registry, [args.peer])[0]
+    data = _read_bytes(args.bytes, "bytes")
+    frame = args.frame or data[:4] == project.schema.magic.to_bytes(4, "little")
+    with PeerProcess(spec, "replay") as proc:
+        proc.handshake()
+        try:
+            if not frame:
+                if not args.message:
+                    raise CrosswireError("--message is required for a payload (frames name their message)")
+                msg = project.schema.message(args.message)
+                reply = proc.request(f"DECODE {msg.name} x{data.hex()}")
+            else:
+                uds = transports.get("uds")
+                try:
+                    address = uds.address()
+                    proc.request(f"LISTEN uds {address}")
+                    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                        sock.settimeout(10)
+                        sock.connect(address)
+                        proc.request("ACCEPT 5000", 10)
+                        proc.send("RECV 2000")
+                        sock.sendall(data)
+                        reply = proc.reply(10)
+                finally:
+                    uds.cleanup()
+        except PeerReplyError as exc:
+            print(f"{spec.name} refused the bytes: ERR {exc.kind} {exc.detail}")
+            return 1
+    print(f"{spec.name} accepted the bytes: OK {' '.join(reply)}")
+    return 0

@@ -114,14 +114,26 @@ def crosswire_session(crosswire_project: Project, pytestconfig: pytest.Config) -
         yield session
 
 
+@pytest.fixture(scope="session")
+def crosswire_expected(crosswire_project: Project) -> list:
+    from . import expected
+    return expected.load(crosswire_project.registry)
+
+
 @pytest.fixture
-def crosswire_run(crosswire_session: matrix.Session) -> Callable[[matrix.Cell], matrix.Result]:
-    """Run a cell: returns on pass, skips with the reason, fails with the detail."""
+def crosswire_run(crosswire_session: matrix.Session, crosswire_expected: list) -> Callable[[matrix.Cell], matrix.Result]:
+    """Run a cell: returns on pass; skips with the manifest's reason; xfails when the peer's
+    expected-failure list names it; fails with the diagnosis and a rerun command otherwise
+    (an unexpected pass of a listed cell fails too)."""
+    from . import expected, report
+
     def run(cell: matrix.Cell) -> matrix.Result:
-        result = crosswire_session.run(cell)
+        result = expected.apply([crosswire_session.run(cell)], crosswire_expected)[0]
         if result.status == "skip":
             pytest.skip(result.detail)
-        if result.status == "fail":
-            pytest.fail(f"{cell.id}: {result.detail}", pytrace=False)
+        if result.status == "xfail":
+            pytest.xfail(result.detail.splitlines()[0] if result.detail else "listed")
+        if result.status in ("fail", "xpass"):
+            pytest.fail(f"{cell.id}: {result.detail}\nrerun: {report.rerun(result)}", pytrace=False)
         return result
     return run

@@ -3,9 +3,12 @@ their details, and a JSON file with one record per cell."""
 from __future__ import annotations
 
 import collections
+import html
 import json
 import platform
+import shlex
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from rich.console import Console
@@ -56,11 +59,17 @@ def tables(results: list[Result]) -> list[tuple[str, Table]]:
     return out
 
 
+def rerun(result: Result) -> str:
+    """The one-line command that reruns only this cell."""
+    return f"python -m harness matrix --only {shlex.quote(result.cell.id)}"
+
+
 def print_report(results: list[Result], console: Console, max_failures: int = 30) -> None:
     bad = [r for r in results if r.status in ("fail", "xpass")]
     for r in bad[:max_failures]:
         console.print(f"[bold red]{r.status.upper()}[/] {r.cell.id}", highlight=False, soft_wrap=True)
         console.print("  " + r.detail.replace("\n", "\n  "), highlight=False, markup=False, soft_wrap=True)
+        console.print(f"  rerun: {rerun(r)}", highlight=False, markup=False, soft_wrap=True)
     if len(bad) > max_failures:
         console.print(f"... and {len(bad) - max_failures} more failures (see --json)")
     for title, t in tables(results):
@@ -83,3 +92,120 @@ def write_json(results: list[Result], path: Path) -> None:
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+
+
+# ------------------------------------------------------------------ the previous run
+
+
+def compare(previous: list[dict], results: list[Result]) -> dict[str, list[str]]:
+    """fixed / broken / added / removed against the records of the previous run. A cell works
+    (pass, xpass) or fails (fail, xfail): being listed as expected changes neither."""
+    works, fails = ("pass", "xpass"), ("fail", "xfail")
+    before = {r["id"]: r["status"] for r in previous}
+    now = {r.cell.id: r.status for r in results}
+    both = now.keys() & before.keys()
+    return {
+        "fixed": sorted(i for i in both if before[i] in fails and now[i] in works),
+        "broken": sorted(i for i in both if before[i] in works and now[i] in fails),
+        "added": sorted(now.keys() - before.keys()),
+        "removed": sorted(before.keys() - now.keys()),
+    }
+
+
+def print_comparison(changes: dict[str, list[str]], console: Console) -> None:
+    console.print("against the previous run: " + ", ".join(f"{len(v)} {k}" for k, v in changes.items()),
+                  highlight=False)
+    for kind in ("broken", "fixed"):
+        for cid in changes[kind][:10]:
+            console.print(f"  {kind}: {cid}", highlight=False, markup=False)
+
+
+def read_records(path: Path) -> list[dict]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["results"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+# ------------------------------------------------------------------ JUnit XML
+
+
+def write_junit(results: list[Result], path: Path) -> None:
+    """One testcase per cell, classname = transport (or 'codec'), name = the cell id."""
+    c = counts(results)
+    suite = ET.Element("testsuite", name="crosswire", tests=str(len(results)),
+                       failures=str(c["fail"] + c["xpass"]), skipped=str(c["skip"] + c["xfail"]))
+    for r in results:
+        case = ET.SubElement(suite, "testcase", classname=f"crosswire.{r.cell.transport.replace('-', 'codec')}",
+                             name=r.cell.id, time=f"{r.seconds:.6f}")
+        if r.status in ("fail", "xpass"):
+            ET.SubElement(case, "failure", message=r.detail.splitlines()[0][:200] if r.detail else r.status).text = \
+                r.detail + "\nrerun: " + rerun(r)
+        elif r.status in ("skip", "xfail"):
+            ET.SubElement(case, "skipped", message=("expected failure: " if r.status == "xfail" else "") + r.detail[:200])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
+# ------------------------------------------------------------------ HTML
+
+
+_CSS = """
+body{font:14px system-ui,sans-serif;margin:2em;color:#222}
+table.grid{border-collapse:collapse;margin:1em 0}
+.grid td,.grid th{border:1px solid #bbb;padding:.5em .8em;text-align:center}
+.grid a{text-decoration:none;color:inherit;display:block}
+td.ok{background:#d8f5d0} td.bad{background:#f8c8c8} td.mixed{background:#fbe8b0} td.none{background:#eee}
+details{margin:.3em 0;border-left:4px solid #c33;padding-left:.6em} details.xfail{border-color:#c90}
+pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:12px}
+"""
+_JS = """
+function openTarget(){var id=decodeURIComponent(location.hash.slice(1));var el=id&&document.getElementById(id);
+ if(el&&el.tagName==='DETAILS'){el.open=true;el.scrollIntoView();}
+ if(el&&el.dataset.cells){document.querySelectorAll('details[data-pair="'+id+'"]').forEach(function(d){d.open=true;});}}
+window.addEventListener('hashchange',openTarget);window.addEventListener('DOMContentLoaded',openTarget);
+"""
+
+
+def write_html(results: list[Result], path: Path, title: str = "crosswire interop matrix") -> None:
+    """A self-contained page: a grid per transport, each pair's cell linking to its failures,
+    each failure's diagnosis and hex dump in a <details> that opens when linked to."""
+    e = html.escape
+    c = counts(results)
+    parts = [f"<!doctype html><meta charset=utf-8><title>{e(title)}</title><style>{_CSS}</style>",
+             f"<script>{_JS}</script><h1>{e(title)}</h1>",
+             f"<p id=summary>{e(', '.join(f'{c[s]} {s}' for s in STATUSES if c[s]))}</p>"]
+    groups = collections.OrderedDict()
+    for r in results:
+        key = r.cell.transport if r.cell.transport != "-" else "codec"
+        groups.setdefault(key, []).append(r)
+    for transport, rows in groups.items():
+        senders = list(dict.fromkeys(r.cell.sender for r in rows))
+        receivers = list(dict.fromkeys(r.cell.receiver for r in rows)) if transport != "codec" else ["alone"]
+        heading = ("each peer alone (encode, decode)" if transport == "codec"
+                   else f"{transport}: sender (row) x receiver (column)")
+        parts.append(f"<h2>{e(heading)}</h2><table class=grid><tr><th></th>" +
+                     "".join(f"<th>{e(x)}</th>" for x in receivers) + "</tr>")
+        for s in senders:
+            parts.append(f"<tr><th>{e(s)}</th>")
+            for rcv in receivers:
+                cell_rows = [r for r in rows if r.cell.sender == s and (transport == "codec" or r.cell.receiver == rcv)]
+                k = counts(cell_rows)
+                bad = k["fail"] + k["xpass"]
+                cls = "none" if not cell_rows else "bad" if bad and not k["pass"] else "mixed" if bad or k["xfail"] else "ok"
+                pair = f"pair-{transport}-{s}-{rcv}"
+                text = "<br>".join(f"{k[x]} {x}" for x in STATUSES if k[x]) or "-"
+                parts.append(f'<td class={cls} id="{e(pair)}" data-cells={len(cell_rows)}>'
+                             f'<a href="#{e(pair)}">{text}</a></td>')
+            parts.append("</tr>")
+        parts.append("</table>")
+        for r in rows:
+            if r.status not in ("fail", "xpass", "xfail"):
+                continue
+            rcv = "alone" if transport == "codec" else r.cell.receiver
+            pair = f"pair-{transport}-{r.cell.sender}-{rcv}"
+            parts.append(f'<details id="{e(r.cell.id)}" class={r.status} data-pair="{e(pair)}">'
+                         f"<summary>{e(r.status.upper())} {e(r.cell.id)}</summary>"
+                         f"<pre>{e(r.detail)}</pre><p>rerun: <code>{e(rerun(r))}</code></p></details>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
