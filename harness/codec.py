@@ -34,7 +34,7 @@ class _Flat:
             self.count, leaf = 1, t
         self.leaf = leaf
         if isinstance(leaf, S.CharArray):
-            self.fmt, self.items = f"{leaf.n}s", 1
+            self.fmt, self.items = f"{leaf.n}s" * self.count, self.count
         elif isinstance(leaf, S.Pad):
             self.fmt, self.items = f"{leaf.n}s", 1
         else:

@@ -119,3 +119,19 @@ def test_frame_errors(schema, mutate, code, path):
     with pytest.raises(DecodeError) as info:
         codec.decode_frame(schema, mutate(FRAME_OK))
     assert (info.value.code, info.value.path) == (code, path)
+
+
+def test_arrays_of_char_arrays_and_nested_arrays():
+    """Found by the Rust peer's author: char[2][2] once broke the struct run of the codec."""
+    from harness import schema as S
+    head = (ROOT / "protocols/schema.toml").read_text().split("# ---------------------------------------------------------------- enums")[0]
+    s = S.loads(head + '[messages.M]\nid = 1\nfields = [{ name = "v", type = "char[2][2]" }, '
+                '{ name = "w", type = "u8[2][3]" }, { name = "x", type = "vec<i16[2]>", max = 2 }]\n')
+    msg = s.message("M")
+    value = {"v": [b"ab", b"c"], "w": [[1, 2], [3, 4], [5, 6]], "x": [[-1, 2]]}
+    payload = codec.encode(msg, value)
+    assert payload == b"abc\0" + bytes([1, 2, 3, 4, 5, 6]) + b"\x01\0\0\0\xff\xff\x02\0"
+    assert codec.decode(msg, payload) == value
+    with pytest.raises(DecodeError) as info:
+        codec.decode(msg, b"ab\0c" + payload[4:])
+    assert (info.value.code, info.value.path) == ("char", "M.v[1]")
