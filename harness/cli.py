@@ -45,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=2, help="connection groups run in parallel (default: 2)")
     s.add_argument("--timeout", type=float, default=10.0, help="seconds a peer may take to answer a request")
 
+    s = sub.add_parser("stress", help="stream sequenced, checksummed frames through every pair and count what arrives")
+    s.add_argument("--peers", type=_csv, help="comma-separated peer names (default: all)")
+    s.add_argument("--transports", type=_csv, default=["shm"], help="default: shm")
+    s.add_argument("--count", type=int, default=1_000_000, help="frames per pair (default: 1,000,000)")
+    s.add_argument("--capacity", type=int, default=4096, help="shm ring capacity in bytes (default: 4096)")
+    s.add_argument("--max-len", type=int, default=200, help="largest Blob data length (default: 200)")
+    s.add_argument("--json", type=Path, help="write the figures here")
+
     s = sub.add_parser("expected", help="show or rewrite the peers' expected-failure lists")
     s.add_argument("--update", action="store_true", help="rewrite every list from the last run (reports/last-run.json)")
 
@@ -318,3 +326,26 @@ def cmd_replay(project: Project, args: argparse.Namespace) -> int:
             return 1
     print(f"{spec.name} accepted the bytes: OK {' '.join(reply)}")
     return 0
+
+
+def cmd_stress(project: Project, args: argparse.Namespace) -> int:
+    import itertools
+    import json
+
+    from . import peers as P
+    from . import stress
+
+    specs = [s for s in P.select(project.registry, args.peers) if s.unavailable() is None]
+    results = []
+    for t in args.transports:
+        able = [s for s in specs if t in s.transports]
+        for a, b in itertools.product(able, able):
+            r = stress.run_pair(a, b, t, args.count, args.capacity, max_len=args.max_len)
+            print(r.line(), flush=True)
+            results.append(r)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([r.record() for r in results], indent=1) + "\n")
+    bad = [r for r in results if not r.ok]
+    print(f"{len(results) - len(bad)} pairs clean, {len(bad)} with losses or errors")
+    return 1 if bad or not results else 0

@@ -44,7 +44,7 @@ class PeerProcess:
         try:
             self.proc = subprocess.Popen(
                 spec.argv(), cwd=spec.dir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, start_new_session=True, bufsize=0,
+                stderr=subprocess.PIPE, start_new_session=True, bufsize=1 << 16,
                 env={**os.environ, **(env or {})})
         except OSError as exc:
             raise PeerDied(self.label, "(start)", f"cannot start {spec.argv()[0]}: {exc}") from None
@@ -92,6 +92,7 @@ class PeerProcess:
         try:
             assert self.proc.stdin is not None
             self.proc.stdin.write(line.encode("ascii") + b"\n")
+            self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             raise self._died(line) from None
 

@@ -42,3 +42,30 @@ def make_peer(tmp_path: Path):
             """))
         return load_manifest(d / "peer.toml")
     return make
+
+
+# ------------------------------------------------------------------ nothing left behind
+# After the whole run (in the xdist controller, after every worker), no shared-memory segment
+# and no socket directory that the run created may remain: the run fails otherwise.
+
+def _leftovers() -> set[str]:
+    found = set()
+    shm = Path("/dev/shm")
+    if shm.is_dir():
+        found |= {f"/dev/shm/{p.name}" for p in shm.iterdir() if p.name.startswith("cw")}
+    found |= {str(p) for p in Path("/tmp").glob("cw-*")}
+    return found
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):
+        session.config._cw_before = _leftovers()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, "workerinput") or not hasattr(session.config, "_cw_before"):
+        return
+    left = sorted(_leftovers() - session.config._cw_before)
+    if left:
+        print(f"\ncrosswire: the run left {len(left)} segment(s) or socket dir(s) behind: {', '.join(left[:10])}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

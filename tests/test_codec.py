@@ -15,7 +15,7 @@ from harness.values import F32, F64
 from .conftest import ROOT
 
 MALFORMED = json.loads((ROOT / "protocols/vectors/malformed.json").read_text())
-MESSAGES = ["Empty", "Integers", "Floats", "Choices", "Text", "Arrays", "BigNumber", "Sample10f", "Track", "Padded"]
+MESSAGES = ["Empty", "Integers", "Floats", "Choices", "Text", "Arrays", "BigNumber", "Sample10f", "Track", "Padded", "Blob"]
 
 
 @pytest.mark.parametrize("name", MESSAGES)

@@ -52,7 +52,7 @@ def test_layout_mismatch_is_reported_field_by_field(ext, schema):
     assert "cw_Integers: alignof is 4 in the schema's layout, 8 from the compiler" in problems
 
 
-MESSAGES = ["Empty", "Integers", "Floats", "Choices", "Text", "Arrays", "BigNumber", "Sample10f", "Track", "Padded"]
+MESSAGES = ["Empty", "Integers", "Floats", "Choices", "Text", "Arrays", "BigNumber", "Sample10f", "Track", "Padded", "Blob"]
 
 
 @pytest.mark.parametrize("name", MESSAGES)

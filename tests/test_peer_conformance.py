@@ -86,3 +86,16 @@ def test_bad_request_line(peer, line):
 def test_requests_without_a_connection(peer):
     assert refused(peer, "RECV 100").kind == "runtime"
     assert refused(peer, "SEND Empty 1").kind == "runtime"
+
+
+def test_overlong_line_is_refused_and_skipped(peer, schema):
+    limit = 8 * schema.max_payload + 65536
+    err = refused(peer, "DECODE Empty x" + "00" * ((limit // 2) + 10))
+    assert (err.kind, err.detail) == ("request", "line too long")
+
+
+def test_huge_counts_are_bounded(peer):
+    """A count the peer could never serve must not become an allocation of that size."""
+    for line in ("DRAIN 99999999999999999999999 1 0 10 10", "BLAST 18446744073709551616 1 0 10"):
+        err = refused(peer, line)
+        assert err.kind in ("request", "runtime", "unsupported"), err

@@ -59,3 +59,21 @@ def test_a_failing_cell_shows_the_field(pytester: pytest.Pytester, tmp_path):
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*liar-decode-integers.max: liar decoded the golden bytes another value*",
                                  "*Integers.val_i64: expected 9223372036854775807 (0x7fffffffffffffff), got -129*"])
+
+
+def test_leftover_check_fails_a_leaky_run(pytester: pytest.Pytester):
+    """tests/conftest.py fails the run when a segment or socket dir is left behind."""
+    pytester.makeconftest((ROOT / "tests" / "conftest.py").read_text())
+    pytester.makepyfile(test_leak="""
+        import os, secrets
+        def test_leak():
+            os.mkdir(f"/tmp/cw-leak-{secrets.token_hex(4)}")
+        """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*the run left 1 segment(s) or socket dir(s) behind: /tmp/cw-leak-*"])
+    import glob
+    import shutil
+    for d in glob.glob("/tmp/cw-leak-*"):
+        shutil.rmtree(d)

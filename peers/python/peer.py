@@ -14,6 +14,7 @@ from pathlib import Path
 
 import shm
 from codec import DecodeError, PeerError, RequestError, Schema
+from stream import Stream, Tally
 
 HERE = Path(__file__).resolve().parent
 CONTRACT = "1"
@@ -43,6 +44,12 @@ def seconds_left(deadline, what):
     return left
 
 
+def parse_count(token):
+    if not token.isdigit() or not token.isascii() or len(token) > 20:
+        raise RequestError(f"bad count {token[:40]!r}")
+    return int(token)
+
+
 def parse_blob(token):
     if len(token) % 2 != 1 or not token.startswith("x"):
         raise RequestError(f"bad blob {token[:40]!r}")
@@ -66,7 +73,7 @@ class Peer:
             "HELLO": self.hello, "ENCODE": self.encode, "DECODE": self.decode,
             "LISTEN": self.listen, "CONNECT": self.connect, "ACCEPT": self.accept,
             "SEND": self.send, "RECV": self.recv, "ECHO": self.echo,
-            "CLOSE": self.close, "QUIT": self.quit,
+            "CLOSE": self.close, "QUIT": self.quit, "BLAST": self.blast, "DRAIN": self.drain,
         }
 
     def answer(self, raw):
@@ -198,6 +205,54 @@ class Peer:
         self.write_frame(self.schema.encode_frame(message, seq, payload))
         return [message, str(seq)]
 
+    def blast(self, args):
+        expect_args(args, 4, "BLAST <count> <seed> <min_len> <max_len>")
+        count, seed, low, high = (parse_count(a) for a in args)
+        stream = self.stream(seed, low, high)
+        conn = self.require_conn()
+        conn.settimeout(None)
+        sleeps, sent = getattr(conn, "sleeps", 0), 0
+        start = time.monotonic_ns()
+        for i in range(1, count + 1):
+            frame = self.schema.encode_frame("Blob", i, self.schema.encode("Blob", stream.blob(i)))
+            conn.sendall(frame)
+            sent += len(frame)
+        elapsed = time.monotonic_ns() - start
+        return [f"sent={count}", f"bytes={sent}", f"ns={elapsed}", f"waits={getattr(conn, 'sleeps', 0) - sleeps}"]
+
+    def drain(self, args):
+        expect_args(args, 5, "DRAIN <count> <seed> <min_len> <max_len> <timeout_ms>")
+        count, seed, low, high = (parse_count(a) for a in args[:4])
+        deadline = parse_timeout(args[4])
+        stream, tally = self.stream(seed, low, high), Tally(count)
+        conn = self.require_conn()
+        sleeps, start = getattr(conn, "sleeps", 0), None
+        while tally.received < count:
+            try:
+                message, seq, value = self.read_frame(deadline)
+            except DecodeError:
+                tally.received += 1
+                tally.corrupt += 1
+                continue
+            except PeerError as e:
+                if e.kind == "timeout" or "closed" in str(e):
+                    break  # what arrived is reported; the missing frames count as lost
+                raise
+            start = start or time.monotonic_ns()
+            size = self.schema.header_size + 8 + len(value.get("data", b""))
+            tally.add(stream, message, seq, value, size)
+        elapsed = time.monotonic_ns() - start if start else 0
+        return [f"received={tally.received}", f"lost={tally.lost}", f"duplicated={tally.duplicated}",
+                f"reordered={tally.reordered}", f"corrupt={tally.corrupt}", f"bytes={tally.bytes}",
+                f"ns={elapsed}", f"waits={getattr(conn, 'sleeps', 0) - sleeps}"]
+
+    def stream(self, seed, low, high):
+        if "Blob" not in self.schema.message_ids:
+            raise PeerError("unsupported", "streams need the Blob message in the schema")
+        if low > high:
+            raise RequestError(f"min_len {low} is more than max_len {high}")
+        return Stream(seed, low, high)
+
     def close(self, args):
         expect_args(args, 0, "CLOSE")
         self.close_all()
@@ -299,10 +354,27 @@ class Peer:
         self.listener = self.listen_path = None
 
 
+def read_requests(stream, limit):
+    """Request lines, each at most `limit` bytes; a longer one is discarded up to its newline
+    and stands as None, which the contract answers with `ERR request line too long`."""
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(1 << 20)
+            yield None
+        else:
+            yield line
+
+
 def main():
     peer = Peer()
-    for raw in sys.stdin.buffer:
-        sys.stdout.write(peer.answer(raw) + "\n")
+    limit = 8 * peer.schema.max_payload + 65536
+    for raw in read_requests(sys.stdin.buffer, limit):
+        reply = "ERR request line too long" if raw is None else peer.answer(raw)
+        sys.stdout.write(reply + "\n")
         sys.stdout.flush()
         if peer.quitting:
             break

@@ -184,11 +184,12 @@ class ShmConnection:
         self.out_data = HEADER_SIZE + (0 if segment.creator else cap)
         self.in_data = HEADER_SIZE + (cap if segment.creator else 0)
         self.timeout = None
+        self.sleeps = 0  # times this side slept on an empty or full ring (reported by BLAST/DRAIN)
 
     def settimeout(self, seconds):
         self.timeout = seconds
 
-    def _wait(self, ctl, index, seq, waiting, ready, deadline):
+    def _wait(self, ctl, seq, waiting, ready, deadline):
         """Spin, then sleep on the `seq` word until ready() or the deadline (SHM.md, Waiting)."""
         base = self.seg.base
         for _ in range(SPINS):
@@ -208,6 +209,7 @@ class ShmConnection:
             if left <= 0:
                 lib.cw_store_relaxed_u32(base, ctl + waiting, 0)
                 raise TimeoutError("timed out")
+            self.sleeps += 1
             lib.cw_wait_u32(base, ctl + seq, seen, min(SLICE_US, int(left * 1e6) + 1))
             lib.cw_store_relaxed_u32(base, ctl + waiting, 0)
 
@@ -216,7 +218,7 @@ class ShmConnection:
         base, ctl, cap = self.seg.base, self.inc, self.seg.capacity
         tail = lib.cw_load_acquire_u64(base, ctl + TAIL)  # ours: we are this ring's consumer
         deadline = time.monotonic() + (self.timeout if self.timeout is not None else 1e9)
-        if not self._wait(ctl, HEAD, DATA_SEQ, CONSUMER_WAITING,
+        if not self._wait(ctl, DATA_SEQ, CONSUMER_WAITING,
                           lambda: lib.cw_load_acquire_u64(base, ctl + HEAD) != tail, deadline):
             return b""
         head = lib.cw_load_acquire_u64(base, ctl + HEAD)
@@ -241,7 +243,7 @@ class ShmConnection:
         while view:
             def space():
                 return cap - (head - lib.cw_load_acquire_u64(base, ctl + TAIL))
-            if not self._wait(ctl, TAIL, SPACE_SEQ, PRODUCER_WAITING, lambda: space() > 0, deadline):
+            if not self._wait(ctl, SPACE_SEQ, PRODUCER_WAITING, lambda: space() > 0, deadline):
                 raise BrokenPipeError("the other side closed or died")
             n = min(len(view), space())
             start = head % cap

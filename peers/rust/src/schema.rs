@@ -695,6 +695,45 @@ impl rt::Message for Padded {
     const ID: u16 = 9;
 }
 
+/// Message `Blob`, id 10.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Blob {
+    /// `u32`
+    pub checksum: u32,
+    /// `bytes`, at most 1048568 bytes
+    pub data: rt::Vec<u8>,
+}
+
+impl rt::Wire for Blob {
+    fn encode(&self, out: &mut rt::Vec<u8>) -> rt::Result<()> {
+        out.extend_from_slice(&self.checksum.to_le_bytes());
+        rt::put_bytes(out, &self.data, 1048568).map_err(|e| e.at_field("data"))?;
+        Ok(())
+    }
+
+    fn decode(r: &mut rt::Reader<'_>) -> rt::Result<Self> {
+        let checksum = r.array().map(u32::from_le_bytes).map_err(|e| e.at_field("checksum"))?;
+        let data = r.bytes(1048568).map_err(|e| e.at_field("data"))?;
+        Ok(Self { checksum, data })
+    }
+
+    fn parse(t: &mut rt::Tokens<'_>) -> rt::Result<Self> {
+        let checksum = t.field("checksum", |t| t.int::<u32>())?;
+        let data = t.field("data", |t| t.bytes(1048568))?;
+        Ok(Self { checksum, data })
+    }
+
+    fn format(&self, out: &mut rt::Vec<rt::String>) {
+        out.push(self.checksum.to_string());
+        out.push(rt::hex(&self.data));
+    }
+}
+
+impl rt::Message for Blob {
+    const NAME: &'static str = "Blob";
+    const ID: u16 = 10;
+}
+
 /// The id of the message called `name`.
 pub fn message_id(name: &str) -> rt::Option<u16> {
     match name {
@@ -708,6 +747,7 @@ pub fn message_id(name: &str) -> rt::Option<u16> {
         "Sample10f" => Some(7),
         "Track" => Some(8),
         "Padded" => Some(9),
+        "Blob" => Some(10),
         _ => None,
     }
 }
@@ -725,6 +765,7 @@ pub fn message_name(id: u16) -> rt::Option<&'static str> {
         7 => Some("Sample10f"),
         8 => Some("Track"),
         9 => Some("Padded"),
+        10 => Some("Blob"),
         _ => None,
     }
 }
@@ -742,6 +783,7 @@ pub fn encode_text(id: u16, words: &[&str]) -> rt::Result<rt::Vec<u8>> {
         7 => rt::encode_text::<Sample10f>(words),
         8 => rt::encode_text::<Track>(words),
         9 => rt::encode_text::<Padded>(words),
+        10 => rt::encode_text::<Blob>(words),
         _ => Err(rt::unknown_message(id)),
     }
 }
@@ -759,6 +801,7 @@ pub fn decode_text(id: u16, payload: &[u8]) -> rt::Result<rt::Vec<rt::String>> {
         7 => rt::decode_text::<Sample10f>(payload),
         8 => rt::decode_text::<Track>(payload),
         9 => rt::decode_text::<Padded>(payload),
+        10 => rt::decode_text::<Blob>(payload),
         _ => Err(rt::unknown_message(id)),
     }
 }
@@ -776,6 +819,7 @@ pub fn reencode(id: u16, payload: &[u8]) -> rt::Result<rt::Vec<u8>> {
         7 => rt::reencode::<Sample10f>(payload),
         8 => rt::reencode::<Track>(payload),
         9 => rt::reencode::<Padded>(payload),
+        10 => rt::reencode::<Blob>(payload),
         _ => Err(rt::unknown_message(id)),
     }
 }

@@ -1,0 +1,87 @@
+"""Stress: a generated stream of sequenced, checksummed Blob frames of mixed sizes from one
+peer to another (BLAST -> DRAIN, PEER_CONTRACT.md "Streams") through a ring small enough to
+wrap thousands of times, both sides blocking on full and empty. The peers generate, check and
+time the traffic; the harness only sets up the link and reads the figures."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import transports
+from .driver import PeerProcess
+from .errors import CrosswireError, PeerError
+from .peers import PeerSpec
+
+FIGURES = ("received", "lost", "duplicated", "reordered", "corrupt")
+
+
+@dataclass
+class StressResult:
+    sender: str
+    receiver: str
+    transport: str
+    count: int
+    capacity: int
+    sent: dict[str, int] = field(default_factory=dict)
+    drained: dict[str, int] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        d = self.drained
+        return (not self.error and d.get("received") == self.count
+                and all(d.get(k, 1) == 0 for k in ("lost", "duplicated", "reordered", "corrupt")))
+
+    @property
+    def wraps(self) -> int:
+        return self.drained.get("bytes", 0) // self.capacity if self.transport == "shm" else 0
+
+    def line(self) -> str:
+        d, s = self.drained, self.sent
+        rate = self.count / (s["ns"] / 1e9) if s.get("ns") else 0
+        head = f"{self.sender}->{self.receiver} over {self.transport}"
+        if self.error:
+            return f"{head}: ERROR {self.error}"
+        return (f"{head}: {d.get('received', 0)}/{self.count} received, lost {d.get('lost')}, duplicated "
+                f"{d.get('duplicated')}, reordered {d.get('reordered')}, corrupt {d.get('corrupt')}; "
+                f"{d.get('bytes', 0) / 1e6:.1f} MB, ring {self.capacity} B wrapped {self.wraps} times; "
+                f"sender slept {s.get('waits')} times (full), receiver {d.get('waits')} (empty); {rate:,.0f} msgs/s")
+
+    def record(self) -> dict:
+        return {"sender": self.sender, "receiver": self.receiver, "transport": self.transport, "count": self.count,
+                "capacity": self.capacity, "wraps": self.wraps, "ok": self.ok, "sent": self.sent,
+                "drained": self.drained, "error": self.error}
+
+
+def _figures(tokens: list[str]) -> dict[str, int]:
+    try:
+        return {k: int(v) for k, v in (t.split("=", 1) for t in tokens)}
+    except ValueError:
+        raise CrosswireError(f"not k=v figures: {' '.join(tokens)[:200]}") from None
+
+
+def run_pair(sender: PeerSpec, receiver: PeerSpec, transport: str, count: int, capacity: int = 4096,
+             seed: int = 42, min_len: int = 0, max_len: int = 200, timeout_s: float = 300.0) -> StressResult:
+    result = StressResult(sender.name, receiver.name, transport, count, capacity)
+    t = transports.get(transport)
+    address = t.address()
+    tx = rx = None
+    try:
+        tx, rx = PeerProcess(sender, "blast"), PeerProcess(receiver, "drain")
+        tx.handshake()
+        rx.handshake()
+        rx.request(f"LISTEN {transport} {address}" + (f" {capacity}" if transport == "shm" else ""))
+        tx.request(f"CONNECT {transport} {address} 5000", 10)
+        rx.request("ACCEPT 5000", 10)
+        tx.send(f"BLAST {count} {seed} {min_len} {max_len}")
+        rx.send(f"DRAIN {count} {seed} {min_len} {max_len} {int(timeout_s * 1000)}")
+        result.sent = _figures(tx.reply(timeout_s + 10))
+        result.drained = _figures(rx.reply(timeout_s + 10))
+    except (PeerError, CrosswireError) as exc:
+        result.error = str(exc)
+    finally:
+        for proc in (tx, rx):
+            if proc is not None:
+                proc.close()
+        t.release(address)
+        t.cleanup()
+    return result
