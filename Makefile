@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV = .venv
 VPY = $(VENV)/bin/python
 
-.PHONY: all peers peers-asan codegen test matrix vectors clean
+.PHONY: all peers peers-asan codegen test matrix soak vectors clean
 
 all: peers
 
@@ -34,6 +34,10 @@ test: peers
 # The interop matrix: a sender x receiver table per transport; JSON in reports/matrix.json.
 matrix: peers
 	$(VPY) -m harness matrix --json reports/matrix.json
+
+# A longer shared-memory soak than the test suite's: 10^7 frames per pair through a 4 KiB ring.
+soak: peers
+	$(VPY) -m harness stress --count 10000000 --json reports/soak.json
 
 vectors: $(VPY)
 	$(VPY) -m harness vectors

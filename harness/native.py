@@ -10,7 +10,6 @@ field by field. `NativeCodec` calls the C encoder and decoder (through the gener
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
@@ -76,7 +75,7 @@ def cdef(schema: S.Schema) -> str:
 def c_paths(root: Path) -> tuple[Path, Path, Path]:
     """(peer dir, generated dir, library) of the C peer."""
     c = root / "peers" / "c"
-    return c, c / "gen", c / "build" / ("libcwcodec.dylib" if sys.platform == "darwin" else "libcwcodec.so")
+    return c, c / "gen", c / "build" / "libcwcodec.so"  # the same name on macOS: linked by its path
 
 
 def build(schema: S.Schema, root: Path, workdir: Path) -> ModuleType:
@@ -92,8 +91,8 @@ def build(schema: S.Schema, root: Path, workdir: Path) -> ModuleType:
     ffi = cffi.FFI()
     ffi.cdef(cdef(schema))
     ffi.set_source(MODULE, "".join(f'#include "{h}"\n' for h in headers),
-                   include_dirs=[str(cdir), str(gen)], libraries=["cwcodec"], library_dirs=[str(lib.parent)],
-                   extra_link_args=[f"-Wl,-rpath,{lib.parent}"], extra_compile_args=["-std=c11"])
+                   include_dirs=[str(cdir), str(gen)], extra_link_args=[str(lib), f"-Wl,-rpath,{lib.parent}"],
+                   extra_compile_args=["-std=c11"])
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         built = ffi.compile(tmpdir=str(workdir), verbose=False)

@@ -125,8 +125,8 @@ def parse_value(t: S.Type, toks: _Tokens, path: str) -> Any:
         if not _DEC.match(tok) or tok.startswith("-"):
             raise TextFormError(f"{path}: vec count must be a decimal count, got {_show(tok)}")
         n = int(tok)
-        if n > len(toks.tokens):
-            raise TextFormError(f"{path}: count {n} is more than the tokens left")
+        if n > t.max + len(toks.tokens) - toks.i:  # bounded even when the items take no token
+            raise TextFormError(f"{path}: count {n} is more than max {t.max} and the tokens left")
         return [parse_value(t.elem, toks, f"{path}[{i}]") for i in range(n)]
     assert isinstance(t, S.Struct)
     return {f.name: parse_value(f.type, toks, f"{path}.{f.name}") for f in t.value_fields}

@@ -317,7 +317,10 @@ class Schema:
             return int(tokens.take(f"0x[0-9a-fA-F]{{{2 * t.size}}}", path), 16)
         token = tokens.take(TOKEN_PATTERNS[t.kind], path)
         if t.kind == "vec":
-            return [self.parse_value(t.elem, tokens, f"{path}[{i}]") for i in range(int(token))]
+            count = int(token)
+            if count > t.max + len(tokens.words) - tokens.pos:  # bounded even when items take no token
+                raise RequestError(f"count {count} for {path} is more than max {t.max} and the tokens left")
+            return [self.parse_value(t.elem, tokens, f"{path}[{i}]") for i in range(count)]
         if t.kind in ("int", "enum"):
             return int(token)
         if t.kind == "bool":

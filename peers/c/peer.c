@@ -1,0 +1,710 @@
+/* peer.c -- the C peer of crosswire.
+ *
+ * It answers the harness on the control channel of protocols/PEER_CONTRACT.md: one request
+ * line on stdin, one reply line on stdout. It carries messages over Unix stream sockets in
+ * the frames of protocols/WIRE.md, with the generated codec of gen/cw_schema.c. C11 and
+ * POSIX only. Every buffer is allocated once, at start, with a size bounded by the schema;
+ * every blocking wait honours the request's timeout through poll().
+ */
+#include "cw_schema.h"
+#include "stream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PEER_NAME "c"           /* as in peer.toml: HELLO must report the same */
+#define PEER_LANGUAGE "c"
+#define CONTRACT "1"
+#define MAX_ADDRESS 100         /* bytes of a uds path */
+#define MAX_WORDS 6             /* request words kept apart; the rest is the value text */
+#define FRAME_MAX ((size_t)CW_HEADER_SIZE + CW_MAX_PAYLOAD)
+#define LINE_LIMIT (8 * (size_t)CW_MAX_PAYLOAD + 65536)   /* bytes of a request line */
+/* printf arguments for "%.*s" that quote word i of a request, at most 40 characters */
+#define WORD(rq, i) (int)((rq)->word_len[i] < 40 ? (rq)->word_len[i] : 40), (rq)->word[i]
+#define REPLY_MAX (2 * (size_t)CW_MAX_PAYLOAD + CW_MAX_TEXT + CW_MAX_NAME + CW_ERR_MAX + 64)
+
+/* A request line split at single spaces: the first words apart, and where the rest starts. */
+typedef struct request {
+    char *line;                 /* the line without its newline; DECODE decodes hex in place */
+    size_t len;
+    size_t count;               /* number of words, all of them */
+    char *word[MAX_WORDS];
+    size_t word_len[MAX_WORDS];
+} request;
+
+/* The peer's state: at most one endpoint and one connection. */
+static struct {
+    int listener;               /* listening socket after LISTEN, or -1 */
+    char listen_path[MAX_ADDRESS + 1];
+    int conn;                   /* connection after CONNECT or ACCEPT, or -1 */
+    uint8_t *in;                /* bytes read from conn, not used yet: in[0..in_len) of FRAME_MAX */
+    size_t in_len;
+    uint8_t *frame;             /* a frame being written, FRAME_MAX */
+    void *value;                /* one message value, CW_MAX_VALUE_SIZE */
+    char *reply;                /* the reply line being built, REPLY_MAX */
+    size_t reply_len;
+    uint64_t waits;             /* times a wait found the socket not ready (BLAST/DRAIN) */
+    int quitting;
+} P = {-1, "", -1, NULL, 0, NULL, NULL, NULL, 0, 0, 0};
+
+/* ------------------------------------------------------------------ replies */
+
+/* Sets the reply to printf-style text. Returns 0 (for OK) so handlers can `return ok(...)`. */
+static int ok(const char *fmt, ...) {
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(P.reply, REPLY_MAX, fmt, ap);
+    va_end(ap);
+    P.reply_len = n < 0 ? 0 : (size_t)n >= REPLY_MAX ? REPLY_MAX - 1 : (size_t)n;
+    return 0;
+}
+
+/* Sets the reply to "ERR <kind> <detail>". Returns -1. */
+static int err(const char *kind, const char *fmt, ...) {
+    va_list ap;
+    int n = snprintf(P.reply, REPLY_MAX, "ERR %s ", kind);
+    va_start(ap, fmt);
+    vsnprintf(P.reply + n, REPLY_MAX - (size_t)n, fmt, ap);
+    va_end(ap);
+    P.reply_len = strlen(P.reply);
+    return -1;
+}
+
+/* Sets the reply to the codec error held by c. Returns -1. */
+static int err_ctx(const cw_ctx *c) {
+    ok("ERR %s", c->err);
+    return -1;
+}
+
+/* "usage: ..." unless the request has exactly `args` words after the command. */
+static int usage(const request *rq, size_t args, const char *text) {
+    return rq->count == args + 1 ? 0 : err("request", "usage: %s", text);
+}
+
+/* ------------------------------------------------------------------ small parsers */
+
+/* The message named by word i, or NULL after an `ERR request` reply. */
+static const cw_message_info *message(const request *rq, size_t i) {
+    const cw_message_info *m = cw_message_by_name(rq->word[i], rq->word_len[i]);
+    if (m == NULL) err("request", "unknown message '%.*s'", WORD(rq, i));
+    return m;
+}
+
+/* Parses word i as [0-9]+ into *v; *over is set (and *v meaningless) above UINT64_MAX. */
+static int digits(const request *rq, size_t i, uint64_t *v, int *over) {
+    size_t k;
+    *v = 0;
+    *over = 0;
+    if (rq->word_len[i] == 0) return -1;
+    for (k = 0; k < rq->word_len[i]; k++) {
+        unsigned d = (unsigned)(rq->word[i][k] - '0');
+        if (d > 9) return -1;
+        if (*over || *v > (UINT64_MAX - d) / 10) *over = 1;
+        else *v = *v * 10 + d;
+    }
+    return 0;
+}
+
+/* Nanoseconds on the monotonic clock. */
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Word i as a timeout_ms, turned into a deadline on the monotonic clock. */
+static int deadline_of(const request *rq, size_t i, uint64_t *deadline) {
+    uint64_t ms;
+    int over;
+    if (digits(rq, i, &ms, &over)) return err("request", "bad timeout_ms '%.*s'", WORD(rq, i));
+    if (over || ms > UINT64_MAX / 4000000) ms = UINT64_MAX / 4000000;     /* far enough */
+    *deadline = now_ns() + ms * 1000000;
+    return 0;
+}
+
+/* Milliseconds from now to deadline for poll(), rounded up; 0 once it has passed. */
+static int ms_until(uint64_t deadline) {
+    uint64_t now = now_ns(), ms = now < deadline ? (deadline - now + 999999) / 1000000 : 0;
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* ------------------------------------------------------------------ transport: uds */
+
+/* Closes the connection; bytes read and not used are dropped. */
+static void close_conn(void) {
+    if (P.conn >= 0) close(P.conn);
+    P.conn = -1;
+    P.in_len = 0;
+}
+
+/* Closes the connection and the endpoint; a listener removes its socket file. */
+static void close_all(void) {
+    close_conn();
+    if (P.listener >= 0) {
+        close(P.listener);
+        unlink(P.listen_path);
+    }
+    P.listener = -1;
+    P.listen_path[0] = '\0';
+}
+
+/* A new Unix stream socket, close-on-exec and non-blocking (every wait is a poll()). */
+static int new_socket(void) {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0) return err("runtime", "socket: %s", strerror(errno));
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+        err("runtime", "fcntl: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+#ifdef SO_NOSIGPIPE
+    { int one = 1; setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one); }
+#endif
+    return fd;
+}
+
+/* Checks a transport and address for LISTEN/CONNECT, and fills *sa. */
+static int endpoint(const request *rq, struct sockaddr_un *sa) {
+    size_t n = rq->word_len[2];
+    if (rq->word_len[1] != 3 || memcmp(rq->word[1], "uds", 3) != 0)
+        return err("unsupported", "transport %.*s", WORD(rq, 1));
+    if (n > MAX_ADDRESS) return err("runtime", "address longer than %d bytes", MAX_ADDRESS);
+    if (memchr(rq->word[2], '\0', n)) return err("runtime", "address contains a NUL byte");
+    if (P.listener >= 0 || P.conn >= 0)
+        return err("runtime", "an endpoint or connection is already open: CLOSE first");
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    memcpy(sa->sun_path, rq->word[2], n);
+    return 0;
+}
+
+/* poll() for one fd: >0 ready, 0 not yet (timeout or a signal), <0 an error. */
+static int wait_for(int fd, short events, int ms) {
+    struct pollfd p;
+    memset(&p, 0, sizeof p);
+    p.fd = fd;
+    p.events = events;
+    return poll(&p, 1, ms);
+}
+
+/* Waits until fd is ready for `events`: 0, or -1 after an `ERR timeout` naming `what` once
+ * the deadline has passed. A passed deadline still gets one look without waiting, so that a
+ * timeout of 0 takes what is already there. A wait that has to sleep counts in P.waits. */
+static int wait_until(int fd, short events, uint64_t deadline, const char *what) {
+    int ms;
+    if (wait_for(fd, events, 0) > 0) return 0;
+    P.waits++;
+    do {
+        ms = ms_until(deadline);
+        if (wait_for(fd, events, ms) > 0) return 0;
+    } while (ms > 0);
+    return err("timeout", "%s", what);
+}
+
+/* Connects the non-blocking socket fd to sa before the deadline; `what` names the wait in
+ * an `ERR timeout`. Nothing listening fails at once; a full backlog (EAGAIN on Linux) is
+ * retried until the deadline. */
+static int connect_by(int fd, const struct sockaddr_un *sa, uint64_t deadline, const char *what) {
+    int ms, e = 0;
+    socklen_t elen = sizeof e;
+    while (connect(fd, (const struct sockaddr *)sa, sizeof *sa) < 0) {
+        if (errno == EAGAIN) {
+            if ((ms = ms_until(deadline)) == 0) return err("timeout", "%s", what);
+            poll(NULL, 0, ms < 10 ? ms : 10);
+            continue;
+        }
+        if (errno != EINPROGRESS && errno != EINTR)
+            return err("runtime", "connect to %s: %s", sa->sun_path, strerror(errno));
+        if (wait_until(fd, POLLOUT, deadline, what)) return -1;   /* in progress: wait, ask */
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0) e = errno;
+        if (e != 0) return err("runtime", "connect to %s: %s", sa->sun_path, strerror(e));
+        return 0;
+    }
+    return 0;
+}
+
+/* Writes all of buf[0..len) to the connection, waiting as long as the reader needs (the
+ * contract gives SEND and ECHO no timeout; the harness's own timeout is the bound). */
+static int write_all(const uint8_t *buf, size_t len) {
+    int flags = 0;
+#ifdef MSG_NOSIGNAL
+    flags = MSG_NOSIGNAL;
+#endif
+    while (len > 0) {
+        ssize_t n = send(P.conn, buf, len, flags);
+        if (n > 0) {
+            buf += n;
+            len -= (size_t)n;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            P.waits++;
+            wait_for(P.conn, POLLOUT, -1);
+        } else if (n < 0 && errno != EINTR) {
+            return err("runtime", "write: %s", strerror(errno));
+        }
+    }
+    return 0;
+}
+
+/* Reads until P.in holds `count` bytes or the deadline passes (what was read stays). The
+ * other side closing is `ERR runtime closed` between frames, `ERR decode truncated frame`
+ * inside one (and the connection is closed). */
+static int fill(size_t count, uint64_t deadline) {
+    char what[96];
+    while (P.in_len < count) {
+        ssize_t n;
+        snprintf(what, sizeof what, "waiting for a frame, %zu of %zu bytes read", P.in_len, count);
+        if (wait_until(P.conn, POLLIN, deadline, what)) return -1;
+        n = read(P.conn, P.in + P.in_len, FRAME_MAX - P.in_len);
+        if (n > 0) {
+            P.in_len += (size_t)n;
+        } else if (n == 0 && P.in_len == 0) {
+            return err("runtime", "closed by the other side");
+        } else if (n == 0) {
+            size_t got = P.in_len;
+            close_conn();
+            return err("decode", "truncated frame closed after %zu of %zu bytes", got, count);
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            return err("runtime", "read: %s", strerror(errno));
+        }
+    }
+    return 0;
+}
+
+/* Reads one whole frame and decodes its payload into P.value; *size gets the frame's length.
+ * A bad header closes the connection (the stream is out of step); a bad payload, read whole,
+ * leaves it open. */
+static int read_frame(uint64_t deadline, const cw_message_info **m, uint64_t *seq, size_t *size) {
+    cw_ctx c;
+    uint32_t len = 0;
+    size_t total;
+    int rc;
+    if (P.conn < 0) return err("runtime", "no connection: CONNECT or ACCEPT first");
+    if (fill(CW_HEADER_SIZE, deadline)) return -1;
+    if (cw_frame_check(P.in, m, &len, seq, &c)) {
+        close_conn();
+        return err_ctx(&c);
+    }
+    *size = total = CW_HEADER_SIZE + (size_t)len;
+    if (fill(total, deadline)) return -1;
+    rc = cw_decode_message(*m, P.in + CW_HEADER_SIZE, len, P.value, &c);
+    memmove(P.in, P.in + total, P.in_len - total);
+    P.in_len -= total;
+    return rc ? err_ctx(&c) : 0;
+}
+
+/* Frames the payload at P.frame + CW_HEADER_SIZE and writes the frame. */
+static int write_frame(const cw_message_info *m, uint64_t seq, size_t payload_len) {
+    if (P.conn < 0) return err("runtime", "no connection: CONNECT or ACCEPT first");
+    cw_frame_header(P.frame, m->id, (uint32_t)payload_len, seq);
+    return write_all(P.frame, CW_HEADER_SIZE + payload_len);
+}
+
+/* ------------------------------------------------------------------ requests */
+
+/* HELLO <contract>: who we are, with ptr_bits and byte order measured here. */
+static int do_hello(request *rq) {
+    volatile uint32_t probe = 0x01020304;   /* byte order, measured */
+    uint32_t word = probe;
+    uint8_t first;
+    memcpy(&first, &word, 1);
+    if (usage(rq, 1, "HELLO <contract>")) return -1;
+    if (rq->word_len[1] != 1 || rq->word[1][0] != CONTRACT[0])
+        return err("unsupported", "contract %.*s", WORD(rq, 1));
+    return ok("OK name=%s language=%s contract=%s transports=uds messages=* ptr_bits=%u byte_order=%s",
+              PEER_NAME, PEER_LANGUAGE, CONTRACT, (unsigned)(sizeof(void *) * 8),
+              first == 4 ? "little" : first == 1 ? "big" : "unknown");
+}
+
+/* The value text: the words from word i on (none if there are fewer words). */
+static void value_text(const request *rq, size_t i, const char **text, size_t *len) {
+    *text = i < rq->count ? rq->word[i] : rq->line + rq->len;
+    *len = (size_t)(rq->line + rq->len - *text);
+}
+
+/* Parses the value text from word i and encodes it at P.frame + CW_HEADER_SIZE. */
+static int encode_value(const request *rq, size_t i, const cw_message_info *m, size_t *len) {
+    const char *text;
+    size_t n;
+    cw_ctx c;
+    value_text(rq, i, &text, &n);
+    if (cw_parse_message(m, text, n, P.value, &c) ||
+        cw_encode_message(m, P.value, P.frame + CW_HEADER_SIZE, CW_MAX_PAYLOAD, len, &c))
+        return err_ctx(&c);
+    return 0;
+}
+
+/* Formats P.value into the reply after `prefix` (which it keeps). */
+static int reply_value(const cw_message_info *m, const char *prefix) {
+    cw_ctx c;
+    size_t n = 0, at;
+    ok("%s ", prefix);
+    at = P.reply_len;
+    if (cw_format_message(m, P.value, P.reply + at, REPLY_MAX - at, &n, &c)) return err_ctx(&c);
+    P.reply_len = n ? at + n : at - 1;                       /* no value: no trailing space */
+    return 0;
+}
+
+/* ENCODE <Message> <value>: the payload as a blob. */
+static int do_encode(request *rq) {
+    const cw_message_info *m = NULL;
+    size_t len;
+    if (rq->count < 2) return err("request", "usage: ENCODE <Message> <value>");
+    if ((m = message(rq, 1)) == NULL || encode_value(rq, 2, m, &len)) return -1;
+    ok("OK x");
+    cw_hex_encode(P.frame + CW_HEADER_SIZE, len, P.reply + P.reply_len);
+    P.reply_len += 2 * len;
+    return 0;
+}
+
+/* DECODE <Message> x<payload>: the value; the hex is decoded in place in the line. */
+static int do_decode(request *rq) {
+    const cw_message_info *m = NULL;
+    char *hex;
+    size_t n;
+    cw_ctx c;
+    if (usage(rq, 2, "DECODE <Message> x<payload>") || (m = message(rq, 1)) == NULL) return -1;
+    hex = rq->word[2];
+    n = rq->word_len[2];
+    if (hex[0] != 'x' || n % 2 != 1 || cw_hex_decode(hex + 1, n - 1, (uint8_t *)hex))
+        return err("request", "bad blob '%.*s'", WORD(rq, 2));
+    if (cw_decode_message(m, (uint8_t *)hex, n / 2, P.value, &c)) return err_ctx(&c);
+    return reply_value(m, "OK");
+}
+
+/* LISTEN uds <path>: create the socket file and listen on it. */
+static int do_listen(request *rq) {
+    struct sockaddr_un sa;
+    int fd;
+    if (usage(rq, 2, "LISTEN <transport> <address>") || endpoint(rq, &sa) || (fd = new_socket()) < 0) return -1;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {   /* fails if the file exists */
+        err("runtime", "bind %s: %s", sa.sun_path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (listen(fd, 1) < 0) {
+        err("runtime", "listen on %s: %s", sa.sun_path, strerror(errno));
+        close(fd);
+        unlink(sa.sun_path);
+        return -1;
+    }
+    P.listener = fd;
+    memcpy(P.listen_path, sa.sun_path, sizeof P.listen_path);
+    return ok("OK");
+}
+
+/* CONNECT uds <path> <timeout_ms>. */
+static int do_connect(request *rq) {
+    struct sockaddr_un sa;
+    uint64_t deadline = 0;
+    char what[160];
+    int fd;
+    if (usage(rq, 3, "CONNECT <transport> <address> <timeout_ms>") || endpoint(rq, &sa) ||
+        deadline_of(rq, 3, &deadline))
+        return -1;
+    snprintf(what, sizeof what, "connecting to %s", sa.sun_path);
+    if ((fd = new_socket()) < 0) return -1;
+    if (connect_by(fd, &sa, deadline, what)) {
+        close(fd);
+        return -1;
+    }
+    P.conn = fd;
+    P.in_len = 0;
+    return ok("OK");
+}
+
+/* ACCEPT <timeout_ms>: one connection on the endpoint. */
+static int do_accept(request *rq) {
+    uint64_t deadline = 0;
+    int fd;
+    if (usage(rq, 1, "ACCEPT <timeout_ms>") || deadline_of(rq, 1, &deadline)) return -1;
+    if (P.listener < 0) return err("runtime", "no endpoint: LISTEN first");
+    if (P.conn >= 0) return err("runtime", "a connection is already open");
+    for (;;) {
+        if (wait_until(P.listener, POLLIN, deadline, "no connection to accept")) return -1;
+        if ((fd = accept(P.listener, NULL, NULL)) >= 0) break;
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+            return err("runtime", "accept: %s", strerror(errno));
+    }
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+        close(fd);
+        return err("runtime", "fcntl: %s", strerror(errno));
+    }
+#ifdef SO_NOSIGPIPE
+    { int one = 1; setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one); }
+#endif
+    P.conn = fd;
+    P.in_len = 0;
+    return ok("OK");
+}
+
+/* SEND <Message> <seq> <value>: errors in the order of the reference peer: request,
+ * encode (the value, then the seq's range), runtime (no connection, a failed write). */
+static int do_send(request *rq) {
+    const cw_message_info *m = NULL;
+    uint64_t seq;
+    size_t len;
+    int over;
+    if (rq->count < 3) return err("request", "usage: SEND <Message> <seq> <value>");
+    if ((m = message(rq, 1)) == NULL) return -1;
+    if (digits(rq, 2, &seq, &over)) return err("request", "bad seq '%.*s'", WORD(rq, 2));
+    if (encode_value(rq, 3, m, &len)) return -1;
+    if (over) return err("encode", "range frame.seq %.*s is outside 0..%" PRIu64, WORD(rq, 2), UINT64_MAX);
+    if (write_frame(m, seq, len)) return -1;
+    return ok("OK %zu", CW_HEADER_SIZE + len);
+}
+
+/* RECV <timeout_ms>: one frame, reported as <Message> <seq> <value>. */
+static int do_recv(request *rq) {
+    const cw_message_info *m = NULL;
+    uint64_t deadline = 0, seq = 0;
+    size_t size = 0;
+    char prefix[64];
+    if (usage(rq, 1, "RECV <timeout_ms>") || deadline_of(rq, 1, &deadline) || read_frame(deadline, &m, &seq, &size))
+        return -1;
+    snprintf(prefix, sizeof prefix, "OK %s %" PRIu64, m->name, seq);
+    return reply_value(m, prefix);
+}
+
+/* ECHO <timeout_ms>: one frame, re-encoded from its decoded value and sent back. */
+static int do_echo(request *rq) {
+    const cw_message_info *m = NULL;
+    uint64_t deadline = 0, seq = 0;
+    size_t len, size = 0;
+    cw_ctx c;
+    if (usage(rq, 1, "ECHO <timeout_ms>") || deadline_of(rq, 1, &deadline) || read_frame(deadline, &m, &seq, &size))
+        return -1;
+    if (cw_encode_message(m, P.value, P.frame + CW_HEADER_SIZE, CW_MAX_PAYLOAD, &len, &c)) return err_ctx(&c);
+    if (write_frame(m, seq, len)) return -1;
+    return ok("OK %s %" PRIu64, m->name, seq);
+}
+
+/* ------------------------------------------------------------------ streams */
+
+#ifdef CW_ID_Blob
+#define BLOB_MAX sizeof(((cw_Blob *)0)->data.data)
+
+/* The words 1..4 of BLAST/DRAIN: count, seed, min_len, max_len, each a bounded decimal. */
+static int stream_args(const request *rq, uint64_t *count, cw_stream *s) {
+    uint64_t v[4];
+    size_t i;
+    int over;
+    for (i = 0; i < 4; i++)
+        if (digits(rq, i + 1, &v[i], &over) || over) return err("request", "bad count '%.*s'", WORD(rq, i + 1));
+    *count = v[0];
+    s->seed = v[1];
+    s->min_len = v[2];
+    s->max_len = v[3];
+    return 0;
+}
+
+/* The checks after the arguments: lengths in order and within Blob.data, a connection. */
+static int stream_ready(const cw_stream *s) {
+    if (s->min_len > s->max_len)
+        return err("request", "min_len %" PRIu64 " is more than max_len %" PRIu64, s->min_len, s->max_len);
+    if (s->max_len > BLOB_MAX)
+        return err("request", "max_len %" PRIu64 " is more than Blob.data's max %zu", s->max_len, BLOB_MAX);
+    if (P.conn < 0) return err("runtime", "no connection: CONNECT or ACCEPT first");
+    return 0;
+}
+
+/* BLAST <count> <seed> <min_len> <max_len>: send frames 1..count of the stream. */
+static int do_blast(request *rq) {
+    const cw_message_info *m = cw_message_by_id(CW_ID_Blob);
+    cw_Blob *b = P.value;
+    uint64_t count = 0, i, bytes = 0, start, waits = P.waits;
+    cw_stream s;
+    if (usage(rq, 4, "BLAST <count> <seed> <min_len> <max_len>") || stream_args(rq, &count, &s) ||
+        stream_ready(&s))
+        return -1;
+    start = now_ns();
+    for (i = 0; i < count; i++) {
+        size_t n = cw_stream_len(&s, i + 1), len = 0;
+        cw_ctx c;
+        b->data.len = (uint32_t)n;
+        cw_stream_fill(i + 1, b->data.data, n);
+        b->checksum = cw_crc32(b->data.data, n);
+        if (cw_encode_message(m, b, P.frame + CW_HEADER_SIZE, CW_MAX_PAYLOAD, &len, &c)) return err_ctx(&c);
+        if (write_frame(m, i + 1, len)) return -1;
+        bytes += CW_HEADER_SIZE + len;
+    }
+    return ok("OK sent=%" PRIu64 " bytes=%" PRIu64 " ns=%" PRIu64 " waits=%" PRIu64, count, bytes,
+              now_ns() - start, P.waits - waits);
+}
+
+/* Receives until count frames arrived, the deadline passed or the other side left, and
+ * tallies them. A decode error counts as a corrupt frame; one that dropped the connection
+ * (a bad header, a frame cut short) ends the stream. */
+static int do_drain(request *rq) {
+    uint64_t count = 0, deadline = 0, start = 0, waits = P.waits;
+    cw_stream s;
+    cw_tally t;
+    if (usage(rq, 5, "DRAIN <count> <seed> <min_len> <max_len> <timeout_ms>") || stream_args(rq, &count, &s) ||
+        deadline_of(rq, 5, &deadline) || stream_ready(&s))
+        return -1;
+    cw_tally_init(&t, count);
+    while (t.received < count) {
+        const cw_message_info *m = NULL;
+        const cw_Blob *b = P.value;
+        uint64_t seq = 0;
+        size_t size = 0;
+        if (read_frame(deadline, &m, &seq, &size) == 0) {
+            int blob = m->id == CW_ID_Blob, good;
+            good = blob && seq >= 1 && seq <= count && cw_stream_matches(&s, seq, b->checksum, b->data.data, b->data.len);
+            if (start == 0) start = now_ns();
+            cw_tally_add(&t, blob, seq, good, size);
+        } else if (strncmp(P.reply, "ERR decode ", 11) == 0) {
+            t.received++;
+            t.corrupt++;
+            if (P.conn < 0) break;
+        } else if (strncmp(P.reply, "ERR timeout ", 12) == 0 || strstr(P.reply, "closed") != NULL) {
+            break;                          /* what arrived is reported; the rest is lost */
+        } else {
+            cw_tally_free(&t);
+            return -1;
+        }
+    }
+    cw_tally_free(&t);
+    return ok("OK received=%" PRIu64 " lost=%" PRIu64 " duplicated=%" PRIu64 " reordered=%" PRIu64
+              " corrupt=%" PRIu64 " bytes=%" PRIu64 " ns=%" PRIu64 " waits=%" PRIu64,
+              t.received, cw_tally_lost(&t), t.duplicated, t.reordered, t.corrupt, t.bytes,
+              start ? now_ns() - start : 0, P.waits - waits);
+}
+#else
+static int do_blast(request *rq) {
+    (void)rq;
+    return err("unsupported", "streams need the Blob message in the schema");
+}
+#define do_drain do_blast
+#endif
+
+/* CLOSE: the connection and the endpoint. */
+static int do_close(request *rq) {
+    if (usage(rq, 0, "CLOSE")) return -1;
+    close_all();
+    return ok("OK");
+}
+
+/* QUIT: reply, then main() exits. */
+static int do_quit(request *rq) {
+    if (usage(rq, 0, "QUIT")) return -1;
+    P.quitting = 1;
+    return ok("OK");
+}
+
+static const struct {
+    const char *name;
+    int (*run)(request *rq);
+} COMMANDS[] = {
+    {"HELLO", do_hello}, {"ENCODE", do_encode}, {"DECODE", do_decode}, {"LISTEN", do_listen},
+    {"CONNECT", do_connect}, {"ACCEPT", do_accept}, {"SEND", do_send}, {"RECV", do_recv},
+    {"ECHO", do_echo}, {"CLOSE", do_close}, {"QUIT", do_quit}, {"BLAST", do_blast}, {"DRAIN", do_drain},
+};
+
+/* Answers one request line (line[0..len), no newline) into P.reply. */
+static void answer(char *line, size_t len) {
+    request rq;
+    size_t i, start = 0;
+    P.reply_len = 0;
+    for (i = 0; i < len; i++)
+        if ((unsigned char)line[i] >= 0x80) {
+            err("request", "the request line is not ASCII");
+            return;
+        }
+    rq.line = line;
+    rq.len = len;
+    rq.count = 0;
+    for (i = 0; i <= len; i++) {
+        if (i < len && line[i] != ' ') continue;
+        if (i == start) {
+            err("request", "empty request or an empty token (two spaces?)");
+            return;
+        }
+        if (rq.count < MAX_WORDS) {
+            rq.word[rq.count] = line + start;
+            rq.word_len[rq.count] = i - start;
+        }
+        rq.count++;
+        start = i + 1;
+    }
+    for (i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (strlen(COMMANDS[i].name) == rq.word_len[0] && memcmp(COMMANDS[i].name, line, rq.word_len[0]) == 0) {
+            COMMANDS[i].run(&rq);
+            return;
+        }
+    err("request", "unknown command '%.*s'", (int)(rq.word_len[0] > 40 ? 40 : rq.word_len[0]), line);
+}
+
+/* Reads one line from stdin into *buf (grown as needed, up to LINE_LIMIT bytes and a NUL;
+ * the caller owns *buf), *len its length without the newline. Returns 0, -1 at the end of
+ * input, or -2 if the line was too long (it is then read up to its newline and dropped). */
+static int read_line(char **buf, size_t *cap, size_t *len) {
+    size_t n = 0;
+    int ch, too_long = 0;
+    while ((ch = getc(stdin)) != EOF && ch != '\n') {
+        if (too_long) continue;
+        if (n == LINE_LIMIT) {
+            too_long = 1;
+            continue;
+        }
+        if (n + 1 >= *cap) {
+            size_t bigger = *cap * 2 > LINE_LIMIT + 1 ? LINE_LIMIT + 1 : *cap * 2;
+            char *p = realloc(*buf, bigger);
+            if (p == NULL) {
+                too_long = 1;
+                continue;
+            }
+            *buf = p;
+            *cap = bigger;
+        }
+        (*buf)[n++] = (char)ch;
+    }
+    if (ch == EOF && n == 0 && !too_long) return -1;
+    (*buf)[n] = '\0';
+    *len = n;
+    return too_long ? -2 : 0;
+}
+
+int main(void) {
+    size_t cap = 65536, len = 0, i;
+    char *line = malloc(cap);
+    int rc;
+    signal(SIGPIPE, SIG_IGN);   /* a closed socket or stdout is an error return, not death */
+    P.in = malloc(FRAME_MAX);
+    P.frame = malloc(FRAME_MAX);
+    P.value = malloc(CW_MAX_VALUE_SIZE);
+    P.reply = malloc(REPLY_MAX);
+    if (!line || !P.in || !P.frame || !P.value || !P.reply) {
+        fprintf(stderr, "cw-peer: out of memory\n");
+        return 1;
+    }
+    while ((rc = read_line(&line, &cap, &len)) != -1) {
+        if (rc == -2) err("request", "line too long");
+        else answer(line, len);
+        for (i = 0; i < P.reply_len; i++)       /* one reply, one line */
+            if (P.reply[i] == '\n' || P.reply[i] == '\r') P.reply[i] = ' ';
+        fwrite(P.reply, 1, P.reply_len, stdout);
+        putc('\n', stdout);
+        if (fflush(stdout) != 0) break;
+        if (P.quitting) break;
+    }
+    close_all();
+    free(line);
+    free(P.in);
+    free(P.frame);
+    free(P.value);
+    free(P.reply);
+    return 0;
+}
