@@ -104,8 +104,10 @@ pub enum Error {
     Unsupported(String),
     /// A blocking request's timeout expired.
     Timeout(String),
-    /// Anything else: a system call failed, the connection closed, bad state.
+    /// Anything else: a system call failed, bad state.
     Runtime(String),
+    /// The other side closed the connection or died (kind `runtime`, text `closed ...`).
+    Closed(String),
 }
 
 /// The result of everything that can fail with an [`Error`].
@@ -197,7 +199,7 @@ impl Error {
             Error::Request(_) => "request",
             Error::Unsupported(_) => "unsupported",
             Error::Timeout(_) => "timeout",
-            Error::Runtime(_) => "runtime",
+            Error::Runtime(_) | Error::Closed(_) => "runtime",
         }
     }
 }
@@ -298,6 +300,7 @@ impl fmt::Display for Error {
             | Error::Unsupported(text)
             | Error::Timeout(text)
             | Error::Runtime(text) => write!(f, "{kind} {text}"),
+            Error::Closed(text) => write!(f, "{kind} closed {text}"),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! cw-peer: the Rust peer of crosswire. One request line on stdin, one reply line on stdout
-//! (protocols/PEER_CONTRACT.md); messages travel over Unix sockets in WIRE.md frames.
+//! (protocols/PEER_CONTRACT.md); messages travel in WIRE.md frames over Unix sockets or the
+//! shared-memory rings of SHM.md. The binary itself has no `unsafe` (that lives in the lib's
+//! platform layer).
 #![forbid(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -7,11 +9,16 @@ use std::io::{self, BufRead, Read, Write};
 use std::time::Instant;
 
 use crosswire::codec::{hex, parse_blob};
-use crosswire::transport::{self, Uds};
+use crosswire::shm::DEFAULT_CAPACITY;
+use crosswire::stream::{self, Stream};
+use crosswire::transport::{self, Link, Transport};
 use crosswire::{schema, wire, Error, Result};
 
-/// The longest request line read; a longer one is refused (the driver's reply limit).
-const MAX_LINE: u64 = 64 << 20;
+/// The longest request line, in bytes without its newline (PEER_CONTRACT.md, "Lines"):
+/// 8 x max_payload + 65536. A longer one is discarded up to its newline and refused.
+const MAX_LINE: u64 = 8 * schema::MAX_PAYLOAD as u64 + 65536;
+/// How much of an overlong line is read at a time while it is discarded.
+const SKIP: u64 = 1 << 20;
 /// The stack of the request loop.
 const STACK: usize = 256 << 20;
 
@@ -44,11 +51,17 @@ fn message(name: &str) -> Result<u16> {
     schema::message_id(name).ok_or_else(|| request(&format!("unknown message {name:?}")))
 }
 
-fn uds(name: &str) -> Result<()> {
-    if name != "uds" {
-        return Err(Error::Unsupported(format!("transport {name}")));
-    }
-    Ok(())
+/// A count, seed or length of BLAST/DRAIN: a decimal u64.
+fn number(token: &str, what: &str) -> Result<u64> {
+    digits(token, what)?.ok_or_else(|| request(&format!("bad {what} {token:?}: beyond u64")))
+}
+
+/// The stream of BLAST/DRAIN from `<seed> <min_len> <max_len>`.
+fn stream_of(args: &[&str]) -> Result<Stream> {
+    let seed = number(args[0], "seed")?;
+    let min = number(args[1], "min_len")?;
+    let max = number(args[2], "max_len")?;
+    Stream::new(seed, min, max)
 }
 
 /// The message name and seq of a frame received.
@@ -65,7 +78,7 @@ fn hello() -> String {
         "big"
     };
     let bits = std::mem::size_of::<usize>() * 8;
-    let me = "name=rust language=rust contract=1 transports=uds messages=*";
+    let me = "name=rust language=rust contract=1 transports=uds,shm messages=*";
     format!("{me} ptr_bits={bits} byte_order={order}")
 }
 
@@ -81,7 +94,7 @@ fn seq_range(token: &str) -> Error {
 }
 
 /// The reply tokens after `OK`.
-fn handle(link: &mut Uds, words: &[&str]) -> Result<Vec<String>> {
+fn handle(link: &mut Link, words: &[&str]) -> Result<Vec<String>> {
     let (command, args) = words.split_first().ok_or_else(|| request("empty"))?;
     match *command {
         "HELLO" => {
@@ -104,14 +117,23 @@ fn handle(link: &mut Uds, words: &[&str]) -> Result<Vec<String>> {
             schema::decode_text(id, &payload)
         }
         "LISTEN" => {
-            expect(args, 2, "LISTEN <transport> <address>")?;
-            uds(args[0])?;
-            link.listen(args[1]).map(|()| vec![])
+            if args.first() == Some(&"shm") && args.len() == 3 {
+                // The ring capacity: anything but a power of two from 64 to 2^30 is refused
+                // by the transport; beyond u64 is refused the same way.
+                let capacity = digits(args[2], "capacity")?.unwrap_or(u64::MAX);
+                let transport = Transport::parse(args[0])?;
+                return link.listen(transport, args[1], capacity).map(|()| vec![]);
+            }
+            expect(args, 2, "LISTEN <transport> <address> (shm: [capacity])")?;
+            let transport = Transport::parse(args[0])?;
+            link.listen(transport, args[1], DEFAULT_CAPACITY)
+                .map(|()| vec![])
         }
         "CONNECT" => {
             expect(args, 3, "CONNECT <transport> <address> <timeout_ms>")?;
-            uds(args[0])?;
-            link.connect(args[1], deadline(args[2])?).map(|()| vec![])
+            let transport = Transport::parse(args[0])?;
+            link.connect(transport, args[1], deadline(args[2])?)
+                .map(|()| vec![])
         }
         "ACCEPT" => {
             expect(args, 1, "ACCEPT <timeout_ms>")?;
@@ -141,6 +163,18 @@ fn handle(link: &mut Uds, words: &[&str]) -> Result<Vec<String>> {
             link.write_all(&wire::frame(header.msg_type, header.seq, &back)?)?;
             Ok(facts(&header))
         }
+        "BLAST" => {
+            expect(args, 4, "BLAST <count> <seed> <min_len> <max_len>")?;
+            let count = number(args[0], "count")?;
+            stream::blast(link, count, &stream_of(&args[1..])?)
+        }
+        "DRAIN" => {
+            let usage = "DRAIN <count> <seed> <min_len> <max_len> <timeout_ms>";
+            expect(args, 5, usage)?;
+            let count = number(args[0], "count")?;
+            let stream = stream_of(&args[1..4])?;
+            stream::drain(link, count, &stream, deadline(args[4])?)
+        }
         "CLOSE" | "QUIT" => {
             expect(args, 0, command)?;
             link.close();
@@ -151,7 +185,7 @@ fn handle(link: &mut Uds, words: &[&str]) -> Result<Vec<String>> {
 }
 
 /// The one reply line to one request line.
-fn answer(link: &mut Uds, raw: &[u8]) -> String {
+fn answer(link: &mut Link, raw: &[u8]) -> String {
     let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
     let line = match std::str::from_utf8(raw) {
         Ok(line) if line.is_ascii() => line,
@@ -178,24 +212,30 @@ fn main() -> io::Result<()> {
 
 fn serve() -> io::Result<()> {
     let (mut stdin, mut stdout) = (io::stdin().lock(), io::stdout().lock());
-    let mut link = Uds::default();
+    let mut link = Link::default();
     let mut raw = Vec::new();
     loop {
         raw.clear();
-        if stdin.by_ref().take(MAX_LINE).read_until(b'\n', &mut raw)? == 0 {
+        if stdin
+            .by_ref()
+            .take(MAX_LINE + 1)
+            .read_until(b'\n', &mut raw)?
+            == 0
+        {
             return Ok(()); // end of input: `link` closes on drop
         }
         let quit = raw == b"QUIT\n" || raw == b"QUIT";
-        let reply = if raw.ends_with(b"\n") || (raw.len() as u64) < MAX_LINE {
+        let reply = if raw.ends_with(b"\n") || (raw.len() as u64) <= MAX_LINE {
             answer(&mut link, &raw)
         } else {
             while !raw.ends_with(b"\n") {
                 raw.clear(); // drop the rest of the line
-                if stdin.by_ref().take(MAX_LINE).read_until(b'\n', &mut raw)? == 0 {
+                if stdin.by_ref().take(SKIP).read_until(b'\n', &mut raw)? == 0 {
                     break;
                 }
             }
-            format!("ERR request a request line longer than {MAX_LINE} bytes")
+            raw = Vec::new(); // do not keep the long line's memory
+            "ERR request line too long".to_owned()
         };
         writeln!(stdout, "{reply}")?;
         stdout.flush()?;

@@ -1,5 +1,7 @@
-//! The `uds` transport: one Unix stream socket endpoint and one connection at a time, with
-//! every blocking step bounded by a deadline. Standard library only, no `unsafe`.
+//! The transports of PEER_CONTRACT.md behind one [`Link`]: `uds` (a Unix stream socket) and
+//! `shm` (the shared-memory rings of SHM.md, in `shm`). One endpoint and one connection at a
+//! time, every blocking step bounded by a deadline, and the bytes read but not used yet kept
+//! in one input buffer whatever the transport, so a frame cut by a timeout stays in step.
 
 use std::fs;
 use std::io::{ErrorKind, Read, Write};
@@ -10,11 +12,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::shm;
 
 /// The longest socket path, in bytes (macOS's sun_path is 104 bytes with its NUL).
 pub const MAX_ADDRESS: usize = 100;
 /// How long an ACCEPT sleeps between two looks at the listener.
 const ACCEPT_POLL: Duration = Duration::from_millis(2);
+/// The most bytes one read takes from the connection.
 const CHUNK: usize = 64 * 1024;
 
 /// The instant `ms` milliseconds from now (or as far as the clock goes).
@@ -39,44 +43,92 @@ fn failed(what: &str, err: std::io::Error) -> Error {
     Error::Runtime(format!("{what}: {err}"))
 }
 
-/// The endpoint (after LISTEN) and the connection (after CONNECT or ACCEPT).
-#[derive(Default)]
-pub struct Uds {
-    listener: Option<(UnixListener, PathBuf)>,
-    conn: Option<UnixStream>,
-    /// Bytes read from the connection and not used yet; what a timeout leaves stays here.
-    inbuf: Vec<u8>,
+/// A transport of the contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Uds,
+    Shm,
 }
 
-impl Uds {
-    fn check_free(&self, address: &str) -> Result<()> {
-        if address.len() > MAX_ADDRESS {
+impl Transport {
+    pub fn parse(name: &str) -> Result<Transport> {
+        match name {
+            "uds" => Ok(Transport::Uds),
+            "shm" => Ok(Transport::Shm),
+            _ => Err(Error::Unsupported(format!("transport {name}"))),
+        }
+    }
+}
+
+enum Endpoint {
+    Uds(UnixListener, PathBuf),
+    Shm(shm::Listener),
+}
+
+enum Conn {
+    Uds(UnixStream),
+    Shm(shm::Conn),
+}
+
+/// The endpoint (after LISTEN) and the connection (after CONNECT or ACCEPT).
+#[derive(Default)]
+pub struct Link {
+    endpoint: Option<Endpoint>,
+    conn: Option<Conn>,
+    /// Bytes read from the connection: `inbuf[start..]` are not used yet; what a timeout
+    /// leaves stays here.
+    inbuf: Vec<u8>,
+    start: usize,
+    /// Where a socket read lands, kept from one read to the next.
+    chunk: Vec<u8>,
+}
+
+impl Link {
+    fn check_free(&self, transport: Transport, address: &str) -> Result<()> {
+        if transport == Transport::Uds && address.len() > MAX_ADDRESS {
             return Err(Error::Runtime(format!(
                 "address longer than {MAX_ADDRESS} bytes"
             )));
         }
-        if self.listener.is_some() || self.conn.is_some() {
+        if self.endpoint.is_some() || self.conn.is_some() {
             let text = "an endpoint or connection is already open: CLOSE first";
             return Err(Error::Runtime(text.into()));
         }
         Ok(())
     }
 
-    /// Create the socket file (it must not exist) and listen on it.
-    pub fn listen(&mut self, address: &str) -> Result<()> {
-        self.check_free(address)?;
-        let listener = UnixListener::bind(address).map_err(|e| failed("bind", e))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| failed("listen", e))?;
-        self.listener = Some((listener, PathBuf::from(address)));
+    /// Create an endpoint: a socket file (it must not exist), or a segment whose rings hold
+    /// `capacity` bytes each (`shm` only).
+    pub fn listen(&mut self, transport: Transport, address: &str, capacity: u64) -> Result<()> {
+        self.check_free(transport, address)?;
+        let endpoint = match transport {
+            Transport::Uds => {
+                let listener = UnixListener::bind(address).map_err(|e| failed("bind", e))?;
+                listener
+                    .set_nonblocking(true)
+                    .map_err(|e| failed("listen", e))?;
+                Endpoint::Uds(listener, PathBuf::from(address))
+            }
+            Transport::Shm => Endpoint::Shm(shm::Listener::create(address, capacity)?),
+        };
+        self.endpoint = Some(endpoint);
         Ok(())
     }
 
-    /// Connect to a listening endpoint. std has no connect with a timeout for Unix sockets, so
-    /// a helper thread connects; if the deadline passes first, its late result is dropped.
-    pub fn connect(&mut self, address: &str, deadline: Instant) -> Result<()> {
-        self.check_free(address)?;
+    /// Connect to a listening endpoint. `uds`: std has no connect with a timeout for Unix
+    /// sockets, so a helper thread connects; if the deadline passes first, its late result is
+    /// dropped. `shm`: attach, retrying until the segment exists or the deadline passes.
+    pub fn connect(
+        &mut self,
+        transport: Transport,
+        address: &str,
+        deadline: Instant,
+    ) -> Result<()> {
+        self.check_free(transport, address)?;
+        if transport == Transport::Shm {
+            let conn = shm::Conn::attach(address, deadline)?;
+            return self.opened(Conn::Shm(conn));
+        }
         let what = || format!("connecting to {address}");
         let left = time_left(deadline, what)?;
         let (tx, rx) = mpsc::channel();
@@ -86,7 +138,11 @@ impl Uds {
             .spawn(move || tx.send(UnixStream::connect(path)))
             .map_err(|e| failed("thread", e))?;
         match rx.recv_timeout(left) {
-            Ok(Ok(conn)) => self.opened(conn),
+            Ok(Ok(conn)) => {
+                conn.set_nonblocking(false)
+                    .map_err(|e| failed("connection", e))?;
+                self.opened(Conn::Uds(conn))
+            }
             Ok(Err(e)) => Err(failed("connect", e)),
             Err(_) => Err(Error::Timeout(what())),
         }
@@ -94,48 +150,78 @@ impl Uds {
 
     /// Accept one connection on the endpoint.
     pub fn accept(&mut self, deadline: Instant) -> Result<()> {
-        let listener = match &self.listener {
-            Some((listener, _)) => listener,
-            None => return Err(Error::Runtime("no endpoint: LISTEN first".into())),
-        };
         if self.conn.is_some() {
             return Err(Error::Runtime("a connection is already open".into()));
         }
-        let what = || "no connection to accept".to_owned();
-        loop {
-            let left = time_left(deadline, what)?;
-            match listener.accept() {
-                Ok((conn, _)) => return self.opened(conn),
-                Err(e)
-                    if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted =>
-                {
-                    thread::sleep(left.min(ACCEPT_POLL));
+        let conn = match &mut self.endpoint {
+            None => return Err(Error::Runtime("no endpoint: LISTEN first".into())),
+            Some(Endpoint::Shm(listener)) => Conn::Shm(listener.accept(deadline)?),
+            Some(Endpoint::Uds(listener, _)) => {
+                let what = || "no connection to accept".to_owned();
+                loop {
+                    let left = time_left(deadline, what)?;
+                    match listener.accept() {
+                        Ok((conn, _)) => {
+                            conn.set_nonblocking(false)
+                                .map_err(|e| failed("connection", e))?;
+                            break Conn::Uds(conn);
+                        }
+                        Err(e)
+                            if e.kind() == ErrorKind::WouldBlock
+                                || e.kind() == ErrorKind::Interrupted =>
+                        {
+                            thread::sleep(left.min(ACCEPT_POLL));
+                        }
+                        Err(e) => return Err(failed("accept", e)),
+                    }
                 }
-                Err(e) => return Err(failed("accept", e)),
             }
-        }
+        };
+        self.opened(conn)
     }
 
-    fn opened(&mut self, conn: UnixStream) -> Result<()> {
-        conn.set_nonblocking(false)
-            .map_err(|e| failed("connection", e))?;
+    fn opened(&mut self, conn: Conn) -> Result<()> {
         self.conn = Some(conn);
         self.inbuf.clear();
+        self.start = 0;
         Ok(())
     }
 
-    fn conn(&mut self) -> Result<&mut UnixStream> {
+    fn conn(&mut self) -> Result<&mut Conn> {
         self.conn
             .as_mut()
             .ok_or_else(|| Error::Runtime("no connection: CONNECT or ACCEPT first".into()))
     }
 
+    /// Whether a connection is open.
+    pub fn connected(&self) -> bool {
+        self.conn.is_some()
+    }
+
+    /// How often this side has slept on an empty or full ring (0 where the transport does not
+    /// tell: sockets).
+    pub fn sleeps(&self) -> u64 {
+        match &self.conn {
+            Some(Conn::Shm(conn)) => conn.sleeps,
+            _ => 0,
+        }
+    }
+
     /// Write all of `bytes`, however long the other side takes to read them.
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
-        let conn = self.conn()?;
-        conn.set_write_timeout(None)
-            .map_err(|e| failed("send", e))?;
-        conn.write_all(bytes).map_err(|e| failed("send", e))
+        match self.conn()? {
+            Conn::Uds(conn) => {
+                conn.set_write_timeout(None)
+                    .map_err(|e| failed("send", e))?;
+                conn.write_all(bytes).map_err(|e| match e.kind() {
+                    ErrorKind::BrokenPipe | ErrorKind::ConnectionReset => {
+                        Error::Closed(format!("by the other side (send: {e})"))
+                    }
+                    _ => failed("send", e),
+                })
+            }
+            Conn::Shm(conn) => conn.write_all(bytes),
+        }
     }
 
     /// The first `count` bytes of the stream, read until they are all here or the deadline
@@ -143,54 +229,89 @@ impl Uds {
     /// is `decode truncated frame` and the connection is closed.
     pub fn peek(&mut self, count: usize, deadline: Instant) -> Result<&[u8]> {
         self.conn()?;
-        let mut chunk = vec![0; CHUNK];
-        while self.inbuf.len() < count {
-            let got = self.inbuf.len();
+        while self.inbuf.len() - self.start < count {
+            let got = self.inbuf.len() - self.start;
             let what = || format!("waiting for a frame, {got} of {count} bytes read");
-            let left = time_left(deadline, what)?;
-            let conn = self.conn()?;
-            conn.set_read_timeout(Some(left))
-                .map_err(|e| failed("recv", e))?;
-            match conn.read(&mut chunk) {
-                Ok(0) if got == 0 => return Err(Error::Runtime("closed by the other side".into())),
-                Ok(0) => {
+            if self.start > 0 {
+                self.inbuf.drain(..self.start); // make room at the front, once per read
+                self.start = 0;
+            }
+            let read = match self.conn.as_mut() {
+                Some(Conn::Uds(conn)) => {
+                    let left = time_left(deadline, what)?;
+                    conn.set_read_timeout(Some(left))
+                        .map_err(|e| failed("recv", e))?;
+                    self.chunk.resize(CHUNK, 0);
+                    match conn.read(&mut self.chunk) {
+                        Ok(n) => {
+                            self.inbuf.extend_from_slice(&self.chunk[..n]);
+                            shm::Got::Bytes(n)
+                        }
+                        Err(e)
+                            if e.kind() == ErrorKind::WouldBlock
+                                || e.kind() == ErrorKind::TimedOut =>
+                        {
+                            shm::Got::TimedOut
+                        }
+                        Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(failed("recv", e)),
+                    }
+                }
+                Some(Conn::Shm(conn)) => conn.read(&mut self.inbuf, CHUNK, deadline)?,
+                None => return Err(Error::Runtime("no connection".into())),
+            };
+            match read {
+                shm::Got::Bytes(0) | shm::Got::Closed if got == 0 => {
+                    return Err(Error::Closed("by the other side".into()))
+                }
+                shm::Got::Bytes(0) | shm::Got::Closed => {
                     self.close_connection();
                     return Err(Error::FrameCut { got, need: count });
                 }
-                Ok(n) => self.inbuf.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => {
-                    return Err(Error::Timeout(what()))
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(failed("recv", e)),
+                shm::Got::Bytes(_) => {}
+                shm::Got::TimedOut => return Err(Error::Timeout(what())),
             }
         }
-        Ok(&self.inbuf[..count])
+        Ok(&self.inbuf[self.start..self.start + count])
     }
 
     /// Take the first `count` bytes of what `peek` read.
     pub fn consume(&mut self, count: usize) -> Vec<u8> {
-        let count = count.min(self.inbuf.len());
-        self.inbuf.drain(..count).collect()
+        let count = count.min(self.inbuf.len() - self.start);
+        let taken = self.inbuf[self.start..self.start + count].to_vec();
+        self.start += count;
+        if self.start == self.inbuf.len() {
+            self.inbuf.clear();
+            self.start = 0;
+        }
+        taken
     }
 
+    /// Drop the connection: a socket closes; a segment gets our closed bit, its sleepers are
+    /// woken and it is unmapped.
     pub fn close_connection(&mut self) {
         self.conn = None;
         self.inbuf.clear();
+        self.start = 0;
     }
 
-    /// Close the connection and the endpoint; a listener removes its socket file.
+    /// Close the connection and the endpoint; a listener removes its socket file, a segment
+    /// creator its name (if ACCEPT did not already).
     pub fn close(&mut self) {
         self.close_connection();
-        if let Some((listener, path)) = self.listener.take() {
-            drop(listener);
-            // Gone already is fine; anything else cannot be helped at CLOSE.
-            let _ = fs::remove_file(path);
+        match self.endpoint.take() {
+            Some(Endpoint::Uds(listener, path)) => {
+                drop(listener);
+                // Gone already is fine; anything else cannot be helped at CLOSE.
+                let _ = fs::remove_file(path);
+            }
+            Some(Endpoint::Shm(listener)) => drop(listener),
+            None => {}
         }
     }
 }
 
-impl Drop for Uds {
+impl Drop for Link {
     fn drop(&mut self) {
         self.close();
     }

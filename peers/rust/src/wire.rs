@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::schema;
-use crate::transport::Uds;
+use crate::transport::Link;
 
 pub const HEADER_SIZE: usize = 24;
 
@@ -83,7 +83,7 @@ pub fn check_header(h: &[u8; HEADER_SIZE]) -> Result<Header> {
 
 /// Read one whole frame: its header and payload. After an error in the header the stream is
 /// out of step and the connection is closed; the payload is not decoded here.
-pub fn read_frame(link: &mut Uds, deadline: Instant) -> Result<(Header, Vec<u8>)> {
+pub fn read_frame(link: &mut Link, deadline: Instant) -> Result<(Header, Vec<u8>)> {
     let mut raw = [0; HEADER_SIZE];
     raw.copy_from_slice(link.peek(HEADER_SIZE, deadline)?);
     let header = check_header(&raw).map_err(|err| {

@@ -1,0 +1,676 @@
+//! The `shm` transport of protocols/SHM.md: one POSIX shared-memory segment holding two
+//! single-producer single-consumer byte rings, one per direction, each carrying the same byte
+//! stream as a Unix socket. Safe code over `sys::Mapping` (offsets into the segment, never
+//! pointers), in the style of rtrb: each index is written by one side only, sits on its own
+//! 128-byte line, and is published with release / read with acquire.
+//!
+//! Every control word is little-endian in the segment: loads and stores convert (a no-op on
+//! little-endian hosts), and a read-modify-write is a compare-and-swap loop on the stored bytes.
+
+use std::hint;
+use std::sync::atomic::{fence, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::sys::{self, Mapping};
+
+pub const MAGIC: u32 = 0x4d48_5343; // "CSHM"
+pub const VERSION: u16 = 1;
+pub const ENDIAN: u16 = 0x0102;
+/// Offset of ring 0's data; also the smallest segment.
+pub const HEADER_SIZE: usize = 640;
+pub const DEFAULT_CAPACITY: u64 = 65536;
+const MIN_CAPACITY: u64 = 64;
+const MAX_CAPACITY: u64 = 1 << 30;
+/// At most `/` and 30 more characters (macOS).
+const MAX_NAME: usize = 31;
+
+// The header (SHM.md, "Segment"): byte offsets.
+const H_MAGIC: usize = 0;
+const H_VERSION: usize = 4;
+const H_ENDIAN: usize = 6;
+const H_CAPACITY: usize = 8;
+const H_HEADER_SIZE: usize = 12;
+const H_SEGMENT_SIZE: usize = 16;
+const H_CREATOR_PID: usize = 24;
+const H_ATTACHER_PID: usize = 28;
+/// 0 creating, 1 ready (creator), 2 attached (attacher); a futex word.
+const H_STATE: usize = 32;
+/// Bit 0: the creator closed, bit 1: the attacher closed.
+const H_CLOSED: usize = 36;
+
+// `state`: 0 while the creator fills the header (ftruncate leaves it so), then these two.
+const READY: u32 = 1;
+const ATTACHED: u32 = 2;
+const CREATOR_BIT: u32 = 1;
+const ATTACHER_BIT: u32 = 2;
+
+// A ring's control block: two 128-byte lines, the producer's then the consumer's.
+/// Total bytes ever written; stored by the producer only.
+const HEAD: usize = 0;
+/// Bumped by the producer after every publish; the consumer sleeps on it.
+const DATA_SEQ: usize = 8;
+/// 1 while the producer is (about to be) asleep on a full ring; producer's word.
+const PRODUCER_WAITING: usize = 12;
+/// Total bytes ever consumed; stored by the consumer only.
+const TAIL: usize = 128;
+/// Bumped by the consumer after every consume; the producer sleeps on it.
+const SPACE_SEQ: usize = 136;
+/// 1 while the consumer is (about to be) asleep on an empty ring; consumer's word.
+const CONSUMER_WAITING: usize = 140;
+
+/// Offset of ring `ring`'s control block: ring 0 carries creator -> attacher, ring 1 back.
+fn control(ring: usize) -> usize {
+    128 + 256 * ring
+}
+
+/// The longest single sleep: between two, a waiting side checks that the other one lives.
+const SLICE: Duration = Duration::from_millis(50);
+/// How long a side keeps looking before it goes to sleep: long enough to ride out a slow
+/// moment of the other side without two syscalls, short enough not to steal a busy core.
+const SPIN_TIME: Duration = Duration::from_micros(10);
+/// After this much spinning a side yields its core between looks: on a machine with fewer
+/// free cores than busy processes the other side may need this one to make progress.
+const YIELD_AFTER: Duration = Duration::from_micros(2);
+/// How often it looks between two looks at the clock.
+const SPINS: u32 = 64;
+/// How long CONNECT sleeps between two tries of a name that does not exist yet.
+const OPEN_RETRY: Duration = Duration::from_millis(1);
+
+fn runtime(text: String) -> Error {
+    Error::Runtime(text)
+}
+
+/// A name of SHM.md: `/` and 1 to 30 of `[A-Za-z0-9_.-]`.
+fn check_name(name: &str) -> Result<()> {
+    let rest = name.strip_prefix('/').unwrap_or("");
+    let ok = !rest.is_empty()
+        && name.len() <= MAX_NAME
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if !ok {
+        let shown: String = name.chars().take(40).collect();
+        return Err(runtime(format!(
+            "shm name {shown:?}: '/' and 1 to 30 of [A-Za-z0-9_.-] (SHM.md)"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `capacity` is a ring size of SHM.md: a power of two from 64 to 2^30.
+fn capacity_ok(capacity: u64) -> bool {
+    (MIN_CAPACITY..=MAX_CAPACITY).contains(&capacity) && capacity.is_power_of_two()
+}
+
+/// How long to sleep next: a slice, or what is left before `deadline` (`None`: the deadline
+/// passed). No deadline means "as long as the other side lives".
+fn next_sleep(deadline: Option<Instant>) -> Option<Duration> {
+    match deadline {
+        None => Some(SLICE),
+        Some(deadline) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            (!left.is_zero()).then(|| left.min(SLICE))
+        }
+    }
+}
+
+/// A mapped segment, as its creator or its attacher.
+struct Segment {
+    map: Mapping,
+    name: String,
+    creator: bool,
+    /// Bytes of each ring's data area: a power of two.
+    capacity: u64,
+    /// Whether this side takes part (the creator always, the attacher once it set `state`
+    /// to 2): only then does dropping it set its closed bit.
+    joined: bool,
+    unlinked: bool,
+}
+
+impl Segment {
+    // -- control words: little-endian in the segment, atomics over the mapping
+
+    fn load(&self, offset: usize, order: Ordering) -> u32 {
+        u32::from_le(self.map.u32_at(offset).load(order))
+    }
+
+    fn store(&self, offset: usize, value: u32, order: Ordering) {
+        self.map.u32_at(offset).store(value.to_le(), order);
+    }
+
+    fn load64(&self, offset: usize, order: Ordering) -> u64 {
+        u64::from_le(self.map.u64_at(offset).load(order))
+    }
+
+    fn store64(&self, offset: usize, value: u64, order: Ordering) {
+        self.map.u64_at(offset).store(value.to_le(), order);
+    }
+
+    /// Read-modify-write a 32-bit word: a compare-and-swap loop on its stored (little-endian)
+    /// bytes, sequentially consistent. Returns the new value.
+    fn update(&self, offset: usize, f: impl Fn(u32) -> u32) -> u32 {
+        let word = self.map.u32_at(offset);
+        let mut raw = word.load(Ordering::Relaxed);
+        loop {
+            let new = f(u32::from_le(raw)).to_le();
+            match word.compare_exchange_weak(raw, new, Ordering::SeqCst, Ordering::Relaxed) {
+                Ok(_) => return u32::from_le(new),
+                Err(now) => raw = now,
+            }
+        }
+    }
+
+    /// Sleep while the word at `offset` still holds `expected`, at most `slice`.
+    fn wait(&self, offset: usize, expected: u32, slice: Duration) {
+        sys::wait(self.map.u32_at(offset), expected.to_le(), slice);
+    }
+
+    fn wake(&self, offset: usize) {
+        sys::wake(self.map.u32_at(offset));
+    }
+
+    // -- lifecycle (SHM.md, "Lifecycle")
+
+    /// Make the segment: `shm_open(O_CREAT | O_EXCL)`, one `ftruncate`, `mmap`, the header,
+    /// then `state = 1` with release.
+    fn create(name: &str, capacity: u64) -> Result<Segment> {
+        check_name(name)?;
+        if !capacity_ok(capacity) {
+            return Err(runtime(format!(
+                "capacity {capacity}: a power of two from {MIN_CAPACITY} to 2^30"
+            )));
+        }
+        let size = HEADER_SIZE as u64 + 2 * capacity;
+        let len = usize::try_from(size)
+            .map_err(|_| runtime(format!("a segment of {size} bytes does not fit in memory")))?;
+        let file =
+            sys::shm_open(name, true).map_err(|e| runtime(format!("shm_open {name}: {e}")))?;
+        let mut seg = Segment {
+            map: match file.set_len(size).and_then(|()| Mapping::new(&file, len)) {
+                Ok(map) => map,
+                Err(e) => {
+                    let _ = sys::shm_unlink(name);
+                    return Err(runtime(format!("creating {name}: {e}")));
+                }
+            },
+            name: name.to_owned(),
+            creator: true,
+            capacity,
+            joined: false,
+            unlinked: false,
+        };
+        drop(file); // the mapping keeps the segment; the descriptor is not needed any more
+        let mut header = [0u8; 32];
+        header[H_MAGIC..H_MAGIC + 4].copy_from_slice(&MAGIC.to_le_bytes());
+        header[H_VERSION..H_VERSION + 2].copy_from_slice(&VERSION.to_le_bytes());
+        header[H_ENDIAN..H_ENDIAN + 2].copy_from_slice(&ENDIAN.to_le_bytes());
+        header[H_CAPACITY..H_CAPACITY + 4].copy_from_slice(&(capacity as u32).to_le_bytes());
+        header[H_HEADER_SIZE..H_HEADER_SIZE + 4]
+            .copy_from_slice(&(HEADER_SIZE as u32).to_le_bytes());
+        header[H_SEGMENT_SIZE..H_SEGMENT_SIZE + 8].copy_from_slice(&size.to_le_bytes());
+        seg.map.write(0, &header[..H_CREATOR_PID]);
+        seg.store(H_CREATOR_PID, std::process::id(), Ordering::Relaxed);
+        seg.store(H_ATTACHER_PID, 0, Ordering::Relaxed);
+        // Release: an attacher that acquires `state == 1` sees the whole header.
+        seg.store(H_STATE, READY, Ordering::Release);
+        seg.joined = true;
+        Ok(seg)
+    }
+
+    /// Attach to a segment: open it (retrying until it exists or `deadline`), check it, store
+    /// our pid, then `state = 2` with release, and wake the creator.
+    fn attach(name: &str, deadline: Instant) -> Result<Segment> {
+        check_name(name)?;
+        let file = loop {
+            match sys::shm_open(name, false) {
+                Ok(file) => break file,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::Timeout(format!("no shm segment {name}")));
+                    }
+                    thread::sleep(left.min(OPEN_RETRY));
+                }
+                Err(e) => return Err(runtime(format!("shm_open {name}: {e}"))),
+            }
+        };
+        let size = file
+            .metadata()
+            .map_err(|e| runtime(format!("fstat {name}: {e}")))?
+            .len();
+        let largest = HEADER_SIZE as u64 + 2 * MAX_CAPACITY;
+        if size < HEADER_SIZE as u64 || size > largest {
+            return Err(runtime(format!(
+                "segment {name} is {size} bytes: bad size, not {HEADER_SIZE} to {largest}"
+            )));
+        }
+        let len = usize::try_from(size)
+            .map_err(|_| runtime(format!("a segment of {size} bytes does not fit in memory")))?;
+        let map = Mapping::new(&file, len).map_err(|e| runtime(format!("mmap {name}: {e}")))?;
+        drop(file);
+        let mut seg = Segment {
+            map,
+            name: name.to_owned(),
+            creator: false,
+            capacity: 0,
+            joined: false,
+            unlinked: true, // not ours to unlink
+        };
+        loop {
+            match seg.load(H_STATE, Ordering::Acquire) {
+                READY => break,
+                ATTACHED => return Err(runtime(format!("segment {name} already has an attacher"))),
+                state => match next_sleep(Some(deadline)) {
+                    Some(slice) => seg.wait(H_STATE, state, slice),
+                    None => {
+                        let text = format!("segment {name} never became ready (state {state})");
+                        return Err(Error::Timeout(text));
+                    }
+                },
+            }
+        }
+        seg.capacity = seg.check(size)?;
+        seg.store(H_ATTACHER_PID, std::process::id(), Ordering::Relaxed);
+        seg.store(H_STATE, ATTACHED, Ordering::Release);
+        seg.joined = true;
+        seg.wake(H_STATE);
+        Ok(seg)
+    }
+
+    /// Check a ready header against the segment's real size; the ring capacity.
+    fn check(&self, size: u64) -> Result<u64> {
+        let mut h = [0u8; 24];
+        self.map.read(0, &mut h);
+        let u16_at = |at: usize| u16::from_le_bytes([h[at], h[at + 1]]);
+        let u32_at = |at: usize| u32::from_le_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
+        let magic = u32_at(H_MAGIC);
+        let version = u16_at(H_VERSION);
+        let endian = u16_at(H_ENDIAN);
+        let capacity = u64::from(u32_at(H_CAPACITY));
+        let header = u64::from(u32_at(H_HEADER_SIZE));
+        let mut total = [0u8; 8];
+        total.copy_from_slice(&h[H_SEGMENT_SIZE..H_SEGMENT_SIZE + 8]);
+        let total = u64::from_le_bytes(total);
+        let name = &self.name;
+        let problem = if magic != MAGIC {
+            format!("magic {magic:#010x}, not {MAGIC:#010x}")
+        } else if version != VERSION {
+            format!("version {version}: this peer speaks version {VERSION}")
+        } else if endian != ENDIAN {
+            format!(
+                "endian word {endian:#06x}, not {ENDIAN:#06x} (written with the wrong byte order?)"
+            )
+        } else if total != size {
+            format!("segment_size {total} but the segment is {size} bytes")
+        } else if header != HEADER_SIZE as u64 {
+            format!("header_size {header}, not {HEADER_SIZE}")
+        } else if !capacity_ok(capacity) || header + 2 * capacity != size {
+            format!("capacity {capacity} (a power of two from 64 to 2^30, and 640 + 2 x capacity = segment_size)")
+        } else {
+            return Ok(capacity);
+        };
+        Err(runtime(format!("segment {name}: bad {problem}")))
+    }
+
+    /// Whether the other side closed its end or died.
+    fn other_gone(&self) -> bool {
+        let (bit, pid_at) = if self.creator {
+            (ATTACHER_BIT, H_ATTACHER_PID)
+        } else {
+            (CREATOR_BIT, H_CREATOR_PID)
+        };
+        self.load(H_CLOSED, Ordering::Acquire) & bit != 0
+            || !sys::alive(self.load(pid_at, Ordering::Relaxed))
+    }
+
+    fn unlink(&mut self) {
+        if !self.unlinked {
+            self.unlinked = true;
+            let _ = sys::shm_unlink(&self.name); // gone already is fine
+        }
+    }
+}
+
+impl Drop for Segment {
+    /// CLOSE: OR our bit into `closed`, wake every futex word, unlink if not done yet; the
+    /// mapping is unmapped when `map` drops right after.
+    fn drop(&mut self) {
+        if self.joined {
+            let bit = if self.creator {
+                CREATOR_BIT
+            } else {
+                ATTACHER_BIT
+            };
+            self.update(H_CLOSED, |closed| closed | bit);
+            self.wake(H_STATE);
+            for ring in 0..2 {
+                self.wake(control(ring) + DATA_SEQ);
+                self.wake(control(ring) + SPACE_SEQ);
+            }
+        }
+        self.unlink();
+    }
+}
+
+/// A segment made by `LISTEN`, waiting for its attacher.
+pub struct Listener {
+    seg: Option<Segment>,
+}
+
+impl Listener {
+    pub fn create(name: &str, capacity: u64) -> Result<Listener> {
+        Ok(Listener {
+            seg: Some(Segment::create(name, capacity)?),
+        })
+    }
+
+    /// Wait until the attacher set `state = 2`, then unlink the name: from now on only the two
+    /// mappings keep the segment alive, and nothing is left behind if either side dies.
+    pub fn accept(&mut self, deadline: Instant) -> Result<Conn> {
+        let seg = self.seg.as_ref().ok_or_else(|| {
+            runtime("this shm endpoint has had its connection: CLOSE, then LISTEN again".into())
+        })?;
+        loop {
+            let state = seg.load(H_STATE, Ordering::Acquire);
+            if state == ATTACHED {
+                break;
+            }
+            match next_sleep(Some(deadline)) {
+                Some(slice) => seg.wait(H_STATE, state, slice),
+                None => return Err(Error::Timeout("no peer attached".into())),
+            }
+        }
+        let mut seg = self.seg.take().expect("checked above");
+        seg.unlink();
+        Ok(Conn::new(seg))
+    }
+}
+
+/// How a wait ended.
+enum Waited {
+    /// The condition holds; the other side's index as just loaded (acquire).
+    Ready(u64),
+    /// The other side closed or died, and the condition does not hold.
+    Gone,
+    /// The deadline passed.
+    Expired,
+}
+
+/// What one `read` got.
+pub enum Got {
+    /// This many bytes were appended.
+    Bytes(usize),
+    /// The other side closed or died and nothing is left to read.
+    Closed,
+    /// The deadline passed with nothing to read.
+    TimedOut,
+}
+
+/// Spin, then sleep on the `seq` word of block `ctl` until `ready` gives the other side's index
+/// or the deadline passes (SHM.md, "Waiting"):
+///
+/// ```text
+/// seen = load_acquire(seq); store(waiting, 1); fence(seq_cst);
+/// if ready: cancel;  if the other side left: stop;  wait(&seq, seen, slice);  store(waiting, 0)
+/// ```
+///
+/// The other side publishes, bumps `seq`, fences and then reads `waiting`: of the two seq_cst
+/// fences one comes first, so either we see its index or it sees our flag and wakes us.
+fn wait_for(
+    seg: &Segment,
+    sleeps: &mut u64,
+    (ctl, seq, waiting): (usize, usize, usize),
+    deadline: Option<Instant>,
+    ready: impl Fn(&Segment) -> Option<u64>,
+) -> Waited {
+    let start = Instant::now();
+    loop {
+        for _ in 0..SPINS {
+            if let Some(index) = ready(seg) {
+                return Waited::Ready(index);
+            }
+            hint::spin_loop();
+        }
+        let spun = start.elapsed();
+        if spun >= SPIN_TIME {
+            break;
+        }
+        if spun >= YIELD_AFTER {
+            thread::yield_now(); // the other side may be waiting for this very core
+        }
+    }
+    loop {
+        let seen = seg.load(ctl + seq, Ordering::Acquire);
+        seg.store(ctl + waiting, 1, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        let end = if let Some(index) = ready(seg) {
+            Some(Waited::Ready(index))
+        } else if seg.other_gone() {
+            // Its last bytes were published before its closed bit or its death.
+            Some(ready(seg).map_or(Waited::Gone, Waited::Ready))
+        } else if let Some(slice) = next_sleep(deadline) {
+            *sleeps += 1;
+            seg.wait(ctl + seq, seen, slice);
+            None
+        } else {
+            Some(Waited::Expired)
+        };
+        seg.store(ctl + waiting, 0, Ordering::Relaxed);
+        if let Some(end) = end {
+            return end;
+        }
+    }
+}
+
+/// One side's ends of the two rings of a segment.
+///
+/// Invariants (SHM.md): in ring `out` we are the producer and alone store `head`; in ring `inc`
+/// we are the consumer and alone store `tail`. `tail <= head <= tail + capacity` in each ring.
+/// `out_head`/`inc_tail` are always the values we last stored; `out_tail`/`inc_head` are the
+/// other side's index as last loaded with acquire, so the bytes they guard are visible (the
+/// other side's copy happened before its release store) and stay ours until we publish.
+pub struct Conn {
+    seg: Segment,
+    capacity: u64,
+    /// Control block and data offset of the ring we write.
+    out: usize,
+    out_data: usize,
+    out_head: u64,
+    out_tail: u64,
+    /// Control block and data offset of the ring we read.
+    inc: usize,
+    inc_data: usize,
+    inc_tail: u64,
+    inc_head: u64,
+    /// How often this side slept on an empty or full ring.
+    pub sleeps: u64,
+}
+
+impl Conn {
+    fn new(seg: Segment) -> Conn {
+        let (out, inc) = if seg.creator { (0, 1) } else { (1, 0) };
+        let capacity = seg.capacity;
+        let data = |ring: usize| HEADER_SIZE + ring * capacity as usize;
+        let (out, out_data, inc, inc_data) = (control(out), data(out), control(inc), data(inc));
+        Conn {
+            out_head: seg.load64(out + HEAD, Ordering::Relaxed),
+            out_tail: seg.load64(out + TAIL, Ordering::Acquire),
+            inc_tail: seg.load64(inc + TAIL, Ordering::Relaxed),
+            inc_head: seg.load64(inc + HEAD, Ordering::Acquire),
+            seg,
+            capacity,
+            out,
+            out_data,
+            inc,
+            inc_data,
+            sleeps: 0,
+        }
+    }
+
+    pub fn attach(name: &str, deadline: Instant) -> Result<Conn> {
+        Ok(Conn::new(Segment::attach(name, deadline)?))
+    }
+
+    /// `used` bytes between two indices, or an error if the other side broke invariant 1.
+    fn used(&self, head: u64, tail: u64) -> Result<u64> {
+        head.checked_sub(tail)
+            .filter(|&used| used <= self.capacity)
+            .ok_or_else(|| {
+                runtime(format!(
+                    "shm ring out of step: head {head}, tail {tail}, capacity {}",
+                    self.capacity
+                ))
+            })
+    }
+
+    fn gone(&self) -> Error {
+        let name = &self.seg.name;
+        Error::Closed(format!(
+            "by the other side of shm {name} (it closed or died)"
+        ))
+    }
+
+    /// Write every byte of `bytes`, waiting for space as long as the other side lives. A frame
+    /// larger than the ring goes through it piece by piece, as the consumer frees space.
+    pub fn write_all(&mut self, mut bytes: &[u8]) -> Result<()> {
+        let cap = self.capacity;
+        while !bytes.is_empty() {
+            let mut free = cap - self.used(self.out_head, self.out_tail)?;
+            if free == 0 {
+                let (head, ctl) = (self.out_head, self.out);
+                let full = |seg: &Segment| {
+                    let tail = seg.load64(ctl + TAIL, Ordering::Acquire);
+                    (head.wrapping_sub(tail) != cap).then_some(tail)
+                };
+                let words = (ctl, SPACE_SEQ, PRODUCER_WAITING);
+                match wait_for(&self.seg, &mut self.sleeps, words, None, full) {
+                    Waited::Ready(tail) => self.out_tail = tail,
+                    Waited::Gone | Waited::Expired => return Err(self.gone()),
+                }
+                free = cap - self.used(self.out_head, self.out_tail)?;
+            }
+            let n = free.min(bytes.len() as u64) as usize;
+            let (now, rest) = bytes.split_at(n);
+            // Copy into the free space, wrapping at the end of the data area.
+            let start = (self.out_head & (cap - 1)) as usize;
+            let first = n.min(cap as usize - start);
+            self.seg.map.write(self.out_data + start, &now[..first]);
+            self.seg.map.write(self.out_data, &now[first..]);
+            // Publish: the bytes, then `head` with release; bump, fence, wake a sleeper.
+            self.out_head += n as u64;
+            self.seg
+                .store64(self.out + HEAD, self.out_head, Ordering::Release);
+            self.seg.update(self.out + DATA_SEQ, |s| s.wrapping_add(1));
+            fence(Ordering::SeqCst);
+            if self
+                .seg
+                .load(self.out + CONSUMER_WAITING, Ordering::Relaxed)
+                == 1
+            {
+                self.seg.wake(self.out + DATA_SEQ);
+            }
+            bytes = rest;
+        }
+        Ok(())
+    }
+
+    /// Append up to `max` bytes to `out`, waiting for some until `deadline`. Bytes the other
+    /// side published before it closed or died are still read.
+    pub fn read(&mut self, out: &mut Vec<u8>, max: usize, deadline: Instant) -> Result<Got> {
+        let cap = self.capacity;
+        if self.inc_head == self.inc_tail {
+            let (tail, ctl) = (self.inc_tail, self.inc);
+            let empty = |seg: &Segment| {
+                let head = seg.load64(ctl + HEAD, Ordering::Acquire);
+                (head != tail).then_some(head)
+            };
+            let words = (ctl, DATA_SEQ, CONSUMER_WAITING);
+            match wait_for(&self.seg, &mut self.sleeps, words, Some(deadline), empty) {
+                Waited::Ready(head) => self.inc_head = head,
+                Waited::Gone => return Ok(Got::Closed),
+                Waited::Expired => return Ok(Got::TimedOut),
+            }
+        } else {
+            // Take everything there is now, not just what was seen last time.
+            self.inc_head = self.seg.load64(self.inc + HEAD, Ordering::Acquire);
+        }
+        let used = self.used(self.inc_head, self.inc_tail)?;
+        let n = used.min(max as u64) as usize;
+        // Copy out, wrapping at the end of the data area.
+        let start = (self.inc_tail & (cap - 1)) as usize;
+        let first = n.min(cap as usize - start);
+        let at = out.len();
+        out.resize(at + n, 0);
+        self.seg
+            .map
+            .read(self.inc_data + start, &mut out[at..at + first]);
+        self.seg.map.read(self.inc_data, &mut out[at + first..]);
+        // Consume: `tail` with release once the bytes are copied out; bump, fence, wake.
+        self.inc_tail += n as u64;
+        self.seg
+            .store64(self.inc + TAIL, self.inc_tail, Ordering::Release);
+        self.seg.update(self.inc + SPACE_SEQ, |s| s.wrapping_add(1));
+        fence(Ordering::SeqCst);
+        if self
+            .seg
+            .load(self.inc + PRODUCER_WAITING, Ordering::Relaxed)
+            == 1
+        {
+            self.seg.wake(self.inc + SPACE_SEQ);
+        }
+        Ok(Got::Bytes(n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(check_name("/cw0123abcdef").is_ok());
+        assert!(check_name("/a.b_c-d").is_ok());
+        for bad in [
+            "",
+            "/",
+            "cw",
+            "/a/b",
+            "/a b",
+            &format!("/{}", "x".repeat(31)),
+        ] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn capacities() {
+        assert!(capacity_ok(64) && capacity_ok(4096) && capacity_ok(1 << 30));
+        assert!(!capacity_ok(32) && !capacity_ok(100) && !capacity_ok(1 << 31) && !capacity_ok(0));
+    }
+
+    #[test]
+    fn a_stream_through_a_small_ring() {
+        let name = format!("/cwtest{}", std::process::id());
+        let far = Instant::now() + Duration::from_secs(10);
+        let mut listener = Listener::create(&name, 64).unwrap();
+        let mut tx = Conn::attach(&name, far).unwrap();
+        let mut rx = listener.accept(far).unwrap();
+        let sent: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
+        let writer = thread::spawn(move || {
+            tx.write_all(&sent).unwrap();
+            sent
+        });
+        let mut got = Vec::new();
+        while got.len() < 1000 {
+            match rx.read(&mut got, 4096, far).unwrap() {
+                Got::Bytes(_) => {}
+                _ => panic!("closed or timed out after {} bytes", got.len()),
+            }
+        }
+        let sent = writer.join().unwrap(); // drops tx: closed
+        assert_eq!(got, sent);
+        assert!(matches!(rx.read(&mut got, 10, far).unwrap(), Got::Closed));
+    }
+}

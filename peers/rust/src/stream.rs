@@ -1,0 +1,309 @@
+//! `BLAST` and `DRAIN` (PEER_CONTRACT.md, "Streams"): frame `i` (seq `i`, from 1) carries a
+//! `Blob` whose data is `len_i` bytes of the pattern `(i + j) mod 256`, with
+//! `len_i = min_len + splitmix64(seed XOR i) mod (max_len - min_len + 1)`, and whose checksum
+//! is the CRC-32 (zlib's) of the data. Both sides compute the same stream, so the receiver
+//! checks every frame for loss, duplication, reordering and torn or corrupt bytes.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use crate::codec::{self, Message};
+use crate::error::{Error, Result};
+use crate::schema::{self, Blob};
+use crate::transport::Link;
+use crate::wire::{self, Header, HEADER_SIZE};
+
+/// The contract's splitmix64, modulo 2^64.
+pub fn splitmix64(x: u64) -> u64 {
+    let mut x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// The CRC-32 table of IEEE 802.3 (reflected polynomial 0xedb88320), built at compile time.
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut n = 0;
+    while n < 256 {
+        let mut c = n as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xedb8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        table[n] = c;
+        n += 1;
+    }
+    table
+};
+
+/// The CRC-32 of zlib's `crc32` (IEEE 802.3).
+pub fn crc32(data: &[u8]) -> u32 {
+    !data.iter().fold(!0u32, |c, &b| {
+        CRC_TABLE[usize::from((c as u8) ^ b)] ^ (c >> 8)
+    })
+}
+
+/// The stream of one seed and length range.
+pub struct Stream {
+    seed: u64,
+    min: u64,
+    /// `max - min + 1`, which may be 2^64.
+    span: u128,
+}
+
+impl Stream {
+    pub fn new(seed: u64, min: u64, max: u64) -> Result<Stream> {
+        if min > max {
+            return Err(Error::Request(format!(
+                "min_len {min} is more than max_len {max}"
+            )));
+        }
+        let span = u128::from(max - min) + 1;
+        Ok(Stream { seed, min, span })
+    }
+
+    /// `len_i`.
+    pub fn len(&self, i: u64) -> u64 {
+        let offset = u128::from(splitmix64(self.seed ^ i)) % self.span;
+        self.min + offset as u64 // offset < span, so min + offset <= max
+    }
+
+    /// Whether `data` is frame `i`'s data.
+    fn matches(&self, i: u64, data: &[u8]) -> bool {
+        data.len() as u64 == self.len(i)
+            && data
+                .iter()
+                .enumerate()
+                .all(|(j, &got)| got == i.wrapping_add(j as u64) as u8)
+    }
+
+    /// Frame `i`'s Blob, its data written into `blob.data`.
+    fn fill(&self, i: u64, blob: &mut Blob) -> Result<()> {
+        let len = self.len(i);
+        // Longer than any payload: refused before `len` bytes are allocated, with the codec's
+        // own error for the longest data it refuses (its path and limit), and the real length.
+        // Shorter data that still does not fit is refused by the codec below.
+        let limit = schema::MAX_PAYLOAD as usize;
+        if len > limit as u64 {
+            let probe = Blob {
+                checksum: 0,
+                data: vec![0; limit + 1],
+            };
+            return Err(match codec::encode_message(&probe) {
+                Err(Error::TooLongToEncode {
+                    path, max, count, ..
+                }) => Error::TooLongToEncode {
+                    path,
+                    len,
+                    max,
+                    count,
+                },
+                Err(err) => err,
+                Ok(_) => Error::Runtime(format!("Blob data of {len} bytes")),
+            });
+        }
+        blob.data.clear();
+        blob.data.extend((0..len).map(|j| i.wrapping_add(j) as u8));
+        blob.checksum = crc32(&blob.data);
+        Ok(())
+    }
+}
+
+/// What DRAIN saw: every frame checked against the stream, in constant memory while frames
+/// arrive in order: only the seqs skipped over are remembered (at most `MAX_MISSING` of them),
+/// to tell a late frame (reordered) from a duplicate, as the Python reference peer does.
+struct Tally {
+    count: u64,
+    /// The seq after the highest seen so far.
+    next: u64,
+    /// Seqs below `next` not seen yet.
+    missing: HashSet<u64>,
+    unique: u64,
+    received: u64,
+    duplicated: u64,
+    reordered: u64,
+    corrupt: u64,
+    bytes: u64,
+}
+
+impl Tally {
+    const MAX_MISSING: u64 = 1 << 20;
+
+    fn new(count: u64) -> Tally {
+        Tally {
+            count,
+            next: 1,
+            missing: HashSet::new(),
+            unique: 0,
+            received: 0,
+            duplicated: 0,
+            reordered: 0,
+            corrupt: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Note `seq` (from 1 to `count`); false when it was seen before.
+    fn see(&mut self, seq: u64) -> bool {
+        if seq >= self.next {
+            let skipped = seq - self.next;
+            if self.missing.len() as u64 + skipped <= Self::MAX_MISSING {
+                self.missing.extend(self.next..seq);
+            }
+            self.next = seq + 1;
+        } else if self.missing.remove(&seq) {
+            self.reordered += 1;
+        } else {
+            return false;
+        }
+        self.unique += 1;
+        true
+    }
+
+    fn add(&mut self, stream: &Stream, header: &Header, payload: &[u8]) {
+        self.received += 1;
+        self.bytes += (HEADER_SIZE + payload.len()) as u64;
+        let seq = header.seq;
+        if header.msg_type != Blob::ID || !(1..=self.count).contains(&seq) {
+            self.corrupt += 1;
+            return;
+        }
+        let blob = match codec::decode_message::<Blob>(payload) {
+            Ok(blob) => blob,
+            Err(_) => {
+                self.corrupt += 1;
+                return;
+            }
+        };
+        if !self.see(seq) {
+            self.duplicated += 1;
+        } else if !stream.matches(seq, &blob.data) || blob.checksum != crc32(&blob.data) {
+            self.corrupt += 1;
+        }
+    }
+}
+
+fn require(link: &Link) -> Result<()> {
+    if !link.connected() {
+        let text = "no connection: CONNECT or ACCEPT first";
+        return Err(Error::Runtime(text.into()));
+    }
+    Ok(())
+}
+
+fn nanos(start: Instant, end: Instant) -> u128 {
+    end.saturating_duration_since(start).as_nanos()
+}
+
+/// `BLAST`: send frames 1..=count of the stream, timing the whole.
+pub fn blast(link: &mut Link, count: u64, stream: &Stream) -> Result<Vec<String>> {
+    require(link)?;
+    let sleeps = link.sleeps();
+    let mut blob = Blob {
+        checksum: 0,
+        data: Vec::new(),
+    };
+    let mut bytes = 0u64;
+    let start = Instant::now();
+    for i in 1..=count {
+        stream.fill(i, &mut blob)?;
+        let frame = wire::frame(Blob::ID, i, &codec::encode_message(&blob)?)?;
+        link.write_all(&frame)?;
+        bytes += frame.len() as u64;
+    }
+    let ns = nanos(start, Instant::now());
+    let waits = link.sleeps() - sleeps;
+    Ok(vec![
+        format!("sent={count}"),
+        format!("bytes={bytes}"),
+        format!("ns={ns}"),
+        format!("waits={waits}"),
+    ])
+}
+
+/// `DRAIN`: receive and check frames until `count` arrived, the deadline passed or the other
+/// side left; every frame never seen is lost.
+pub fn drain(
+    link: &mut Link,
+    count: u64,
+    stream: &Stream,
+    deadline: Instant,
+) -> Result<Vec<String>> {
+    require(link)?;
+    let sleeps = link.sleeps();
+    let mut tally = Tally::new(count);
+    let mut span: Option<(Instant, Instant)> = None;
+    while tally.received < count {
+        match wire::read_frame(link, deadline) {
+            Ok((header, payload)) => {
+                let now = Instant::now();
+                span = Some((span.map_or(now, |(first, _)| first), now));
+                tally.add(stream, &header, &payload);
+            }
+            // The other side left (maybe in the middle of a frame), or time is up.
+            Err(Error::Closed(_) | Error::FrameCut { .. } | Error::Timeout(_)) => break,
+            // A bad frame header: the stream is out of step and the link is closed.
+            Err(err) if err.breaks_stream() => {
+                tally.received += 1;
+                tally.corrupt += 1;
+                break;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    let ns = span.map_or(0, |(first, last)| nanos(first, last));
+    let waits = link.sleeps() - sleeps;
+    let t = &tally;
+    Ok(vec![
+        format!("received={}", t.received),
+        format!("lost={}", t.count - t.unique),
+        format!("duplicated={}", t.duplicated),
+        format!("reordered={}", t.reordered),
+        format!("corrupt={}", t.corrupt),
+        format!("bytes={}", t.bytes),
+        format!("ns={ns}"),
+        format!("waits={waits}"),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_is_zlibs() {
+        assert_eq!(crc32(b""), 0);
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+    }
+
+    #[test]
+    fn splitmix64_known_value() {
+        assert_eq!(splitmix64(0), 0xe220_a839_7b1d_cdaf);
+    }
+
+    #[test]
+    fn tally_tells_late_from_duplicate() {
+        let mut t = Tally::new(10);
+        let seen: Vec<bool> = [1, 2, 5, 3, 3, 4, 10, 1]
+            .iter()
+            .map(|&s| t.see(s))
+            .collect();
+        assert_eq!(seen, [true, true, true, true, false, true, true, false]);
+        assert_eq!((t.unique, t.reordered, t.missing.len()), (6, 2, 4)); // 6..9 never came
+    }
+
+    #[test]
+    fn lengths_stay_in_range() {
+        let s = Stream::new(42, 0, 200).unwrap();
+        assert!((1..10_000).all(|i| s.len(i) <= 200));
+        let all = Stream::new(7, 0, u64::MAX).unwrap();
+        assert_eq!(all.len(3), splitmix64(7 ^ 3));
+        assert!(Stream::new(1, 5, 4).is_err());
+    }
+}

@@ -1,0 +1,245 @@
+//! The platform layer of the `shm` transport, and the only module with `unsafe` code: POSIX
+//! shared memory (`shm_open`, `mmap`, `munmap`, `shm_unlink`), liveness (`kill(pid, 0)`) and
+//! sleeping on a 32-bit word (`futex` on Linux, a short sleep-poll elsewhere).
+//!
+//! Everything above it is safe code over [`Mapping`]: a mapped segment addressed by byte
+//! offsets (the segment never holds pointers), handing out `&AtomicU32`/`&AtomicU64` for the
+//! control words and copying bytes in and out of the data areas. Each accessor checks its
+//! offset against the mapping's length and the word's alignment, so no caller can reach outside
+//! the mapping or make a misaligned atomic.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io;
+use std::os::unix::io::{AsRawFd, FromRawFd};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::time::Duration;
+
+/// `shm_open` on `name`: with `create`, `O_CREAT | O_EXCL | O_RDWR` and mode 0600 (the name must
+/// not exist); without, `O_RDWR` on an existing segment. The descriptor is owned by the `File`.
+pub fn shm_open(name: &str, create: bool) -> io::Result<File> {
+    let cname = c_name(name)?;
+    let flags = if create {
+        libc::O_CREAT | libc::O_EXCL | libc::O_RDWR
+    } else {
+        libc::O_RDWR
+    };
+    let fd = open_raw(&cname, flags);
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by a successful shm_open: an open descriptor that nothing
+    // else owns. The File becomes its only owner and closes it once.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+#[cfg(target_vendor = "apple")]
+fn open_raw(name: &CString, flags: libc::c_int) -> libc::c_int {
+    // SAFETY: `name` is a NUL-terminated string that outlives the call and shm_open only reads
+    // it. macOS declares shm_open variadic: the mode travels as an int-sized unsigned value.
+    unsafe { libc::shm_open(name.as_ptr(), flags, 0o600 as libc::c_uint) }
+}
+
+#[cfg(not(target_vendor = "apple"))]
+fn open_raw(name: &CString, flags: libc::c_int) -> libc::c_int {
+    // SAFETY: `name` is a NUL-terminated string that outlives the call and shm_open only reads
+    // it; the mode is a plain value.
+    unsafe { libc::shm_open(name.as_ptr(), flags, 0o600) }
+}
+
+/// Remove the name of a segment; the mappings that exist stay valid.
+pub fn shm_unlink(name: &str) -> io::Result<()> {
+    let cname = c_name(name)?;
+    // SAFETY: `cname` is a NUL-terminated string that outlives the call; shm_unlink only reads it.
+    if unsafe { libc::shm_unlink(cname.as_ptr()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn c_name(name: &str) -> io::Result<CString> {
+    CString::new(name).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in the name"))
+}
+
+/// Whether process `pid` may still be alive: `kill(pid, 0)` says it does not exist (`ESRCH`).
+/// A pid that is 0 or beyond `pid_t` is not a process we can ask about: assumed alive (the
+/// other checks, the closed bit and the deadline, still apply).
+pub fn alive(pid: u32) -> bool {
+    let pid = match libc::pid_t::try_from(pid) {
+        Ok(pid) if pid > 0 => pid,
+        _ => return true,
+    };
+    // SAFETY: signal 0 sends nothing: kill only checks that `pid` exists and may be signalled.
+    // `pid > 0` names exactly one process (never a process group, never every process).
+    if unsafe { libc::kill(pid, 0) } == 0 {
+        return true;
+    }
+    io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// A shared read-write mapping of a whole segment, unmapped on drop.
+///
+/// Invariants: `base` is the start of a live `MAP_SHARED` mapping of exactly `len` bytes,
+/// page-aligned, readable and writable, that only `Drop` unmaps. Everything handed out borrows
+/// `self`, so nothing outlives the mapping. Another process maps the same pages: the control
+/// words are only ever touched through atomics, and the data bytes only by copies of `u8`s
+/// (every bit pattern is a valid `u8`, and no reference into the data area is ever made), so a
+/// misbehaving other side can hand us wrong bytes but cannot make this process unsound.
+pub struct Mapping {
+    base: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: a mapping belongs to no thread: moving it to another thread moves sole access to it
+// (it is not Sync: `write`/`read` through a shared `&Mapping` on two threads could race).
+unsafe impl Send for Mapping {}
+
+impl Mapping {
+    /// Map the first `len` bytes of `file` shared, read-write. `len` must not exceed the file's
+    /// size (the caller checked it with `fstat` or set it with `ftruncate`).
+    pub fn new(file: &File, len: usize) -> io::Result<Mapping> {
+        if len == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an empty mapping",
+            ));
+        }
+        // SAFETY: a new mapping placed by the kernel (null hint) aliases no Rust object; `file`
+        // is open during the call; the result is checked against MAP_FAILED before any use.
+        let addr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if addr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let base = NonNull::new(addr.cast::<u8>())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::Other, "mmap returned null"))?;
+        Ok(Mapping { base, len })
+    }
+
+    /// The address of `size` bytes at `offset`, aligned to `align`; panics (a bug in the
+    /// caller, never something the other side can cause) when they are not inside the mapping.
+    fn at(&self, offset: usize, size: usize, align: usize) -> *mut u8 {
+        let end = offset.checked_add(size);
+        assert!(
+            end.map_or(false, |end| end <= self.len) && offset % align == 0,
+            "offset {offset} (+{size}) outside the mapping of {} bytes or misaligned",
+            self.len
+        );
+        // The mapping is page-aligned, so `offset % align == 0` makes the address aligned.
+        self.base.as_ptr().wrapping_add(offset)
+    }
+
+    /// The 32-bit control word at `offset` (a multiple of 4).
+    pub fn u32_at(&self, offset: usize) -> &AtomicU32 {
+        let ptr = self.at(offset, 4, std::mem::align_of::<AtomicU32>());
+        // SAFETY: `at` checked 4 in-bounds bytes aligned for AtomicU32 (layout of u32, any bits
+        // valid) in the live mapping; the reference borrows `self`, so it cannot outlive it, and
+        // these bytes are only ever accessed atomically, here and in the other process.
+        unsafe { &*ptr.cast::<AtomicU32>() }
+    }
+
+    /// The 64-bit control word at `offset` (a multiple of 8).
+    pub fn u64_at(&self, offset: usize) -> &AtomicU64 {
+        let ptr = self.at(offset, 8, std::mem::align_of::<AtomicU64>());
+        // SAFETY: as in `u32_at`: in bounds, aligned for AtomicU64 (same layout as u64, every
+        // bit pattern valid), borrowed from `self`, and only ever accessed atomically.
+        unsafe { &*ptr.cast::<AtomicU64>() }
+    }
+
+    /// Copy `src` into the segment at `offset`.
+    pub fn write(&self, offset: usize, src: &[u8]) {
+        let dst = self.at(offset, src.len(), 1);
+        // SAFETY: `at` checked the range is inside the live writable mapping; `src` cannot
+        // overlap it (no reference into the mapping is ever made); the ring protocol gives us the
+        // range alone (SHM.md invariants 3, 4); u8 stores are valid whatever the other side does.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) }
+    }
+
+    /// Copy bytes of the segment at `offset` into `dst`.
+    pub fn read(&self, offset: usize, dst: &mut [u8]) {
+        let src = self.at(offset, dst.len(), 1);
+        // SAFETY: `at` checked the range is inside the live readable mapping; `dst` is exclusive
+        // and outside it; the other side leaves the range alone until we release it (SHM.md
+        // invariant 2), and any bytes read are valid u8s.
+        unsafe { std::ptr::copy_nonoverlapping(src, dst.as_mut_ptr(), dst.len()) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: `base`/`len` describe the mapping made in `new`, unmapped only here, once;
+        // every reference handed out borrowed `self`, so none is alive any more.
+        let _ = unsafe { libc::munmap(self.base.as_ptr().cast(), self.len) };
+    }
+}
+
+/// The longest single sleep of `wait` on platforms without a futex.
+#[cfg(not(target_os = "linux"))]
+const POLL: Duration = Duration::from_micros(200);
+
+/// Sleep while `word` still holds the stored bytes `raw` (compared as they are in memory), at
+/// most `timeout`. It may return early, spuriously or on a signal: callers re-check.
+/// Linux: `FUTEX_WAIT` on the shared word (not the private variant: the word lives in memory
+/// shared between processes).
+#[cfg(target_os = "linux")]
+pub fn wait(word: &AtomicU32, raw: u32, timeout: Duration) {
+    let ts = libc::timespec {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: timeout.subsec_nanos() as libc::c_long, // < 10^9: fits any c_long
+    };
+    let addr: *const AtomicU32 = word;
+    // SAFETY: `addr` is a live aligned 32-bit word (borrowed for the call) the kernel reads
+    // atomically; `ts` outlives the call; unused arguments are null/0. Failures (EAGAIN: value
+    // changed, ETIMEDOUT, EINTR) just return, and every caller re-checks.
+    let _ = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            addr,
+            libc::FUTEX_WAIT,
+            raw,
+            &ts as *const libc::timespec,
+            std::ptr::null::<u32>(),
+            0u32,
+        )
+    };
+}
+
+/// Wake every sleeper on `word` (`FUTEX_WAKE`, shared).
+#[cfg(target_os = "linux")]
+pub fn wake(word: &AtomicU32) {
+    let addr: *const AtomicU32 = word;
+    // SAFETY: `addr` points to a live, aligned 32-bit word; FUTEX_WAKE does not touch memory
+    // beyond looking it up, and ignores the timeout and second-address arguments.
+    let _ = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            addr,
+            libc::FUTEX_WAKE,
+            libc::c_int::MAX,
+            std::ptr::null::<libc::timespec>(),
+            std::ptr::null::<u32>(),
+            0u32,
+        )
+    };
+}
+
+/// Elsewhere: a short sleep if the word still holds `raw`; the caller re-checks and loops.
+#[cfg(not(target_os = "linux"))]
+pub fn wait(word: &AtomicU32, raw: u32, timeout: Duration) {
+    if word.load(std::sync::atomic::Ordering::Acquire) == raw {
+        std::thread::sleep(timeout.min(POLL));
+    }
+}
+
+/// Elsewhere there is nothing to wake: sleepers poll.
+#[cfg(not(target_os = "linux"))]
+pub fn wake(_word: &AtomicU32) {}
