@@ -217,7 +217,7 @@ def cmd_codegen(project: Project, args: argparse.Namespace) -> int:
     if bad:
         raise CrosswireError(f"unknown codegen backend {bad[0]!r}; known: {', '.join(known) or 'none'}")
     if args.check:
-        problems = codegen.check(project.schema, project.root)
+        problems = codegen.check(project.schema, project.root, args.lang)
         for line in problems:
             print(line)
         return 1 if problems else 0

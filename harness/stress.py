@@ -4,6 +4,10 @@ wrap thousands of times, both sides blocking on full and empty. The peers genera
 time the traffic; the harness only sets up the link and reads the figures."""
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from dataclasses import dataclass, field
 
 from . import transports
@@ -59,8 +63,25 @@ def _figures(tokens: list[str]) -> dict[str, int]:
         raise CrosswireError(f"not k=v figures: {' '.join(tokens)[:200]}") from None
 
 
+def _pause(procs: list[PeerProcess], seconds: float, stop: threading.Event) -> None:
+    """Freeze each process in turn (SIGSTOP, then SIGCONT): a frozen receiver makes the sender
+    block on a full ring, a frozen sender makes the receiver block on an empty one, whatever the
+    speed of the pair. The harness touches only the processes, never the data."""
+    for proc in procs:
+        if stop.wait(seconds):
+            return
+        try:
+            os.kill(proc.proc.pid, signal.SIGSTOP)
+            time.sleep(seconds)
+        finally:
+            os.kill(proc.proc.pid, signal.SIGCONT)
+
+
 def run_pair(sender: PeerSpec, receiver: PeerSpec, transport: str, count: int, capacity: int = 4096,
-             seed: int = 42, min_len: int = 0, max_len: int = 200, timeout_s: float = 300.0) -> StressResult:
+             seed: int = 42, min_len: int = 0, max_len: int = 200, timeout_s: float = 300.0,
+             freeze: float = 0.02) -> StressResult:
+    """One stream from sender to receiver. With `freeze` > 0, the receiver and then the sender are
+    frozen that long early in the stream, so that both sides must block (full, then empty)."""
     result = StressResult(sender.name, receiver.name, transport, count, capacity)
     t = transports.get(transport)
     address = t.address()
@@ -74,8 +95,17 @@ def run_pair(sender: PeerSpec, receiver: PeerSpec, transport: str, count: int, c
         rx.request("ACCEPT 5000", 10)
         tx.send(f"BLAST {count} {seed} {min_len} {max_len}")
         rx.send(f"DRAIN {count} {seed} {min_len} {max_len} {int(timeout_s * 1000)}")
-        result.sent = _figures(tx.reply(timeout_s + 10))
-        result.drained = _figures(rx.reply(timeout_s + 10))
+        done = threading.Event()
+        pauser = threading.Thread(target=_pause, args=([rx, tx], freeze, done), daemon=True)
+        if freeze > 0:
+            pauser.start()
+        try:
+            result.sent = _figures(tx.reply(timeout_s + 10))
+            result.drained = _figures(rx.reply(timeout_s + 10))
+        finally:
+            done.set()
+            if pauser.is_alive():
+                pauser.join()
     except (PeerError, CrosswireError) as exc:
         result.error = str(exc)
     finally:

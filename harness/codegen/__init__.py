@@ -60,10 +60,10 @@ def write(schema: Schema, root: Path, names: list[str] | None = None) -> list[Pa
     return written
 
 
-def check(schema: Schema, root: Path) -> list[str]:
+def check(schema: Schema, root: Path, names: list[str] | None = None) -> list[str]:
     """Generated files that are missing, stale against the schema, or lack the banner."""
     problems = []
-    for rel, text in outputs(schema).items():
+    for rel, text in outputs(schema, names).items():
         path = root / rel
         if not path.exists():
             problems.append(f"{rel}: missing; run `python -m harness codegen`")

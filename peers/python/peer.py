@@ -68,6 +68,7 @@ class Peer:
         self.listen_path = None     # its socket file, removed on CLOSE
         self.conn = None            # the connection after CONNECT or ACCEPT
         self.inbuf = bytearray()    # bytes read from conn, not yet used
+        self.last_frame_size = 0    # of the frame read_frame returned last (DRAIN counts bytes)
         self.quitting = False
         self.commands = {
             "HELLO": self.hello, "ENCODE": self.encode, "DECODE": self.decode,
@@ -227,20 +228,19 @@ class Peer:
         stream, tally = self.stream(seed, low, high), Tally(count)
         conn = self.require_conn()
         sleeps, start = getattr(conn, "sleeps", 0), None
-        while tally.received < count:
+        while tally.received < count and self.conn is not None:
             try:
                 message, seq, value = self.read_frame(deadline)
             except DecodeError:
                 tally.received += 1
                 tally.corrupt += 1
-                continue
+                continue  # a frame cut short by a close also drops the connection: the loop ends
             except PeerError as e:
                 if e.kind == "timeout" or "closed" in str(e):
                     break  # what arrived is reported; the missing frames count as lost
                 raise
             start = start or time.monotonic_ns()
-            size = self.schema.header_size + 8 + len(value.get("data", b""))
-            tally.add(stream, message, seq, value, size)
+            tally.add(stream, message, seq, value, self.last_frame_size)
         elapsed = time.monotonic_ns() - start if start else 0
         return [f"received={tally.received}", f"lost={tally.lost}", f"duplicated={tally.duplicated}",
                 f"reordered={tally.reordered}", f"corrupt={tally.corrupt}", f"bytes={tally.bytes}",
@@ -319,6 +319,7 @@ class Peer:
         self.fill(size + length, deadline)
         payload = bytes(self.inbuf[size:size + length])
         del self.inbuf[:size + length]
+        self.last_frame_size = size + length
         # An error in the payload leaves the stream in step: stay connected.
         return message, seq, self.schema.decode(message, payload)
 
