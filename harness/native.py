@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 from . import layout as L
+from .codegen.c import c_type  # the generator's own naming: declarations cannot drift from it
 from . import schema as S
 from .errors import CrosswireError, DecodeError, EncodeError
 from .textform import format_message, parse_message
@@ -23,25 +24,6 @@ MODULE = "_crosswire_native"
 
 
 # ------------------------------------------------------------------ declarations from the schema
-
-
-def c_type(t: S.Type, owner: str, field: str) -> tuple[str, str]:
-    """(base type, declarator suffix) of a member: ("uint16_t", "[4]"), ("cw_Text_label", "")."""
-    if isinstance(t, S.Prim):
-        return {"f32": "float", "f64": "double", "bool": "bool"}.get(
-            t.name, f"{'u' if t.kind == 'uint' else ''}int{8 * t.size}_t"), ""
-    if isinstance(t, S.Enum):
-        return f"cw_{t.name}", ""
-    if isinstance(t, S.CharArray):
-        return "char", f"[{t.n}]"
-    if isinstance(t, S.Pad):
-        return "uint8_t", f"[{t.n}]"
-    if isinstance(t, (S.Bytes, S.BigInt, S.Vec)):
-        return f"cw_{owner}_{field}", ""
-    if isinstance(t, S.Array):
-        base, suffix = c_type(t.elem, owner, field)
-        return base, f"[{t.n}]{suffix}"
-    return f"cw_{t.name}", ""
 
 
 def inner_types(owner: str, st: S.Struct) -> list[tuple[str, S.Type]]:
