@@ -1,33 +1,30 @@
 /* peer.c -- the C peer of crosswire.
  *
  * It answers the harness on the control channel of protocols/PEER_CONTRACT.md: one request
- * line on stdin, one reply line on stdout. It carries messages over Unix stream sockets in
- * the frames of protocols/WIRE.md, with the generated codec of gen/cw_schema.c. C11 and
- * POSIX only. Every buffer is allocated once, at start, with a size bounded by the schema;
- * every blocking wait honours the request's timeout through poll().
+ * line on stdin, one reply line on stdout. It carries messages in the frames of
+ * protocols/WIRE.md, with the generated codec of gen/cw_schema.c, over one of two transports
+ * behind the interface of transport.h: Unix stream sockets (uds.c) or shared-memory rings
+ * (shm.c). C11 and POSIX only. Every buffer is allocated once, at start, with a size bounded
+ * by the schema; every blocking wait honours the request's timeout.
  */
 #include "cw_schema.h"
+#include "platform.h"
+#include "shm.h"
 #include "stream.h"
+#include "transport.h"
+#include "uds.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
 #define PEER_NAME "c"           /* as in peer.toml: HELLO must report the same */
 #define PEER_LANGUAGE "c"
 #define CONTRACT "1"
-#define MAX_ADDRESS 100         /* bytes of a uds path */
+#define MAX_ADDRESS CW_UDS_MAX_PATH  /* bytes of an address (a shm name is shorter) */
 #define MAX_WORDS 6             /* request words kept apart; the rest is the value text */
 #define FRAME_MAX ((size_t)CW_HEADER_SIZE + CW_MAX_PAYLOAD)
 #define LINE_LIMIT (8 * (size_t)CW_MAX_PAYLOAD + 65536)   /* bytes of a request line */
@@ -46,18 +43,17 @@ typedef struct request {
 
 /* The peer's state: at most one endpoint and one connection. */
 static struct {
-    int listener;               /* listening socket after LISTEN, or -1 */
-    char listen_path[MAX_ADDRESS + 1];
-    int conn;                   /* connection after CONNECT or ACCEPT, or -1 */
-    uint8_t *in;                /* bytes read from conn, not used yet: in[0..in_len) of FRAME_MAX */
-    size_t in_len;
+    cw_listener *listener;      /* the endpoint after LISTEN, or NULL */
+    cw_conn *conn;              /* the connection after CONNECT or ACCEPT, or NULL */
+    uint8_t *in;                /* bytes read from conn: in[in_pos..in_len) of FRAME_MAX not used yet */
+    size_t in_pos, in_len;
     uint8_t *frame;             /* a frame being written, FRAME_MAX */
     void *value;                /* one message value, CW_MAX_VALUE_SIZE */
     char *reply;                /* the reply line being built, REPLY_MAX */
     size_t reply_len;
-    uint64_t waits;             /* times a wait found the socket not ready (BLAST/DRAIN) */
+    uint64_t waits;             /* ring sleeps of the connections closed already (BLAST/DRAIN) */
     int quitting;
-} P = {-1, "", -1, NULL, 0, NULL, NULL, NULL, 0, 0, 0};
+} P = {NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0};
 
 /* ------------------------------------------------------------------ replies */
 
@@ -118,166 +114,86 @@ static int digits(const request *rq, size_t i, uint64_t *v, int *over) {
     return 0;
 }
 
-/* Nanoseconds on the monotonic clock. */
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Word i as a timeout_ms, turned into a deadline on the monotonic clock. */
 static int deadline_of(const request *rq, size_t i, uint64_t *deadline) {
     uint64_t ms;
     int over;
     if (digits(rq, i, &ms, &over)) return err("request", "bad timeout_ms '%.*s'", WORD(rq, i));
     if (over || ms > UINT64_MAX / 4000000) ms = UINT64_MAX / 4000000;     /* far enough */
-    *deadline = now_ns() + ms * 1000000;
+    *deadline = cw_now_ns() + ms * 1000000;
     return 0;
 }
 
-/* Milliseconds from now to deadline for poll(), rounded up; 0 once it has passed. */
-static int ms_until(uint64_t deadline) {
-    uint64_t now = now_ns(), ms = now < deadline ? (deadline - now + 999999) / 1000000 : 0;
-    return ms > INT_MAX ? INT_MAX : (int)ms;
+/* 1 if word i is exactly `text`. */
+static int word_is(const request *rq, size_t i, const char *text) {
+    return i < rq->count && rq->word_len[i] == strlen(text) && memcmp(rq->word[i], text, rq->word_len[i]) == 0;
 }
 
-/* ------------------------------------------------------------------ transport: uds */
+/* ------------------------------------------------------------------ the connection */
+
+/* The transport's error as the reply. Returns -1. */
+static int err_t(const cw_terr *e) { return err(e->kind, "%s", e->text); }
+
+/* Ring sleeps so far, of closed connections and the open one. */
+static uint64_t waits_now(void) { return P.waits + (P.conn ? P.conn->waits : 0); }
 
 /* Closes the connection; bytes read and not used are dropped. */
 static void close_conn(void) {
-    if (P.conn >= 0) close(P.conn);
-    P.conn = -1;
-    P.in_len = 0;
+    if (P.conn != NULL) {
+        P.waits += P.conn->waits;
+        P.conn->ops->close(P.conn);
+    }
+    P.conn = NULL;
+    P.in_pos = P.in_len = 0;
 }
 
-/* Closes the connection and the endpoint; a listener removes its socket file. */
+/* Closes the connection and the endpoint; a listener removes its socket file or segment name. */
 static void close_all(void) {
     close_conn();
-    if (P.listener >= 0) {
-        close(P.listener);
-        unlink(P.listen_path);
-    }
-    P.listener = -1;
-    P.listen_path[0] = '\0';
+    if (P.listener != NULL) P.listener->ops->close(P.listener);
+    P.listener = NULL;
 }
 
-/* A new Unix stream socket, close-on-exec and non-blocking (every wait is a poll()). */
-static int new_socket(void) {
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (fd < 0) return err("runtime", "socket: %s", strerror(errno));
-    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-        err("runtime", "fcntl: %s", strerror(errno));
-        close(fd);
-        return -1;
-    }
-#ifdef SO_NOSIGPIPE
-    { int one = 1; setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one); }
-#endif
-    return fd;
-}
-
-/* Checks a transport and address for LISTEN/CONNECT, and fills *sa. */
-static int endpoint(const request *rq, struct sockaddr_un *sa) {
+/* Checks the transport and address of LISTEN/CONNECT and copies the address into
+ * addr[MAX_ADDRESS + 1]. *shm tells the transport. */
+static int endpoint(const request *rq, char *addr, int *shm) {
     size_t n = rq->word_len[2];
-    if (rq->word_len[1] != 3 || memcmp(rq->word[1], "uds", 3) != 0)
-        return err("unsupported", "transport %.*s", WORD(rq, 1));
+    *shm = word_is(rq, 1, "shm");
+    if (!*shm && !word_is(rq, 1, "uds")) return err("unsupported", "transport %.*s", WORD(rq, 1));
     if (n > MAX_ADDRESS) return err("runtime", "address longer than %d bytes", MAX_ADDRESS);
     if (memchr(rq->word[2], '\0', n)) return err("runtime", "address contains a NUL byte");
-    if (P.listener >= 0 || P.conn >= 0)
+    if (P.listener != NULL || P.conn != NULL)
         return err("runtime", "an endpoint or connection is already open: CLOSE first");
-    memset(sa, 0, sizeof *sa);
-    sa->sun_family = AF_UNIX;
-    memcpy(sa->sun_path, rq->word[2], n);
+    memcpy(addr, rq->word[2], n);
+    addr[n] = '\0';
     return 0;
 }
 
-/* poll() for one fd: >0 ready, 0 not yet (timeout or a signal), <0 an error. */
-static int wait_for(int fd, short events, int ms) {
-    struct pollfd p;
-    memset(&p, 0, sizeof p);
-    p.fd = fd;
-    p.events = events;
-    return poll(&p, 1, ms);
-}
-
-/* Waits until fd is ready for `events`: 0, or -1 after an `ERR timeout` naming `what` once
- * the deadline has passed. A passed deadline still gets one look without waiting, so that a
- * timeout of 0 takes what is already there. A wait that has to sleep counts in P.waits. */
-static int wait_until(int fd, short events, uint64_t deadline, const char *what) {
-    int ms;
-    if (wait_for(fd, events, 0) > 0) return 0;
-    P.waits++;
-    do {
-        ms = ms_until(deadline);
-        if (wait_for(fd, events, ms) > 0) return 0;
-    } while (ms > 0);
-    return err("timeout", "%s", what);
-}
-
-/* Connects the non-blocking socket fd to sa before the deadline; `what` names the wait in
- * an `ERR timeout`. Nothing listening fails at once; a full backlog (EAGAIN on Linux) is
- * retried until the deadline. */
-static int connect_by(int fd, const struct sockaddr_un *sa, uint64_t deadline, const char *what) {
-    int ms, e = 0;
-    socklen_t elen = sizeof e;
-    while (connect(fd, (const struct sockaddr *)sa, sizeof *sa) < 0) {
-        if (errno == EAGAIN) {
-            if ((ms = ms_until(deadline)) == 0) return err("timeout", "%s", what);
-            poll(NULL, 0, ms < 10 ? ms : 10);
-            continue;
-        }
-        if (errno != EINPROGRESS && errno != EINTR)
-            return err("runtime", "connect to %s: %s", sa->sun_path, strerror(errno));
-        if (wait_until(fd, POLLOUT, deadline, what)) return -1;   /* in progress: wait, ask */
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0) e = errno;
-        if (e != 0) return err("runtime", "connect to %s: %s", sa->sun_path, strerror(e));
-        return 0;
-    }
-    return 0;
-}
-
-/* Writes all of buf[0..len) to the connection, waiting as long as the reader needs (the
- * contract gives SEND and ECHO no timeout; the harness's own timeout is the bound). */
-static int write_all(const uint8_t *buf, size_t len) {
-    int flags = 0;
-#ifdef MSG_NOSIGNAL
-    flags = MSG_NOSIGNAL;
-#endif
-    while (len > 0) {
-        ssize_t n = send(P.conn, buf, len, flags);
-        if (n > 0) {
-            buf += n;
-            len -= (size_t)n;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            P.waits++;
-            wait_for(P.conn, POLLOUT, -1);
-        } else if (n < 0 && errno != EINTR) {
-            return err("runtime", "write: %s", strerror(errno));
-        }
-    }
-    return 0;
-}
-
-/* Reads until P.in holds `count` bytes or the deadline passes (what was read stays). The
- * other side closing is `ERR runtime closed` between frames, `ERR decode truncated frame`
- * inside one (and the connection is closed). */
+/* Reads until P.in holds `count` unused bytes or the deadline passes (what was read stays).
+ * The other side closing is `ERR runtime closed` between frames, `ERR decode truncated
+ * frame` inside one (and the connection is closed). */
 static int fill(size_t count, uint64_t deadline) {
-    char what[96];
-    while (P.in_len < count) {
-        ssize_t n;
-        snprintf(what, sizeof what, "waiting for a frame, %zu of %zu bytes read", P.in_len, count);
-        if (wait_until(P.conn, POLLIN, deadline, what)) return -1;
-        n = read(P.conn, P.in + P.in_len, FRAME_MAX - P.in_len);
+    while (P.in_len - P.in_pos < count) {
+        size_t have = P.in_len - P.in_pos;
+        cw_terr e;
+        long n;
+        if (P.in_pos + count > FRAME_MAX) {         /* make room: the unused bytes to the front */
+            memmove(P.in, P.in + P.in_pos, have);
+            P.in_pos = 0;
+            P.in_len = have;
+        }
+        n = P.conn->ops->read(P.conn, P.in + P.in_len, FRAME_MAX - P.in_len, deadline, &e);
         if (n > 0) {
             P.in_len += (size_t)n;
-        } else if (n == 0 && P.in_len == 0) {
+        } else if (n == 0 && have == 0) {
             return err("runtime", "closed by the other side");
         } else if (n == 0) {
-            size_t got = P.in_len;
             close_conn();
-            return err("decode", "truncated frame closed after %zu of %zu bytes", got, count);
-        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            return err("runtime", "read: %s", strerror(errno));
+            return err("decode", "truncated frame closed after %zu of %zu bytes", have, count);
+        } else if (strcmp(e.kind, "timeout") == 0) {
+            return err("timeout", "waiting for a frame, %zu of %zu bytes read", have, count);
+        } else {
+            return err_t(&e);
         }
     }
     return 0;
@@ -291,25 +207,28 @@ static int read_frame(uint64_t deadline, const cw_message_info **m, uint64_t *se
     uint32_t len = 0;
     size_t total;
     int rc;
-    if (P.conn < 0) return err("runtime", "no connection: CONNECT or ACCEPT first");
+    if (P.conn == NULL) return err("runtime", "no connection: CONNECT or ACCEPT first");
     if (fill(CW_HEADER_SIZE, deadline)) return -1;
-    if (cw_frame_check(P.in, m, &len, seq, &c)) {
+    if (cw_frame_check(P.in + P.in_pos, m, &len, seq, &c)) {
         close_conn();
         return err_ctx(&c);
     }
     *size = total = CW_HEADER_SIZE + (size_t)len;
     if (fill(total, deadline)) return -1;
-    rc = cw_decode_message(*m, P.in + CW_HEADER_SIZE, len, P.value, &c);
-    memmove(P.in, P.in + total, P.in_len - total);
-    P.in_len -= total;
+    rc = cw_decode_message(*m, P.in + P.in_pos + CW_HEADER_SIZE, len, P.value, &c);
+    P.in_pos += total;
+    if (P.in_pos == P.in_len) P.in_pos = P.in_len = 0;
     return rc ? err_ctx(&c) : 0;
 }
 
-/* Frames the payload at P.frame + CW_HEADER_SIZE and writes the frame. */
+/* Frames the payload at P.frame + CW_HEADER_SIZE and writes the whole frame, waiting as long
+ * as the reader needs (the contract gives SEND and ECHO no timeout; the harness's own
+ * timeout is the bound). */
 static int write_frame(const cw_message_info *m, uint64_t seq, size_t payload_len) {
-    if (P.conn < 0) return err("runtime", "no connection: CONNECT or ACCEPT first");
+    cw_terr e;
+    if (P.conn == NULL) return err("runtime", "no connection: CONNECT or ACCEPT first");
     cw_frame_header(P.frame, m->id, (uint32_t)payload_len, seq);
-    return write_all(P.frame, CW_HEADER_SIZE + payload_len);
+    return P.conn->ops->write(P.conn, P.frame, CW_HEADER_SIZE + payload_len, &e) ? err_t(&e) : 0;
 }
 
 /* ------------------------------------------------------------------ requests */
@@ -323,7 +242,7 @@ static int do_hello(request *rq) {
     if (usage(rq, 1, "HELLO <contract>")) return -1;
     if (rq->word_len[1] != 1 || rq->word[1][0] != CONTRACT[0])
         return err("unsupported", "contract %.*s", WORD(rq, 1));
-    return ok("OK name=%s language=%s contract=%s transports=uds messages=* ptr_bits=%u byte_order=%s",
+    return ok("OK name=%s language=%s contract=%s transports=uds,shm messages=* ptr_bits=%u byte_order=%s",
               PEER_NAME, PEER_LANGUAGE, CONTRACT, (unsigned)(sizeof(void *) * 8),
               first == 4 ? "little" : first == 1 ? "big" : "unknown");
 }
@@ -384,69 +303,49 @@ static int do_decode(request *rq) {
     return reply_value(m, "OK");
 }
 
-/* LISTEN uds <path>: create the socket file and listen on it. */
+/* LISTEN uds <path> | LISTEN shm <name> [capacity]: create the endpoint. */
 static int do_listen(request *rq) {
-    struct sockaddr_un sa;
-    int fd;
-    if (usage(rq, 2, "LISTEN <transport> <address>") || endpoint(rq, &sa) || (fd = new_socket()) < 0) return -1;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {   /* fails if the file exists */
-        err("runtime", "bind %s: %s", sa.sun_path, strerror(errno));
-        close(fd);
+    char addr[MAX_ADDRESS + 1];
+    uint64_t capacity = CW_SHM_DEFAULT_CAPACITY;
+    int shm = 0, over = 0;
+    cw_terr e;
+    if (word_is(rq, 1, "shm")) {
+        if ((rq->count != 3 && rq->count != 4) || (rq->count == 4 && digits(rq, 3, &capacity, &over)))
+            return err("request", "usage: LISTEN shm <name> [capacity]");
+    } else if (usage(rq, 2, "LISTEN <transport> <address>")) {
         return -1;
     }
-    if (listen(fd, 1) < 0) {
-        err("runtime", "listen on %s: %s", sa.sun_path, strerror(errno));
-        close(fd);
-        unlink(sa.sun_path);
-        return -1;
-    }
-    P.listener = fd;
-    memcpy(P.listen_path, sa.sun_path, sizeof P.listen_path);
+    if (endpoint(rq, addr, &shm)) return -1;
+    if (over) capacity = UINT64_MAX;                        /* refused as out of range */
+    if (shm ? cw_shm_listen(addr, capacity, &P.listener, &e) : cw_uds_listen(addr, &P.listener, &e))
+        return err_t(&e);
     return ok("OK");
 }
 
-/* CONNECT uds <path> <timeout_ms>. */
+/* CONNECT <transport> <address> <timeout_ms>. */
 static int do_connect(request *rq) {
-    struct sockaddr_un sa;
+    char addr[MAX_ADDRESS + 1];
     uint64_t deadline = 0;
-    char what[160];
-    int fd;
-    if (usage(rq, 3, "CONNECT <transport> <address> <timeout_ms>") || endpoint(rq, &sa) ||
+    int shm = 0;
+    cw_terr e;
+    if (usage(rq, 3, "CONNECT <transport> <address> <timeout_ms>") || endpoint(rq, addr, &shm) ||
         deadline_of(rq, 3, &deadline))
         return -1;
-    snprintf(what, sizeof what, "connecting to %s", sa.sun_path);
-    if ((fd = new_socket()) < 0) return -1;
-    if (connect_by(fd, &sa, deadline, what)) {
-        close(fd);
-        return -1;
-    }
-    P.conn = fd;
-    P.in_len = 0;
+    if (shm ? cw_shm_connect(addr, deadline, &P.conn, &e) : cw_uds_connect(addr, deadline, &P.conn, &e))
+        return err_t(&e);
+    P.in_pos = P.in_len = 0;
     return ok("OK");
 }
 
 /* ACCEPT <timeout_ms>: one connection on the endpoint. */
 static int do_accept(request *rq) {
     uint64_t deadline = 0;
-    int fd;
+    cw_terr e;
     if (usage(rq, 1, "ACCEPT <timeout_ms>") || deadline_of(rq, 1, &deadline)) return -1;
-    if (P.listener < 0) return err("runtime", "no endpoint: LISTEN first");
-    if (P.conn >= 0) return err("runtime", "a connection is already open");
-    for (;;) {
-        if (wait_until(P.listener, POLLIN, deadline, "no connection to accept")) return -1;
-        if ((fd = accept(P.listener, NULL, NULL)) >= 0) break;
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
-            return err("runtime", "accept: %s", strerror(errno));
-    }
-    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-        close(fd);
-        return err("runtime", "fcntl: %s", strerror(errno));
-    }
-#ifdef SO_NOSIGPIPE
-    { int one = 1; setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one); }
-#endif
-    P.conn = fd;
-    P.in_len = 0;
+    if (P.listener == NULL) return err("runtime", "no endpoint: LISTEN first");
+    if (P.conn != NULL) return err("runtime", "a connection is already open");
+    if (P.listener->ops->accept(P.listener, deadline, &P.conn, &e)) return err_t(&e);
+    P.in_pos = P.in_len = 0;
     return ok("OK");
 }
 
@@ -516,7 +415,7 @@ static int stream_ready(const cw_stream *s) {
         return err("request", "min_len %" PRIu64 " is more than max_len %" PRIu64, s->min_len, s->max_len);
     if (s->max_len > BLOB_MAX)
         return err("request", "max_len %" PRIu64 " is more than Blob.data's max %zu", s->max_len, BLOB_MAX);
-    if (P.conn < 0) return err("runtime", "no connection: CONNECT or ACCEPT first");
+    if (P.conn == NULL) return err("runtime", "no connection: CONNECT or ACCEPT first");
     return 0;
 }
 
@@ -524,12 +423,12 @@ static int stream_ready(const cw_stream *s) {
 static int do_blast(request *rq) {
     const cw_message_info *m = cw_message_by_id(CW_ID_Blob);
     cw_Blob *b = P.value;
-    uint64_t count = 0, i, bytes = 0, start, waits = P.waits;
+    uint64_t count = 0, i, bytes = 0, start, waits = waits_now();
     cw_stream s;
     if (usage(rq, 4, "BLAST <count> <seed> <min_len> <max_len>") || stream_args(rq, &count, &s) ||
         stream_ready(&s))
         return -1;
-    start = now_ns();
+    start = cw_now_ns();
     for (i = 0; i < count; i++) {
         size_t n = cw_stream_len(&s, i + 1), len = 0;
         cw_ctx c;
@@ -541,14 +440,14 @@ static int do_blast(request *rq) {
         bytes += CW_HEADER_SIZE + len;
     }
     return ok("OK sent=%" PRIu64 " bytes=%" PRIu64 " ns=%" PRIu64 " waits=%" PRIu64, count, bytes,
-              now_ns() - start, P.waits - waits);
+              cw_now_ns() - start, waits_now() - waits);
 }
 
 /* Receives until count frames arrived, the deadline passed or the other side left, and
  * tallies them. A decode error counts as a corrupt frame; one that dropped the connection
  * (a bad header, a frame cut short) ends the stream. */
 static int do_drain(request *rq) {
-    uint64_t count = 0, deadline = 0, start = 0, waits = P.waits;
+    uint64_t count = 0, deadline = 0, start = 0, waits = waits_now();
     cw_stream s;
     cw_tally t;
     if (usage(rq, 5, "DRAIN <count> <seed> <min_len> <max_len> <timeout_ms>") || stream_args(rq, &count, &s) ||
@@ -563,12 +462,12 @@ static int do_drain(request *rq) {
         if (read_frame(deadline, &m, &seq, &size) == 0) {
             int blob = m->id == CW_ID_Blob, good;
             good = blob && seq >= 1 && seq <= count && cw_stream_matches(&s, seq, b->checksum, b->data.data, b->data.len);
-            if (start == 0) start = now_ns();
+            if (start == 0) start = cw_now_ns();
             cw_tally_add(&t, blob, seq, good, size);
         } else if (strncmp(P.reply, "ERR decode ", 11) == 0) {
             t.received++;
             t.corrupt++;
-            if (P.conn < 0) break;
+            if (P.conn == NULL) break;
         } else if (strncmp(P.reply, "ERR timeout ", 12) == 0 || strstr(P.reply, "closed") != NULL) {
             break;                          /* what arrived is reported; the rest is lost */
         } else {
@@ -580,7 +479,7 @@ static int do_drain(request *rq) {
     return ok("OK received=%" PRIu64 " lost=%" PRIu64 " duplicated=%" PRIu64 " reordered=%" PRIu64
               " corrupt=%" PRIu64 " bytes=%" PRIu64 " ns=%" PRIu64 " waits=%" PRIu64,
               t.received, cw_tally_lost(&t), t.duplicated, t.reordered, t.corrupt, t.bytes,
-              start ? now_ns() - start : 0, P.waits - waits);
+              start ? cw_now_ns() - start : 0, waits_now() - waits);
 }
 #else
 static int do_blast(request *rq) {

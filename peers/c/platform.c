@@ -1,0 +1,85 @@
+/* platform.c -- the operating-system layer of platform.h. The only file of the C peer that
+ * knows about Linux: futex(2) through syscall(2), which glibc and musl declare only with
+ * _DEFAULT_SOURCE. Elsewhere (macOS, the BSDs) waiting is a short sleep and a look.
+ */
+#if defined(__linux__)
+#define _DEFAULT_SOURCE 1              /* syscall() and SYS_futex next to _POSIX_C_SOURCE */
+#elif defined(__APPLE__)
+#define _DARWIN_C_SOURCE 1
+#endif
+
+#include "platform.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+/* CW_NO_FUTEX (make CFLAGS=-DCW_NO_FUTEX) tries the sleep-poll fallback on Linux. */
+#if defined(__linux__) && !defined(CW_NO_FUTEX)
+#define CW_HAVE_FUTEX 1
+#endif
+
+#if defined(CW_HAVE_FUTEX)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
+
+uint64_t cw_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#if defined(CW_HAVE_FUTEX)
+
+/* FUTEX_WAIT, not FUTEX_WAIT_PRIVATE: the word lives in a mapping shared between processes,
+ * so the kernel must key the wait on the page, not on this process's address space. The
+ * kernel compares *addr with `stored` and sleeps only while they are equal; EAGAIN (they
+ * differ), EINTR and ETIMEDOUT all just return: the caller looks again. */
+void cw_word_wait(_Atomic uint32_t *addr, uint32_t stored, uint64_t timeout_ns) {
+    struct timespec ts;
+    ts.tv_sec = (time_t)(timeout_ns / 1000000000u);
+    ts.tv_nsec = (long)(timeout_ns % 1000000000u);
+    syscall(SYS_futex, (void *)addr, FUTEX_WAIT, stored, &ts, (void *)0, 0);
+}
+
+void cw_word_wake(_Atomic uint32_t *addr) {
+    syscall(SYS_futex, (void *)addr, FUTEX_WAKE, INT_MAX, (void *)0, (void *)0, 0);
+}
+
+const char *cw_wait_kind(void) { return "futex"; }
+
+#else
+
+/* No futex: sleep a little (100 us, or less if the slice is shorter) while the word holds
+ * `stored`. The waker has nothing to do; the sleeper notices within one nap. */
+void cw_word_wait(_Atomic uint32_t *addr, uint32_t stored, uint64_t timeout_ns) {
+    struct timespec ts;
+    ts.tv_sec = 0;
+    ts.tv_nsec = (long)(timeout_ns < 100000u ? timeout_ns : 100000u);
+    if (atomic_load_explicit(addr, memory_order_acquire) == stored) nanosleep(&ts, (struct timespec *)0);
+}
+
+void cw_word_wake(_Atomic uint32_t *addr) { (void)addr; }
+
+const char *cw_wait_kind(void) { return "sleep-poll"; }
+
+#endif
+
+int cw_pid_alive(uint32_t pid) {
+    if (pid == 0 || pid > (uint32_t)INT_MAX) return 1;    /* unknown: kill(0, ..) would mean our group */
+    return kill((pid_t)pid, 0) == 0 || errno != ESRCH;     /* EPERM: alive, someone else's */
+}
+
+uint32_t cw_own_pid(void) { return (uint32_t)getpid(); }
+
+void cw_cpu_relax(void) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __asm__ __volatile__("pause");
+#elif defined(__GNUC__) && defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}

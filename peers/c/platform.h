@@ -1,0 +1,37 @@
+/* platform.h -- the little the C peer needs from the operating system beyond C11 and POSIX,
+ * in one place: a monotonic clock, sleeping on a 32-bit word shared between processes (a
+ * futex on Linux, a short sleep-and-look elsewhere), waking its sleepers, asking whether a
+ * process lives, and a pause for spin loops. Everything Linux-only is in platform.c.
+ */
+#ifndef CW_PLATFORM_H
+#define CW_PLATFORM_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* Nanoseconds on the monotonic clock. */
+uint64_t cw_now_ns(void);
+
+/* Sleeps while the word at addr still holds `stored` (its bytes as they are in memory, not
+ * converted), at most timeout_ns (the caller keeps it to one slice, <= 50 ms). It may return
+ * early for any reason: the caller re-checks. addr points into a MAP_SHARED mapping, so the
+ * Linux futex is the shared one (never FUTEX_PRIVATE_FLAG). */
+void cw_word_wait(_Atomic uint32_t *addr, uint32_t stored, uint64_t timeout_ns);
+
+/* Wakes every process sleeping in cw_word_wait() on addr (nothing where sleeping polls). */
+void cw_word_wake(_Atomic uint32_t *addr);
+
+/* 1 if the process pid exists (kill(pid, 0): alive, or alive but not ours), 0 if it is gone.
+ * pid 0 (not known yet) counts as alive. */
+int cw_pid_alive(uint32_t pid);
+
+/* Our own pid, as the segment stores it. */
+uint32_t cw_own_pid(void);
+
+/* A hint to the CPU inside a spin loop (nothing where there is no such instruction). */
+void cw_cpu_relax(void);
+
+/* "futex" or "sleep-poll": how cw_word_wait() sleeps here. */
+const char *cw_wait_kind(void);
+
+#endif /* CW_PLATFORM_H */

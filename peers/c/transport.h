@@ -1,0 +1,62 @@
+/* transport.h -- the one interface peer.c sees for every transport (uds.h, shm.h):
+ *
+ *   - a listener (after LISTEN) that accepts one connection before a deadline, and closes;
+ *   - a connection (after CONNECT or ACCEPT) that reads what is there with a deadline, writes
+ *     all of a buffer (waiting as long as the other side lives), and closes.
+ *
+ * Deadlines are cw_now_ns() values (platform.h); CW_NO_DEADLINE waits for ever. A function
+ * that fails returns -1 and fills the cw_terr it was given with the contract's error kind
+ * ("timeout" or "runtime") and a text; peer.c turns it into the `ERR` reply.
+ */
+#ifndef CW_TRANSPORT_H
+#define CW_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CW_NO_DEADLINE UINT64_MAX
+#define CW_TERR_MAX 256
+
+typedef struct cw_terr {
+    const char *kind;           /* "timeout" or "runtime" */
+    char text[CW_TERR_MAX];
+} cw_terr;
+
+/* Fills e with kind and printf-style text. Returns -1. */
+int cw_terr_set(cw_terr *e, const char *kind, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+typedef struct cw_conn cw_conn;
+typedef struct cw_listener cw_listener;
+
+typedef struct cw_conn_ops {
+    /* Up to cap bytes into buf, waiting until some are there or the deadline passes (a passed
+     * deadline still takes what is already there). Returns the count (> 0), 0 when the other
+     * side closed or died and nothing is left to read, or -1 (kind "timeout" or "runtime"). */
+    long (*read)(cw_conn *c, uint8_t *buf, size_t cap, uint64_t deadline, cw_terr *e);
+    /* All of buf[0..len), waiting for room as long as the other side lives. 0 or -1. */
+    int (*write)(cw_conn *c, const uint8_t *buf, size_t len, cw_terr *e);
+    /* Ends the connection and frees c. */
+    void (*close)(cw_conn *c);
+} cw_conn_ops;
+
+struct cw_conn {
+    const cw_conn_ops *ops;
+    uint64_t waits;             /* times a read or write slept on an empty or full ring */
+};
+
+typedef struct cw_listener_ops {
+    /* One connection into *out before the deadline. 0 or -1. */
+    int (*accept)(cw_listener *l, uint64_t deadline, cw_conn **out, cw_terr *e);
+    /* Ends the endpoint (removing its name) and frees l. */
+    void (*close)(cw_listener *l);
+} cw_listener_ops;
+
+struct cw_listener {
+    const cw_listener_ops *ops;
+};
+
+#endif /* CW_TRANSPORT_H */
