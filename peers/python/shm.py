@@ -103,8 +103,9 @@ class Segment:
         problems = [what for what, bad in (
             (f"magic {magic:#x}", magic != MAGIC), (f"version {version}", version != VERSION),
             (f"endian word {endian:#06x} (written with the wrong byte order?)", endian != ENDIAN),
-            (f"segment_size {total} but the segment is {size} bytes", total != size),
-            (f"capacity {capacity}", capacity < 64 or capacity & (capacity - 1) or header + 2 * capacity != size),
+            (f"segment_size {total} but the segment is {size} bytes",
+             not total <= size < total + mmap.PAGESIZE),  # macOS rounds sizes up to whole pages
+            (f"capacity {capacity}", capacity < 64 or capacity & (capacity - 1) or header + 2 * capacity != total),
         ) if bad]
         if problems:
             seg.unmap()
@@ -238,6 +239,8 @@ class ShmConnection:
         """Write every byte, waiting for space as long as the other side lives."""
         base, ctl, cap, mm = self.seg.base, self.out, self.seg.capacity, self.seg.mm
         view = memoryview(data)
+        if lib.cw_load_acquire_u32(base, CLOSED) & (2 if self.seg.creator else 1):
+            raise BrokenPipeError("the other side closed the segment")  # like EPIPE (SHM.md)
         head = lib.cw_load_acquire_u64(base, ctl + HEAD)  # ours: we are this ring's producer
         deadline = time.monotonic() + (self.timeout if self.timeout is not None else 1e9)
         while view:
