@@ -7,6 +7,7 @@
  * (shm.c). C11 and POSIX only. Every buffer is allocated once, at start, with a size bounded
  * by the schema; every blocking wait honours the request's timeout.
  */
+#include "bench.h"
 #include "cw_schema.h"
 #include "platform.h"
 #include "shm.h"
@@ -199,36 +200,51 @@ static int fill(size_t count, uint64_t deadline) {
     return 0;
 }
 
-/* Reads one whole frame and decodes its payload into P.value; *size gets the frame's length.
- * A bad header closes the connection (the stream is out of step); a bad payload, read whole,
- * leaves it open. */
-static int read_frame(uint64_t deadline, const cw_message_info **m, uint64_t *seq, size_t *size) {
+/* Reads one whole frame, its header checked, without decoding it: *frame points into P.in
+ * until the next read. A bad header closes the connection (the stream is out of step). */
+static int frame_in(uint64_t deadline, const uint8_t **frame, size_t *size) {
+    const cw_message_info *m;
     cw_ctx c;
     uint32_t len = 0;
-    size_t total;
-    int rc;
+    uint64_t seq;
     if (P.conn == NULL) return err("runtime", "no connection: CONNECT or ACCEPT first");
     if (fill(CW_HEADER_SIZE, deadline)) return -1;
-    if (cw_frame_check(P.in + P.in_pos, m, &len, seq, &c)) {
+    if (cw_frame_check(P.in + P.in_pos, &m, &len, &seq, &c)) {
         close_conn();
         return err_ctx(&c);
     }
-    *size = total = CW_HEADER_SIZE + (size_t)len;
-    if (fill(total, deadline)) return -1;
-    rc = cw_decode_message(*m, P.in + P.in_pos + CW_HEADER_SIZE, len, P.value, &c);
-    P.in_pos += total;
-    if (P.in_pos == P.in_len) P.in_pos = P.in_len = 0;
-    return rc ? err_ctx(&c) : 0;
+    *size = CW_HEADER_SIZE + (size_t)len;
+    if (fill(*size, deadline)) return -1;
+    *frame = P.in + P.in_pos;
+    P.in_pos += *size;
+    if (P.in_pos == P.in_len) P.in_pos = P.in_len = 0;     /* the bytes stay where they are */
+    return 0;
+}
+
+/* Reads one whole frame and decodes its payload into P.value; *size gets the frame's length.
+ * A bad payload, read whole, leaves the connection open. */
+static int read_frame(uint64_t deadline, const cw_message_info **m, uint64_t *seq, size_t *size) {
+    const uint8_t *f = NULL;
+    cw_ctx c;
+    uint32_t len = 0;
+    if (frame_in(deadline, &f, size)) return -1;
+    cw_frame_check(f, m, &len, seq, &c);
+    return cw_decode_message(*m, f + CW_HEADER_SIZE, len, P.value, &c) ? err_ctx(&c) : 0;
+}
+
+/* Writes all of a frame (bench.h's io). */
+static int frame_out(const uint8_t *frame, size_t len) {
+    cw_terr e;
+    if (P.conn == NULL) return err("runtime", "no connection: CONNECT or ACCEPT first");
+    return P.conn->ops->write(P.conn, frame, len, &e) ? err_t(&e) : 0;
 }
 
 /* Frames the payload at P.frame + CW_HEADER_SIZE and writes the whole frame, waiting as long
  * as the reader needs (the contract gives SEND and ECHO no timeout; the harness's own
  * timeout is the bound). */
 static int write_frame(const cw_message_info *m, uint64_t seq, size_t payload_len) {
-    cw_terr e;
-    if (P.conn == NULL) return err("runtime", "no connection: CONNECT or ACCEPT first");
     cw_frame_header(P.frame, m->id, (uint32_t)payload_len, seq);
-    return P.conn->ops->write(P.conn, P.frame, CW_HEADER_SIZE + payload_len, &e) ? err_t(&e) : 0;
+    return frame_out(P.frame, CW_HEADER_SIZE + payload_len);
 }
 
 /* ------------------------------------------------------------------ requests */
@@ -489,6 +505,83 @@ static int do_blast(request *rq) {
 #define do_drain do_blast
 #endif
 
+
+/* ------------------------------------------------------------------ benchmarks */
+
+static const cw_bench_io BENCH_IO = {frame_in, frame_out, err};
+
+/* Word i as a count of at most CW_BENCH_MAX_COUNT. */
+static int bench_count(const request *rq, size_t i, uint64_t *v) {
+    int over;
+    if (digits(rq, i, v, &over) || over || *v > CW_BENCH_MAX_COUNT)
+        return err("request", "bad count '%.*s' (0 to %" PRIu64 ")", WORD(rq, i), CW_BENCH_MAX_COUNT);
+    return 0;
+}
+
+/* Word i as a bench frame size; the frame is built into P.frame and its length set. */
+static int bench_frame(const request *rq, size_t i, size_t *len) {
+    uint64_t size;
+    int over;
+    if (digits(rq, i, &size, &over) || over || size < 8 || size > CW_MAX_PAYLOAD)
+        return err("request", "bad size '%.*s' (8 to %u)", WORD(rq, i), (unsigned)CW_MAX_PAYLOAD);
+    if ((*len = cw_bench_frame(P.frame, (size_t)size)) == 0) return err("unsupported", "bench needs the Blob message");
+    return 0;
+}
+
+/* WAIT <spin|futex|spin-futex>: how shm rings wait from the next connection on. */
+static int do_wait(request *rq) {
+    char name[16] = "";
+    if (usage(rq, 1, "WAIT <spin|futex|spin-futex>")) return -1;
+    if (rq->word_len[1] < sizeof name) memcpy(name, rq->word[1], rq->word_len[1]);
+    if (cw_shm_set_wait(name)) return err("request", "unknown wait strategy '%.*s'", WORD(rq, 1));
+    return ok("OK");
+}
+
+/* PING <count> <warmup> <size> <timeout_ms>: round trips of the bench frame. */
+static int do_ping(request *rq) {
+    uint64_t count, warmup, deadline, waits = waits_now();
+    size_t len;
+    cw_latency l;
+    if (usage(rq, 4, "PING <count> <warmup> <size> <timeout_ms>") || bench_count(rq, 1, &count) ||
+        bench_count(rq, 2, &warmup) || bench_frame(rq, 3, &len) || deadline_of(rq, 4, &deadline) ||
+        cw_bench_ping(&BENCH_IO, P.frame, len, count, warmup, deadline, &l))
+        return -1;
+    return ok("OK rounds=%" PRIu64 " min=%" PRIu64 " p50=%" PRIu64 " p90=%" PRIu64 " p99=%" PRIu64 " p999=%" PRIu64
+              " max=%" PRIu64 " mean=%" PRIu64 " waits=%" PRIu64, l.rounds, l.min, l.p50, l.p90, l.p99, l.p999,
+              l.max, l.mean, waits_now() - waits);
+}
+
+/* PONG <count> <timeout_ms>: frames written back as they came. */
+static int do_pong(request *rq) {
+    uint64_t count, deadline, waits = waits_now();
+    if (usage(rq, 2, "PONG <count> <timeout_ms>") || bench_count(rq, 1, &count) || deadline_of(rq, 2, &deadline) ||
+        cw_bench_pong(&BENCH_IO, count, deadline))
+        return -1;
+    return ok("OK rounds=%" PRIu64 " waits=%" PRIu64, count, waits_now() - waits);
+}
+
+/* FLOOD <count> <size>: the bench frame, seq 1..count. */
+static int do_flood(request *rq) {
+    uint64_t count, ns = 0, waits = waits_now();
+    size_t len;
+    if (usage(rq, 2, "FLOOD <count> <size>") || bench_count(rq, 1, &count) || bench_frame(rq, 2, &len) ||
+        cw_bench_flood(&BENCH_IO, P.frame, len, count, &ns))
+        return -1;
+    return ok("OK sent=%" PRIu64 " bytes=%" PRIu64 " ns=%" PRIu64 " waits=%" PRIu64, count, count * len, ns,
+              waits_now() - waits);
+}
+
+/* SINK <count> <size> <timeout_ms>: count bench frames, checked. */
+static int do_sink(request *rq) {
+    uint64_t count, deadline, ns = 0, waits = waits_now();
+    size_t len;
+    if (usage(rq, 3, "SINK <count> <size> <timeout_ms>") || bench_count(rq, 1, &count) || bench_frame(rq, 2, &len) ||
+        deadline_of(rq, 3, &deadline) || cw_bench_sink(&BENCH_IO, P.frame, len, count, deadline, &ns))
+        return -1;
+    return ok("OK received=%" PRIu64 " bytes=%" PRIu64 " ns=%" PRIu64 " waits=%" PRIu64, count, count * len, ns,
+              waits_now() - waits);
+}
+
 /* CLOSE: the connection and the endpoint. */
 static int do_close(request *rq) {
     if (usage(rq, 0, "CLOSE")) return -1;
@@ -510,6 +603,7 @@ static const struct {
     {"HELLO", do_hello}, {"ENCODE", do_encode}, {"DECODE", do_decode}, {"LISTEN", do_listen},
     {"CONNECT", do_connect}, {"ACCEPT", do_accept}, {"SEND", do_send}, {"RECV", do_recv},
     {"ECHO", do_echo}, {"CLOSE", do_close}, {"QUIT", do_quit}, {"BLAST", do_blast}, {"DRAIN", do_drain},
+    {"WAIT", do_wait}, {"PING", do_ping}, {"PONG", do_pong}, {"FLOOD", do_flood}, {"SINK", do_sink},
 };
 
 /* Answers one request line (line[0..len), no newline) into P.reply. */

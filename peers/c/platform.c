@@ -1,9 +1,9 @@
 /* platform.c -- the operating-system layer of platform.h. The only file of the C peer that
- * knows about Linux: futex(2) through syscall(2), which glibc and musl declare only with
- * _DEFAULT_SOURCE. Elsewhere (macOS, the BSDs) waiting is a short sleep and a look.
+ * knows about Linux: futex(2) through syscall(2) and sched_getaffinity(2), which glibc and
+ * musl declare only with _GNU_SOURCE. Elsewhere (macOS, the BSDs) waiting is a short sleep and a look.
  */
 #if defined(__linux__)
-#define _DEFAULT_SOURCE 1              /* syscall() and SYS_futex next to _POSIX_C_SOURCE */
+#define _GNU_SOURCE 1                  /* syscall(), SYS_futex and sched_getaffinity next to _POSIX_C_SOURCE */
 #elif defined(__APPLE__)
 #define _DARWIN_C_SOURCE 1
 #endif
@@ -11,6 +11,9 @@
 #include "platform.h"
 
 #include <errno.h>
+#if defined(__linux__)
+#include <sched.h>
+#endif
 #include <limits.h>
 #include <signal.h>
 #include <sys/types.h>
@@ -82,4 +85,23 @@ void cw_cpu_relax(void) {
 #elif defined(__GNUC__) && defined(__aarch64__)
     __asm__ __volatile__("yield");
 #endif
+}
+
+int cw_cpus_usable(uint32_t other_pid) {
+#if defined(__linux__)
+    cpu_set_t ours, theirs, both;
+    if (sched_getaffinity(0, sizeof ours, &ours) == 0) {
+        if (other_pid == 0 || other_pid > (uint32_t)INT_MAX ||
+            sched_getaffinity((pid_t)other_pid, sizeof theirs, &theirs) != 0)
+            return CPU_COUNT(&ours) > 1 ? CPU_COUNT(&ours) : 2;    /* theirs unknown: assume apart */
+        CPU_OR(&both, &ours, &theirs);
+        return CPU_COUNT(&both);
+    }
+#else
+    (void)other_pid;
+#endif
+    {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        return n > 0 ? (int)n : 1;
+    }
 }

@@ -31,6 +31,11 @@ uint32_t cw_own_pid(void);
 /* A hint to the CPU inside a spin loop (nothing where there is no such instruction). */
 void cw_cpu_relax(void);
 
+/* How many CPUs this process and process other_pid may run on between them (the union of
+ * their sched_getaffinity masks on Linux; the online CPUs elsewhere). 1 means both are pinned to
+ * the same single CPU: one of them spinning keeps the other from running. */
+int cw_cpus_usable(uint32_t other_pid);
+
 /* "futex" or "sleep-poll": how cw_word_wait() sleeps here. */
 const char *cw_wait_kind(void);
 

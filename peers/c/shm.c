@@ -1,6 +1,6 @@
 /* shm.c -- the shared-memory rings of protocols/SHM.md (see shm.h).
  *
- * Segment: a 640-byte header, then ring 0's data (creator -> attacher), then ring 1's (back),
+ * Segment: a 1152-byte header (layout version 2), then ring 0's data (creator -> attacher), then ring 1's (back),
  * `capacity` bytes each. Everything in it is little-endian, the control words too: on a
  * big-endian host each control word is byte-swapped on every load and store, and a
  * read-modify-write (a seq bump, the `closed` OR) is a compare-and-swap loop on the stored
@@ -12,7 +12,9 @@
  *      (total bytes ever consumed) only by its consumer; tail <= head <= tail + C. The byte
  *      at stream position p lives at data offset p mod C. Each side keeps its own index in a
  *      local copy (c->head for the ring we produce, c->tail for the ring we consume) and
- *      only ever loads the other side's.
+ *      loads the other side's only when its last-seen copy (c->tail_seen, c->head_seen) says
+ *      the ring is full (empty): each index line then crosses between the cores once per
+ *      update, not once per look.
  *   2. Publish (producer): copy the bytes into [head, tail + C), then store `head` with
  *      RELEASE. The consumer loads `head` with ACQUIRE before reading: it sees those bytes.
  *   3. Consume (consumer): copy the bytes of [tail, head) out, then store `tail` with
@@ -21,16 +23,19 @@
  *   4. Never read a byte at or past head, never write one at or past tail + C. A ring whose
  *      indexes break 1 (a broken or hostile peer) is an error, never an out-of-bounds copy.
  *
- * Waiting (SHM.md, "Waiting"): a side that finds its ring empty (consumer) or full (producer)
- * spins briefly, then
+ * Waiting (SHM.md, "Waiting" and "Wait strategies"): a side that finds its ring empty
+ * (consumer) or full (producer) polls it as its strategy says (spin: for ever; futex: not at
+ * all; spin-futex: SPIN_NS, or not at all when both sides may run on the same one CPU only), then
  *     seen = load_acquire(seq); store(waiting, 1); fence(seq_cst);
  *     re-check the ring; futex-wait on seq while it holds `seen` (one slice <= 50 ms);
  *     store(waiting, 0)
  * and after each publish (consume) the other side does
- *     store_release(head (tail)); bump(data_seq (space_seq)); fence(seq_cst);
- *     if load(consumer_waiting (producer_waiting)) == 1: wake(seq).
+ *     store_release(head (tail)); fence(seq_cst);
+ *     if load(consumer_waiting (producer_waiting)) == 1: bump(data_seq (space_seq)); wake(seq).
  * The two seq_cst fences make at least one side see the other's store, so no wake-up is
- * lost. Between slices the waiter checks the other side's `closed` bit and its pid, and
+ * lost; the bump comes after the sleeper read `seen`, so it always changes the word slept on.
+ * The `waiting` and `seq` words sit on lines of their own, away from head and tail: the
+ * load after each publish hits this core's cache until the other side really sleeps. Between slices the waiter checks the other side's `closed` bit and its pid, and
  * every wait has a deadline (CW_NO_DEADLINE for a write: it waits while the other side lives).
  */
 #if defined(__APPLE__)
@@ -66,9 +71,9 @@ typedef _Atomic uint64_t a64;
 /* ------------------------------------------------------------------ layout (SHM.md) */
 
 #define MAGIC UINT32_C(0x4d485343)      /* bytes 43 53 48 4d, "CSHM" */
-#define VERSION 1u
+#define VERSION 2u
 #define ENDIAN 0x0102u                  /* bytes 02 01 */
-#define HEADER_SIZE 640u
+#define HEADER_SIZE 1152u
 
 #define OFF_MAGIC 0
 #define OFF_VERSION 4
@@ -83,15 +88,17 @@ typedef _Atomic uint64_t a64;
 #define CLOSED_CREATOR 1u
 #define CLOSED_ATTACHER 2u
 
-#define RING_CONTROL(r) (128u + 256u * (unsigned)(r))   /* ring 0: creator -> attacher */
-#define CTL_HEAD 0                      /* producer's line */
-#define CTL_DATA_SEQ 8
-#define CTL_PRODUCER_WAITING 12
-#define CTL_TAIL 128                    /* consumer's line */
-#define CTL_SPACE_SEQ 136
-#define CTL_CONSUMER_WAITING 140
+#define RING_CONTROL(r) (128u + 512u * (unsigned)(r))   /* ring 0: creator -> attacher */
+#define CTL_HEAD 0                      /* producer's hot line: written on every publish */
+#define CTL_DATA_SEQ 128                /* producer's cold line: written around sleeps only */
+#define CTL_PRODUCER_WAITING 132
+#define CTL_TAIL 256                    /* consumer's hot line */
+#define CTL_SPACE_SEQ 384               /* consumer's cold line */
+#define CTL_CONSUMER_WAITING 388
 
-#define SPINS 128                       /* looks at the ring before going to sleep */
+#define SPIN_NS UINT64_C(20000)         /* spin-futex: how long to poll before sleeping */
+#define SPIN_CHECK 64                   /* polls between two looks at the clock */
+#define SPIN_LIVENESS_NS UINT64_C(1000000)  /* spin: deadline and liveness this often */
 #define SLICE_NS UINT64_C(50000000)     /* the longest sleep before looking at the other side */
 #define LIVENESS_NS UINT64_C(10000000)  /* kill(pid, 0) at most this often while waiting */
 #define ATTACH_POLL_NS UINT64_C(1000000)
@@ -225,7 +232,29 @@ typedef struct shm_conn {
     ring out, in;               /* we produce `out`, consume `in` */
     uint64_t head;              /* out's head: ours alone to write */
     uint64_t tail;              /* in's tail: ours alone to write */
+    uint64_t tail_seen;         /* out's tail as last loaded: at least this much is free */
+    uint64_t head_seen;         /* in's head as last loaded: at least this much is readable */
+    uint64_t spin_ns;           /* how long to poll before sleeping (UINT64_MAX: never sleep) */
 } shm_conn;
+
+static cw_shm_wait WAIT_STRATEGY = CW_SHM_SPIN_FUTEX;
+
+int cw_shm_set_wait(const char *name) {
+    if (strcmp(name, "spin") == 0) WAIT_STRATEGY = CW_SHM_SPIN;
+    else if (strcmp(name, "futex") == 0) WAIT_STRATEGY = CW_SHM_FUTEX;
+    else if (strcmp(name, "spin-futex") == 0) WAIT_STRATEGY = CW_SHM_SPIN_FUTEX;
+    else return -1;
+    return 0;
+}
+
+/* The poll budget of the strategy, decided when a connection starts (taskset comes first). */
+static uint64_t spin_budget(uint32_t other_pid) {
+    switch (WAIT_STRATEGY) {
+    case CW_SHM_SPIN: return UINT64_MAX;
+    case CW_SHM_FUTEX: return 0;
+    default: return cw_cpus_usable(other_pid) > 1 ? SPIN_NS : 0;   /* one CPU: the other side cannot run */
+    }
+}
 
 static void ring_at(const segment *s, unsigned r, ring *out) {
     size_t ctl = RING_CONTROL(r);
@@ -238,26 +267,52 @@ static void ring_at(const segment *s, unsigned r, ring *out) {
     out->data = s->base + HEADER_SIZE + (size_t)r * (size_t)s->capacity;
 }
 
-/* Bytes ready for us in `in` (consumer), or room in `out` (producer). */
-static uint64_t readable(shm_conn *c) { return ld64(c->in.head, memory_order_acquire) - c->tail; }
-static uint64_t writable(shm_conn *c) { return c->capacity - (c->head - ld64(c->out.tail, memory_order_acquire)); }
+/* Bytes ready for us in `in` (consumer), or room in `out` (producer), loading the other side's
+ * index afresh (acquire) into the last-seen copy. */
+static uint64_t readable(shm_conn *c) {
+    c->head_seen = ld64(c->in.head, memory_order_acquire);
+    return c->head_seen - c->tail;
+}
+static uint64_t writable(shm_conn *c) {
+    c->tail_seen = ld64(c->out.tail, memory_order_acquire);
+    return c->capacity - (c->head - c->tail_seen);
+}
+static int ready(shm_conn *c, int consumer) { return consumer ? readable(c) != 0 : writable(c) != 0; }
+
+/* Polls the ring for the strategy's budget: 1 once it is ready, 0 when the budget is spent.
+ * `spin` (no budget end) still ends at the deadline or when the other side goes (returns 0). */
+static int poll_ring(shm_conn *c, int consumer, uint64_t deadline) {
+    uint64_t start, now, checked;
+    unsigned i;
+    if (c->spin_ns == 0) return ready(c, consumer);
+    start = checked = cw_now_ns();
+    for (;;) {
+        for (i = 0; i < SPIN_CHECK; i++) {
+            if (ready(c, consumer)) return 1;
+            cw_cpu_relax();
+        }
+        now = cw_now_ns();
+        if (c->spin_ns != UINT64_MAX) {
+            if (now - start >= c->spin_ns) return 0;
+        } else if (now - checked >= SPIN_LIVENESS_NS) {
+            checked = now;
+            if (now >= deadline || other_gone(&c->seg)) return 0;
+        }
+    }
+}
 
 /* Waits, as SHM.md's "Waiting" says, until the ring is not empty (consumer) or not full
  * (producer): 1 once it is, 0 if the other side closed or died first, -1 at the deadline. */
 static int wait_ring(shm_conn *c, int consumer, uint64_t deadline) {
     a32 *seq = consumer ? c->in.data_seq : c->out.space_seq;
     a32 *waiting = consumer ? c->in.consumer_waiting : c->out.producer_waiting;
-    int i;
-    for (i = 0; i < SPINS; i++) {
-        if (consumer ? readable(c) != 0 : writable(c) != 0) return 1;
-        cw_cpu_relax();
-    }
+    if (poll_ring(c, consumer, deadline)) return 1;
     for (;;) {
         uint32_t seen = atomic_load_explicit(seq, memory_order_acquire);    /* stored bytes */
         uint64_t now, left;
         atomic_store_explicit(waiting, le32(1), memory_order_relaxed);
         atomic_thread_fence(memory_order_seq_cst);
-        if (consumer ? readable(c) != 0 : writable(c) != 0) break;
+        if (ready(c, consumer)) break;
         if (other_gone(&c->seg)) {      /* what it wrote before it went is still ours to read */
             atomic_store_explicit(waiting, 0, memory_order_relaxed);
             return consumer && readable(c) != 0;
@@ -268,12 +323,26 @@ static int wait_ring(shm_conn *c, int consumer, uint64_t deadline) {
             return -1;
         }
         left = deadline - now;
+        if (c->spin_ns == UINT64_MAX) {     /* spin: never sleeps, polls again */
+            atomic_store_explicit(waiting, 0, memory_order_relaxed);
+            if (poll_ring(c, consumer, deadline)) return 1;
+            continue;
+        }
         c->base.waits++;
         cw_word_wait(seq, seen, left < SLICE_NS ? left : SLICE_NS);
         atomic_store_explicit(waiting, 0, memory_order_relaxed);
     }
     atomic_store_explicit(waiting, 0, memory_order_relaxed);
     return 1;
+}
+
+/* After a publish (consume): if the other side sleeps, or is about to, bump its word and wake it. */
+static void wake_other(a32 *waiting, a32 *seq) {
+    atomic_thread_fence(memory_order_seq_cst);
+    if (ld32(waiting, memory_order_relaxed) == 1) {
+        rmw32(seq, 1, 0);
+        cw_word_wake(seq);
+    }
 }
 
 static int broken(shm_conn *c, const char *which, uint64_t head, uint64_t tail, cw_terr *e) {
@@ -283,13 +352,13 @@ static int broken(shm_conn *c, const char *which, uint64_t head, uint64_t tail, 
 
 static long shm_read(cw_conn *cc, uint8_t *buf, size_t cap, uint64_t deadline, cw_terr *e) {
     shm_conn *c = (shm_conn *)cc;
-    uint64_t head = ld64(c->in.head, memory_order_acquire), n, at, first;
-    if (head == c->tail) {
+    uint64_t head, n, at, first;
+    if (c->head_seen == c->tail && readable(c) == 0) {      /* look again only when empty */
         int w = wait_ring(c, 1, deadline);
         if (w == 0) return 0;
         if (w < 0) return cw_terr_set(e, "timeout", "waiting for bytes");
-        head = ld64(c->in.head, memory_order_acquire);
     }
+    head = c->head_seen;
     if (head - c->tail > c->capacity) return broken(c, "in", head, c->tail, e);
     n = head - c->tail;
     if (n > cap) n = cap;
@@ -299,9 +368,7 @@ static long shm_read(cw_conn *cc, uint8_t *buf, size_t cap, uint64_t deadline, c
     memcpy(buf + first, c->in.data, (size_t)(n - first));
     c->tail += n;
     st64(c->in.tail, c->tail, memory_order_release);             /* then hand the space back */
-    rmw32(c->in.space_seq, 1, 0);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (ld32(c->in.producer_waiting, memory_order_relaxed) == 1) cw_word_wake(c->in.space_seq);
+    wake_other(c->in.producer_waiting, c->in.space_seq);
     return (long)n;
 }
 
@@ -311,9 +378,9 @@ static int shm_write(cw_conn *cc, const uint8_t *buf, size_t len, cw_terr *e) {
     if (ld32(c->seg.closed, memory_order_acquire) & (c->seg.creator ? CLOSED_ATTACHER : CLOSED_CREATOR))
         return cw_terr_set(e, "runtime", "write: closed by the other side");
     while (done < len) {
-        uint64_t tail = ld64(c->out.tail, memory_order_acquire), room, n, at, first;
-        if (c->head - tail > c->capacity) return broken(c, "out", c->head, tail, e);
-        room = c->capacity - (c->head - tail);
+        uint64_t room = c->capacity - (c->head - c->tail_seen), n, at, first;
+        if (room < len - done) room = writable(c);                  /* look again only when short */
+        if (c->head - c->tail_seen > c->capacity) return broken(c, "out", c->head, c->tail_seen, e);
         if (room == 0) {
             if (wait_ring(c, 0, CW_NO_DEADLINE) == 0)
                 return cw_terr_set(e, "runtime", "write: the other side closed or died after %zu of %zu bytes",
@@ -328,9 +395,7 @@ static int shm_write(cw_conn *cc, const uint8_t *buf, size_t len, cw_terr *e) {
         c->head += n;
         done += (size_t)n;
         st64(c->out.head, c->head, memory_order_release);        /* then publish */
-        rmw32(c->out.data_seq, 1, 0);
-        atomic_thread_fence(memory_order_seq_cst);
-        if (ld32(c->out.consumer_waiting, memory_order_relaxed) == 1) cw_word_wake(c->out.data_seq);
+        wake_other(c->out.consumer_waiting, c->out.data_seq);
     }
     return 0;
 }
@@ -359,6 +424,10 @@ static int new_conn(segment *s, cw_conn **out, cw_terr *e) {
     ring_at(&c->seg, s->creator ? 1 : 0, &c->in);
     c->head = ld64(c->out.head, memory_order_acquire);
     c->tail = ld64(c->in.tail, memory_order_acquire);
+    c->tail_seen = ld64(c->out.tail, memory_order_acquire);
+    c->head_seen = ld64(c->in.head, memory_order_acquire);
+    c->spin_ns = spin_budget(ld32(word32(&c->seg, c->seg.creator ? OFF_ATTACHER_PID : OFF_CREATOR_PID),
+                                  memory_order_relaxed));
     *out = &c->base;
     return 0;
 }

@@ -1,4 +1,4 @@
-/* shm.h -- the shared-memory transport of protocols/SHM.md (layout version 1), behind the
+/* shm.h -- the shared-memory transport of protocols/SHM.md (layout version 2), behind the
  * interface of transport.h: a POSIX shared-memory segment holding two single-producer
  * single-consumer byte rings, ring 0 from the creator (LISTEN) to the attacher (CONNECT),
  * ring 1 back. A ring carries the same byte stream as a socket, frames back to back; a frame
@@ -12,6 +12,12 @@
 #define CW_SHM_DEFAULT_CAPACITY 65536u
 #define CW_SHM_MIN_CAPACITY 64u
 #define CW_SHM_MAX_CAPACITY (1u << 30)
+
+/* How a side waits on an empty or full ring (SHM.md, "Wait strategies"): for new connections. */
+typedef enum cw_shm_wait { CW_SHM_SPIN_FUTEX, CW_SHM_SPIN, CW_SHM_FUTEX } cw_shm_wait;
+
+/* WAIT <strategy>: "spin", "futex" or "spin-futex". 0, or -1 for an unknown name. */
+int cw_shm_set_wait(const char *name);
 
 /* 1 if name is '/' and 1 to 30 of [A-Za-z0-9_.-] (SHM.md; macOS allows 31 bytes). */
 int cw_shm_name_ok(const char *name);

@@ -87,12 +87,11 @@ static void address_of(const char *path, struct sockaddr_un *sa) {
 static long uds_read(cw_conn *c, uint8_t *buf, size_t cap, uint64_t deadline, cw_terr *e) {
     uds_conn *u = (uds_conn *)c;
     for (;;) {
-        ssize_t n;
-        if (wait_until(u->fd, POLLIN, deadline, "waiting for bytes", e)) return -1;
-        n = read(u->fd, buf, cap);
+        ssize_t n = read(u->fd, buf, cap);     /* what is there already, without a poll() first */
         if (n >= 0) return (long)n;
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
             return cw_terr_set(e, "runtime", "read: %s", strerror(errno));
+        if (errno != EINTR && wait_until(u->fd, POLLIN, deadline, "waiting for bytes", e)) return -1;
     }
 }
 
