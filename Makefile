@@ -5,14 +5,14 @@ PYTHON ?= python3
 VENV = .venv
 VPY = $(VENV)/bin/python
 
-.PHONY: all peers peers-asan codegen test matrix soak vectors clean
+.PHONY: all peers peers-asan codegen test matrix soak bench bench-quick vectors clean
 
 all: peers
 
 $(VPY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
-	$(VPY) -m pip install -q -e '.[test]' tox
+	$(VPY) -m pip install -q -e '.[test,bench]' tox
 	touch $(VPY)
 
 # Build every peer discovered under peers/*/peer.toml (missing toolchains are skipped, with the reason).
@@ -39,9 +39,18 @@ matrix: peers
 soak: peers
 	$(VPY) -m harness stress --count 10000000 --json reports/soak.json
 
+# Sockets against shared memory for every pair of peers, next to this machine's floors (bench/):
+# reports/bench.{json,md}, reports/bench-*.png, and the comparison table in README.md.
+bench: peers
+	$(VPY) -m harness bench --readme README.md
+
+# The same tables in under a minute (fewer, shorter repetitions; no matrix timing).
+bench-quick: peers
+	$(VPY) -m harness bench --quick
+
 vectors: $(VPY)
 	$(VPY) -m harness vectors
 
 clean:
-	rm -rf $(VENV) .tox reports .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .tox reports .pytest_cache .hypothesis *.egg-info bench/build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

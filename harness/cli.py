@@ -53,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--max-len", type=int, default=200, help="largest Blob data length (default: 200)")
     s.add_argument("--json", type=Path, help="write the figures here")
 
+    s = sub.add_parser("bench", help="measure sockets against shared memory for every pair, next to the machine's floors")
+    s.add_argument("--quick", action="store_true", help="fewer and shorter repetitions: the same tables in under a minute")
+    s.add_argument("--peers", type=_csv, help="comma-separated peer names (default: every built peer but variants)")
+    s.add_argument("--transports", type=_csv, default=["uds", "shm"], help="default: uds,shm")
+    s.add_argument("--sizes", type=_csv, help="message sizes in bytes (default: 64,4096,1048576)")
+    s.add_argument("--no-scaling", action="store_true", help="skip timing the test matrix")
+    s.add_argument("--out", type=Path, default=Path("reports"), help="where bench.json, bench.md and the plots go")
+    s.add_argument("--readme", type=Path, help="rewrite the comparison table between the bench markers of this file")
+
     s = sub.add_parser("expected", help="show or rewrite the peers' expected-failure lists")
     s.add_argument("--update", action="store_true", help="rewrite every list from the last run (reports/last-run.json)")
 
@@ -326,6 +335,30 @@ def cmd_replay(project: Project, args: argparse.Namespace) -> int:
             return 1
     print(f"{spec.name} accepted the bytes: OK {' '.join(reply)}")
     return 0
+
+
+def cmd_bench(project: Project, args: argparse.Namespace) -> int:
+    from .bench import output, suite
+
+    sizes = tuple(int(x) for x in args.sizes) if args.sizes else suite.SIZES
+    settings = suite.Settings(quick=args.quick, peers=args.peers, transports=tuple(args.transports), sizes=sizes,
+                              scaling=not args.no_scaling)
+    run = suite.run(project, settings, say=lambda line: print(line, flush=True))
+    out = args.out if args.out.is_absolute() else Path.cwd() / args.out
+    output.write_json(run, out / "bench.json")
+    (out / "bench.md").write_text(output.markdown(run))
+    made = output.plots(run, out)
+    print(f"wrote {out / 'bench.json'}, {out / 'bench.md'}, {', '.join(str(m) for m in made)}")
+    if args.readme:
+        if not output.update_readme(run, args.readme):
+            raise CrosswireError(f"{args.readme} has no bench markers ({output.README_BEGIN} ... {output.README_END})")
+        print(f"rewrote the comparison table in {args.readme}")
+    for t in run.targets:
+        mark = "not measured" if t["ok"] is None else "met" if t["ok"] else "MISSED"
+        value = "-" if t["value"] is None else f"{t['value']:.2f}"
+        print(f"target: {t['name']}: {value} ({'<=' if t['at_most'] else '>='} {t['limit']:g}) {mark}")
+    failed = [m for m in run.missing if "FAILED" in m]
+    return 1 if failed else 0
 
 
 def cmd_stress(project: Project, args: argparse.Namespace) -> int:

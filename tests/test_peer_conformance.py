@@ -99,3 +99,24 @@ def test_huge_counts_are_bounded(peer):
     for line in ("DRAIN 99999999999999999999999 1 0 10 10", "BLAST 18446744073709551616 1 0 10"):
         err = refused(peer, line)
         assert err.kind in ("request", "runtime", "unsupported"), err
+
+
+@pytest.mark.parametrize("line", [
+    "WAIT", "WAIT sometimes", "WAIT spin futex",
+    "PING 10 1 7 100", "PING 10 1 1048577 100", "PING 10000001 0 64 100", "PING 10 10000001 64 100",
+    "PING x 1 64 100", "PING 10 1 64", "PONG 10000001 100", "PONG 1", "FLOOD 10 7", "FLOOD 99999999999999999999 64",
+    "SINK 10 1048577 100", "SINK 10 64",
+])
+def test_bad_bench_request(peer, line):
+    """PEER_CONTRACT.md "Benchmarks": counts at most 10^7, sizes 8..max_payload, bounded before use."""
+    assert refused(peer, line).kind == "request"
+
+
+def test_wait_strategies_are_accepted(peer):
+    for strategy in ("spin", "futex", "spin-futex"):
+        assert peer.request(f"WAIT {strategy}") == []
+
+
+def test_bench_requests_need_a_connection(peer):
+    for line in ("PING 1 0 64 100", "PONG 1 100", "FLOOD 1 64", "SINK 1 64 100"):
+        assert refused(peer, line).kind == "runtime"

@@ -96,15 +96,18 @@ def test_survivor_reports_a_killed_peer_within_two_seconds(spec, victim_role):
         survivor.close()
 
 
-def make_segment(name, version=1, endian=0x0102, capacity=4096):
+HEADER_SIZE = 1152      # SHM.md, layout version 2
+
+
+def make_segment(name, version=2, endian=0x0102, capacity=4096):
     """A segment the harness makes by hand, to feed a peer bad headers."""
     from _posixshmem import shm_open
     fd = shm_open(name, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
-    size = 640 + 2 * capacity
+    size = HEADER_SIZE + 2 * capacity
     os.ftruncate(fd, size)
     mm = mmap.mmap(fd, size)
     os.close(fd)
-    struct.pack_into("<IHHIIQII", mm, 0, 0x4D485343, version, endian, capacity, 640, size, os.getpid(), 0)
+    struct.pack_into("<IHHIIQII", mm, 0, 0x4D485343, version, endian, capacity, HEADER_SIZE, size, os.getpid(), 0)
     struct.pack_into("<I", mm, 32, 1)  # ready
     return mm
 
@@ -117,7 +120,7 @@ def test_bad_segment_is_a_clear_error(spec, bad):
     name = "/cw" + secrets.token_hex(12)
     mm = None
     if bad == "version":
-        mm = make_segment(name, version=2)
+        mm = make_segment(name, version=1)   # the old layout: refused, not misread
     elif bad == "endian":
         mm = make_segment(name, endian=0x0201)  # written big-endian
     try:

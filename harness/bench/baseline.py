@@ -1,0 +1,43 @@
+"""The machine's floors, from bench/baseline.c (built by `make -C bench`)."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from ..errors import CrosswireError
+from .measure import Latency, figures
+
+TIMEOUT_S = 300.0
+
+
+class Baselines:
+    """Runs bench/build/cw-baseline; builds it first if it is missing or stale."""
+
+    def __init__(self, root: Path) -> None:
+        self.dir = root / "bench"
+        self.program = self.dir / "build" / "cw-baseline"
+
+    def build(self) -> None:
+        r = subprocess.run(["make", "-s", "-C", str(self.dir)], capture_output=True, text=True, timeout=TIMEOUT_S)
+        if r.returncode != 0 or not self.program.exists():
+            raise CrosswireError(f"building {self.program} failed (make -C bench):\n{(r.stdout + r.stderr)[-2000:]}")
+
+    def _run(self, *args: object) -> dict[str, int]:
+        argv = [str(self.program), *map(str, args)]
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise CrosswireError(f"{' '.join(argv)} took more than {TIMEOUT_S:.0f} s") from None
+        words = r.stdout.split()
+        if r.returncode != 0 or not words or words[0] != "OK":
+            raise CrosswireError(f"{' '.join(argv)}: {r.stdout.strip() or r.stderr.strip()}")
+        return figures(words[1:])
+
+    def round_trips(self, mode: str, count: int, cpus: tuple[int, int], size: int = 0) -> Latency:
+        """mode: shm-pingpong, futex-pingpong or socketpair (size bytes each way)."""
+        extra = (size,) if mode == "socketpair" else ()
+        return Latency.of(self._run(mode, count, max(count // 10, 10), *extra, *cpus))
+
+    def memcpy_gbps(self, size: int, total_bytes: int, cpu: int) -> float:
+        f = self._run("memcpy", size, max(total_bytes // size, 10), cpu)
+        return f["bytes"] * f["count"] / f["ns"]

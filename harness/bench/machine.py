@@ -1,0 +1,57 @@
+"""What machine a bench ran on, so that its figures can be read (and not compared across runs)."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+
+def _first_line(argv: list[str]) -> str:
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not found"
+    return (r.stdout or r.stderr).strip().splitlines()[0] if (r.stdout or r.stderr).strip() else "not found"
+
+
+def _cpu_model() -> str:
+    info = Path("/proc/cpuinfo")
+    if info.exists():
+        for line in info.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return _first_line(["sysctl", "-n", "machdep.cpu.brand_string"]) if platform.system() == "Darwin" else platform.processor()
+
+
+def _virtualised() -> str:
+    info = Path("/proc/cpuinfo")
+    if info.exists() and " hypervisor" in info.read_text(errors="replace"):
+        return _first_line(["systemd-detect-virt"]) if Path("/usr/bin/systemd-detect-virt").exists() else "yes"
+    return "no"
+
+
+def usable_cpus() -> list[int]:
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+def describe() -> dict[str, object]:
+    return {
+        "cpu": _cpu_model(),
+        "cpus": os.cpu_count(),
+        "usable_cpus": usable_cpus(),
+        "virtualised": _virtualised(),
+        "os": f"{platform.system()} {platform.release()}",
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "cc": _first_line(["cc", "--version"]),
+        "rustc": _first_line(["rustc", "--version"]),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+
+
+def one_line(m: dict) -> str:
+    return (f"{m['cpu']}, {m['cpus']} CPUs ({'virtual machine: ' + str(m['virtualised']) if m['virtualised'] != 'no' else 'bare metal'}), "
+            f"{m['os']} {m['machine']}, Python {m['python']}, {m['cc']}, {m['rustc']}")

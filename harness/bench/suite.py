@@ -1,0 +1,266 @@
+"""What the bench measures, in which order, and the targets it checks (issue 6).
+
+Every figure is the median of `reps` repetitions with their min and max, and is also given as a
+ratio to the machine's own floor measured in the same run: this machine's speed drifts between
+runs (a virtual machine whose vCPUs move), so ratios from one run are what count.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..errors import CrosswireError, PeerError
+from ..peers import PeerSpec
+from ..project import Project
+from . import codec, machine, measure, scaling
+from .baseline import Baselines
+from .measure import HEADER, Pair, Summary, Unsupported, bench_capacity
+
+SIZES = (64, 4096, 1 << 20)
+STRATEGIES = ("spin", "futex", "spin-futex")
+
+
+@dataclass
+class Settings:
+    quick: bool = False
+    peers: list[str] | None = None
+    transports: tuple[str, ...] = ("uds", "shm")
+    sizes: tuple[int, ...] = SIZES
+    scaling: bool = True
+
+    @property
+    def reps(self) -> int:
+        return 3 if self.quick else 5
+
+    @property
+    def latency_s(self) -> float:
+        """Seconds one PING repetition should take."""
+        return 0.03 if self.quick else 0.25
+
+    @property
+    def stream_s(self) -> float:
+        return 0.05 if self.quick else 0.4
+
+
+def bench_peers(project: Project, names: list[str] | None) -> list[PeerSpec]:
+    """The peers to measure: named ones, or every built peer that is not a variant (c@asan is
+    a checking build, not a speed one)."""
+    registry = project.registry
+    if names:
+        missing = [n for n in names if n not in registry]
+        if missing:
+            raise CrosswireError(f"unknown peer {missing[0]!r}; known: {', '.join(registry)}")
+        specs = [registry[n] for n in names]
+    else:
+        specs = [s for s in registry.values() if not s.base]
+    out = []
+    for s in specs:
+        if s.unavailable() is None:
+            out.append(s)
+    return out
+
+
+@dataclass
+class Run:
+    settings: Settings
+    machine: dict
+    cpus: tuple[int, int] | None
+    one_core: int
+    baselines: dict = field(default_factory=dict)
+    pairs: list[dict] = field(default_factory=list)
+    waits: list[dict] = field(default_factory=list)
+    codec: list[dict] = field(default_factory=list)
+    matrix: list[dict] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    targets: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def record(self) -> dict:
+        return {"machine": self.machine, "settings": {"quick": self.settings.quick, "reps": self.settings.reps,
+                "sizes": list(self.settings.sizes), "transports": list(self.settings.transports),
+                "cpus": list(self.cpus) if self.cpus else None, "one_core": self.one_core},
+                "baselines": self.baselines, "pairs": self.pairs, "wait_strategies": self.waits, "codec": self.codec,
+                "matrix": self.matrix, "missing": self.missing, "targets": self.targets, "seconds": self.seconds}
+
+    def pair(self, a: str, b: str, transport: str, size: int) -> dict | None:
+        return next((p for p in self.pairs if (p["a"], p["b"], p["transport"], p["size"]) == (a, b, transport, size)), None)
+
+
+def summary(s: Summary) -> dict:
+    return {"value": s.value, "low": s.low, "high": s.high, "spread": s.spread, "reps": list(s.reps)}
+
+
+def run(project: Project, settings: Settings, say: Callable[[str], None] = print) -> Run:
+    start = time.perf_counter()
+    cpus_free = machine.usable_cpus()
+    cpus = (cpus_free[0], cpus_free[1]) if len(cpus_free) >= 2 else None
+    r = Run(settings, machine.describe(), cpus, cpus_free[0])
+    pin = cpus or (-1, -1)
+    peers = bench_peers(project, settings.peers)
+    if not peers:
+        raise CrosswireError("no peer to measure: run `make peers` first")
+
+    say(f"machine: {machine.one_line(r.machine)}")
+    say(f"peers: {', '.join(p.name for p in peers)}; pinned to CPUs {cpus if cpus else '(not pinned)'}")
+    base = Baselines(project.root)
+    base.build()
+    _baselines(r, base, pin, say)
+
+    for a in peers:
+        for b in peers:
+            for transport in settings.transports:
+                if transport not in a.transports or transport not in b.transports:
+                    r.missing.append(f"{a.name}->{b.name} over {transport}: not supported by both")
+                    continue
+                _pair(r, a, b, transport, say)
+    _strategies(r, peers, say)
+    if any(p.name == "python" for p in peers):
+        say("codec: the Python peer against struct.Struct")
+        r.codec = [f.record() for f in codec.measure(project.root, project.schema, project.cases,
+                                                         repeat=3 if settings.quick else 5)]
+    if settings.scaling and not settings.quick:
+        names = [p.name for p in project.registry.values() if p.unavailable() is None]
+        say(f"matrix wall time with {', '.join(names)}")
+        r.matrix = [m.record() for m in scaling.measure(project.root, names)]
+    r.targets = targets(r)
+    r.seconds = time.perf_counter() - start
+    return r
+
+
+def _baselines(r: Run, base: Baselines, pin: tuple[int, int], say: Callable[[str], None]) -> None:
+    s = r.settings
+    say("baselines: cache-line ping-pong, futex ping-pong (two cores, one core), socketpair, memcpy")
+    n = 20_000 if s.quick else 200_000
+    r.baselines["shm_pingpong"] = _lat_summary([base.round_trips("shm-pingpong", n, pin) for _ in range(s.reps)])
+    n = 2_000 if s.quick else 20_000
+    r.baselines["futex_pingpong"] = _lat_summary([base.round_trips("futex-pingpong", n, pin) for _ in range(s.reps)])
+    one = (r.one_core, r.one_core)
+    r.baselines["futex_pingpong_one_core"] = _lat_summary(
+        [base.round_trips("futex-pingpong", n, one) for _ in range(s.reps)])
+    r.baselines["socketpair"] = {}
+    r.baselines["memcpy_gbps"] = {}
+    for size in s.sizes:
+        frame = size + HEADER
+        count = 2_000 if size < 65536 else 100
+        count = count if s.quick else count * 5
+        r.baselines["socketpair"][str(size)] = _lat_summary(
+            [base.round_trips("socketpair", count, pin, frame) for _ in range(s.reps)])
+        r.baselines["memcpy_gbps"][str(size)] = summary(Summary.of(
+            [base.memcpy_gbps(frame, (1 << 28) if s.quick else (1 << 30), pin[0]) for _ in range(s.reps)]))
+
+
+def _lat_summary(runs: list) -> dict:
+    return {k: summary(v) for k, v in measure.summarize_latency(runs).items()}
+
+
+def _pair(r: Run, a: PeerSpec, b: PeerSpec, transport: str, say: Callable[[str], None]) -> None:
+    s = r.settings
+    try:
+        with Pair(a, b, transport, r.cpus) as pair:
+            for size in s.sizes:
+                pair.connect(bench_capacity(size))
+                lat, lat_count = measure.latency(pair, size, s.reps, s.latency_s)
+                rates, count, waits = measure.throughput(pair, size, s.reps, s.stream_s)
+                pair.disconnect()
+                rate = Summary.of(rates)
+                gbps = Summary.of([x * (size + HEADER) / 1e9 for x in rates])
+                rec = {"a": a.name, "b": b.name, "transport": transport, "size": size,
+                       "latency": _lat_summary(lat), "latency_count": lat_count,
+                       "msgs_per_s": summary(rate), "gb_per_s": summary(gbps), "stream_count": count,
+                       "stream_waits": waits}
+                rec["latency_baseline"] = ("shm_pingpong" if transport == "shm" else f"socketpair/{size}")
+                floor = (r.baselines["shm_pingpong"] if transport == "shm" else r.baselines["socketpair"][str(size)])
+                rec["latency_ratio"] = rec["latency"]["p50"]["value"] / floor["p50"]["value"]
+                rec["gb_per_s_of_memcpy"] = gbps.value / r.baselines["memcpy_gbps"][str(size)]["value"]
+                r.pairs.append(rec)
+                say(f"  {a.name}->{b.name} {transport} {size:>7} B: round trip p50 "
+                    f"{rec['latency']['p50']['value'] / 1000:9.2f} us ({rec['latency_ratio']:.2f}x floor), "
+                    f"{rate.value:12,.0f} msgs/s {gbps.value:6.2f} GB/s")
+    except Unsupported as exc:
+        r.missing.append(f"{a.name}->{b.name} over {transport}: {exc}")
+        say(f"  {a.name}->{b.name} {transport}: missing ({exc})")
+    except (PeerError, CrosswireError) as exc:
+        r.missing.append(f"{a.name}->{b.name} over {transport}: FAILED {exc}")
+        say(f"  {a.name}->{b.name} {transport}: FAILED {exc}")
+
+
+def _strategies(r: Run, peers: list[PeerSpec], say: Callable[[str], None]) -> None:
+    """Each peer with itself over shm at 64 B, under each wait strategy, on two cores and on one."""
+    s = r.settings
+    if "shm" not in s.transports:
+        return
+    say("wait strategies, shm, 64 B, each peer with itself")
+    for p in peers:
+        if "shm" not in p.transports:
+            continue
+        for placement, cpus in (("two cores", r.cpus), ("one core", (r.one_core, r.one_core))):
+            for strategy in STRATEGIES:
+                try:
+                    with Pair(p, p, "shm", cpus, wait=strategy) as pair:
+                        pair.connect(bench_capacity(64))
+                        # a spinner sharing one core measures timeslices: keep its runs short
+                        target = s.latency_s / (10 if strategy == "spin" and placement == "one core" else 1)
+                        lat, count = measure.latency(pair, 64, s.reps, target)
+                except Unsupported as exc:
+                    r.missing.append(f"{p.name} wait {strategy}: {exc}")
+                    continue
+                except (PeerError, CrosswireError) as exc:
+                    r.missing.append(f"{p.name} wait {strategy} on {placement}: FAILED {exc}")
+                    continue
+                rec = {"peer": p.name, "placement": placement, "strategy": strategy, "latency": _lat_summary(lat),
+                       "count": count}
+                r.waits.append(rec)
+                say(f"  {p.name} {placement:9} {strategy:10}: p50 {rec['latency']['p50']['value'] / 1000:9.2f} us, "
+                    f"p99 {rec['latency']['p99']['value'] / 1000:9.2f} us")
+
+
+# ------------------------------------------------------------------ targets
+
+def _p50(r: Run, a: str, b: str, transport: str, size: int = 64) -> float | None:
+    p = r.pair(a, b, transport, size)
+    return p["latency"]["p50"]["value"] if p else None
+
+
+def _target(name: str, value: float | None, limit: float, at_most: bool, how: str) -> dict:
+    ok = None if value is None else (value <= limit if at_most else value >= limit)
+    return {"name": name, "value": value, "limit": limit, "at_most": at_most, "ok": ok, "how": how}
+
+
+def targets(r: Run) -> list[dict]:
+    out = []
+    floor = r.baselines["shm_pingpong"]["p50"]["value"]
+    cc = _p50(r, "c", "c", "shm")
+    out.append(_target("C<->C shm round trip / bare cache-line ping-pong", cc and cc / floor, 1.3, True,
+                       "p50 at 64 B over p50 of cw-baseline shm-pingpong"))
+    for a, b in (("rust", "rust"), ("c", "rust"), ("rust", "c")):
+        v = _p50(r, a, b, "shm")
+        out.append(_target(f"{a}<->{b} shm round trip / C<->C", v and cc and v / cc, 1.15, True, "p50 at 64 B"))
+    uds = _p50(r, "c", "c", "uds")
+    sp = r.baselines["socketpair"].get("64", {}).get("p50", {}).get("value")
+    out.append(_target("C<->C uds round trip / bare socketpair ping-pong", uds and sp and uds / sp, 1.2, True,
+                       "p50 at 64 B (a frame of 88 bytes both ways)"))
+    shm64, uds64 = r.pair("c", "c", "shm", 64), r.pair("c", "c", "uds", 64)
+    out.append(_target("C->C shm / uds streaming, 64 B messages", shm64 and uds64 and
+                       shm64["msgs_per_s"]["value"] / uds64["msgs_per_s"]["value"], 10, False, "msgs/s ratio"))
+    big = r.pair("c", "c", "shm", 1 << 20)
+    out.append(_target("C->C shm streaming of 1 MiB / memcpy bandwidth", big and big["gb_per_s_of_memcpy"], 0.6,
+                       False, "GB/s over single-core memcpy of the same frame size"))
+    one = next((w for w in r.waits if w["peer"] == "c" and w["placement"] == "one core"
+                and w["strategy"] == "spin-futex"), None)
+    fut = r.baselines["futex_pingpong_one_core"]["p50"]["value"]
+    out.append(_target("one core: C<->C shm (spin-futex) / bare futex ping-pong", one and
+                       one["latency"]["p50"]["value"] / fut, 3.0, True, "p50 at 64 B, both pinned to one CPU"))
+    py_uds, py_shm = _p50(r, "python", "python", "uds"), _p50(r, "python", "python", "shm")
+    out.append(_target("Python<->Python: uds round trip / shm round trip", py_uds and py_shm and py_uds / py_shm,
+                       10, False, "p50 at 64 B"))
+    if r.codec:
+        worst = max(max(c["encode_ratio"], c["decode_ratio"]) for c in r.codec)
+        out.append(_target("Python peer codec / bare struct.Struct (worst message, encode or decode)", worst, 2.0,
+                           True, "per call, fixed-layout messages"))
+    whole = next((m for m in r.matrix if m["cases"] == "all" and len(m["peers"]) == max(len(x["peers"]) for x in r.matrix)), None)
+    if whole:
+        out.append(_target("whole test matrix wall time, seconds (pytest -n auto)", whole["seconds"], 120, True,
+                           f"{whole['cells']} cells, {len(whole['peers'])} peers"))
+    return out
