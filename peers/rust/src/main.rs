@@ -8,8 +8,9 @@
 use std::io::{self, BufRead, Read, Write};
 use std::time::Instant;
 
+use crosswire::bench;
 use crosswire::codec::{hex, parse_blob};
-use crosswire::shm::DEFAULT_CAPACITY;
+use crosswire::shm::{Strategy, DEFAULT_CAPACITY};
 use crosswire::stream::{self, Stream};
 use crosswire::transport::{self, Link, Transport};
 use crosswire::{schema, wire, Error, Result};
@@ -54,6 +55,17 @@ fn message(name: &str) -> Result<u16> {
 /// A count, seed or length of BLAST/DRAIN: a decimal u64.
 fn number(token: &str, what: &str) -> Result<u64> {
     digits(token, what)?.ok_or_else(|| request(&format!("bad {what} {token:?}: beyond u64")))
+}
+
+/// A count of PING/PONG/FLOOD/SINK: at most `bench::MAX_COUNT`.
+fn bench_count(token: &str, what: &str) -> Result<u64> {
+    match digits(token, what)? {
+        Some(n) if n <= bench::MAX_COUNT => Ok(n),
+        _ => Err(request(&format!(
+            "bad {what} {token}: at most {}",
+            bench::MAX_COUNT
+        ))),
+    }
 }
 
 /// The stream of BLAST/DRAIN from `<seed> <min_len> <max_len>`.
@@ -175,6 +187,36 @@ fn handle(link: &mut Link, words: &[&str]) -> Result<Vec<String>> {
             let stream = stream_of(&args[1..4])?;
             stream::drain(link, count, &stream, deadline(args[4])?)
         }
+        "WAIT" => {
+            expect(args, 1, "WAIT <spin|futex|spin-futex>")?;
+            let strategy = Strategy::parse(args[0])
+                .ok_or_else(|| request(&format!("unknown wait strategy {:?}", args[0])))?;
+            link.set_wait(strategy);
+            Ok(vec![])
+        }
+        "PING" => {
+            expect(args, 4, "PING <count> <warmup> <size> <timeout_ms>")?;
+            let count = bench_count(args[0], "count")?;
+            let warmup = bench_count(args[1], "warmup")?;
+            let size = number(args[2], "size")?;
+            bench::ping(link, count, warmup, size, deadline(args[3])?)
+        }
+        "PONG" => {
+            expect(args, 2, "PONG <count> <timeout_ms>")?;
+            let count = bench_count(args[0], "count")?;
+            bench::pong(link, count, deadline(args[1])?)
+        }
+        "FLOOD" => {
+            expect(args, 2, "FLOOD <count> <size>")?;
+            let count = bench_count(args[0], "count")?;
+            bench::flood(link, count, number(args[1], "size")?)
+        }
+        "SINK" => {
+            expect(args, 3, "SINK <count> <size> <timeout_ms>")?;
+            let count = bench_count(args[0], "count")?;
+            let size = number(args[1], "size")?;
+            bench::sink(link, count, size, deadline(args[2])?)
+        }
         "CLOSE" | "QUIT" => {
             expect(args, 0, command)?;
             link.close();
@@ -224,6 +266,7 @@ fn serve() -> io::Result<()> {
         {
             return Ok(()); // end of input: `link` closes on drop
         }
+        crosswire::follow_process_cpus(); // a pin may have come after this thread started
         let quit = raw == b"QUIT\n" || raw == b"QUIT";
         let reply = if raw.ends_with(b"\n") || (raw.len() as u64) <= MAX_LINE {
             answer(&mut link, &raw)

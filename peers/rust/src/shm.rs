@@ -1,12 +1,17 @@
-//! The `shm` transport of protocols/SHM.md: one POSIX shared-memory segment holding two
-//! single-producer single-consumer byte rings, one per direction, each carrying the same byte
-//! stream as a Unix socket. Safe code over `sys::Mapping` (offsets into the segment, never
-//! pointers), in the style of rtrb: each index is written by one side only, sits on its own
-//! 128-byte line, and is published with release / read with acquire.
+//! The `shm` transport of protocols/SHM.md (layout version 2): one POSIX shared-memory segment
+//! holding two single-producer single-consumer byte rings, one per direction, each carrying the
+//! same byte stream as a Unix socket. Safe code over `sys::Mapping` (offsets into the segment,
+//! never pointers), in the style of rtrb: each index is written by one side only, sits alone on
+//! its own 128-byte line, is published with release / read with acquire, and the other side's
+//! index is cached and loaded again only when the cached one says there is not enough. The hot
+//! path has no read-modify-write and no syscall: a sleeper is woken (its seq bumped) only when
+//! its waiting word says it sleeps. How a side waits is its strategy (`spin`, `futex`,
+//! `spin-futex`).
 //!
 //! Every control word is little-endian in the segment: loads and stores convert (a no-op on
 //! little-endian hosts), and a read-modify-write is a compare-and-swap loop on the stored bytes.
 
+use std::cell::Cell;
 use std::hint;
 use std::sync::atomic::{fence, Ordering};
 use std::thread;
@@ -16,10 +21,10 @@ use crate::error::{Error, Result};
 use crate::sys::{self, Mapping};
 
 pub const MAGIC: u32 = 0x4d48_5343; // "CSHM"
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 pub const ENDIAN: u16 = 0x0102;
 /// Offset of ring 0's data; also the smallest segment.
-pub const HEADER_SIZE: usize = 640;
+pub const HEADER_SIZE: usize = 1152;
 pub const DEFAULT_CAPACITY: u64 = 65536;
 const MIN_CAPACITY: u64 = 64;
 const MAX_CAPACITY: u64 = 1 << 30;
@@ -46,37 +51,65 @@ const ATTACHED: u32 = 2;
 const CREATOR_BIT: u32 = 1;
 const ATTACHER_BIT: u32 = 2;
 
-// A ring's control block: two 128-byte lines, the producer's then the consumer's.
+// A ring's control block: four 128-byte lines, each written by one side only. The indices,
+// stored on every frame, sit alone on their lines; the seq and waiting words, written only
+// around a sleep, on lines of their own, so that a publisher's look at the other side's
+// waiting word stays in its own cache while the other side does not sleep.
 /// Total bytes ever written; stored by the producer only.
 const HEAD: usize = 0;
-/// Bumped by the producer after every publish; the consumer sleeps on it.
-const DATA_SEQ: usize = 8;
+/// Bumped by the producer when it wakes a sleeping consumer; the consumer sleeps on it.
+const DATA_SEQ: usize = 128;
 /// 1 while the producer is (about to be) asleep on a full ring; producer's word.
-const PRODUCER_WAITING: usize = 12;
+const PRODUCER_WAITING: usize = 132;
 /// Total bytes ever consumed; stored by the consumer only.
-const TAIL: usize = 128;
-/// Bumped by the consumer after every consume; the producer sleeps on it.
-const SPACE_SEQ: usize = 136;
+const TAIL: usize = 256;
+/// Bumped by the consumer when it wakes a sleeping producer; the producer sleeps on it.
+const SPACE_SEQ: usize = 384;
 /// 1 while the consumer is (about to be) asleep on an empty ring; consumer's word.
-const CONSUMER_WAITING: usize = 140;
+const CONSUMER_WAITING: usize = 388;
 
 /// Offset of ring `ring`'s control block: ring 0 carries creator -> attacher, ring 1 back.
 fn control(ring: usize) -> usize {
-    128 + 256 * ring
+    128 + 512 * ring
 }
 
 /// The longest single sleep: between two, a waiting side checks that the other one lives.
 const SLICE: Duration = Duration::from_millis(50);
-/// How long a side keeps looking before it goes to sleep: long enough to ride out a slow
-/// moment of the other side without two syscalls, short enough not to steal a busy core.
-const SPIN_TIME: Duration = Duration::from_micros(10);
-/// After this much spinning a side yields its core between looks: on a machine with fewer
-/// free cores than busy processes the other side may need this one to make progress.
-const YIELD_AFTER: Duration = Duration::from_micros(2);
-/// How often it looks between two looks at the clock.
+/// How long `spin-futex` keeps looking before it goes to sleep: long enough to ride out a
+/// slow moment of the other side without two syscalls, short enough not to steal a busy core.
+const SPIN_TIME: Duration = Duration::from_micros(20);
+/// How often `spin` checks the deadline and that the other side lives.
+const SPIN_CHECK: Duration = Duration::from_millis(1);
+/// How often a waiting side asks whether the other side's process still exists.
+const LIVENESS: Duration = Duration::from_millis(1);
+/// How many looks at the index between two looks at the clock.
 const SPINS: u32 = 64;
 /// How long CONNECT sleeps between two tries of a name that does not exist yet.
 const OPEN_RETRY: Duration = Duration::from_millis(1);
+
+/// How a side waits on an empty or full ring (SHM.md, "Wait strategies").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Strategy {
+    /// Never sleep: poll the index, checking the deadline and the other side every millisecond.
+    Spin,
+    /// Sleep at once.
+    Futex,
+    /// Poll for about `SPIN_TIME` (not at all when both sides share one CPU), then sleep.
+    #[default]
+    SpinFutex,
+}
+
+impl Strategy {
+    /// The strategy of a `WAIT` request's name.
+    pub fn parse(name: &str) -> Option<Strategy> {
+        match name {
+            "spin" => Some(Strategy::Spin),
+            "futex" => Some(Strategy::Futex),
+            "spin-futex" => Some(Strategy::SpinFutex),
+            _ => None,
+        }
+    }
+}
 
 fn runtime(text: String) -> Error {
     Error::Runtime(text)
@@ -106,11 +139,11 @@ fn capacity_ok(capacity: u64) -> bool {
 
 /// How long to sleep next: a slice, or what is left before `deadline` (`None`: the deadline
 /// passed). No deadline means "as long as the other side lives".
-fn next_sleep(deadline: Option<Instant>) -> Option<Duration> {
+fn next_sleep(deadline: Option<Instant>, now: Instant) -> Option<Duration> {
     match deadline {
         None => Some(SLICE),
         Some(deadline) => {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = deadline.saturating_duration_since(now);
             (!left.is_zero()).then(|| left.min(SLICE))
         }
     }
@@ -127,6 +160,8 @@ struct Segment {
     /// to 2): only then does dropping it set its closed bit.
     joined: bool,
     unlinked: bool,
+    /// When `kill(pid, 0)` last said the other side lives: asked at most every `LIVENESS`.
+    alive_at: Cell<Option<Instant>>,
 }
 
 impl Segment {
@@ -200,6 +235,7 @@ impl Segment {
             capacity,
             joined: false,
             unlinked: false,
+            alive_at: Cell::new(None),
         };
         drop(file); // the mapping keeps the segment; the descriptor is not needed any more
         let mut header = [0u8; 32];
@@ -257,12 +293,13 @@ impl Segment {
             capacity: 0,
             joined: false,
             unlinked: true, // not ours to unlink
+            alive_at: Cell::new(None),
         };
         loop {
             match seg.load(H_STATE, Ordering::Acquire) {
                 READY => break,
                 ATTACHED => return Err(runtime(format!("segment {name} already has an attacher"))),
-                state => match next_sleep(Some(deadline)) {
+                state => match next_sleep(Some(deadline), Instant::now()) {
                     Some(slice) => seg.wait(H_STATE, state, slice),
                     None => {
                         let text = format!("segment {name} never became ready (state {state})");
@@ -307,22 +344,43 @@ impl Segment {
         } else if header != HEADER_SIZE as u64 {
             format!("header_size {header}, not {HEADER_SIZE}")
         } else if !capacity_ok(capacity) || header + 2 * capacity != size {
-            format!("capacity {capacity} (a power of two from 64 to 2^30, and 640 + 2 x capacity = segment_size)")
+            format!("capacity {capacity} (a power of two from 64 to 2^30, and {HEADER_SIZE} + 2 x capacity = segment_size)")
         } else {
             return Ok(capacity);
         };
         Err(runtime(format!("segment {name}: bad {problem}")))
     }
 
-    /// Whether the other side closed its end or died.
-    fn other_gone(&self) -> bool {
-        let (bit, pid_at) = if self.creator {
-            (ATTACHER_BIT, H_ATTACHER_PID)
+    /// Whether the other side set its closed bit.
+    #[inline]
+    fn other_closed(&self) -> bool {
+        let bit = if self.creator {
+            ATTACHER_BIT
         } else {
-            (CREATOR_BIT, H_CREATOR_PID)
+            CREATOR_BIT
         };
         self.load(H_CLOSED, Ordering::Acquire) & bit != 0
-            || !sys::alive(self.load(pid_at, Ordering::Relaxed))
+    }
+
+    /// Whether the other side closed its end or died (its pid looked at only if `LIVENESS`
+    /// passed since it was last seen alive: a sleep on every frame costs no extra syscall).
+    fn other_gone(&self, now: Instant) -> bool {
+        if self.other_closed() {
+            return true;
+        }
+        if let Some(at) = self.alive_at.get() {
+            if now.saturating_duration_since(at) < LIVENESS {
+                return false;
+            }
+        }
+        let pid_at = if self.creator {
+            H_ATTACHER_PID
+        } else {
+            H_CREATOR_PID
+        };
+        let alive = sys::alive(self.load(pid_at, Ordering::Relaxed));
+        self.alive_at.set(Some(now));
+        !alive
     }
 
     fn unlink(&mut self) {
@@ -377,14 +435,14 @@ impl Listener {
             if state == ATTACHED {
                 break;
             }
-            match next_sleep(Some(deadline)) {
+            match next_sleep(Some(deadline), Instant::now()) {
                 Some(slice) => seg.wait(H_STATE, state, slice),
                 None => return Err(Error::Timeout("no peer attached".into())),
             }
         }
         let mut seg = self.seg.take().expect("checked above");
         seg.unlink();
-        Ok(Conn::new(seg))
+        Conn::new(seg)
     }
 }
 
@@ -400,7 +458,7 @@ enum Waited {
 
 /// What one `read` got.
 pub enum Got {
-    /// This many bytes were appended.
+    /// This many bytes were copied out.
     Bytes(usize),
     /// The other side closed or died and nothing is left to read.
     Closed,
@@ -408,24 +466,55 @@ pub enum Got {
     TimedOut,
 }
 
-/// Spin, then sleep on the `seq` word of block `ctl` until `ready` gives the other side's index
-/// or the deadline passes (SHM.md, "Waiting"):
-///
-/// ```text
-/// seen = load_acquire(seq); store(waiting, 1); fence(seq_cst);
-/// if ready: cancel;  if the other side left: stop;  wait(&seq, seen, slice);  store(waiting, 0)
-/// ```
-///
-/// The other side publishes, bumps `seq`, fences and then reads `waiting`: of the two seq_cst
-/// fences one comes first, so either we see its index or it sees our flag and wakes us.
-fn wait_for(
+/// How this side waits: its strategy, and how long `spin-futex` polls before it sleeps (zero
+/// when this process may run on one CPU only: the other side would need that very CPU).
+#[derive(Clone, Copy)]
+struct Waiting {
+    strategy: Strategy,
+    budget: Duration,
+}
+
+/// The words of one wait: the ring's control block, the seq word slept on (the other side's)
+/// and our waiting word.
+#[derive(Clone, Copy)]
+struct Words {
+    ctl: usize,
+    seq: usize,
+    waiting: usize,
+}
+
+/// Poll `ready` with the CPU's pause hint for `budget`, the clock read only every `SPINS`
+/// looks (and not at all when the first looks succeed): the index, or `None` when the budget
+/// is spent.
+#[inline]
+fn spin_for(
     seg: &Segment,
-    sleeps: &mut u64,
-    (ctl, seq, waiting): (usize, usize, usize),
+    budget: Duration,
+    ready: &impl Fn(&Segment) -> Option<u64>,
+) -> Option<u64> {
+    let mut began: Option<Instant> = None;
+    loop {
+        for _ in 0..SPINS {
+            if let Some(index) = ready(seg) {
+                return Some(index);
+            }
+            hint::spin_loop();
+        }
+        let now = Instant::now();
+        if now.saturating_duration_since(*began.get_or_insert(now)) >= budget {
+            return None;
+        }
+    }
+}
+
+/// `spin`: poll `ready` and never sleep; about every `SPIN_CHECK` look whether the other side
+/// left, and at every look at the clock whether the deadline passed.
+fn spin_only(
+    seg: &Segment,
     deadline: Option<Instant>,
-    ready: impl Fn(&Segment) -> Option<u64>,
+    ready: &impl Fn(&Segment) -> Option<u64>,
 ) -> Waited {
-    let start = Instant::now();
+    let mut checked: Option<Instant> = None;
     loop {
         for _ in 0..SPINS {
             if let Some(index) = ready(seg) {
@@ -433,35 +522,86 @@ fn wait_for(
             }
             hint::spin_loop();
         }
-        let spun = start.elapsed();
-        if spun >= SPIN_TIME {
-            break;
+        let now = Instant::now();
+        if deadline.map_or(false, |deadline| now >= deadline) {
+            return ready(seg).map_or(Waited::Expired, Waited::Ready);
         }
-        if spun >= YIELD_AFTER {
-            thread::yield_now(); // the other side may be waiting for this very core
+        let last = *checked.get_or_insert(now);
+        if now.saturating_duration_since(last) >= SPIN_CHECK {
+            if seg.other_gone(now) {
+                // Its last bytes were published before its closed bit or its death.
+                return ready(seg).map_or(Waited::Gone, Waited::Ready);
+            }
+            checked = Some(now);
         }
     }
+}
+
+/// Sleep on the seq word until `ready` gives the other side's index, the other side leaves or
+/// the deadline passes (SHM.md, "Waiting"):
+///
+/// ```text
+/// seen = load_acquire(seq); store(waiting, 1); fence(seq_cst);
+/// if ready: cancel;  if the other side left: stop;  wait(&seq, seen, slice);  store(waiting, 0)
+/// ```
+///
+/// The other side publishes its index, fences and then reads `waiting`, and bumps `seq` only
+/// when it saw 1: of the two seq_cst fences one comes first, so either we see its index or it
+/// sees our flag, and then its bump changes the word we sleep on (we read `seen` before we set
+/// the flag), so the futex either refuses to sleep or is woken.
+fn sleep_until(
+    seg: &Segment,
+    sleeps: &mut u64,
+    w: Words,
+    deadline: Option<Instant>,
+    ready: &impl Fn(&Segment) -> Option<u64>,
+) -> Waited {
     loop {
-        let seen = seg.load(ctl + seq, Ordering::Acquire);
-        seg.store(ctl + waiting, 1, Ordering::Relaxed);
+        let seen = seg.load(w.ctl + w.seq, Ordering::Acquire);
+        seg.store(w.ctl + w.waiting, 1, Ordering::Relaxed);
         fence(Ordering::SeqCst);
-        let end = if let Some(index) = ready(seg) {
-            Some(Waited::Ready(index))
-        } else if seg.other_gone() {
-            // Its last bytes were published before its closed bit or its death.
-            Some(ready(seg).map_or(Waited::Gone, Waited::Ready))
-        } else if let Some(slice) = next_sleep(deadline) {
-            *sleeps += 1;
-            seg.wait(ctl + seq, seen, slice);
-            None
-        } else {
-            Some(Waited::Expired)
+        let end = match ready(seg) {
+            Some(index) => Some(Waited::Ready(index)),
+            None => {
+                let now = Instant::now();
+                if seg.other_gone(now) {
+                    // Its last bytes were published before its closed bit or its death.
+                    Some(ready(seg).map_or(Waited::Gone, Waited::Ready))
+                } else if let Some(slice) = next_sleep(deadline, now) {
+                    *sleeps += 1;
+                    seg.wait(w.ctl + w.seq, seen, slice);
+                    None
+                } else {
+                    Some(Waited::Expired)
+                }
+            }
         };
-        seg.store(ctl + waiting, 0, Ordering::Relaxed);
+        seg.store(w.ctl + w.waiting, 0, Ordering::Relaxed);
         if let Some(end) = end {
             return end;
         }
     }
+}
+
+/// Wait by this side's strategy until `ready` gives the other side's index.
+fn wait_for(
+    seg: &Segment,
+    how: Waiting,
+    sleeps: &mut u64,
+    words: Words,
+    deadline: Option<Instant>,
+    ready: impl Fn(&Segment) -> Option<u64>,
+) -> Waited {
+    match how.strategy {
+        Strategy::Spin => return spin_only(seg, deadline, &ready),
+        Strategy::SpinFutex if !how.budget.is_zero() => {
+            if let Some(index) = spin_for(seg, how.budget, &ready) {
+                return Waited::Ready(index);
+            }
+        }
+        Strategy::SpinFutex | Strategy::Futex => {}
+    }
+    sleep_until(seg, sleeps, words, deadline, &ready)
 }
 
 /// One side's ends of the two rings of a segment.
@@ -469,8 +609,10 @@ fn wait_for(
 /// Invariants (SHM.md): in ring `out` we are the producer and alone store `head`; in ring `inc`
 /// we are the consumer and alone store `tail`. `tail <= head <= tail + capacity` in each ring.
 /// `out_head`/`inc_tail` are always the values we last stored; `out_tail`/`inc_head` are the
-/// other side's index as last loaded with acquire, so the bytes they guard are visible (the
-/// other side's copy happened before its release store) and stay ours until we publish.
+/// other side's index as last loaded with acquire (checked against invariant 1), so the bytes
+/// they guard are visible (the other side's copy happened before its release store) and stay
+/// ours until we publish. They are loaded again only when they say there is not enough: the
+/// other side's line is not pulled into our cache on every frame.
 pub struct Conn {
     seg: Segment,
     capacity: u64,
@@ -484,17 +626,24 @@ pub struct Conn {
     inc_data: usize,
     inc_tail: u64,
     inc_head: u64,
+    waiting: Waiting,
     /// How often this side slept on an empty or full ring.
     pub sleeps: u64,
 }
 
 impl Conn {
-    fn new(seg: Segment) -> Conn {
+    fn new(seg: Segment) -> Result<Conn> {
         let (out, inc) = if seg.creator { (0, 1) } else { (1, 0) };
         let capacity = seg.capacity;
         let data = |ring: usize| HEADER_SIZE + ring * capacity as usize;
         let (out, out_data, inc, inc_data) = (control(out), data(out), control(inc), data(inc));
-        Conn {
+        let other = seg.load(if seg.creator { H_ATTACHER_PID } else { H_CREATOR_PID }, Ordering::Relaxed);
+        let budget = if sys::shares_one_cpu(other) {
+            Duration::ZERO
+        } else {
+            SPIN_TIME
+        };
+        let conn = Conn {
             out_head: seg.load64(out + HEAD, Ordering::Relaxed),
             out_tail: seg.load64(out + TAIL, Ordering::Acquire),
             inc_tail: seg.load64(inc + TAIL, Ordering::Relaxed),
@@ -505,12 +654,24 @@ impl Conn {
             out_data,
             inc,
             inc_data,
+            waiting: Waiting {
+                strategy: Strategy::default(),
+                budget,
+            },
             sleeps: 0,
-        }
+        };
+        conn.used(conn.out_head, conn.out_tail)?;
+        conn.used(conn.inc_head, conn.inc_tail)?;
+        Ok(conn)
     }
 
     pub fn attach(name: &str, deadline: Instant) -> Result<Conn> {
-        Ok(Conn::new(Segment::attach(name, deadline)?))
+        Conn::new(Segment::attach(name, deadline)?)
+    }
+
+    /// Wait from now on by `strategy`.
+    pub fn set_strategy(&mut self, strategy: Strategy) {
+        self.waiting.strategy = strategy;
     }
 
     /// `used` bytes between two indices, or an error if the other side broke invariant 1.
@@ -532,24 +693,43 @@ impl Conn {
         ))
     }
 
-    /// Write every byte of `bytes`, waiting for space as long as the other side lives. A frame
-    /// larger than the ring goes through it piece by piece, as the consumer frees space.
-    pub fn write_all(&mut self, mut bytes: &[u8]) -> Result<()> {
+    /// Write every byte of `bytes`, waiting for space as long as the other side lives (and
+    /// until `deadline`, if any). A frame larger than the ring goes through it piece by piece,
+    /// as the consumer frees space. A closed other side fails at once, like `EPIPE`.
+    pub fn write_all(&mut self, mut bytes: &[u8], deadline: Option<Instant>) -> Result<()> {
+        if self.seg.other_closed() {
+            return Err(self.gone());
+        }
         let cap = self.capacity;
         while !bytes.is_empty() {
-            let mut free = cap - self.used(self.out_head, self.out_tail)?;
-            if free == 0 {
-                let (head, ctl) = (self.out_head, self.out);
-                let full = |seg: &Segment| {
-                    let tail = seg.load64(ctl + TAIL, Ordering::Acquire);
-                    (head.wrapping_sub(tail) != cap).then_some(tail)
-                };
-                let words = (ctl, SPACE_SEQ, PRODUCER_WAITING);
-                match wait_for(&self.seg, &mut self.sleeps, words, None, full) {
-                    Waited::Ready(tail) => self.out_tail = tail,
-                    Waited::Gone | Waited::Expired => return Err(self.gone()),
+            let mut free = cap - (self.out_head - self.out_tail);
+            if free < cap.min(bytes.len() as u64) {
+                // Not enough room by the tail we knew: look again, and wait if the ring is full.
+                let mut tail = self.seg.load64(self.out + TAIL, Ordering::Acquire);
+                if self.out_head.wrapping_sub(tail) == cap {
+                    let head = self.out_head;
+                    let ctl = self.out;
+                    let full = |seg: &Segment| {
+                        let tail = seg.load64(ctl + TAIL, Ordering::Acquire);
+                        (head.wrapping_sub(tail) != cap).then_some(tail)
+                    };
+                    let words = Words {
+                        ctl,
+                        seq: SPACE_SEQ,
+                        waiting: PRODUCER_WAITING,
+                    };
+                    let how = self.waiting;
+                    tail = match wait_for(&self.seg, how, &mut self.sleeps, words, deadline, full) {
+                        Waited::Ready(tail) => tail,
+                        Waited::Gone => return Err(self.gone()),
+                        Waited::Expired => {
+                            let text = "writing to shm: the other side did not read in time";
+                            return Err(Error::Timeout(text.into()));
+                        }
+                    };
                 }
-                free = cap - self.used(self.out_head, self.out_tail)?;
+                free = cap - self.used(self.out_head, tail)?;
+                self.out_tail = tail;
             }
             let n = free.min(bytes.len() as u64) as usize;
             let (now, rest) = bytes.split_at(n);
@@ -557,18 +737,20 @@ impl Conn {
             let start = (self.out_head & (cap - 1)) as usize;
             let first = n.min(cap as usize - start);
             self.seg.map.write(self.out_data + start, &now[..first]);
-            self.seg.map.write(self.out_data, &now[first..]);
-            // Publish: the bytes, then `head` with release; bump, fence, wake a sleeper.
+            if first < n {
+                self.seg.map.write(self.out_data, &now[first..]);
+            }
+            // Publish: the bytes, then `head` with release; fence; wake a sleeper if any.
             self.out_head += n as u64;
             self.seg
                 .store64(self.out + HEAD, self.out_head, Ordering::Release);
-            self.seg.update(self.out + DATA_SEQ, |s| s.wrapping_add(1));
             fence(Ordering::SeqCst);
             if self
                 .seg
                 .load(self.out + CONSUMER_WAITING, Ordering::Relaxed)
                 == 1
             {
+                self.seg.update(self.out + DATA_SEQ, |s| s.wrapping_add(1));
                 self.seg.wake(self.out + DATA_SEQ);
             }
             bytes = rest;
@@ -576,48 +758,56 @@ impl Conn {
         Ok(())
     }
 
-    /// Append up to `max` bytes to `out`, waiting for some until `deadline`. Bytes the other
-    /// side published before it closed or died are still read.
-    pub fn read(&mut self, out: &mut Vec<u8>, max: usize, deadline: Instant) -> Result<Got> {
+    /// Copy up to `dst.len()` bytes of the stream into `dst`, in one consume, waiting for some
+    /// until `deadline`. `need` is how many the caller is short of: while the head we knew
+    /// covers it, it is not loaded again. Bytes the other side published before it closed or
+    /// died are still read.
+    pub fn read(&mut self, dst: &mut [u8], need: usize, deadline: Instant) -> Result<Got> {
         let cap = self.capacity;
-        if self.inc_head == self.inc_tail {
-            let (tail, ctl) = (self.inc_tail, self.inc);
-            let empty = |seg: &Segment| {
-                let head = seg.load64(ctl + HEAD, Ordering::Acquire);
-                (head != tail).then_some(head)
-            };
-            let words = (ctl, DATA_SEQ, CONSUMER_WAITING);
-            match wait_for(&self.seg, &mut self.sleeps, words, Some(deadline), empty) {
-                Waited::Ready(head) => self.inc_head = head,
-                Waited::Gone => return Ok(Got::Closed),
-                Waited::Expired => return Ok(Got::TimedOut),
+        let mut avail = self.inc_head - self.inc_tail;
+        if avail < need.max(1) as u64 {
+            let mut head = self.seg.load64(self.inc + HEAD, Ordering::Acquire);
+            if head == self.inc_tail {
+                let (tail, ctl) = (self.inc_tail, self.inc);
+                let empty = |seg: &Segment| {
+                    let head = seg.load64(ctl + HEAD, Ordering::Acquire);
+                    (head != tail).then_some(head)
+                };
+                let words = Words {
+                    ctl,
+                    seq: DATA_SEQ,
+                    waiting: CONSUMER_WAITING,
+                };
+                let how = self.waiting;
+                head = match wait_for(&self.seg, how, &mut self.sleeps, words, Some(deadline), empty)
+                {
+                    Waited::Ready(head) => head,
+                    Waited::Gone => return Ok(Got::Closed),
+                    Waited::Expired => return Ok(Got::TimedOut),
+                };
             }
-        } else {
-            // Take everything there is now, not just what was seen last time.
-            self.inc_head = self.seg.load64(self.inc + HEAD, Ordering::Acquire);
+            avail = self.used(head, self.inc_tail)?;
+            self.inc_head = head;
         }
-        let used = self.used(self.inc_head, self.inc_tail)?;
-        let n = used.min(max as u64) as usize;
+        let n = avail.min(dst.len() as u64) as usize;
         // Copy out, wrapping at the end of the data area.
         let start = (self.inc_tail & (cap - 1)) as usize;
         let first = n.min(cap as usize - start);
-        let at = out.len();
-        out.resize(at + n, 0);
-        self.seg
-            .map
-            .read(self.inc_data + start, &mut out[at..at + first]);
-        self.seg.map.read(self.inc_data, &mut out[at + first..]);
-        // Consume: `tail` with release once the bytes are copied out; bump, fence, wake.
+        self.seg.map.read(self.inc_data + start, &mut dst[..first]);
+        if first < n {
+            self.seg.map.read(self.inc_data, &mut dst[first..n]);
+        }
+        // Consume: `tail` with release once the bytes are copied out; fence; wake a sleeper.
         self.inc_tail += n as u64;
         self.seg
             .store64(self.inc + TAIL, self.inc_tail, Ordering::Release);
-        self.seg.update(self.inc + SPACE_SEQ, |s| s.wrapping_add(1));
         fence(Ordering::SeqCst);
         if self
             .seg
             .load(self.inc + PRODUCER_WAITING, Ordering::Relaxed)
             == 1
         {
+            self.seg.update(self.inc + SPACE_SEQ, |s| s.wrapping_add(1));
             self.seg.wake(self.inc + SPACE_SEQ);
         }
         Ok(Got::Bytes(n))
@@ -659,18 +849,18 @@ mod tests {
         let mut rx = listener.accept(far).unwrap();
         let sent: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
         let writer = thread::spawn(move || {
-            tx.write_all(&sent).unwrap();
+            tx.write_all(&sent, None).unwrap();
             sent
         });
-        let mut got = Vec::new();
+        let (mut got, mut buf) = (Vec::new(), [0u8; 100]);
         while got.len() < 1000 {
-            match rx.read(&mut got, 4096, far).unwrap() {
-                Got::Bytes(_) => {}
+            match rx.read(&mut buf, 1, far).unwrap() {
+                Got::Bytes(n) => got.extend_from_slice(&buf[..n]),
                 _ => panic!("closed or timed out after {} bytes", got.len()),
             }
         }
         let sent = writer.join().unwrap(); // drops tx: closed
         assert_eq!(got, sent);
-        assert!(matches!(rx.read(&mut got, 10, far).unwrap(), Got::Closed));
+        assert!(matches!(rx.read(&mut buf, 1, far).unwrap(), Got::Closed));
     }
 }

@@ -78,6 +78,82 @@ pub fn alive(pid: u32) -> bool {
     io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
+/// The CPUs thread `tid` may run on (0: this thread), or `None` if the kernel does not say.
+#[cfg(target_os = "linux")]
+fn cpus_of(tid: libc::pid_t) -> Option<libc::cpu_set_t> {
+    // SAFETY: cpu_set_t is a plain array of integers; all zeros is a valid (empty) set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: `set` is a live, writable cpu_set_t of exactly `size` bytes for the call; the
+    // kernel writes at most `size` bytes into it.
+    let done = unsafe { libc::sched_getaffinity(tid, size, &mut set) } == 0;
+    done.then_some(set)
+}
+
+/// Linux: give this thread the CPUs of the process's main thread. `taskset -p` and
+/// `sched_setaffinity(pid)` (the bench pins peers so) set the main thread's only, while the
+/// peer serves requests on a thread of its own made at start: without this the pin would
+/// not hold, and `single_cpu` would not see it. Two syscalls, once per request line.
+#[cfg(target_os = "linux")]
+pub fn follow_process_cpus() {
+    // SAFETY: getpid has no preconditions and cannot fail.
+    let main = unsafe { libc::getpid() };
+    if let (Some(process), Some(mine)) = (cpus_of(main), cpus_of(0)) {
+        // SAFETY: CPU_EQUAL only reads the two sets it is given by reference.
+        if !unsafe { libc::CPU_EQUAL(&process, &mine) } {
+            let size = std::mem::size_of::<libc::cpu_set_t>();
+            // SAFETY: `process` is a live cpu_set_t of `size` bytes that the kernel only reads;
+            // pid 0 is this thread. A failure leaves the affinity as it was.
+            let _ = unsafe { libc::sched_setaffinity(0, size, &process) };
+        }
+    }
+}
+
+/// Elsewhere threads have no affinity to follow.
+#[cfg(not(target_os = "linux"))]
+pub fn follow_process_cpus() {}
+
+/// Whether this thread and process `other` may run only on the same single CPU between them
+/// (Linux: the union of the two `sched_getaffinity` masks holds one CPU, as when both are pinned
+/// with `taskset -c 0`). Spinning cannot help then: the other side needs this very CPU to make
+/// progress. Each side pinned to a CPU of its own is two CPUs between them: spinning helps.
+/// An unknown `other` (0, or a mask the kernel will not give) counts as elsewhere.
+#[cfg(target_os = "linux")]
+pub fn shares_one_cpu(other: u32) -> bool {
+    let theirs = match libc::pid_t::try_from(other) {
+        Ok(pid) if pid > 0 => cpus_of(pid),
+        _ => None,
+    };
+    match (cpus_of(0), theirs) {
+        (Some(mine), Some(theirs)) => {
+            // SAFETY: cpu_set_t is a plain array of integers; all zeros is a valid (empty) set.
+            let mut both: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+            let words = std::mem::size_of::<libc::cpu_set_t>() / std::mem::size_of::<u64>();
+            // SAFETY: cpu_set_t is exactly `words` u64s of bits (its size is a multiple of 8 on
+            // every Linux target); the three pointers are to live, distinct sets of that size.
+            unsafe {
+                let (a, b, c) = (
+                    &mine as *const libc::cpu_set_t as *const u64,
+                    &theirs as *const libc::cpu_set_t as *const u64,
+                    &mut both as *mut libc::cpu_set_t as *mut u64,
+                );
+                for i in 0..words {
+                    *c.add(i) = *a.add(i) | *b.add(i);
+                }
+            }
+            // SAFETY: CPU_COUNT only reads the bits of the set it is given by reference.
+            unsafe { libc::CPU_COUNT(&both) == 1 }
+        }
+        _ => false,
+    }
+}
+
+/// Elsewhere: one CPU in the whole machine is the only case known to share it.
+#[cfg(not(target_os = "linux"))]
+pub fn shares_one_cpu(_other: u32) -> bool {
+    std::thread::available_parallelism().map_or(false, |n| n.get() == 1)
+}
+
 /// A shared read-write mapping of a whole segment, unmapped on drop.
 ///
 /// Invariants: `base` is the start of a live `MAP_SHARED` mapping of exactly `len` bytes,
@@ -127,6 +203,7 @@ impl Mapping {
 
     /// The address of `size` bytes at `offset`, aligned to `align`; panics (a bug in the
     /// caller, never something the other side can cause) when they are not inside the mapping.
+    #[inline]
     fn at(&self, offset: usize, size: usize, align: usize) -> *mut u8 {
         let end = offset.checked_add(size);
         assert!(
@@ -139,6 +216,7 @@ impl Mapping {
     }
 
     /// The 32-bit control word at `offset` (a multiple of 4).
+    #[inline]
     pub fn u32_at(&self, offset: usize) -> &AtomicU32 {
         let ptr = self.at(offset, 4, std::mem::align_of::<AtomicU32>());
         // SAFETY: `at` checked 4 in-bounds bytes aligned for AtomicU32 (layout of u32, any bits
@@ -148,6 +226,7 @@ impl Mapping {
     }
 
     /// The 64-bit control word at `offset` (a multiple of 8).
+    #[inline]
     pub fn u64_at(&self, offset: usize) -> &AtomicU64 {
         let ptr = self.at(offset, 8, std::mem::align_of::<AtomicU64>());
         // SAFETY: as in `u32_at`: in bounds, aligned for AtomicU64 (same layout as u64, every
@@ -156,6 +235,7 @@ impl Mapping {
     }
 
     /// Copy `src` into the segment at `offset`.
+    #[inline]
     pub fn write(&self, offset: usize, src: &[u8]) {
         let dst = self.at(offset, src.len(), 1);
         // SAFETY: `at` checked the range is inside the live writable mapping; `src` cannot
@@ -165,6 +245,7 @@ impl Mapping {
     }
 
     /// Copy bytes of the segment at `offset` into `dst`.
+    #[inline]
     pub fn read(&self, offset: usize, dst: &mut [u8]) {
         let src = self.at(offset, dst.len(), 1);
         // SAFETY: `at` checked the range is inside the live readable mapping; `dst` is exclusive

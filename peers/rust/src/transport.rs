@@ -18,8 +18,11 @@ use crate::shm;
 pub const MAX_ADDRESS: usize = 100;
 /// How long an ACCEPT sleeps between two looks at the listener.
 const ACCEPT_POLL: Duration = Duration::from_millis(2);
-/// The most bytes one read takes from the connection.
+/// The room one read has at least (more when a frame needs more).
 const CHUNK: usize = 64 * 1024;
+/// The longest a socket read blocks before the deadline is looked at again: the read
+/// timeout is set once, not before every read, and again only in the last slice.
+const SOCKET_SLICE: Duration = Duration::from_millis(50);
 
 /// The instant `ms` milliseconds from now (or as far as the clock goes).
 pub fn deadline(ms: u64) -> Instant {
@@ -75,12 +78,35 @@ enum Conn {
 pub struct Link {
     endpoint: Option<Endpoint>,
     conn: Option<Conn>,
-    /// Bytes read from the connection: `inbuf[start..]` are not used yet; what a timeout
-    /// leaves stays here.
-    inbuf: Vec<u8>,
+    /// Bytes read from the connection: `buf[start..end]` are not used yet; what a timeout
+    /// leaves stays here. `buf[end..]` is where the next read lands: reads go straight into
+    /// it, and it is kept from one read to the next, so it is zeroed only when it grows.
+    buf: Vec<u8>,
     start: usize,
-    /// Where a socket read lands, kept from one read to the next.
-    chunk: Vec<u8>,
+    end: usize,
+    /// The read timeout set on the socket, so it is set again only when it changes.
+    read_timeout: Option<Duration>,
+    /// How shm rings wait (`WAIT`), for this connection and the next ones.
+    strategy: shm::Strategy,
+    /// Where writes give up (PING, PONG); `None`: as long as the other side lives.
+    write_deadline: Option<Instant>,
+}
+
+/// Write all of `bytes` to `conn`; over shm, waiting for space until `deadline` if any (a
+/// socket has it as its write timeout already).
+fn write_to(conn: &mut Conn, bytes: &[u8], deadline: Option<Instant>) -> Result<()> {
+    match conn {
+        Conn::Uds(conn) => conn.write_all(bytes).map_err(|e| match e.kind() {
+            ErrorKind::BrokenPipe | ErrorKind::ConnectionReset => {
+                Error::Closed(format!("by the other side (send: {e})"))
+            }
+            ErrorKind::WouldBlock | ErrorKind::TimedOut => {
+                Error::Timeout("sending: the other side did not read in time".into())
+            }
+            _ => failed("send", e),
+        }),
+        Conn::Shm(conn) => conn.write_all(bytes, deadline),
+    }
 }
 
 impl Link {
@@ -180,10 +206,39 @@ impl Link {
         self.opened(conn)
     }
 
-    fn opened(&mut self, conn: Conn) -> Result<()> {
+    fn opened(&mut self, mut conn: Conn) -> Result<()> {
+        if let Conn::Shm(conn) = &mut conn {
+            conn.set_strategy(self.strategy);
+        }
         self.conn = Some(conn);
-        self.inbuf.clear();
         self.start = 0;
+        self.end = 0;
+        self.read_timeout = None;
+        self.write_deadline = None;
+        Ok(())
+    }
+
+    /// `WAIT`: how shm rings wait, from now on (this connection too).
+    pub fn set_wait(&mut self, strategy: shm::Strategy) {
+        self.strategy = strategy;
+        if let Some(Conn::Shm(conn)) = &mut self.conn {
+            conn.set_strategy(strategy);
+        }
+    }
+
+    /// Bound the writes that follow by `deadline` (`None`: no bound, as for SEND). A socket
+    /// gets it as its write timeout, once, not on every write.
+    pub fn set_write_deadline(&mut self, deadline: Option<Instant>) -> Result<()> {
+        self.write_deadline = deadline;
+        if let Some(Conn::Uds(conn)) = &self.conn {
+            let now = Instant::now();
+            let timeout = deadline.map(|d| {
+                d.saturating_duration_since(now)
+                    .max(Duration::from_micros(1))
+            });
+            conn.set_write_timeout(timeout)
+                .map_err(|e| failed("send", e))?;
+        }
         Ok(())
     }
 
@@ -207,92 +262,124 @@ impl Link {
         }
     }
 
-    /// Write all of `bytes`, however long the other side takes to read them.
+    /// Write all of `bytes`, however long the other side takes to read them (or until the
+    /// write deadline, if one is set: then the stream is out of step and the connection is
+    /// closed).
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
-        match self.conn()? {
-            Conn::Uds(conn) => {
-                conn.set_write_timeout(None)
-                    .map_err(|e| failed("send", e))?;
-                conn.write_all(bytes).map_err(|e| match e.kind() {
-                    ErrorKind::BrokenPipe | ErrorKind::ConnectionReset => {
-                        Error::Closed(format!("by the other side (send: {e})"))
-                    }
-                    _ => failed("send", e),
-                })
-            }
-            Conn::Shm(conn) => conn.write_all(bytes),
+        let deadline = self.write_deadline;
+        let result = write_to(self.conn()?, bytes, deadline);
+        self.after_write(result)
+    }
+
+    /// Write the first `count` bytes that `peek` read back to the other side, then take them.
+    pub fn echo(&mut self, count: usize) -> Result<()> {
+        let count = count.min(self.end - self.start);
+        let conn = self
+            .conn
+            .as_mut()
+            .ok_or_else(|| Error::Runtime("no connection: CONNECT or ACCEPT first".into()))?;
+        let bytes = &self.buf[self.start..self.start + count];
+        let result = write_to(conn, bytes, self.write_deadline);
+        self.skip(count);
+        self.after_write(result)
+    }
+
+    fn after_write(&mut self, result: Result<()>) -> Result<()> {
+        if let Err(Error::Timeout(_)) = result {
+            self.close_connection(); // part of a frame may be out: the stream is out of step
         }
+        result
     }
 
     /// The first `count` bytes of the stream, read until they are all here or the deadline
     /// passes. A close before the first byte is `runtime closed`; in the middle of a frame it
     /// is `decode truncated frame` and the connection is closed.
+    #[inline]
     pub fn peek(&mut self, count: usize, deadline: Instant) -> Result<&[u8]> {
         self.conn()?;
-        while self.inbuf.len() - self.start < count {
-            let got = self.inbuf.len() - self.start;
-            let what = || format!("waiting for a frame, {got} of {count} bytes read");
-            if self.start > 0 {
-                self.inbuf.drain(..self.start); // make room at the front, once per read
-                self.start = 0;
-            }
-            let read = match self.conn.as_mut() {
-                Some(Conn::Uds(conn)) => {
-                    let left = time_left(deadline, what)?;
-                    conn.set_read_timeout(Some(left))
-                        .map_err(|e| failed("recv", e))?;
-                    self.chunk.resize(CHUNK, 0);
-                    match conn.read(&mut self.chunk) {
-                        Ok(n) => {
-                            self.inbuf.extend_from_slice(&self.chunk[..n]);
-                            shm::Got::Bytes(n)
-                        }
-                        Err(e)
-                            if e.kind() == ErrorKind::WouldBlock
-                                || e.kind() == ErrorKind::TimedOut =>
-                        {
-                            shm::Got::TimedOut
-                        }
-                        Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(failed("recv", e)),
-                    }
-                }
-                Some(Conn::Shm(conn)) => conn.read(&mut self.inbuf, CHUNK, deadline)?,
-                None => return Err(Error::Runtime("no connection".into())),
-            };
-            match read {
-                shm::Got::Bytes(0) | shm::Got::Closed if got == 0 => {
-                    return Err(Error::Closed("by the other side".into()))
-                }
-                shm::Got::Bytes(0) | shm::Got::Closed => {
-                    self.close_connection();
-                    return Err(Error::FrameCut { got, need: count });
-                }
-                shm::Got::Bytes(_) => {}
-                shm::Got::TimedOut => return Err(Error::Timeout(what())),
-            }
+        while self.end - self.start < count {
+            self.fill(count, deadline)?;
         }
-        Ok(&self.inbuf[self.start..self.start + count])
+        Ok(&self.buf[self.start..self.start + count])
     }
 
-    /// Take the first `count` bytes of what `peek` read.
-    pub fn consume(&mut self, count: usize) -> Vec<u8> {
-        let count = count.min(self.inbuf.len() - self.start);
-        let taken = self.inbuf[self.start..self.start + count].to_vec();
-        self.start += count;
-        if self.start == self.inbuf.len() {
-            self.inbuf.clear();
-            self.start = 0;
+    /// One read from the connection towards `count` bytes: as many as there are, in one
+    /// go (a ring is consumed once for all it holds, whole frames and all).
+    fn fill(&mut self, count: usize, deadline: Instant) -> Result<()> {
+        let got = self.end - self.start;
+        let need = count - got;
+        let room = need.max(CHUNK);
+        if self.buf.len() - self.end < room {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0); // at most one partial frame
+                self.start = 0;
+                self.end = got;
+            }
+            if self.buf.len() - self.end < room {
+                self.buf.resize(self.end + room, 0);
+            }
         }
-        taken
+        let what = || format!("waiting for a frame, {got} of {count} bytes read");
+        let spare = &mut self.buf[self.end..];
+        let read = match self.conn.as_mut() {
+            Some(Conn::Uds(conn)) => {
+                let left = time_left(deadline, what)?;
+                let slice = left.min(SOCKET_SLICE);
+                if self.read_timeout != Some(slice) {
+                    conn.set_read_timeout(Some(slice))
+                        .map_err(|e| failed("recv", e))?;
+                    self.read_timeout = Some(slice);
+                }
+                match conn.read(spare) {
+                    Ok(n) => shm::Got::Bytes(n),
+                    Err(e)
+                        if e.kind() == ErrorKind::WouldBlock
+                            || e.kind() == ErrorKind::TimedOut =>
+                    {
+                        if Instant::now() < deadline {
+                            return Ok(()); // a slice passed: look at the deadline again
+                        }
+                        shm::Got::TimedOut
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => return Ok(()),
+                    Err(e) => return Err(failed("recv", e)),
+                }
+            }
+            Some(Conn::Shm(conn)) => conn.read(spare, need, deadline)?,
+            None => return Err(Error::Runtime("no connection".into())),
+        };
+        match read {
+            shm::Got::Bytes(0) | shm::Got::Closed if got == 0 => {
+                Err(Error::Closed("by the other side".into()))
+            }
+            shm::Got::Bytes(0) | shm::Got::Closed => {
+                self.close_connection();
+                Err(Error::FrameCut { got, need: count })
+            }
+            shm::Got::Bytes(n) => {
+                self.end += n;
+                Ok(())
+            }
+            shm::Got::TimedOut => Err(Error::Timeout(what())),
+        }
+    }
+
+    /// Drop the first `count` bytes of what `peek` read.
+    #[inline]
+    pub fn skip(&mut self, count: usize) {
+        self.start += count.min(self.end - self.start);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
     }
 
     /// Drop the connection: a socket closes; a segment gets our closed bit, its sleepers are
     /// woken and it is unmapped.
     pub fn close_connection(&mut self) {
         self.conn = None;
-        self.inbuf.clear();
         self.start = 0;
+        self.end = 0;
     }
 
     /// Close the connection and the endpoint; a listener removes its socket file, a segment

@@ -81,9 +81,10 @@ pub fn check_header(h: &[u8; HEADER_SIZE]) -> Result<Header> {
     })
 }
 
-/// Read one whole frame: its header and payload. After an error in the header the stream is
+/// Read one whole frame into the link's input buffer, its header checked, and leave it there
+/// (`peek` gives it, `skip` or `echo` take it). After an error in the header the stream is
 /// out of step and the connection is closed; the payload is not decoded here.
-pub fn read_frame(link: &mut Link, deadline: Instant) -> Result<(Header, Vec<u8>)> {
+pub fn peek_frame(link: &mut Link, deadline: Instant) -> Result<Header> {
     let mut raw = [0; HEADER_SIZE];
     raw.copy_from_slice(link.peek(HEADER_SIZE, deadline)?);
     let header = check_header(&raw).map_err(|err| {
@@ -91,6 +92,14 @@ pub fn read_frame(link: &mut Link, deadline: Instant) -> Result<(Header, Vec<u8>
         err
     })?;
     link.peek(HEADER_SIZE + header.payload_len, deadline)?;
-    let mut frame = link.consume(HEADER_SIZE + header.payload_len);
-    Ok((header, frame.split_off(HEADER_SIZE)))
+    Ok(header)
+}
+
+/// Read one whole frame: its header and payload (see `peek_frame`).
+pub fn read_frame(link: &mut Link, deadline: Instant) -> Result<(Header, Vec<u8>)> {
+    let header = peek_frame(link, deadline)?;
+    let len = HEADER_SIZE + header.payload_len;
+    let payload = link.peek(len, deadline)?[HEADER_SIZE..].to_vec(); // all read already
+    link.skip(len);
+    Ok((header, payload))
 }
