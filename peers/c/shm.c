@@ -96,7 +96,7 @@ typedef _Atomic uint64_t a64;
 #define CTL_SPACE_SEQ 384               /* consumer's cold line */
 #define CTL_CONSUMER_WAITING 388
 
-#define SPIN_NS UINT64_C(20000)         /* spin-futex: how long to poll before sleeping */
+#define SPIN_NS UINT64_C(100000)        /* spin-futex: poll this long (more than a futex wake-up takes) */
 #define SPIN_CHECK 64                   /* polls between two looks at the clock */
 #define SPIN_LIVENESS_NS UINT64_C(1000000)  /* spin: deadline and liveness this often */
 #define SLICE_NS UINT64_C(50000000)     /* the longest sleep before looking at the other side */

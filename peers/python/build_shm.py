@@ -1,10 +1,19 @@
 """Build the Python peer's shared-memory helper with cffi (API mode): `python3 build_shm.py`.
 
-Plain Python writes into a mmap are not atomic and give no ordering, so the ring's control
-words go through these few C functions: acquire loads, release stores, a sequentially
-consistent fence, atomic bumps, and futex wait/wake (a short sleep where there is no futex).
-Control words are little-endian in the segment (protocols/SHM.md), whatever the host.
-The module lands in build/ next to a stamp file that the manifest lists as the build output.
+Plain Python writes into a mmap are not atomic and give no ordering, and a Python loop polling a
+ring costs microseconds a turn, so the rings of protocols/SHM.md (layout version 2) live here:
+
+- header words: acquire loads, release stores, the `closed` OR, futex wait/wake on `state`;
+- a connection (`cw_conn`): both rings of one side, with the other side's index cached (the
+  producer reloads `tail` only when its cached value says there is not enough room, the consumer
+  `head` likewise), the wait strategy (spin / futex / spin-futex) and the sleeping protocol;
+- `cw_write` (a whole buffer), `cw_read` (what is there, like recv) and `cw_read_frame` (one whole
+  WIRE.md frame in a single consume when the ring holds it, streamed when it wraps or is bigger
+  than the ring): one call per frame, no system call unless a side sleeps or wakes the other;
+- `cw_sort_u64` for the PING samples.
+
+Control words are little-endian in the segment, whatever the host. The module lands in build/
+next to a stamp file that the manifest lists as the build output.
 """
 from pathlib import Path
 
@@ -14,28 +23,49 @@ HERE = Path(__file__).resolve().parent
 BUILD = HERE / "build"
 
 CDEF = """
+enum { CW_TIMEOUT = -1, CW_CLOSED = -2, CW_BADHDR = -3 };
+
+typedef struct {
+    uint64_t sleeps;    /* times this side slept on an empty or full ring */
+    uint64_t got;       /* cw_read_frame: bytes of the frame in dst when it failed */
+    int64_t spin_ns;    /* how long to poll before sleeping: 0 never, -1 for ever (spin) */
+    int yield_cpu;      /* poll with sched_yield instead of the pause hint (one CPU) */
+    ...;
+} cw_conn;
+
 uint64_t cw_load_acquire_u64(char *base, size_t off);
 void cw_store_release_u64(char *base, size_t off, uint64_t value);
 uint32_t cw_load_acquire_u32(char *base, size_t off);
 void cw_store_release_u32(char *base, size_t off, uint32_t value);
-void cw_store_relaxed_u32(char *base, size_t off, uint32_t value);
-uint32_t cw_bump_u32(char *base, size_t off);
 uint32_t cw_or_u32(char *base, size_t off, uint32_t bits);
-void cw_fence(void);
 int cw_wait_u32(char *base, size_t off, uint32_t expected, uint32_t timeout_us);
 int cw_wake_u32(char *base, size_t off);
 int cw_shm_open(const char *name, int create);
 int cw_shm_unlink(const char *name);
+
+int64_t cw_now_ns(void);
+void cw_conn_init(cw_conn *c, char *base, int creator, uint64_t capacity);
+void cw_conn_frames(cw_conn *c, uint32_t magic, uint32_t version, uint32_t max_payload,
+                    const unsigned char *types);
+void cw_conn_close(cw_conn *c);
+int64_t cw_write(cw_conn *c, const char *src, uint64_t n, int64_t deadline);
+int64_t cw_read(cw_conn *c, char *dst, uint64_t limit, int64_t deadline);
+int64_t cw_read_frame(cw_conn *c, char *dst, uint64_t got, uint64_t cap, int64_t deadline);
+void cw_sort_u64(uint64_t *v, size_t n);
 """
 
 SOURCE = r"""
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -43,52 +73,82 @@ SOURCE = r"""
 #include <sys/syscall.h>
 #endif
 
-/* Control words are little-endian in the segment: swap on a big-endian host. */
-static int host_le(void) { const uint16_t one = 1; uint8_t b; memcpy(&b, &one, 1); return b == 1; }
-static uint32_t le32(uint32_t v) { return host_le() ? v : __builtin_bswap32(v); }
-static uint64_t le64(uint64_t v) { return host_le() ? v : __builtin_bswap64(v); }
-#define W32(base, off) ((uint32_t *)(void *)((base) + (off)))
-#define W64(base, off) ((uint64_t *)(void *)((base) + (off)))
+enum { CW_TIMEOUT = -1, CW_CLOSED = -2, CW_BADHDR = -3 };
 
-uint64_t cw_load_acquire_u64(char *b, size_t o) { return le64(__atomic_load_n(W64(b, o), __ATOMIC_ACQUIRE)); }
-void cw_store_release_u64(char *b, size_t o, uint64_t v) { __atomic_store_n(W64(b, o), le64(v), __ATOMIC_RELEASE); }
-uint32_t cw_load_acquire_u32(char *b, size_t o) { return le32(__atomic_load_n(W32(b, o), __ATOMIC_ACQUIRE)); }
-void cw_store_release_u32(char *b, size_t o, uint32_t v) { __atomic_store_n(W32(b, o), le32(v), __ATOMIC_RELEASE); }
-void cw_store_relaxed_u32(char *b, size_t o, uint32_t v) { __atomic_store_n(W32(b, o), le32(v), __ATOMIC_RELAXED); }
-void cw_fence(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+/* SHM.md, layout version 2 */
+#define CLOSED 36u                      /* header: closed bits */
+#define CTL_HEAD 0u                     /* in a ring's control block */
+#define CTL_DATA_SEQ 128u
+#define CTL_PRODUCER_WAITING 132u
+#define CTL_TAIL 256u
+#define CTL_SPACE_SEQ 384u
+#define CTL_CONSUMER_WAITING 388u
+#define HEADER_SIZE 1152u
+#define FRAME_HEADER 24u                /* WIRE.md */
+#define SLICE_NS INT64_C(50000000)      /* longest single sleep before re-checking liveness */
+#define LIVENESS_NS INT64_C(1000000)    /* kill(pid, 0) at most this often */
+#define POLLS_PER_CLOCK 64u             /* spinning: read the clock every so many polls */
+
+/* Control words are little-endian in the segment: swap on a big-endian host. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define le32(v) __builtin_bswap32(v)
+#define le64(v) __builtin_bswap64(v)
+#else
+#define le32(v) (v)
+#define le64(v) (v)
+#endif
+#define W32(p) ((uint32_t *)(void *)(p))
+#define W64(p) ((uint64_t *)(void *)(p))
+
+static inline uint64_t ld_acq64(const char *p) { return le64(__atomic_load_n(W64(p), __ATOMIC_ACQUIRE)); }
+static inline void st_rel64(char *p, uint64_t v) { __atomic_store_n(W64(p), le64(v), __ATOMIC_RELEASE); }
+static inline uint32_t ld_acq32(const char *p) { return le32(__atomic_load_n(W32(p), __ATOMIC_ACQUIRE)); }
+static inline uint32_t ld_rlx32(const char *p) { return le32(__atomic_load_n(W32(p), __ATOMIC_RELAXED)); }
+static inline void st_rlx32(char *p, uint32_t v) { __atomic_store_n(W32(p), le32(v), __ATOMIC_RELAXED); }
+static inline void fence(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+
+uint64_t cw_load_acquire_u64(char *b, size_t o) { return ld_acq64(b + o); }
+void cw_store_release_u64(char *b, size_t o, uint64_t v) { st_rel64(b + o, v); }
+uint32_t cw_load_acquire_u32(char *b, size_t o) { return ld_acq32(b + o); }
+void cw_store_release_u32(char *b, size_t o, uint32_t v) { __atomic_store_n(W32(b + o), le32(v), __ATOMIC_RELEASE); }
 
 /* Read-modify-write on a little-endian word: a CAS loop on the stored bytes (SHM.md). */
-uint32_t cw_bump_u32(char *b, size_t o) {
-    uint32_t *w = W32(b, o), old = __atomic_load_n(w, __ATOMIC_RELAXED), new;
-    do { new = le32(le32(old) + 1); } while (!__atomic_compare_exchange_n(w, &old, new, 1, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+static uint32_t rmw32(char *p, uint32_t add, uint32_t bits) {
+    uint32_t *w = W32(p), old = __atomic_load_n(w, __ATOMIC_RELAXED), new;
+    do { new = le32((le32(old) + add) | bits); } while (!__atomic_compare_exchange_n(w, &old, new, 1, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
     return le32(new);
 }
-uint32_t cw_or_u32(char *b, size_t o, uint32_t bits) {
-    uint32_t *w = W32(b, o), old = __atomic_load_n(w, __ATOMIC_RELAXED), new;
-    do { new = le32(le32(old) | bits); } while (!__atomic_compare_exchange_n(w, &old, new, 1, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
-    return le32(new);
+uint32_t cw_or_u32(char *b, size_t o, uint32_t bits) { return rmw32(b + o, 0, bits); }
+
+int64_t cw_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Sleep while the word still holds `expected`, at most timeout_us. Shared (not private) futex:
-   the word is in memory shared between processes. Returns 0; spurious wake-ups are fine. */
+/* Sleep while the word still holds `expected`, at most ns. Shared (not private) futex: the word
+   is in memory shared between processes. Spurious wake-ups are fine: callers re-check. */
+static void wait_word(char *p, uint32_t expected, int64_t ns) {
+#ifdef __linux__
+    struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+    syscall(SYS_futex, W32(p), FUTEX_WAIT, le32(expected), &ts, NULL, 0);
+#else
+    struct timespec ts = { 0, (long)(ns < 100000 ? ns : 100000) };  /* no futex: re-check every 100 us */
+    if (ld_acq32(p) == expected) nanosleep(&ts, NULL);
+#endif
+}
+static void wake_word(char *p) {
+#ifdef __linux__
+    syscall(SYS_futex, W32(p), FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+#else
+    (void)p;
+#endif
+}
 int cw_wait_u32(char *b, size_t o, uint32_t expected, uint32_t timeout_us) {
-#ifdef __linux__
-    struct timespec ts = { (time_t)(timeout_us / 1000000), (long)(timeout_us % 1000000) * 1000 };
-    syscall(SYS_futex, W32(b, o), FUTEX_WAIT, le32(expected), &ts, NULL, 0);
-#else
-    struct timespec ts = { 0, (long)(timeout_us < 200 ? timeout_us : 200) * 1000 };
-    if (le32(__atomic_load_n(W32(b, o), __ATOMIC_ACQUIRE)) == expected) nanosleep(&ts, NULL);
-#endif
+    wait_word(b + o, expected, (int64_t)timeout_us * 1000);
     return 0;
 }
-int cw_wake_u32(char *b, size_t o) {
-#ifdef __linux__
-    return (int)syscall(SYS_futex, W32(b, o), FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-#else
-    (void)b; (void)o;
-    return 0;
-#endif
-}
+int cw_wake_u32(char *b, size_t o) { wake_word(b + o); return 0; }
 
 /* shm_open with the flags of SHM.md; returns the fd or -errno. */
 int cw_shm_open(const char *name, int create) {
@@ -96,6 +156,251 @@ int cw_shm_open(const char *name, int create) {
     return fd < 0 ? -errno : fd;
 }
 int cw_shm_unlink(const char *name) { return shm_unlink(name) < 0 ? -errno : 0; }
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* ------------------------------------------------------------------ a connection */
+
+typedef struct {
+    uint64_t sleeps;
+    uint64_t got;
+    int64_t spin_ns;
+    int yield_cpu;
+    char *base, *out_ctl, *in_ctl, *out_data, *in_data;
+    uint64_t cap;
+    uint64_t head, tail_seen;           /* ring we produce: our head, the tail we saw last */
+    uint64_t tail, head_seen;           /* ring we consume: our tail, the head we saw last */
+    uint32_t other_bit;                 /* the other side's bit in `closed` */
+    size_t other_pid;                   /* header offset of the other side's pid */
+    uint32_t magic, version, max_payload;
+    const unsigned char *types;         /* 65536 flags: msg_type names a message */
+} cw_conn;
+
+void cw_conn_init(cw_conn *c, char *base, int creator, uint64_t capacity) {
+    memset(c, 0, sizeof *c);
+    c->base = base;
+    c->cap = capacity;
+    c->out_ctl = base + (creator ? 128 : 640);
+    c->in_ctl = base + (creator ? 640 : 128);
+    c->out_data = base + HEADER_SIZE + (creator ? 0 : capacity);
+    c->in_data = base + HEADER_SIZE + (creator ? capacity : 0);
+    c->head = ld_acq64(c->out_ctl + CTL_HEAD);
+    c->tail_seen = ld_acq64(c->out_ctl + CTL_TAIL);
+    c->tail = c->head_seen = ld_acq64(c->in_ctl + CTL_TAIL);
+    c->other_bit = creator ? 2 : 1;
+    c->other_pid = creator ? 28 : 24;
+    c->spin_ns = 100000;
+}
+
+void cw_conn_frames(cw_conn *c, uint32_t magic, uint32_t version, uint32_t max_payload, const unsigned char *types) {
+    c->magic = magic;
+    c->version = version;
+    c->max_payload = max_payload;
+    c->types = types;
+}
+
+/* CLOSE: our bit in `closed`, then wake every word a side may sleep on. */
+void cw_conn_close(cw_conn *c) {
+    rmw32(c->base + CLOSED, 0, c->other_bit == 2 ? 1 : 2);
+    wake_word(c->base + 32);
+    wake_word(c->out_ctl + CTL_DATA_SEQ);
+    wake_word(c->out_ctl + CTL_SPACE_SEQ);
+    wake_word(c->in_ctl + CTL_DATA_SEQ);
+    wake_word(c->in_ctl + CTL_SPACE_SEQ);
+}
+
+/* The other side closed its end, or (check_pid) its process is gone. */
+static int other_gone(const cw_conn *c, int check_pid) {
+    uint32_t pid;
+    if (ld_acq32(c->base + CLOSED) & c->other_bit) return 1;
+    if (!check_pid) return 0;
+    pid = ld_rlx32(c->base + c->other_pid);
+    return pid != 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/* Wait until the other side's index word `idx` is no longer `seen` (SHM.md, "Waiting" and
+   "Wait strategies"): poll for the spin budget, then sleep on `seq` with `waiting` raised.
+   0 with the new index in *out; CW_CLOSED when the other side went and the index did not move;
+   CW_TIMEOUT at the deadline. */
+static int wait_index(cw_conn *c, const char *idx, uint64_t seen, char *seq, char *waiting,
+                      int64_t deadline, uint64_t *out) {
+    uint64_t v;
+    int64_t t, live = 0;
+    if (c->spin_ns != 0) {
+        int64_t start = cw_now_ns();
+        unsigned n = 0;
+        live = start;
+        for (;;) {
+            if (c->yield_cpu) sched_yield(); else cpu_relax();
+            if ((v = ld_acq64(idx)) != seen) { *out = v; return 0; }
+            if (++n % POLLS_PER_CLOCK) continue;
+            t = cw_now_ns();
+            if (c->spin_ns > 0) {
+                if (t - start >= c->spin_ns) break;
+            } else if (t - live >= LIVENESS_NS) {       /* spin: never sleeps, still checks */
+                live = t;
+                if (other_gone(c, 1)) goto gone;
+                if (t >= deadline) return CW_TIMEOUT;
+            }
+        }
+    }
+    for (;;) {
+        uint32_t s = ld_acq32(seq);
+        int check_pid;
+        st_rlx32(waiting, 1);
+        fence();
+        if ((v = ld_acq64(idx)) != seen) { st_rlx32(waiting, 0); *out = v; return 0; }
+        t = cw_now_ns();
+        if (live == 0) live = t;
+        check_pid = t - live >= LIVENESS_NS;
+        if (check_pid) live = t;
+        if (other_gone(c, check_pid)) { st_rlx32(waiting, 0); goto gone; }
+        if (t >= deadline) { st_rlx32(waiting, 0); return CW_TIMEOUT; }
+        c->sleeps++;
+        wait_word(seq, s, deadline - t < SLICE_NS ? deadline - t : SLICE_NS);
+        st_rlx32(waiting, 0);
+    }
+gone:
+    if ((v = ld_acq64(idx)) != seen) { *out = v; return 0; }
+    return CW_CLOSED;
+}
+
+/* After an index store: the seq_cst fence, then wake the other side only if it sleeps. */
+static inline void notify(char *ctl, size_t waiting, size_t seq) {
+    fence();
+    if (ld_rlx32(ctl + waiting) == 1) {
+        rmw32(ctl + seq, 1, 0);
+        wake_word(ctl + seq);
+    }
+}
+
+static inline void copy_in(cw_conn *c, uint64_t pos, const char *src, uint64_t n) {
+    uint64_t at = pos & (c->cap - 1), first = c->cap - at < n ? c->cap - at : n;
+    memcpy(c->out_data + at, src, first);
+    if (n > first) memcpy(c->out_data, src + first, n - first);
+}
+static inline void copy_out(const cw_conn *c, uint64_t pos, char *dst, uint64_t n) {
+    uint64_t at = pos & (c->cap - 1), first = c->cap - at < n ? c->cap - at : n;
+    memcpy(dst, c->in_data + at, first);
+    if (n > first) memcpy(dst + first, c->in_data, n - first);
+}
+
+/* Consume n bytes (already copied out) and tell a sleeping producer. */
+static inline void consume(cw_conn *c, uint64_t n) {
+    c->tail += n;
+    st_rel64(c->in_ctl + CTL_TAIL, c->tail);
+    notify(c->in_ctl, CTL_PRODUCER_WAITING, CTL_SPACE_SEQ);
+}
+
+/* Write all n bytes, as space frees up. 0, CW_CLOSED (the other side closed or died: at once if
+   it had closed before) or CW_TIMEOUT. */
+int64_t cw_write(cw_conn *c, const char *src, uint64_t n, int64_t deadline) {
+    if (ld_acq32(c->base + CLOSED) & c->other_bit) return CW_CLOSED;
+    while (n) {
+        uint64_t room = c->cap - (c->head - c->tail_seen), k;
+        if (room < n) {
+            c->tail_seen = ld_acq64(c->out_ctl + CTL_TAIL);
+            room = c->cap - (c->head - c->tail_seen);
+            if (room == 0) {
+                int rc = wait_index(c, c->out_ctl + CTL_TAIL, c->tail_seen, c->out_ctl + CTL_SPACE_SEQ,
+                                    c->out_ctl + CTL_PRODUCER_WAITING, deadline, &c->tail_seen);
+                if (rc) return rc;
+                room = c->cap - (c->head - c->tail_seen);
+            }
+        }
+        k = room < n ? room : n;
+        copy_in(c, c->head, src, k);
+        c->head += k;
+        src += k;
+        n -= k;
+        st_rel64(c->out_ctl + CTL_HEAD, c->head);
+        notify(c->out_ctl, CTL_CONSUMER_WAITING, CTL_DATA_SEQ);
+    }
+    return 0;
+}
+
+/* Wait until the ring we consume is not empty. */
+static int wait_data(cw_conn *c, int64_t deadline) {
+    if (c->head_seen != c->tail) return 0;
+    c->head_seen = ld_acq64(c->in_ctl + CTL_HEAD);
+    if (c->head_seen != c->tail) return 0;
+    return wait_index(c, c->in_ctl + CTL_HEAD, c->tail, c->in_ctl + CTL_DATA_SEQ,
+                      c->in_ctl + CTL_CONSUMER_WAITING, deadline, &c->head_seen);
+}
+
+/* Like recv: 1..limit bytes into dst, waiting for the first; CW_CLOSED when the other side went
+   and nothing is left; CW_TIMEOUT. */
+int64_t cw_read(cw_conn *c, char *dst, uint64_t limit, int64_t deadline) {
+    uint64_t k;
+    int rc;
+    if (limit == 0) return 0;
+    if ((rc = wait_data(c, deadline))) return rc;
+    k = c->head_seen - c->tail;
+    if (k > limit) k = limit;
+    copy_out(c, c->tail, dst, k);
+    consume(c, k);
+    return (int64_t)k;
+}
+
+static inline uint32_t get32(const unsigned char *p) { return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static inline uint32_t get16(const unsigned char *p) { return p[0] | (uint32_t)p[1] << 8; }
+
+/* The frame's whole size if its header is valid (WIRE.md) and it fits in cap, else 0. */
+static uint64_t frame_size(const cw_conn *c, const char *h, uint64_t cap) {
+    const unsigned char *u = (const unsigned char *)h;
+    uint32_t len = get32(u + 12);
+    if (get32(u) != c->magic || get16(u + 4) != c->version || get32(u + 8) != 0 || !c->types[get16(u + 6)] ||
+        len > c->max_payload || FRAME_HEADER + (uint64_t)len > cap)
+        return 0;
+    return FRAME_HEADER + len;
+}
+
+/* One whole frame into dst, whose first `got` bytes are already the start of it. The frame's
+   size, with one consume when the ring holds the rest of it (the header is peeked); a frame that
+   wraps is copied in two pieces, one bigger than what the ring holds is streamed through it.
+   CW_BADHDR: the header (in dst[0..24), consumed) breaks WIRE.md or the frame is bigger than
+   cap. CW_TIMEOUT, CW_CLOSED: c->got bytes of the frame are in dst. */
+int64_t cw_read_frame(cw_conn *c, char *dst, uint64_t got, uint64_t cap, int64_t deadline) {
+    uint64_t total = 0;
+    if (got >= FRAME_HEADER) {
+        if ((total = frame_size(c, dst, cap)) == 0) { c->got = got; return CW_BADHDR; }
+        if (got >= total) { c->got = 0; return (int64_t)total; }
+    }
+    for (;;) {
+        uint64_t want = (total ? total : FRAME_HEADER) - got, avail = c->head_seen - c->tail, k;
+        int rc;
+        if (avail < want) avail = (c->head_seen = ld_acq64(c->in_ctl + CTL_HEAD)) - c->tail;
+        if (!total && avail >= want) {          /* the header is complete: peek its rest, check it */
+            copy_out(c, c->tail, dst + got, want);
+            if ((total = frame_size(c, dst, cap)) == 0) {
+                consume(c, want);
+                c->got = FRAME_HEADER;
+                return CW_BADHDR;
+            }
+            want = total - got;
+        }
+        k = avail < want ? avail : want;
+        if (k) {
+            copy_out(c, c->tail, dst + got, k);
+            consume(c, k);
+            got += k;
+            if (got == total) { c->got = 0; return (int64_t)total; }
+        }
+        if ((rc = wait_data(c, deadline))) { c->got = got; return rc; }
+    }
+}
+
+static int by_value(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+void cw_sort_u64(uint64_t *v, size_t n) { qsort(v, n, sizeof *v, by_value); }
 """
 
 

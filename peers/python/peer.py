@@ -2,8 +2,9 @@
 
 It answers the harness on the control channel of protocols/PEER_CONTRACT.md: one request
 line on standard input, one reply line on standard output. It carries messages over a Unix
-stream socket in the frames of protocols/WIRE.md, with the codec of codec.py.
-Standard library only.
+stream socket or shared memory (shm.py) in the frames of protocols/WIRE.md, with the codec of
+codec.py; the benchmarks are in bench.py. Standard library only, plus the cffi helper that
+shm.py needs (build_shm.py).
 """
 import socket
 import struct
@@ -12,6 +13,7 @@ import time
 import tomllib
 from pathlib import Path
 
+import bench
 import shm
 from codec import DecodeError, PeerError, RequestError, Schema
 from stream import Stream, Tally
@@ -50,6 +52,13 @@ def parse_count(token):
     return int(token)
 
 
+def bench_count(token):
+    count = parse_count(token)
+    if count > bench.MAX_COUNT:
+        raise RequestError(f"bad count {token[:40]!r} (0 to {bench.MAX_COUNT})")
+    return count
+
+
 def parse_blob(token):
     if len(token) % 2 != 1 or not token.startswith("x"):
         raise RequestError(f"bad blob {token[:40]!r}")
@@ -75,6 +84,7 @@ class Peer:
             "LISTEN": self.listen, "CONNECT": self.connect, "ACCEPT": self.accept,
             "SEND": self.send, "RECV": self.recv, "ECHO": self.echo,
             "CLOSE": self.close, "QUIT": self.quit, "BLAST": self.blast, "DRAIN": self.drain,
+            "WAIT": self.wait, "PING": self.ping, "PONG": self.pong, "FLOOD": self.flood, "SINK": self.sink,
         }
 
     def answer(self, raw):
@@ -262,6 +272,76 @@ class Peer:
         expect_args(args, 0, "QUIT")
         self.quitting = True
         return []
+
+    # ------------------------------------------------------------ benchmarks (bench.py)
+
+    def wait(self, args):
+        expect_args(args, 1, "WAIT <spin|futex|spin-futex>")
+        if args[0] not in shm.SPIN_NS:
+            raise RequestError(f"unknown wait strategy {args[0][:40]!r}")
+        shm.wait_strategy = args[0]
+        if isinstance(self.conn, shm.ShmConnection):
+            self.conn.set_wait(args[0])
+        return []
+
+    def ping(self, args):
+        expect_args(args, 4, "PING <count> <warmup> <size> <timeout_ms>")
+        count, warmup, frame = bench_count(args[0]), bench_count(args[1]), self.bench_frame(args[2])
+        link = self.link(parse_timeout(args[3]), len(frame))
+        sleeps = link.sleeps
+        try:
+            samples = bench.ping(link, frame, count, warmup)
+        finally:
+            link.finish()
+        figures = bench.latency(samples)
+        return [f"rounds={count}", *(f"{k}={v}" for k, v in figures.items()), f"waits={link.sleeps - sleeps}"]
+
+    def pong(self, args):
+        expect_args(args, 2, "PONG <count> <timeout_ms>")
+        count = bench_count(args[0])
+        link = self.link(parse_timeout(args[1]))
+        sleeps = link.sleeps
+        try:
+            bench.pong(link, count)
+        finally:
+            link.finish()
+        return [f"rounds={count}", f"waits={link.sleeps - sleeps}"]
+
+    def flood(self, args):
+        expect_args(args, 2, "FLOOD <count> <size>")
+        count, frame = bench_count(args[0]), self.bench_frame(args[1])
+        link = self.link(None, len(frame))
+        sleeps = link.sleeps
+        try:
+            ns = bench.flood(link, frame, count)
+        finally:
+            link.finish()
+        return [f"sent={count}", f"bytes={count * len(frame)}", f"ns={ns}", f"waits={link.sleeps - sleeps}"]
+
+    def sink(self, args):
+        expect_args(args, 3, "SINK <count> <size> <timeout_ms>")
+        count, frame = bench_count(args[0]), self.bench_frame(args[1])
+        link = self.link(parse_timeout(args[2]), len(frame))
+        sleeps = link.sleeps
+        try:
+            ns = bench.sink(link, frame, count)
+        finally:
+            link.finish()
+        return [f"received={count}", f"bytes={count * len(frame)}", f"ns={ns}", f"waits={link.sleeps - sleeps}"]
+
+    def bench_frame(self, token):
+        size = parse_count(token)
+        if not 8 <= size <= self.schema.max_payload:
+            raise RequestError(f"bad size {token[:40]!r} (8 to {self.schema.max_payload})")
+        if "Blob" not in self.schema.message_ids:
+            raise PeerError("unsupported", "the bench needs the Blob message in the schema")
+        return bench.bench_frame(self.schema, size)
+
+    def link(self, deadline, size=0):
+        conn = self.require_conn()
+        if isinstance(conn, shm.ShmConnection):
+            return bench.ShmLink(self, deadline)
+        return bench.SocketLink(self, deadline, size)
 
     # ------------------------------------------------------------ transport: shm (shm.py)
 

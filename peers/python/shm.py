@@ -1,11 +1,14 @@
-"""The shared-memory transport of protocols/SHM.md, shaped like a socket for peer.py:
-ShmListener.accept() and ShmConnection.recv()/sendall()/settimeout()/close().
+"""The shared-memory transport of protocols/SHM.md (layout version 2), shaped like a socket for
+peer.py: ShmListener.accept() and ShmConnection.recv()/sendall()/settimeout()/close(), plus
+ShmConnection.frame_reader() for the benchmarks' reads of one whole frame per call (bench.py).
 
 Invariants (SHM.md): in each ring the producer alone writes `head`, the consumer alone writes
 `tail`. Publish = copy the bytes, then release-store `head`; consume = copy the bytes out, then
 release-store `tail`; each side acquire-loads the other's index before touching the bytes it
-guards. Control words go through the cffi helper (build_shm.py): plain mmap writes are not
-atomic and give no ordering. Every wait has a deadline and checks that the other side lives.
+guards, and wakes the other side only when that side's `waiting` word says it sleeps. All of
+that, and every wait (with its deadline and liveness checks), is in the cffi helper
+(build_shm.py): plain mmap writes are not atomic and give no ordering, and a ring polled from
+Python would cost microseconds a turn.
 """
 import mmap
 import os
@@ -20,17 +23,30 @@ try:
 except ImportError:  # reported when a shm request arrives, not at start
     ffi = lib = None
 
-MAGIC, VERSION, ENDIAN = 0x4D485343, 1, 0x0102
-HEADER_SIZE = 640
+MAGIC, VERSION, ENDIAN = 0x4D485343, 2, 0x0102
+HEADER_SIZE = 1152
 STATE, CLOSED = 32, 36                      # header offsets of the futex words
-HEAD, DATA_SEQ, PRODUCER_WAITING = 0, 8, 12  # in a ring's control block, producer's line
-TAIL, SPACE_SEQ, CONSUMER_WAITING = 128, 136, 140  # consumer's line
-SLICE_US = 50_000                            # longest single sleep before re-checking liveness
-SPINS = 64
+SLICE_US = 50_000                           # longest single sleep before re-checking liveness
+FOREVER = (1 << 63) - 1                     # a deadline that never comes (cw_now_ns clock)
+
+# Wait strategies (SHM.md, "Wait strategies"): how long a side polls before it sleeps, in ns;
+# -1 polls for ever. WAIT changes the strategy of the open connection and of the next ones.
+SPIN_NS = {"spin": -1, "futex": 0, "spin-futex": 100_000}
+wait_strategy = "spin-futex"
 
 
-def ring_control(ring):
-    return 128 + 256 * ring
+def cpus_usable(other_pid):
+    """How many CPUs this side and the other may run on between them (Linux affinities). With
+    one (both pinned to the same core by taskset), the other side cannot run while this one
+    spins. A side pinned to a CPU of its own (the bench pins each peer) still has the other's."""
+    try:
+        ours = os.sched_getaffinity(0)
+    except AttributeError:  # no sched_getaffinity (macOS): assume apart
+        return os.cpu_count() or 2
+    try:
+        return len(ours | os.sched_getaffinity(other_pid)) if other_pid else max(len(ours), 2)
+    except OSError:  # theirs unknown: assume apart, as the C peer does
+        return max(len(ours), 2)
 
 
 def check_name(name):
@@ -42,6 +58,11 @@ def check_name(name):
 def require_helper():
     if lib is None:
         raise RuntimeError("the shm helper is not built: run `make peers` (peers/python/build_shm.py)")
+
+
+def deadline_ns(seconds):
+    """A deadline on the helper's clock, `seconds` from now (None: never)."""
+    return FOREVER if seconds is None else lib.cw_now_ns() + max(0, int(seconds * 1e9))
 
 
 class Segment:
@@ -101,11 +122,13 @@ class Segment:
             lib.cw_wait_u32(seg.base, STATE, 0, 1000)
         magic, version, endian, capacity, header, total = struct.unpack_from("<IHHIIQ", seg.mm, 0)
         problems = [what for what, bad in (
-            (f"magic {magic:#x}", magic != MAGIC), (f"version {version}", version != VERSION),
+            (f"magic {magic:#x}", magic != MAGIC),
+            (f"version {version} (this peer speaks layout version {VERSION})", version != VERSION),
             (f"endian word {endian:#06x} (written with the wrong byte order?)", endian != ENDIAN),
             (f"segment_size {total} but the segment is {size} bytes",
              not total <= size < total + mmap.PAGESIZE),  # macOS rounds sizes up to whole pages
             (f"capacity {capacity}", capacity < 64 or capacity & (capacity - 1) or header + 2 * capacity != total),
+            (f"header_size {header}", header != HEADER_SIZE),
         ) if bad]
         if problems:
             seg.unmap()
@@ -115,24 +138,6 @@ class Segment:
         lib.cw_wake_u32(seg.base, STATE)
         return seg
 
-    def other_pid(self):
-        return struct.unpack_from("<I", self.mm, 28 if self.creator else 24)[0]
-
-    def other_gone(self):
-        """The other side closed its end or died."""
-        other_bit = 2 if self.creator else 1
-        if lib.cw_load_acquire_u32(self.base, CLOSED) & other_bit:
-            return True
-        pid = self.other_pid()
-        if pid:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return True
-            except PermissionError:
-                pass
-        return False
-
     def unlink(self):
         if self.creator and not self.unlinked:
             lib.cw_shm_unlink(self.name.encode())
@@ -140,12 +145,12 @@ class Segment:
 
     def close(self):
         lib.cw_or_u32(self.base, CLOSED, 1 if self.creator else 2)
-        for word in (STATE, *(ring_control(r) + w for r in (0, 1) for w in (DATA_SEQ, SPACE_SEQ))):
-            lib.cw_wake_u32(self.base, word)
+        lib.cw_wake_u32(self.base, STATE)
         self.unlink()
         self.unmap()
 
     def unmap(self):
+        ffi.release(self.base)
         del self.base
         self.mm.close()
 
@@ -177,91 +182,65 @@ class ShmListener:
 
 
 class ShmConnection:
+    """One side of a connected segment: it produces into one ring and consumes the other."""
+
     def __init__(self, segment):
         self.seg = segment
-        self.out = ring_control(0 if segment.creator else 1)
-        self.inc = ring_control(1 if segment.creator else 0)
-        cap = segment.capacity
-        self.out_data = HEADER_SIZE + (0 if segment.creator else cap)
-        self.in_data = HEADER_SIZE + (cap if segment.creator else 0)
+        self.c = ffi.new("cw_conn *")
+        lib.cw_conn_init(self.c, segment.base, segment.creator, segment.capacity)
+        self.set_wait(wait_strategy)
         self.timeout = None
-        self.sleeps = 0  # times this side slept on an empty or full ring (reported by BLAST/DRAIN)
+        self.chunk = bytearray(65536)               # recv() copies into this, then returns bytes
+        self.cchunk, self.chunk_view = ffi.from_buffer(self.chunk), memoryview(self.chunk)
+        self.frame_buf = self.cframe_buf = None     # read_frame's, made on first use
+        self.types = None
+
+    def set_wait(self, strategy):
+        spin = SPIN_NS[strategy]
+        pid = struct.unpack_from("<I", self.seg.mm, 28 if self.seg.creator else 24)[0]
+        shared = cpus_usable(pid) == 1
+        self.c.spin_ns = 0 if shared and spin > 0 else spin  # spin-futex on one CPU: sleep at once
+        self.c.yield_cpu = int(shared)                      # spin on one CPU: let the other side run
+
+    @property
+    def sleeps(self):
+        """Times this side slept on an empty or full ring (reported by BLAST/DRAIN and the bench)."""
+        return self.c.sleeps
 
     def settimeout(self, seconds):
         self.timeout = seconds
 
-    def _wait(self, ctl, seq, waiting, ready, deadline):
-        """Spin, then sleep on the `seq` word until ready() or the deadline (SHM.md, Waiting)."""
-        base = self.seg.base
-        for _ in range(SPINS):
-            if ready():
-                return True
-        while True:
-            seen = lib.cw_load_acquire_u32(base, ctl + seq)
-            lib.cw_store_relaxed_u32(base, ctl + waiting, 1)
-            lib.cw_fence()
-            if ready():
-                lib.cw_store_relaxed_u32(base, ctl + waiting, 0)
-                return True
-            if self.seg.other_gone():
-                lib.cw_store_relaxed_u32(base, ctl + waiting, 0)
-                return ready()
-            left = deadline - time.monotonic()
-            if left <= 0:
-                lib.cw_store_relaxed_u32(base, ctl + waiting, 0)
-                raise TimeoutError("timed out")
-            self.sleeps += 1
-            lib.cw_wait_u32(base, ctl + seq, seen, min(SLICE_US, int(left * 1e6) + 1))
-            lib.cw_store_relaxed_u32(base, ctl + waiting, 0)
-
     def recv(self, limit):
         """Up to `limit` bytes; b"" when the other side closed or died and nothing is left."""
-        base, ctl, cap = self.seg.base, self.inc, self.seg.capacity
-        tail = lib.cw_load_acquire_u64(base, ctl + TAIL)  # ours: we are this ring's consumer
-        deadline = time.monotonic() + (self.timeout if self.timeout is not None else 1e9)
-        if not self._wait(ctl, DATA_SEQ, CONSUMER_WAITING,
-                          lambda: lib.cw_load_acquire_u64(base, ctl + HEAD) != tail, deadline):
+        n = lib.cw_read(self.c, self.cchunk, min(limit, len(self.chunk)), deadline_ns(self.timeout))
+        if n == lib.CW_TIMEOUT:
+            raise TimeoutError("timed out")
+        if n == lib.CW_CLOSED:
             return b""
-        head = lib.cw_load_acquire_u64(base, ctl + HEAD)
-        n = min(limit, head - tail)
-        start = tail % cap
-        first = min(n, cap - start)
-        mm = self.seg.mm
-        data = mm[self.in_data + start:self.in_data + start + first] + mm[self.in_data:self.in_data + n - first]
-        lib.cw_store_release_u64(base, ctl + TAIL, tail + n)
-        lib.cw_bump_u32(base, ctl + SPACE_SEQ)
-        lib.cw_fence()
-        if lib.cw_load_acquire_u32(base, ctl + PRODUCER_WAITING):
-            lib.cw_wake_u32(base, ctl + SPACE_SEQ)
-        return data
+        return bytes(self.chunk_view[:n])
 
     def sendall(self, data):
         """Write every byte, waiting for space as long as the other side lives."""
-        base, ctl, cap, mm = self.seg.base, self.out, self.seg.capacity, self.seg.mm
-        view = memoryview(data)
-        if lib.cw_load_acquire_u32(base, CLOSED) & (2 if self.seg.creator else 1):
-            raise BrokenPipeError("the other side closed the segment")  # like EPIPE (SHM.md)
-        head = lib.cw_load_acquire_u64(base, ctl + HEAD)  # ours: we are this ring's producer
-        deadline = time.monotonic() + (self.timeout if self.timeout is not None else 1e9)
-        while view:
-            def space():
-                return cap - (head - lib.cw_load_acquire_u64(base, ctl + TAIL))
-            if not self._wait(ctl, SPACE_SEQ, PRODUCER_WAITING, lambda: space() > 0, deadline):
-                raise BrokenPipeError("the other side closed or died")
-            n = min(len(view), space())
-            start = head % cap
-            first = min(n, cap - start)
-            mm[self.out_data + start:self.out_data + start + first] = view[:first]
-            mm[self.out_data:self.out_data + n - first] = view[first:n]
-            head += n
-            view = view[n:]
-            lib.cw_store_release_u64(base, ctl + HEAD, head)
-            lib.cw_bump_u32(base, ctl + DATA_SEQ)
-            lib.cw_fence()
-            if lib.cw_load_acquire_u32(base, ctl + CONSUMER_WAITING):
-                lib.cw_wake_u32(base, ctl + DATA_SEQ)
+        rc = lib.cw_write(self.c, ffi.from_buffer(data), len(data), FOREVER)
+        if rc == lib.CW_CLOSED:
+            raise BrokenPipeError("the other side closed the segment or died")  # like EPIPE (SHM.md)
+
+    # ---------------------------------------------------------------- whole frames (bench)
+
+    def frame_reader(self, schema):
+        """(buffer, its cdata, capacity) for read_frame, with the frame header checks set up."""
+        if self.frame_buf is None:
+            self.types = ffi.new("unsigned char[]", 65536)
+            for id_ in schema.message_names:
+                self.types[id_] = 1
+            lib.cw_conn_frames(self.c, schema.magic, schema.version, schema.max_payload, self.types)
+            self.frame_buf = bytearray(schema.header_size + schema.max_payload)
+            self.cframe_buf = ffi.from_buffer(self.frame_buf)
+        return self.frame_buf, self.cframe_buf, len(self.frame_buf)
 
     def close(self):
         if self.seg is not None:
-            self.seg.close()
+            lib.cw_conn_close(self.c)
+            self.seg.unlink()
+            self.seg.unmap()
             self.seg = None

@@ -77,7 +77,7 @@ fn control(ring: usize) -> usize {
 const SLICE: Duration = Duration::from_millis(50);
 /// How long `spin-futex` keeps looking before it goes to sleep: long enough to ride out a
 /// slow moment of the other side without two syscalls, short enough not to steal a busy core.
-const SPIN_TIME: Duration = Duration::from_micros(20);
+const SPIN_TIME: Duration = Duration::from_micros(100);
 /// How often `spin` checks the deadline and that the other side lives.
 const SPIN_CHECK: Duration = Duration::from_millis(1);
 /// How often a waiting side asks whether the other side's process still exists.
