@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, default=Path("reports"), help="where bench.json, bench.md and the plots go")
     s.add_argument("--readme", type=Path, help="rewrite the comparison table between the bench markers of this file")
 
+    s = sub.add_parser("hostile", help="send the catalogue of malformed and split frames to every peer over every transport")
+    s.add_argument("--peers", type=_csv, help="receivers (default: all)")
+    s.add_argument("--transports", type=_csv, default=["uds", "shm"], help="default: uds,shm")
+    s.add_argument("--sender", default="python", help="the peer that writes the raw bytes (RAW request; default: python)")
+
     s = sub.add_parser("expected", help="show or rewrite the peers' expected-failure lists")
     s.add_argument("--update", action="store_true", help="rewrite every list from the last run (reports/last-run.json)")
 
@@ -359,6 +364,26 @@ def cmd_bench(project: Project, args: argparse.Namespace) -> int:
         print(f"target: {t['name']}: {value} ({'<=' if t['at_most'] else '>='} {t['limit']:g}) {mark}")
     failed = [m for m in run.missing if "FAILED" in m]
     return 1 if failed else 0
+
+
+def cmd_hostile(project: Project, args: argparse.Namespace) -> int:
+    from . import hostile
+    from . import peers as P
+
+    receivers = [s for s in P.select(project.registry, args.peers) if s.unavailable() is None]
+    sender = P.select(project.registry, [args.sender])[0]
+    sender.require_available()
+    entries = hostile.catalogue(project.schema, project.root / "protocols" / "vectors" / "malformed.json")
+    outcomes = hostile.run(sender, receivers, args.transports, entries)
+    for o in outcomes:
+        if not o.ok:
+            print(f"FAIL {o.receiver} over {o.transport}: {o.entry.id} ({o.entry.klass}): {'; '.join(o.problems)}")
+    classes = sorted({e.klass for e in entries})
+    pairs = sorted({(o.receiver, o.transport) for o in outcomes})
+    bad = [o for o in outcomes if not o.ok]
+    print(f"{len(entries)} hostile frames in {len(classes)} classes x {len(pairs)} receiver/transport pairs "
+          f"({', '.join(f'{r}/{t}' for r, t in pairs)}): {len(outcomes) - len(bad)} passed, {len(bad)} failed")
+    return 1 if bad or not outcomes else 0
 
 
 def cmd_stress(project: Project, args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """Shared fixtures: the checkout's project, and throwaway peers that misbehave on purpose."""
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -62,7 +63,31 @@ def pytest_sessionstart(session):
         session.config._cw_before = _leftovers()
 
 
+def _children() -> list[str]:
+    """Live (not zombie) child processes of this process, as "pid command" (Linux /proc)."""
+    me, found = os.getpid(), []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        if int(fields[1]) == me and fields[0] != "Z":
+            found.append(f"{stat.parent.name} {text[text.index('(') + 1:text.rindex(')')]}")
+    return found
+
+
 def pytest_sessionfinish(session, exitstatus):
+    # Every process that ran tests (each xdist worker, or the only process) must have stopped
+    # and reaped every peer it started. The xdist controller's children are the workers.
+    runs_tests = hasattr(session.config, "workerinput") or not session.config.getoption("numprocesses", None)
+    if runs_tests and Path("/proc/self/stat").exists():
+        from harness.driver import kill_all
+        left = _children()
+        kill_all()
+        if left:
+            print(f"\ncrosswire: the run left {len(left)} child process(es) running: {', '.join(left[:10])}")
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if hasattr(session.config, "workerinput") or not hasattr(session.config, "_cw_before"):
         return
     left = sorted(_leftovers() - session.config._cw_before)

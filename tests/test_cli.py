@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from .conftest import ROOT
 def cli(*args: str, cwd=ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin:" +
-                                                           __import__("os").environ.get("PATH", ""), "COLUMNS": "200"})
+                                                           os.environ.get("PATH", ""), "COLUMNS": "200"})
 
 
 @pytest.fixture

@@ -355,13 +355,35 @@ static int do_connect(request *rq) {
 
 /* ACCEPT <timeout_ms>: one connection on the endpoint. */
 static int do_accept(request *rq) {
-    uint64_t deadline = 0;
+    uint64_t deadline = 0, want = 0;
+    uint32_t uid = 0;
+    int over = 0, check = rq->count == 3 && rq->word_len[2] > 4 && memcmp(rq->word[2], "uid=", 4) == 0;
     cw_terr e;
-    if (usage(rq, 1, "ACCEPT <timeout_ms>") || deadline_of(rq, 1, &deadline)) return -1;
+    if (check) {
+        request v = *rq;                    /* the digits after "uid=" as a word of their own */
+        v.word[2] += 4;
+        v.word_len[2] -= 4;
+        if (digits(&v, 2, &want, &over) || over || want > UINT32_MAX)
+            return err("request", "bad uid '%.*s'", WORD(rq, 2));
+    } else if (usage(rq, 1, "ACCEPT <timeout_ms> [uid=<n>]")) {
+        return -1;
+    }
+    if (deadline_of(rq, 1, &deadline)) return -1;
     if (P.listener == NULL) return err("runtime", "no endpoint: LISTEN first");
     if (P.conn != NULL) return err("runtime", "a connection is already open");
     if (P.listener->ops->accept(P.listener, deadline, &P.conn, &e)) return err_t(&e);
     P.in_pos = P.in_len = 0;
+    if (check) {                            /* who connected, as the kernel says */
+        if (P.conn->ops->peer_uid(P.conn, &uid, &e)) {
+            close_conn();
+            return err_t(&e);
+        }
+        if (uid != want) {
+            close_conn();
+            return err("runtime", "peer credentials: the client runs as uid %" PRIu32 ", not %" PRIu64 "; closed",
+                       uid, want);
+        }
+    }
     return ok("OK");
 }
 

@@ -16,6 +16,7 @@
 #endif
 #include <limits.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,6 +79,24 @@ int cw_pid_alive(uint32_t pid) {
 }
 
 uint32_t cw_own_pid(void) { return (uint32_t)getpid(); }
+
+uint32_t cw_own_uid(void) { return (uint32_t)getuid(); }
+
+int cw_socket_peer_uid(int fd, uint32_t *uid) {
+#if defined(__linux__)
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return -1;
+    *uid = (uint32_t)cred.uid;
+    return 0;
+#else
+    uid_t u;
+    gid_t g;
+    if (getpeereid(fd, &u, &g) != 0) return -1;
+    *uid = (uint32_t)u;
+    return 0;
+#endif
+}
 
 void cw_cpu_relax(void) {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))

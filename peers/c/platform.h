@@ -25,6 +25,13 @@ void cw_word_wake(_Atomic uint32_t *addr);
  * pid 0 (not known yet) counts as alive. */
 int cw_pid_alive(uint32_t pid);
 
+/* The uid of the process at the other end of Unix socket fd: SO_PEERCRED on Linux, getpeereid()
+ * on macOS and the BSDs. 0, or -1 with errno set. */
+int cw_socket_peer_uid(int fd, uint32_t *uid);
+
+/* Our own uid. */
+uint32_t cw_own_uid(void);
+
 /* Our own pid, as the segment stores it. */
 uint32_t cw_own_pid(void);
 

@@ -406,7 +406,15 @@ static void shm_close(cw_conn *cc) {
     free(c);
 }
 
-static const cw_conn_ops SHM_CONN = {shm_read, shm_write, shm_close};
+/* Only our own uid (or root) can open a 0600 segment: the kernel checked the attacher already. */
+static int shm_peer_uid(cw_conn *cc, uint32_t *uid, cw_terr *e) {
+    (void)cc;
+    (void)e;
+    *uid = cw_own_uid();
+    return 0;
+}
+
+static const cw_conn_ops SHM_CONN = {shm_read, shm_write, shm_close, shm_peer_uid};
 
 /* The connection over a mapped segment s (taken over: closed on failure). 0 or -1. */
 static int new_conn(segment *s, cw_conn **out, cw_terr *e) {

@@ -41,6 +41,8 @@ typedef struct cw_conn_ops {
     int (*write)(cw_conn *c, const uint8_t *buf, size_t len, cw_terr *e);
     /* Ends the connection and frees c. */
     void (*close)(cw_conn *c);
+    /* The uid of the process at the other end, as the kernel vouches for it. 0 or -1. */
+    int (*peer_uid)(cw_conn *c, uint32_t *uid, cw_terr *e);
 } cw_conn_ops;
 
 struct cw_conn {

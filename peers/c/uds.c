@@ -122,7 +122,13 @@ static void uds_close(cw_conn *c) {
     free(u);
 }
 
-static const cw_conn_ops UDS_CONN = {uds_read, uds_write, uds_close};
+static int uds_peer_uid(cw_conn *c, uint32_t *uid, cw_terr *e) {
+    if (cw_socket_peer_uid(((uds_conn *)c)->fd, uid) != 0)
+        return cw_terr_set(e, "runtime", "peer credentials: %s", strerror(errno));
+    return 0;
+}
+
+static const cw_conn_ops UDS_CONN = {uds_read, uds_write, uds_close, uds_peer_uid};
 
 /* Wraps a connected, prepared fd; closes it on failure. 0 or -1. */
 static int new_conn(int fd, cw_conn **out, cw_terr *e) {

@@ -6,6 +6,7 @@ stream socket or shared memory (shm.py) in the frames of protocols/WIRE.md, with
 codec.py; the benchmarks are in bench.py. Standard library only, plus the cffi helper that
 shm.py needs (build_shm.py).
 """
+import os
 import socket
 import struct
 import sys
@@ -59,6 +60,17 @@ def bench_count(token):
     return count
 
 
+def peer_uid(sock):
+    """The uid of the process at the other end of a Unix socket (SO_PEERCRED on Linux,
+    LOCAL_PEERCRED on macOS: what getpeereid() reads)."""
+    if hasattr(socket, "SO_PEERCRED"):
+        _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+        return uid
+    if sys.platform == "darwin":  # struct xucred { u_int cr_version; uid_t cr_uid; ... }, SOL_LOCAL 0, LOCAL_PEERCRED 1
+        return struct.unpack_from("=II", sock.getsockopt(0, 1, 76))[1]
+    raise PeerError("unsupported", "peer credentials on this platform")
+
+
 def parse_blob(token):
     if len(token) % 2 != 1 or not token.startswith("x"):
         raise RequestError(f"bad blob {token[:40]!r}")
@@ -85,6 +97,7 @@ class Peer:
             "SEND": self.send, "RECV": self.recv, "ECHO": self.echo,
             "CLOSE": self.close, "QUIT": self.quit, "BLAST": self.blast, "DRAIN": self.drain,
             "WAIT": self.wait, "PING": self.ping, "PONG": self.pong, "FLOOD": self.flood, "SINK": self.sink,
+            "RAW": self.raw,
         }
 
     def answer(self, raw):
@@ -178,7 +191,11 @@ class Peer:
         return []
 
     def accept(self, args):
-        expect_args(args, 1, "ACCEPT <timeout_ms>")
+        if len(args) == 2 and args[1].startswith("uid="):
+            want_uid = parse_count(args[1][4:])
+        else:
+            expect_args(args, 1, "ACCEPT <timeout_ms> [uid=<n>]")
+            want_uid = None
         deadline = parse_timeout(args[0])
         if self.listener is None:
             raise PeerError("runtime", "no endpoint: LISTEN first")
@@ -190,7 +207,20 @@ class Peer:
         except TimeoutError:
             raise PeerError("timeout", "no connection to accept") from None
         self.inbuf.clear()
+        if want_uid is not None:
+            self.check_credentials(want_uid)
         return []
+
+    def check_credentials(self, want_uid):
+        """ACCEPT ... uid=<n>: the client's uid as the kernel tells it; refused if it differs."""
+        if isinstance(self.conn, shm.ShmConnection):
+            # Only our own uid (or root) can open a 0600 segment: the kernel checked already.
+            uid = os.getuid()
+        else:
+            uid = peer_uid(self.conn)
+        if uid != want_uid:
+            self.close_connection()
+            raise PeerError("runtime", f"peer credentials: the client runs as uid {uid}, not {want_uid}; closed")
 
     def send(self, args):
         if len(args) < 2:
@@ -328,6 +358,18 @@ class Peer:
         finally:
             link.finish()
         return [f"received={count}", f"bytes={count * len(frame)}", f"ns={ns}", f"waits={link.sleeps - sleeps}"]
+
+    def raw(self, args):
+        """RAW <chunk> x<hex>: the bytes as they are, in writes of at most `chunk` bytes (0: one
+        write) 1 ms apart, so the other side sees partial reads (the harness's hostile frames)."""
+        expect_args(args, 2, "RAW <chunk> x<hex>")
+        chunk, data = parse_count(args[0]), parse_blob(args[1])
+        step = chunk or max(len(data), 1)
+        for at in range(0, len(data), step):
+            if at:
+                time.sleep(0.001)
+            self.write_frame(data[at:at + step])
+        return [str(len(data))]
 
     def bench_frame(self, token):
         size = parse_count(token)

@@ -148,8 +148,18 @@ fn handle(link: &mut Link, words: &[&str]) -> Result<Vec<String>> {
                 .map(|()| vec![])
         }
         "ACCEPT" => {
-            expect(args, 1, "ACCEPT <timeout_ms>")?;
-            link.accept(deadline(args[0])?).map(|()| vec![])
+            let want_uid = match args {
+                [_, uid] if uid.starts_with("uid=") => Some(
+                    digits(&uid[4..], "uid")?
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or_else(|| request(&format!("bad uid {uid:?}")))?,
+                ),
+                _ => {
+                    expect(args, 1, "ACCEPT <timeout_ms> [uid=<n>]")?;
+                    None
+                }
+            };
+            link.accept(deadline(args[0])?, want_uid).map(|()| vec![])
         }
         "SEND" => {
             if args.len() < 2 {

@@ -78,6 +78,49 @@ pub fn alive(pid: u32) -> bool {
     io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
+/// The uid of the process at the other end of a Unix socket: `SO_PEERCRED` on Linux,
+/// `getpeereid` on macOS and the BSDs.
+#[cfg(target_os = "linux")]
+pub fn peer_uid(stream: &std::os::unix::net::UnixStream) -> io::Result<u32> {
+    // SAFETY: ucred is plain integers; all zeros is a valid value.
+    let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: the fd is the live socket `stream` owns; `cred` and `len` are live and writable,
+    // and `len` says how many bytes the kernel may write into `cred`.
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            &mut cred as *mut libc::ucred as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    if rc == 0 {
+        Ok(cred.uid)
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The uid of the process at the other end of a Unix socket (`getpeereid`).
+#[cfg(not(target_os = "linux"))]
+pub fn peer_uid(stream: &std::os::unix::net::UnixStream) -> io::Result<u32> {
+    let (mut uid, mut gid): (libc::uid_t, libc::gid_t) = (0, 0);
+    // SAFETY: the fd is the live socket `stream` owns; both out-pointers are live locals.
+    if unsafe { libc::getpeereid(stream.as_raw_fd(), &mut uid, &mut gid) } == 0 {
+        Ok(uid)
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// This process's uid.
+pub fn own_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
 /// The CPUs thread `tid` may run on (0: this thread), or `None` if the kernel does not say.
 #[cfg(target_os = "linux")]
 fn cpus_of(tid: libc::pid_t) -> Option<libc::cpu_set_t> {

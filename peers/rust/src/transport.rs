@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::shm;
+use crate::sys;
 
 /// The longest socket path, in bytes (macOS's sun_path is 104 bytes with its NUL).
 pub const MAX_ADDRESS: usize = 100;
@@ -174,8 +175,9 @@ impl Link {
         }
     }
 
-    /// Accept one connection on the endpoint.
-    pub fn accept(&mut self, deadline: Instant) -> Result<()> {
+    /// Accept one connection on the endpoint; with `want_uid`, refuse (and close) a client
+    /// whose uid, as the kernel vouches for it, is another.
+    pub fn accept(&mut self, deadline: Instant, want_uid: Option<u32>) -> Result<()> {
         if self.conn.is_some() {
             return Err(Error::Runtime("a connection is already open".into()));
         }
@@ -203,6 +205,18 @@ impl Link {
                 }
             }
         };
+        if let Some(want) = want_uid {
+            let uid = match &conn {
+                Conn::Uds(stream) => sys::peer_uid(stream).map_err(|e| failed("peer credentials", e))?,
+                // Only our own uid (or root) can open a 0600 segment: the kernel checked already.
+                Conn::Shm(_) => sys::own_uid(),
+            };
+            if uid != want {
+                return Err(Error::Runtime(format!(
+                    "peer credentials: the client runs as uid {uid}, not {want}; closed"
+                )));
+            }
+        }
         self.opened(conn)
     }
 
