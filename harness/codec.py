@@ -44,6 +44,13 @@ class _Flat:
         self.size = struct.calcsize("<" + self.fmt)
         self.offset = 0  # within its run; set by the run
 
+    def cut_path(self, path: str, left: int) -> str:
+        """The field path of a cut with `left` bytes of this field present: an array names the
+        element that is cut short, as every peer's element-by-element decoder does."""
+        if isinstance(self.type, S.Array):
+            return f"{path}[{min(left // (self.size // self.count), self.count - 1)}]"
+        return path
+
     # encode: value -> list of struct items
     def to_items(self, value: Any, path: str) -> list:
         if isinstance(self.leaf, S.Pad):
@@ -156,9 +163,9 @@ class _Run:
         if len(buf) - off < self.st.size:
             for f in self.flats:
                 if f.offset + f.size > len(buf) - off:
-                    raise DecodeError("truncated", f"{path}.{f.name}", f"needs {f.size} bytes, "
-                                      f"{max(0, len(buf) - off - f.offset)} left", offset=off + f.offset,
-                                      expected=f.size, actual=max(0, len(buf) - off - f.offset))
+                    left = max(0, len(buf) - off - f.offset)
+                    raise DecodeError("truncated", f.cut_path(f"{path}.{f.name}", left), f"needs {f.size} bytes, "
+                                      f"{left} left", offset=off + f.offset, expected=f.size, actual=left)
         items = self.st.unpack_from(buf, off)
         i = 0
         for f in self.flats:
@@ -219,8 +226,9 @@ class TypeCodec:
 
         def decode(buf: bytes, off: int, path: str) -> tuple[Any, int]:
             if len(buf) - off < run.st.size:
-                raise DecodeError("truncated", path, f"needs {run.st.size} bytes, {len(buf) - off} left",
-                                  offset=off, expected=run.st.size, actual=len(buf) - off)
+                left = len(buf) - off
+                raise DecodeError("truncated", flat.cut_path(path, left), f"needs {run.st.size} bytes, {left} left",
+                                  offset=off, expected=run.st.size, actual=left)
             return flat.from_items(run.st.unpack_from(buf, off), path, off), off + run.st.size
         return decode
 
