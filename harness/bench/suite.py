@@ -37,11 +37,11 @@ class Settings:
     @property
     def latency_s(self) -> float:
         """Seconds one PING repetition should take."""
-        return 0.03 if self.quick else 0.25
+        return 0.02 if self.quick else 0.25
 
     @property
     def stream_s(self) -> float:
-        return 0.05 if self.quick else 0.4
+        return 0.03 if self.quick else 0.4
 
 
 def bench_peers(project: Project, names: list[str] | None) -> list[PeerSpec]:
@@ -106,7 +106,8 @@ def run(project: Project, settings: Settings, say: Callable[[str], None] = print
     say(f"peers: {', '.join(p.name for p in peers)}; pinned to CPUs {cpus if cpus else '(not pinned)'}")
     base = Baselines(project.root)
     base.build()
-    _baselines(r, base, pin, say)
+    raw: dict = {}
+    _baselines(raw, r, base, pin, say)
 
     for a in peers:
         for b in peers:
@@ -116,10 +117,15 @@ def run(project: Project, settings: Settings, say: Callable[[str], None] = print
                     continue
                 _pair(r, a, b, transport, say)
     _strategies(r, peers, say)
+    # the floors again at the end: the machine drifts during a run, and a floor measured in
+    # one moment only would skew every ratio; each floor is the median over both passes
+    _baselines(raw, r, base, pin, say)
+    _floors(r, raw)
+    _ratios(r)
     if any(p.name == "python" for p in peers):
         say("codec: the Python peer against struct.Struct")
         r.codec = [f.record() for f in codec.measure(project.root, project.schema, project.cases,
-                                                         repeat=3 if settings.quick else 5)]
+                                                         repeat=1 if settings.quick else 5)]
     if settings.scaling and not settings.quick:
         names = [p.name for p in project.registry.values() if p.unavailable() is None]
         say(f"matrix wall time with {', '.join(names)}")
@@ -129,26 +135,39 @@ def run(project: Project, settings: Settings, say: Callable[[str], None] = print
     return r
 
 
-def _baselines(r: Run, base: Baselines, pin: tuple[int, int], say: Callable[[str], None]) -> None:
+def _baselines(raw: dict, r: Run, base: Baselines, pin: tuple[int, int], say: Callable[[str], None]) -> None:
+    """One pass over the floors, appending each repetition to raw[name]."""
     s = r.settings
     say("baselines: cache-line ping-pong, futex ping-pong (two cores, one core), socketpair, memcpy")
-    n = 20_000 if s.quick else 200_000
-    r.baselines["shm_pingpong"] = _lat_summary([base.round_trips("shm-pingpong", n, pin) for _ in range(s.reps)])
-    n = 2_000 if s.quick else 20_000
-    r.baselines["futex_pingpong"] = _lat_summary([base.round_trips("futex-pingpong", n, pin) for _ in range(s.reps)])
     one = (r.one_core, r.one_core)
-    r.baselines["futex_pingpong_one_core"] = _lat_summary(
-        [base.round_trips("futex-pingpong", n, one) for _ in range(s.reps)])
-    r.baselines["socketpair"] = {}
-    r.baselines["memcpy_gbps"] = {}
-    for size in s.sizes:
-        frame = size + HEADER
-        count = 2_000 if size < 65536 else 100
-        count = count if s.quick else count * 5
-        r.baselines["socketpair"][str(size)] = _lat_summary(
-            [base.round_trips("socketpair", count, pin, frame) for _ in range(s.reps)])
-        r.baselines["memcpy_gbps"][str(size)] = summary(Summary.of(
-            [base.memcpy_gbps(frame, (1 << 28) if s.quick else (1 << 30), pin[0]) for _ in range(s.reps)]))
+    for _ in range(s.reps):
+        raw.setdefault("shm_pingpong", []).append(
+            base.round_trips("shm-pingpong", 20_000 if s.quick else 200_000, pin))
+        n = 2_000 if s.quick else 20_000
+        raw.setdefault("futex_pingpong", []).append(base.round_trips("futex-pingpong", n, pin))
+        raw.setdefault("futex_pingpong_one_core", []).append(base.round_trips("futex-pingpong", n, one))
+        for size in s.sizes:
+            frame = size + HEADER
+            count = (2_000 if size < 65536 else 100) * (1 if s.quick else 5)
+            raw.setdefault(f"socketpair/{size}", []).append(base.round_trips("socketpair", count, pin, frame))
+            raw.setdefault(f"memcpy/{size}", []).append(
+                base.memcpy_gbps(frame, (1 << 28) if s.quick else (1 << 30), pin[0]))
+
+
+def _floors(r: Run, raw: dict) -> None:
+    r.baselines = {name: _lat_summary(raw[name]) for name in ("shm_pingpong", "futex_pingpong",
+                                                                "futex_pingpong_one_core")}
+    r.baselines["socketpair"] = {str(size): _lat_summary(raw[f"socketpair/{size}"]) for size in r.settings.sizes}
+    r.baselines["memcpy_gbps"] = {str(size): summary(Summary.of(raw[f"memcpy/{size}"])) for size in r.settings.sizes}
+
+
+def _ratios(r: Run) -> None:
+    for rec in r.pairs:
+        size = rec["size"]
+        floor = r.baselines["shm_pingpong"] if rec["transport"] == "shm" else r.baselines["socketpair"][str(size)]
+        rec["latency_baseline"] = "shm_pingpong" if rec["transport"] == "shm" else f"socketpair/{size}"
+        rec["latency_ratio"] = rec["latency"]["p50"]["value"] / floor["p50"]["value"]
+        rec["gb_per_s_of_memcpy"] = rec["gb_per_s"]["value"] / r.baselines["memcpy_gbps"][str(size)]["value"]
 
 
 def _lat_summary(runs: list) -> dict:
@@ -170,13 +189,9 @@ def _pair(r: Run, a: PeerSpec, b: PeerSpec, transport: str, say: Callable[[str],
                        "latency": _lat_summary(lat), "latency_count": lat_count,
                        "msgs_per_s": summary(rate), "gb_per_s": summary(gbps), "stream_count": count,
                        "stream_waits": waits}
-                rec["latency_baseline"] = ("shm_pingpong" if transport == "shm" else f"socketpair/{size}")
-                floor = (r.baselines["shm_pingpong"] if transport == "shm" else r.baselines["socketpair"][str(size)])
-                rec["latency_ratio"] = rec["latency"]["p50"]["value"] / floor["p50"]["value"]
-                rec["gb_per_s_of_memcpy"] = gbps.value / r.baselines["memcpy_gbps"][str(size)]["value"]
                 r.pairs.append(rec)
                 say(f"  {a.name}->{b.name} {transport} {size:>7} B: round trip p50 "
-                    f"{rec['latency']['p50']['value'] / 1000:9.2f} us ({rec['latency_ratio']:.2f}x floor), "
+                    f"{rec['latency']['p50']['value'] / 1000:9.2f} us, p99 {rec['latency']['p99']['value'] / 1000:9.2f} us; "
                     f"{rate.value:12,.0f} msgs/s {gbps.value:6.2f} GB/s")
     except Unsupported as exc:
         r.missing.append(f"{a.name}->{b.name} over {transport}: {exc}")
