@@ -7,25 +7,30 @@ harness, whose codec is checked against this.
 Two codecs share the schema, and always agree:
 
 - the walker: small recursive functions, one per direction (encode_value, decode_value, ...),
-  that follow the types field by field and name every error with its code and path;
-- the plans (Plans, below): at schema load each message is compiled into one Python function
-  per direction, where each run of consecutive fixed-size fields (nested fixed structs and
-  arrays included) is one precompiled struct.Struct. A plan checks everything the walker checks
-  (ranges through struct itself, enum values, bool bytes, padding, chars, lengths, UTF-8,
-  minimal bigints, every byte used) but does not say why: when a check fails, the walker runs
-  on the same input and raises the error with its code and path.
+  that follow the types field by field and name every error with its code and path. It is
+  the reference;
+- the plans: build/cw_plans.py, generated at build time (`make peers`: build_codec.py, with
+  the compiler in plans.py) with one fast function per message and direction. A plan checks
+  everything the walker checks but does not say why: when a check fails, the walker runs on
+  the same input and raises the error with its code and path.
 
-encode() and decode() run the plan; the walker alone runs for a subclass that overrides its
-functions (tests/faulty_peer).
+encode() and decode() run the plan when build/cw_plans.py was generated from the very schema
+loaded here (its SCHEMA_SHA256); otherwise the walker runs, and a note on stderr says why. The
+walker alone runs for a subclass that overrides its functions (tests/faulty_peer).
 """
 import functools
+import hashlib
+import importlib.util
 import re
 import struct
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA_PATH = Path(__file__).resolve().parent / ".." / ".." / "protocols" / "schema.toml"
+HERE = Path(__file__).resolve().parent
+SCHEMA_PATH = HERE / ".." / ".." / "protocols" / "schema.toml"
+PLANS_PATH = HERE / "build" / "cw_plans.py"  # written by build_codec.py
 
 # f32 and f64 travel as their bit patterns and are never turned into Python floats,
 # which would quiet signalling NaNs.
@@ -143,9 +148,11 @@ class Tokens:
 class Schema:
     """protocols/schema.toml, with every field type parsed into a Type."""
 
-    def __init__(self, path=SCHEMA_PATH):
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
+    def __init__(self, path=SCHEMA_PATH, plans_path=PLANS_PATH):
+        """plans_path: the generated plans to use if they match; None for the walker alone."""
+        raw = Path(path).read_bytes()
+        self.sha256 = hashlib.sha256(raw).hexdigest()
+        doc = tomllib.loads(raw.decode("utf-8"))
         self.version = doc["format"]["version"]
         self.max_payload = doc["format"]["max_payload"]
         self.magic = doc["frame"]["magic"]
@@ -160,19 +167,23 @@ class Schema:
         self.header = self.parse_fields(doc["frame"]["header"])
         self.header_size = sum(t.size for _, t in self.header)
         self.header_struct = struct.Struct("<" + "".join(INT_FORMATS[t.size, t.signed] for _, t in self.header))
-        self.compile()
+        self.use_codec(plans_path)
 
-    def compile(self):
-        """The plans of every message, or the walker where a subclass changed it."""
-        walked = any(getattr(type(self), f) is not getattr(Schema, f) for f in WALKER)
-        if walked:
-            self.encoders = {m: functools.partial(self.walk_encode, m) for m in self.message_ids}
-            self.decoders = {m: functools.partial(self.walk_decode, m) for m in self.message_ids}
+    def use_codec(self, plans_path):
+        """The generated plans of every message, or the walker: where a subclass changed the
+        walker, where plans_path is None, and where the plans are missing or stale."""
+        self.plans = None  # the generated module, when its plans are used
+        self.encoders = {m: functools.partial(self.walk_encode, m) for m in self.message_ids}
+        self.decoders = {m: functools.partial(self.walk_decode, m) for m in self.message_ids}
+        self.encode_misses = self.decode_misses = ()  # what sends a plan's input to the walker
+        if plans_path is None or any(getattr(type(self), f) is not getattr(Schema, f) for f in WALKER):
             return
-        plans = Plans(self)
-        self.encoders = {m: plans.encoder(m) for m in self.message_ids}
-        self.decoders = {m: plans.decoder(m) for m in self.message_ids}
-        self.plan_source = "\n".join(plans.source)  # what was compiled, for reading
+        plans = load_plans(Path(plans_path), self.sha256)
+        if plans is not None:
+            self.plans = plans
+            self.encoders = {m: plans.ENCODERS[m] for m in self.message_ids}
+            self.decoders = {m: plans.DECODERS[m] for m in self.message_ids}
+            self.encode_misses, self.decode_misses = plans.ENCODE_MISSES, plans.DECODE_MISSES
 
     def parse_fields(self, decls):
         return [(f["name"], self.parse_type(f["type"], f.get("max", 0))) for f in decls]
@@ -206,7 +217,7 @@ class Schema:
     def encode(self, message, value):
         try:
             return self.encoders[message](value)
-        except PLAN_ENCODE_MISSES:
+        except self.encode_misses:
             return self.walk_encode(message, value)  # raises the error the plan only detected
 
     def walk_encode(self, message, value):
@@ -268,7 +279,7 @@ class Schema:
     def decode(self, message, payload):
         try:
             return self.decoders[message](payload)
-        except PLAN_DECODE_MISSES:
+        except self.decode_misses:
             return self.walk_decode(message, payload)  # raises the error the plan only detected
 
     def walk_decode(self, message, payload):
@@ -452,336 +463,31 @@ def is_utf8(raw):
         return False
 
 
-# ------------------------------------------------------------------ plans (compiled codecs)
+# ------------------------------------------------------------------ the generated plans
 
-
-class Miss(Exception):
-    """A plan found something wrong (or something it does not handle): the walker decides."""
-
-
-# What a plan raises when the value or payload is not a good one; the walker then runs on it.
-PLAN_ENCODE_MISSES = (Miss, struct.error, KeyError, IndexError, TypeError, AttributeError, ValueError,
-                      OverflowError)
-PLAN_DECODE_MISSES = (Miss, struct.error, IndexError, TypeError, ValueError)
 # A subclass that overrides one of these gets the walker only.
 WALKER = ("walk_encode", "encode_fields", "encode_value", "walk_decode", "decode_fields", "decode_value",
           "decode_length")
-SCALARS = ("int", "float", "enum", "bool")   # leaves with one struct item each
-INLINE = 32             # arrays up to this many elements are unrolled into their run
-TABLES = 4096           # vec<scalar> up to this max get one precompiled Struct per count
+NOTED = set()  # the notes already written on stderr
 
 
-class Plans:
-    """Compiles messages into Python functions: encode(value) -> bytes, decode(payload) -> value.
-
-    A run of consecutive fixed-size fields, nested fixed structs and small fixed arrays included,
-    is one precompiled struct.Struct: one pack of an argument list read straight out of the
-    value's dicts, one unpack into locals that a single dict display turns into the value. A
-    variable field (bytes, string, bigint, vec) puts its u32 length into the run before it and
-    its bytes after it. Every check of the walker is there, folded into one `if ...: raise Miss`
-    per run; struct itself checks integer ranges on pack and lengths on unpack. Element types of
-    vec and of big arrays get functions of their own. The source is kept in `source`.
-    """
-
-    def __init__(self, schema):
-        self.schema = schema
-        self.ns = {"Miss": Miss, "bigint_to_bytes": bigint_to_bytes, "bigint_is_minimal": bigint_is_minimal}
-        self.source = []
-        self.functions = {}  # (direction, Type, top) -> function name in ns
-
-    def encoder(self, message):
-        return self.ns[self.function("encode", Type("struct", name=message), top=True)]
-
-    def decoder(self, message):
-        return self.ns[self.function("decode", Type("struct", name=message), top=True)]
-
-    # ---------------------------------------------------------------- helpers
-
-    def const(self, value, hint):
-        name = f"{hint}{len(self.ns)}"
-        self.ns[name] = value
-        return name
-
-    def leaf_format(self, t, encoding):
-        if t.kind == "bool":
-            return "?" if encoding else "B"  # '?' packs truthiness, like the walker's `1 if v else 0`
-        if t.kind == "float":
-            return FLOAT_FORMATS[t.size][1]
-        return INT_FORMATS[t.size, t.signed]
-
-    def enum_values(self, t):
-        return self.const(frozenset(self.schema.enums[t.name]["values"].values()), "E")
-
-    def inline(self, t):
-        """A fixed-size type whose leaves can all join a run."""
-        if t.kind in SCALARS or t.kind in ("char", "pad"):
-            return True
-        if t.kind == "array":
-            return t.size <= INLINE and self.inline(t.elem)
-        if t.kind == "struct":
-            return all(self.inline(ft) for _, ft in self.schema.fields[t.name])
-        return False
-
-    def function(self, direction, t, top=False):
-        key = (direction, t, top)
-        if key not in self.functions:
-            label = t.name or t.kind
-            self.functions[key] = name = f"{direction}_{label}" if top else f"{direction}_{label}_{len(self.ns)}"
-            self.ns[name] = None  # reserved: element functions may refer to each other
-            make = self.encode_function if direction == "encode" else self.decode_function
-            src = make(name, t, top)
-            self.source.append(src)
-            exec(compile(src, f"<plan {name}>", "exec"), self.ns)
-        return self.functions[key]
-
-    # ---------------------------------------------------------------- value -> bytes
-
-    def encode_function(self, name, t, top):
-        g = _EncodeState(self)
-        self.encode_item(t, "v", g)
-        g.flush()
-        if not g.parts:
-            result = "b''"
-        elif len(g.parts) == 1:
-            result = g.parts[0]
-        else:
-            result = f"b''.join(({', '.join(g.parts)},))"
-        return f"def {name}(v):\n{g.body()}    return {result}\n"
-
-    def encode_item(self, t, v, g):
-        k = t.kind
-        if k in ("int", "float", "bool"):
-            g.arg(self.leaf_format(t, True), v)
-        elif k == "enum":
-            x = g.local(v)
-            g.check(f"{x} not in {self.enum_values(t)}")
-            g.arg(self.leaf_format(t, True), x)
-        elif k == "char":
-            x = g.local(v)
-            g.check(f"len({x}) > {t.size} or b'\\x00' in {x}")
-            g.arg(f"{t.size}s", x)
-        elif k == "pad":
-            g.fmt.append(f"{t.size}x")
-        elif k == "struct":
-            x = g.local(v)
-            for name, ft in self.schema.fields[t.name]:
-                self.encode_item(ft, f"{x}[{name!r}]", g)
-        elif k == "array":
-            x = g.local(v)
-            if t.elem.kind in ("int", "float", "bool"):
-                g.splat(f"{t.size}{self.leaf_format(t.elem, True)}", x, t.size)
-                return
-            g.check(f"len({x}) != {t.size}")
-            if self.inline(t):
-                for i in range(t.size):
-                    self.encode_item(t.elem, f"{x}[{i}]", g)
-            else:
-                g.part(f"b''.join(map({self.function('encode', t.elem)}, {x}))")
-        elif k in ("bytes", "string"):
-            x = g.local(v)
-            g.check(f"len({x}) > {t.max}")
-            if k == "string":
-                g.lines.append(f"{x}.decode('utf-8')")  # UnicodeDecodeError: a miss
-            g.arg("I", f"len({x})")
-            g.part(x)
-        elif k == "bigint":
-            raw = g.local(f"bigint_to_bytes({v})", force=True)
-            g.check(f"len({raw}) > {t.max}")
-            g.arg("I", f"len({raw})")
-            g.part(raw)
-        elif k == "vec":
-            x = g.local(v)
-            g.check(f"len({x}) > {t.max}")
-            g.arg("I", f"len({x})")
-            e = t.elem
-            if e.kind in SCALARS and t.max <= TABLES:
-                if e.kind == "enum":
-                    g.check(f"not {self.enum_values(e)}.issuperset({x})")
-                c = self.leaf_format(e, True)
-                table = self.const([struct.Struct(f"<{n}{c}") for n in range(t.max + 1)], "V")
-                g.part(f"{table}[len({x})].pack(*{x})")
-            else:
-                g.part(f"b''.join(map({self.function('encode', e)}, {x}))")
-        else:
-            raise ValueError(f"unknown kind {k}")
-
-    # ---------------------------------------------------------------- bytes -> value
-
-    def decode_function(self, name, t, top):
-        g = _DecodeState(self, top)
-        value = self.decode_item(t, g)
-        g.flush()
-        if top and g.base is None and len(g.unpacks) == 1:  # one run, the whole message: exact size
-            i, st = g.unpacks[0]
-            g.lines[i] = g.lines[i].replace(f"{st}.unpack_from(p, 0)", f"{st}.unpack(p)")
-        elif top:
-            g.lines.append(f"if {g.offset()} != len(p): raise Miss")
-        body = "".join(f"    {line}\n" for line in g.lines)
-        if top:
-            return f"def {name}(p):\n{body}    return {value}\n"
-        return f"def {name}(p, o):\n{body}    return {value}, {g.offset()}\n"
-
-    def decode_item(self, t, g):
-        """Lines that read t go into g; the expression of its value is returned."""
-        k = t.kind
-        if k in ("int", "float"):
-            return g.target(self.leaf_format(t, False))
-        if k == "enum":
-            a = g.target(self.leaf_format(t, False))
-            g.conds.append(f"{a} not in {self.enum_values(t)}")
-            return a
-        if k == "bool":
-            a = g.target("B")
-            g.conds.append(f"{a} > 1")
-            return f"{a} == 1"
-        if k == "char":
-            a = g.target(f"{t.size}s")
-            g.post.append(f"{a} = {a}.rstrip(b'\\x00')")  # then a NUL left inside is one before a non-NUL
-            g.conds.append(f"b'\\x00' in {a}")
-            return a
-        if k == "pad":
-            a = g.target(f"{t.size}s")
-            g.conds.append(f"{a} != {self.const(bytes(t.size), 'Z')}")
-            return None
-        if k == "struct":
-            items = []
-            for name, ft in self.schema.fields[t.name]:
-                value = self.decode_item(ft, g)
-                if ft.kind != "pad":
-                    items.append(f"{name!r}: {value}")
-            return "{" + ", ".join(items) + "}"
-        if k == "array":
-            if self.inline(t):
-                return "[" + ", ".join(self.decode_item(t.elem, g) for _ in range(t.size)) + "]"
-            g.flush()
-            return g.loop(str(t.size), self.function("decode", t.elem))
-        if k in ("bytes", "string", "bigint"):
-            n = g.target("I")
-            g.conds.append(f"{n} > {t.max}")
-            g.flush()
-            g.dynamic()
-            x = g.name()
-            g.lines += [f"{x} = p[o:o + {n}]", f"if len({x}) != {n}: raise Miss", f"o += {n}"]
-            if k == "string":
-                g.lines.append(f"{x}.decode('utf-8')")  # UnicodeDecodeError: a miss
-            if k == "bigint":
-                g.lines.append(f"if not bigint_is_minimal({x}): raise Miss")
-                return f"int.from_bytes({x}, 'little', signed=True)"
-            return x
-        if k == "vec":
-            n = g.target("I")
-            g.conds.append(f"{n} > {t.max}")
-            g.flush()
-            e = t.elem
-            if e.kind in SCALARS and t.max <= TABLES:
-                g.dynamic()
-                c = self.leaf_format(e, False)
-                table = self.const([struct.Struct(f"<{i}{c}") for i in range(t.max + 1)], "V")
-                xs = g.name()
-                g.lines += [f"{xs} = list({table}[{n}].unpack_from(p, o))", f"o += {n} * {struct.calcsize(c)}"]
-                if e.kind == "enum":
-                    g.lines.append(f"if not {self.enum_values(e)}.issuperset({xs}): raise Miss")
-                if e.kind == "bool":
-                    g.lines += [f"if {n} and max({xs}) > 1: raise Miss", f"{xs} = [b == 1 for b in {xs}]"]
-                return xs
-            return g.loop(n, self.function("decode", e))
-        raise ValueError(f"unknown kind {k}")
+def load_plans(path, sha256):
+    """The module at path (build/cw_plans.py) if it was generated from the schema whose hash is
+    sha256; else None, after a note on stderr (once per process) that the walker runs."""
+    if not path.is_file():
+        return note(f"codec: {path.parent.name}/{path.name} is missing; the walker runs (slower). "
+                    "Run `make peers`.")
+    spec = importlib.util.spec_from_file_location("cw_plans", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if getattr(module, "SCHEMA_SHA256", None) != sha256:
+        return note(f"codec: {path.parent.name}/{path.name} is stale (generated from another schema.toml); "
+                    "the walker runs (slower). Run `make peers`.")
+    return module
 
 
-class _EncodeState:
-    """An encoder being generated: its lines, its checks (one `if` before the return), the run
-    being gathered (formats, arguments) and the parts of the result."""
-
-    def __init__(self, plans):
-        self.plans, self.lines, self.conds, self.parts = plans, [], [], []
-        self.fmt, self.args, self.splats = [], [], []
-        self.locals = 0
-
-    def local(self, expr, force=False):
-        if expr.isidentifier() and not force:
-            return expr
-        name = f"x{self.locals}"
-        self.locals += 1
-        self.lines.append(f"{name} = {expr}")
-        return name
-
-    def check(self, cond):
-        self.conds.append(cond)
-
-    def arg(self, fmt, expr):
-        self.fmt.append(fmt)
-        self.args.append(expr)
-
-    def splat(self, fmt, x, count):
-        """An array's items as arguments. struct counts the arguments, so an array of the wrong
-        length fails the pack unless another array in the same run makes up for it."""
-        self.arg(fmt, f"*{x}")
-        self.splats.append(f"len({x}) != {count}")
-
-    def part(self, expr):
-        self.flush()
-        self.parts.append(expr)
-
-    def flush(self):
-        if self.fmt:
-            st = self.plans.const(struct.Struct("<" + "".join(self.fmt)), "S")
-            self.parts.append(f"{st}.pack({', '.join(self.args)})")
-            if len(self.splats) > 1:
-                self.conds += self.splats
-            self.fmt, self.args, self.splats = [], [], []
-
-    def body(self):
-        checks = [f"if {' or '.join(self.conds)}: raise Miss"] if self.conds else []
-        return "".join(f"    {line}\n" for line in self.lines + checks)
-
-
-class _DecodeState:
-    """A decoder being generated: its lines, the run being gathered (formats, the locals it
-    unpacks into, the lines and checks after the unpack) and where it is in the payload: a
-    constant until the first variable field, then the local `o` plus a constant."""
-
-    def __init__(self, plans, top):
-        self.plans, self.lines = plans, []
-        self.fmt, self.targets, self.post, self.conds = [], [], [], []
-        self.base, self.k = (None if top else "o"), 0
-        self.unpacks = []  # (line index, struct name) of each run
-        self.names = 0
-
-    def name(self):
-        self.names += 1
-        return f"a{self.names - 1}"
-
-    def target(self, fmt):
-        self.fmt.append(fmt)
-        self.targets.append(self.name())
-        return self.targets[-1]
-
-    def offset(self):
-        if self.base is None:
-            return str(self.k)
-        return f"{self.base} + {self.k}" if self.k else self.base
-
-    def dynamic(self):
-        """From here the offset is the local `o`."""
-        if self.base is None or self.k:
-            self.lines.append(f"o = {self.offset()}")
-            self.base, self.k = "o", 0
-
-    def flush(self):
-        if not self.fmt:
-            return
-        st = struct.Struct("<" + "".join(self.fmt))
-        name = self.plans.const(st, "S")
-        self.unpacks.append((len(self.lines), name))
-        self.lines.append(f"{', '.join(self.targets)}, = {name}.unpack_from(p, {self.offset()})")
-        self.lines += self.post
-        if self.conds:
-            self.lines.append(f"if {' or '.join(self.conds)}: raise Miss")
-        self.k += st.size
-        self.fmt, self.targets, self.post, self.conds = [], [], [], []
-
-    def loop(self, count, function):
-        self.dynamic()
-        xs = self.name()
-        self.lines += [f"{xs} = []", f"for _ in range({count}):", f"    x, o = {function}(p, o)", f"    {xs}.append(x)"]
-        return xs
+def note(text):
+    if text not in NOTED:
+        NOTED.add(text)
+        print(text, file=sys.stderr, flush=True)
+    return None
