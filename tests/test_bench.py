@@ -175,7 +175,7 @@ def test_codec_figures_are_produced(project):
 
 
 def test_matrix_timing_counts_cells():
-    m = scaling.run(ROOT, ["python", "c"], "integers.max")
+    m = scaling.run(ROOT, ["python", "c"], "integers.max", jobs="0")
     assert m.cells > 0 and m.seconds > 0
     with pytest.raises(CrosswireError):
         scaling.run(ROOT, ["python", "no-such-peer"], "integers.max")

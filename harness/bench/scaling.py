@@ -27,8 +27,8 @@ class MatrixTime:
                 "ms_per_cell": 1000 * self.seconds / self.cells if self.cells else None}
 
 
-def run(root: Path, peers: list[str], cases: str = "all") -> MatrixTime:
-    argv = [sys.executable, "-m", "pytest", "tests/test_matrix.py", "-n", "auto", "-q", "-p", "no:cacheprovider",
+def run(root: Path, peers: list[str], cases: str = "all", jobs: str = "auto") -> MatrixTime:
+    argv = [sys.executable, "-m", "pytest", "tests/test_matrix.py", "-n", jobs, "-q", "-p", "no:cacheprovider",
             "--cw-peers", ",".join(peers)]
     if cases != "all":
         argv += ["--cw-cases", cases]
