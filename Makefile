@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV = .venv
 VPY = $(VENV)/bin/python
 
-.PHONY: all peers peers-asan codegen test matrix soak bench bench-quick vectors clean
+.PHONY: all peers peers-asan codegen test matrix soak bench bench-quick vectors fuzz fuzz-smoke fuzz-build clean
 
 all: peers
 
@@ -51,6 +51,39 @@ bench-quick: peers
 vectors: $(VPY)
 	$(VPY) -m harness vectors
 
+# Fuzzing (README.md "Fuzzing"): libFuzzer over the C codec, then the property loop over the Rust
+# codec, FUZZ_SECONDS each, from seeds made of the vectors. Inputs that break a property are kept in
+# fuzz/regressions/c/ and fuzz/regressions/rust/ (commit them; tests/test_fuzz.py replays them).
+FUZZ_SECONDS ?= 60
+FUZZ_SEED ?= time
+FUZZ_CC ?= clang
+FUZZ = fuzz/build
+FUZZ_FLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pedantic -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ipeers/c -Ipeers/c/gen
+FUZZ_SRC = fuzz/c/fuzz_decode.c peers/c/cw_runtime.c peers/c/gen/cw_schema.c
+FUZZ_HEADERS = peers/c/cw_runtime.h peers/c/gen/cw_schema.h
+
+fuzz: fuzz-build
+	mkdir -p $(FUZZ)/corpus-c fuzz/regressions/c fuzz/regressions/rust
+	$(FUZZ)/fuzz_decode -max_total_time=$(FUZZ_SECONDS) -malloc_limit_mb=64 -print_final_stats=1 \
+		-artifact_prefix=fuzz/regressions/c/ $(FUZZ)/corpus-c $(FUZZ)/seeds
+	peers/rust/target/release/cw-fuzz --seed $(FUZZ_SEED) --seconds $(FUZZ_SECONDS) --out fuzz/regressions/rust \
+		$(FUZZ)/seeds $(FUZZ)/corpus-c
+
+# Five seconds of each: does the fuzzing still run?
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=5
+
+fuzz-build: $(FUZZ)/fuzz_decode
+	$(PYTHON) fuzz/seed_corpus.py $(FUZZ)/seeds
+	cd peers/rust && cargo build --release --locked --quiet --bin cw-fuzz
+
+$(FUZZ)/fuzz_decode: $(FUZZ_SRC) $(FUZZ_HEADERS)
+	mkdir -p $(FUZZ)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $(FUZZ)/fuzz_decode $(FUZZ_SRC) || { \
+		echo "fuzz: $(FUZZ_CC) -fsanitize=fuzzer failed: libFuzzer needs clang and its runtime (Debian: apt-get install clang libclang-rt-dev)"; \
+		exit 1; }
+
 clean:
-	rm -rf $(VENV) .tox reports .pytest_cache .hypothesis *.egg-info bench/build
+	rm -rf $(VENV) .tox reports .pytest_cache .hypothesis *.egg-info bench/build fuzz/build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
