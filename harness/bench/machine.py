@@ -27,7 +27,12 @@ def _cpu_model() -> str:
 def _virtualised() -> str:
     info = Path("/proc/cpuinfo")
     if info.exists() and " hypervisor" in info.read_text(errors="replace"):
-        return _first_line(["systemd-detect-virt"]) if Path("/usr/bin/systemd-detect-virt").exists() else "yes"
+        try:
+            out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=20).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            out = ""
+        vendor = [line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Hypervisor vendor")]
+        return vendor[0] if vendor else "yes"
     return "no"
 
 

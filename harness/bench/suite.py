@@ -26,7 +26,7 @@ STRATEGIES = ("spin", "futex", "spin-futex")
 class Settings:
     quick: bool = False
     peers: list[str] | None = None
-    transports: tuple[str, ...] = ("uds", "shm")
+    transports: tuple[str, ...] = ("uds", "shm", "tcp")
     sizes: tuple[int, ...] = SIZES
     scaling: bool = True
 
@@ -129,7 +129,11 @@ def run(project: Project, settings: Settings, say: Callable[[str], None] = print
     if settings.scaling and not settings.quick:
         names = [p.name for p in project.registry.values() if p.unavailable() is None]
         say(f"matrix wall time with {', '.join(names)}")
-        r.matrix = [m.record() for m in scaling.measure(project.root, names)]
+        try:
+            r.matrix = [m.record() for m in scaling.measure(project.root, names)]
+        except CrosswireError as exc:          # the figures measured so far still count
+            r.missing.append(f"matrix wall time: FAILED {str(exc).splitlines()[0]}")
+            say(f"  matrix wall time: FAILED {str(exc).splitlines()[0]}")
     r.targets = targets(r)
     r.seconds = time.perf_counter() - start
     return r
