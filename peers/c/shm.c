@@ -282,16 +282,16 @@ static int ready(shm_conn *c, int consumer) { return consumer ? readable(c) != 0
 /* Polls the ring for the strategy's budget: 1 once it is ready, 0 when the budget is spent.
  * `spin` (no budget end) still ends at the deadline or when the other side goes (returns 0). */
 static int poll_ring(shm_conn *c, int consumer, uint64_t deadline) {
-    uint64_t start, now, checked;
+    uint64_t start = 0, now, checked = 0;
     unsigned i;
     if (c->spin_ns == 0) return ready(c, consumer);
-    start = checked = cw_now_ns();
     for (;;) {
-        for (i = 0; i < SPIN_CHECK; i++) {
+        for (i = 0; i < SPIN_CHECK; i++) {        /* the first polls come before any clock read */
             if (ready(c, consumer)) return 1;
             cw_cpu_relax();
         }
         now = cw_now_ns();
+        if (start == 0) start = checked = now;
         if (c->spin_ns != UINT64_MAX) {
             if (now - start >= c->spin_ns) return 0;
         } else if (now - checked >= SPIN_LIVENESS_NS) {
