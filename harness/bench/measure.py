@@ -115,9 +115,8 @@ class Pair:
     def connect(self, capacity: int) -> None:
         self.disconnect()
         self.address = self.t.address()
-        extra = f" {capacity}" if self.transport == "shm" else ""
-        self.b.request(f"LISTEN {self.transport} {self.address}{extra}")
-        self.a.request(f"CONNECT {self.transport} {self.address} 5000", 10)
+        target = transports.listen(self.b, self.transport, self.address, capacity)
+        self.a.request(f"CONNECT {self.transport} {target} 5000", 10)
         self.b.request("ACCEPT 5000", 10)
 
     def disconnect(self) -> None:
@@ -180,21 +179,6 @@ def adaptive_count(per_item_ns: float, target_s: float, floor: int = 50) -> int:
     if per_item_ns <= 0:
         return MAX_COUNT
     return int(max(floor, min(MAX_COUNT, target_s * 1e9 / per_item_ns)))
-
-
-def latency(pair: Pair, size: int, reps: int, target_s: float) -> tuple[list[Latency], int]:
-    """reps PING runs of a size chosen from a probe; returns the runs and the count used."""
-    probe = pair.ping(20, size)
-    count = adaptive_count(probe.mean, target_s)
-    return [pair.ping(count, size) for _ in range(reps)], count
-
-
-def throughput(pair: Pair, size: int, reps: int, target_s: float) -> tuple[list[float], int, int]:
-    """reps FLOOD/SINK runs: messages per second each, the count used, and the waits seen."""
-    rate, _ = pair.stream(64 if size > 65536 else 1000, size)
-    count = adaptive_count(1e9 / rate if rate else 0, target_s, floor=20)
-    runs = [pair.stream(count, size) for _ in range(reps)]
-    return [r for r, _ in runs], count, sum(w for _, w in runs)
 
 
 def record(obj: object) -> dict:

@@ -49,8 +49,8 @@ def markdown(run: Run) -> str:
            f"{'quick mode, ' if run.settings.quick else ''}{run.settings.reps} repetitions per figure "
            f"(the median, with min–max); the run took {run.seconds:.0f} s.", "",
            "Ratios are to the machine's own floor measured in the same run (bench/baseline.c): shm round "
-           "trips to a bare cache-line ping-pong, uds round trips to a bare socketpair ping-pong of the same "
-           "frame, streaming to single-core memcpy of the same frame size.", "",
+           "trips to a bare cache-line ping-pong, uds and tcp round trips to a bare socketpair ping-pong of the "
+           "same frame (a Unix socket pair: tcp's ratio includes what loopback TCP costs over it), streaming to single-core memcpy of the same frame size.", "",
            "## Targets", "", *_targets_table(run), "",
            "## Baselines", "",
            "| floor | p50 | p99 | min–max of p50 |", "|---|---:|---:|---:|"]
@@ -121,25 +121,30 @@ def comparison_table(run: Run) -> str:
     rows = [("Round trip, 64 B, C↔C (p50)", "latency", 64), ("Round trip, 4 KiB, C↔C (p50)", "latency", 4096),
             ("Round trip, 1 MiB, C↔C (p50)", "latency", 1 << 20), ("Streaming 64 B messages, C→C", "rate", 64),
             ("Streaming 1 MiB messages, C→C", "gbps", 1 << 20)]
-    lines = ["| | Unix socket | Shared memory (crosswire ring) |", "| - | - | - |"]
+    lines = ["| | Unix socket | TCP (loopback) | Shared memory (crosswire ring) |", "| - | - | - | - |"]
     for label, key, size in rows:
-        lines.append(f"| {label} | {cell('uds', key, size)} | {cell('shm', key, size)} |")
-    py_u, py_s = run.pair("python", "python", "uds", 64), run.pair("python", "python", "shm", 64)
-    if py_u and py_s:
-        lines.append(f"| Round trip, 64 B, Python↔Python (p50) | {us(py_u['latency']['p50']['value'])} | "
-                     f"{us(py_s['latency']['p50']['value'])} |")
+        lines.append(f"| {label} | {cell('uds', key, size)} | {cell('tcp', key, size)} | {cell('shm', key, size)} |")
+    py = [run.pair("python", "python", t, 64) for t in ("uds", "tcp", "shm")]
+    if py[0] and py[2]:
+        lines.append("| Round trip, 64 B, Python↔Python (p50) | " +
+                     " | ".join(us(p["latency"]["p50"]["value"]) if p else "not measured" for p in py) + " |")
     one = next((w for w in run.waits if w["peer"] == "c" and w["placement"] == "one core"
                 and w["strategy"] == "spin-futex"), None)
     spin1 = next((w for w in run.waits if w["peer"] == "c" and w["placement"] == "one core"
                   and w["strategy"] == "spin"), None)
     lines += [
-        "| Synchronisation | the kernel: a blocking read sleeps until data arrives | ring indexes with release/acquire, "
+        "| Synchronisation | the kernel: a blocking read sleeps until data arrives | the same, through the TCP stack "
+        "(`TCP_NODELAY`) | ring indexes with release/acquire, "
         "then a futex sleep (spin briefly, then sleep)" + (f"; on one shared core {us(one['latency']['p50']['value'])} "
         f"per round trip, where a pure spinner takes {us(spin1['latency']['p50']['value'])}" if one and spin1 else "")
         + " |",
-        "| Framing | a byte stream: frames back to back | the same byte stream through a ring; frames may wrap |",
-        "| Portability | every POSIX system | POSIX shm; futex on Linux, polling elsewhere (macOS: no /dev/shm, names ≤ 31) |",
-        "| Network | extends to TCP | one machine only |",
+        "| Framing | a byte stream: frames back to back | the same byte stream | the same byte stream through a ring; "
+        "frames may wrap |",
+        "| Portability | every POSIX system | every system | POSIX shm; futex on Linux, polling elsewhere (macOS: no "
+        "/dev/shm, names ≤ 31) |",
+        "| Network | one machine | any two hosts (the harness binds loopback only) | one machine only |",
+        "| Who may connect | the socket directory's owner (0700), checked with `uid=` | anyone who can reach the port; "
+        "no credentials | the segment's owner (0600) |",
     ]
     return "\n".join(lines)
 
@@ -179,7 +184,7 @@ def plots(run: Run, out_dir: Path) -> list[Path]:
                 ax.plot([s for s, _ in pts], [v for _, v in pts], marker="o", label=f"{a}→{b}")
             if key == "latency":
                 floor = [(int(s), f["p50"]["value"] / 1000) for s, f in run.baselines["socketpair"].items()] \
-                    if t == "uds" else [(s, run.baselines["shm_pingpong"]["p50"]["value"] / 1000) for s in run.settings.sizes]
+                    if t != "shm" else [(s, run.baselines["shm_pingpong"]["p50"]["value"] / 1000) for s in run.settings.sizes]
                 ax.plot([s for s, _ in floor], [v for _, v in floor], "k--", label="floor")
             else:
                 mem = sorted((int(s), f["value"]) for s, f in run.baselines["memcpy_gbps"].items())

@@ -40,7 +40,8 @@ def run(root: Path, peers: list[str], cases: str = "all", jobs: str = "auto") ->
     seconds = time.perf_counter() - start
     found = PASSED.findall(r.stdout)
     if r.returncode != 0 or not found:
-        raise CrosswireError(f"the matrix failed ({' '.join(argv)}):\n{r.stdout[-1500:]}{r.stderr[-500:]}")
+        last = (r.stdout.strip().splitlines() or ["no output"])[-1]
+        raise CrosswireError(f"the matrix failed ({last}): {' '.join(argv)}\n{r.stdout[-1500:]}{r.stderr[-500:]}")
     return MatrixTime(tuple(peers), cases, int(found[-1]), seconds)
 
 

@@ -109,13 +109,16 @@ def run(project: Project, settings: Settings, say: Callable[[str], None] = print
     raw: dict = {}
     _baselines(raw, r, base, pin, say)
 
-    for a in peers:
-        for b in peers:
-            for transport in settings.transports:
-                if transport not in a.transports or transport not in b.transports:
+    for transport in settings.transports:
+        able = []
+        for a in peers:
+            for b in peers:
+                if transport in a.transports and transport in b.transports:
+                    able.append((a, b))
+                else:
                     r.missing.append(f"{a.name}->{b.name} over {transport}: not supported by both")
-                    continue
-                _pair(r, a, b, transport, say)
+        for size in settings.sizes:
+            _side_by_side(r, able, transport, size, say)
     _strategies(r, peers, say)
     # the floors again at the end: the machine drifts during a run, and a floor measured in
     # one moment only would skew every ratio; each floor is the median over both passes
@@ -178,35 +181,63 @@ def _lat_summary(runs: list) -> dict:
     return {k: summary(v) for k, v in measure.summarize_latency(runs).items()}
 
 
-def _pair(r: Run, a: PeerSpec, b: PeerSpec, transport: str, say: Callable[[str], None]) -> None:
+def _side_by_side(r: Run, pairs: list[tuple[PeerSpec, PeerSpec]], transport: str, size: int,
+                  say: Callable[[str], None]) -> None:
+    """Every pair at one transport and size, connected at once and measured in turns: repetition
+    k of every pair runs before repetition k + 1 of any, so drift in the machine's speed during
+    the run falls on all pairs alike and their ratios stay fair."""
     s = r.settings
+    live: dict[tuple[str, str], tuple[Pair, int, int]] = {}
     try:
-        with Pair(a, b, transport, r.cpus) as pair:
-            for size in s.sizes:
+        for a, b in pairs:
+            key = (a.name, b.name)
+            pair = None
+            try:
+                pair = Pair(a, b, transport, r.cpus)
                 pair.connect(bench_capacity(size))
-                lat, lat_count = measure.latency(pair, size, s.reps, s.latency_s)
-                rates, count, waits = measure.throughput(pair, size, s.reps, s.stream_s)
-                pair.disconnect()
-                rate = Summary.of(rates)
-                gbps = Summary.of([x * (size + HEADER) / 1e9 for x in rates])
-                rec = {"a": a.name, "b": b.name, "transport": transport, "size": size,
-                       "latency": _lat_summary(lat), "latency_count": lat_count,
-                       "msgs_per_s": summary(rate), "gb_per_s": summary(gbps), "stream_count": count,
-                       "stream_waits": waits}
-                r.pairs.append(rec)
-                say(f"  {a.name}->{b.name} {transport} {size:>7} B: round trip p50 "
-                    f"{rec['latency']['p50']['value'] / 1000:9.2f} us, p99 {rec['latency']['p99']['value'] / 1000:9.2f} us; "
-                    f"{rate.value:12,.0f} msgs/s {gbps.value:6.2f} GB/s")
-    except Unsupported as exc:
-        r.missing.append(f"{a.name}->{b.name} over {transport}: {exc}")
-        say(f"  {a.name}->{b.name} {transport}: missing ({exc})")
-    except (PeerError, CrosswireError) as exc:
-        r.missing.append(f"{a.name}->{b.name} over {transport}: FAILED {exc}")
-        say(f"  {a.name}->{b.name} {transport}: FAILED {exc}")
+                lat_count = measure.adaptive_count(pair.ping(20, size).mean, s.latency_s)
+                rate, _ = pair.stream(64 if size > 65536 else 1000, size)
+                stream_count = measure.adaptive_count(1e9 / rate if rate else 0, s.stream_s, floor=20)
+                live[key] = (pair, lat_count, stream_count)
+            except (PeerError, CrosswireError) as exc:
+                what = "missing" if isinstance(exc, Unsupported) else "FAILED"
+                r.missing.append(f"{a.name}->{b.name} over {transport} at {size} B: {what} {exc}")
+                say(f"  {a.name}->{b.name} {transport} {size} B: {what} ({exc})")
+                if pair is not None:
+                    pair.close()
+        lat: dict = {k: [] for k in live}
+        rates: dict = {k: [] for k in live}
+        waits: dict = {k: 0 for k in live}
+        for _ in range(s.reps):
+            for key, (pair, lat_count, stream_count) in list(live.items()):
+                try:
+                    lat[key].append(pair.ping(lat_count, size))
+                    rate, w = pair.stream(stream_count, size)
+                    rates[key].append(rate)
+                    waits[key] += w
+                except (PeerError, CrosswireError) as exc:
+                    r.missing.append(f"{key[0]}->{key[1]} over {transport} at {size} B: FAILED {exc}")
+                    say(f"  {key[0]}->{key[1]} {transport} {size} B: FAILED ({exc})")
+                    live.pop(key)[0].close()
+        for key, (pair, lat_count, stream_count) in live.items():
+            rate = Summary.of(rates[key])
+            gbps = Summary.of([x * (size + HEADER) / 1e9 for x in rates[key]])
+            rec = {"a": key[0], "b": key[1], "transport": transport, "size": size,
+                   "latency": _lat_summary(lat[key]), "latency_count": lat_count,
+                   "msgs_per_s": summary(rate), "gb_per_s": summary(gbps), "stream_count": stream_count,
+                   "stream_waits": waits[key]}
+            r.pairs.append(rec)
+            say(f"  {key[0]}->{key[1]} {transport} {size:>7} B: round trip p50 "
+                f"{rec['latency']['p50']['value'] / 1000:9.2f} us, p99 {rec['latency']['p99']['value'] / 1000:9.2f} us; "
+                f"{rate.value:12,.0f} msgs/s {gbps.value:6.2f} GB/s")
+    finally:
+        for pair, _, _ in live.values():
+            pair.close()
 
 
 def _strategies(r: Run, peers: list[PeerSpec], say: Callable[[str], None]) -> None:
-    """Each peer with itself over shm at 64 B, under each wait strategy, on two cores and on one."""
+    """Each peer with itself over shm at 64 B, under each wait strategy, on two cores and on one;
+    the strategies of one peer and placement measured in turns, like the pairs."""
     s = r.settings
     if "shm" not in s.transports:
         return
@@ -215,21 +246,34 @@ def _strategies(r: Run, peers: list[PeerSpec], say: Callable[[str], None]) -> No
         if "shm" not in p.transports:
             continue
         for placement, cpus in (("two cores", r.cpus), ("one core", (r.one_core, r.one_core))):
-            for strategy in STRATEGIES:
-                try:
-                    with Pair(p, p, "shm", cpus, wait=strategy) as pair:
+            live: dict[str, tuple[Pair, int]] = {}
+            runs: dict[str, list] = {}
+            try:
+                for strategy in STRATEGIES:
+                    pair = None
+                    try:
+                        pair = Pair(p, p, "shm", cpus, wait=strategy)
                         pair.connect(bench_capacity(64))
                         # a spinner sharing one core measures timeslices: keep its runs short
                         target = s.latency_s / (10 if strategy == "spin" and placement == "one core" else 1)
-                        lat, count = measure.latency(pair, 64, s.reps, target)
-                except Unsupported as exc:
-                    r.missing.append(f"{p.name} wait {strategy}: {exc}")
-                    continue
-                except (PeerError, CrosswireError) as exc:
-                    r.missing.append(f"{p.name} wait {strategy} on {placement}: FAILED {exc}")
-                    continue
-                rec = {"peer": p.name, "placement": placement, "strategy": strategy, "latency": _lat_summary(lat),
-                       "count": count}
+                        live[strategy] = (pair, measure.adaptive_count(pair.ping(20, 64).mean, target))
+                        runs[strategy] = []
+                    except (PeerError, CrosswireError) as exc:
+                        r.missing.append(f"{p.name} wait {strategy} on {placement}: {exc}")
+                        if pair is not None:
+                            pair.close()
+                for _ in range(s.reps):
+                    for strategy, (pair, count) in live.items():
+                        runs[strategy].append(pair.ping(count, 64))
+            except (PeerError, CrosswireError) as exc:
+                r.missing.append(f"{p.name} wait strategies on {placement}: FAILED {exc}")
+                continue
+            finally:
+                for pair, _ in live.values():
+                    pair.close()
+            for strategy, (_, count) in live.items():
+                rec = {"peer": p.name, "placement": placement, "strategy": strategy,
+                       "latency": _lat_summary(runs[strategy]), "count": count}
                 r.waits.append(rec)
                 say(f"  {p.name} {placement:9} {strategy:10}: p50 {rec['latency']['p50']['value'] / 1000:9.2f} us, "
                     f"p99 {rec['latency']['p99']['value'] / 1000:9.2f} us")
