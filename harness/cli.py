@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench", help="measure sockets against shared memory for every pair, next to the machine's floors")
     s.add_argument("--quick", action="store_true", help="fewer and shorter repetitions: the same tables in under a minute")
     s.add_argument("--peers", type=_csv, help="comma-separated peer names (default: every built peer but variants)")
-    s.add_argument("--transports", type=_csv, default=["uds", "shm"], help="default: uds,shm")
+    s.add_argument("--transports", type=_csv, default=["uds", "shm", "tcp"], help="default: uds,shm,tcp")
     s.add_argument("--sizes", type=_csv, help="message sizes in bytes (default: 64,4096,1048576)")
     s.add_argument("--no-scaling", action="store_true", help="skip timing the test matrix")
     s.add_argument("--out", type=Path, default=Path("reports"), help="where bench.json, bench.md and the plots go")
@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("hostile", help="send the catalogue of malformed and split frames to every peer over every transport")
     s.add_argument("--peers", type=_csv, help="receivers (default: all)")
-    s.add_argument("--transports", type=_csv, default=["uds", "shm"], help="default: uds,shm")
+    s.add_argument("--transports", type=_csv, default=["uds", "shm", "tcp"], help="default: uds,shm,tcp")
     s.add_argument("--sender", default="python", help="the peer that writes the raw bytes (RAW request; default: python)")
 
     s = sub.add_parser("expected", help="show or rewrite the peers' expected-failure lists")

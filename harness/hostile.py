@@ -151,9 +151,8 @@ class Bench:
         out = Outcome(entry, self.rx.spec.name, self.transport)
         address = self.t.address()
         try:
-            extra = " 4096" if self.transport == "shm" else ""
-            self.rx.request(f"LISTEN {self.transport} {address}{extra}")
-            self.tx.request(f"CONNECT {self.transport} {address} 5000", 10)
+            target = transports.listen(self.rx, self.transport, address, 4096)
+            self.tx.request(f"CONNECT {self.transport} {target} 5000", 10)
             self.rx.request("ACCEPT 5000", 10)
             self.tx.request(f"RAW {entry.chunk} x{entry.data.hex()}", 60)
             if entry.sender_closes:

@@ -146,8 +146,8 @@ class Session:
             t = self._transports.get(transport) or self._transports.setdefault(transport, transports.get(transport))
             self._address = t.address()
             wait = self.io_ms / 1000 + self.timeout
-            rx.request(f"LISTEN {transport} {self._address}")
-            tx.request(f"CONNECT {transport} {self._address} {self.io_ms}", wait)
+            target = transports.listen(rx, transport, self._address)
+            tx.request(f"CONNECT {transport} {target} {self.io_ms}", wait)
             rx.request(f"ACCEPT {self.io_ms}", wait)
             self._link = (sender, receiver, transport)
         return self._procs[(sender, "tx")], self._procs[(receiver, "rx")]

@@ -27,6 +27,7 @@ class PeerSpec:
     requires: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     base: str = ""          # for a variant ("c@asan"), the peer it is a build of ("c")
+    packages: tuple[str, ...] = ()   # Debian packages that provide `requires` (named when missing)
 
     @property
     def program(self) -> str:
@@ -43,6 +44,14 @@ class PeerSpec:
     def missing_tools(self) -> list[str]:
         return [tool for tool in self.requires if shutil.which(tool) is None]
 
+    def install_hint(self) -> str:
+        """"; on Debian: apt-get install ..." naming the manifest's `packages`, or "" without any."""
+        return f"; on Debian: apt-get install {' '.join(self.packages)}" if self.packages else ""
+
+    def missing_reason(self, missing: list[str]) -> str:
+        """Why the tools `missing` keep this peer from building or running, and what to install."""
+        return f"{', '.join(missing)} not found on PATH{self.install_hint()}"
+
     def argv(self) -> list[str]:
         """The run command, with {python} standing for this interpreter and paths made absolute."""
         out = []
@@ -57,7 +66,7 @@ class PeerSpec:
         """Why this peer cannot run here, or None when it can."""
         missing = self.missing_tools()
         if missing:
-            return f"toolchain missing: {', '.join(missing)} not found on PATH (needed by {self.manifest})"
+            return f"toolchain missing: {self.missing_reason(missing)} (needed by {self.manifest})"
         absent = [o for o in self.outputs if not (self.dir / o).exists()]
         if absent:
             return f"not built: {self.dir.name}/{absent[0]} is missing; run `make peers`"
@@ -99,7 +108,7 @@ def load_manifest(path: Path) -> PeerSpec:
     if doc["contract"] != CONTRACT_VERSION:
         raise ManifestError(f"{where}: contract {doc['contract']!r}; this harness speaks {CONTRACT_VERSION}")
     build, run, sup = doc.get("build", {}), doc["run"], doc["supports"]
-    for table, keys in ((build, {"requires", "command", "outputs"}), (run, {"command"}),
+    for table, keys in ((build, {"requires", "command", "outputs", "packages"}), (run, {"command"}),
                         (sup, {"transports", "messages"})):
         if not isinstance(table, dict):
             raise ManifestError(f"{where}: build, run and supports must be tables")
@@ -117,13 +126,15 @@ def load_manifest(path: Path) -> PeerSpec:
         build=_strings(where, build.get("command", []), "build.command"),
         requires=_strings(where, build.get("requires", []), "build.requires"),
         outputs=_strings(where, build.get("outputs", []), "build.outputs"),
+        packages=_strings(where, build.get("packages", []), "build.packages"),
     )
 
 
 def load_variants(path: Path, base: PeerSpec) -> list[PeerSpec]:
     """`[variants.<v>]` tables: other builds of the same program (a sanitizer build, a cross
     build run under an emulator), each joining the matrix as peer `<name>@<v>`. A variant takes
-    `build`, `outputs`, `run` and extra `requires`; the rest comes from the base peer."""
+    `build`, `outputs`, `run`, extra `requires` and the extra `packages` (Debian's) that provide
+    them, named in the reason when one is missing; the rest comes from the base peer."""
     doc = tomllib.loads(path.read_text(encoding="utf-8"))
     out = []
     variants = doc.get("variants", {})
@@ -133,7 +144,7 @@ def load_variants(path: Path, base: PeerSpec) -> list[PeerSpec]:
         where = f"{path}: variants.{vname}"
         if not isinstance(table, dict) or not vname.replace("_", "").isalnum():
             raise ManifestError(f"{where}: a variant is a table named by a word")
-        extra = sorted(table.keys() - {"build", "outputs", "run", "requires"})
+        extra = sorted(table.keys() - {"build", "outputs", "run", "requires", "packages"})
         if extra:
             raise ManifestError(f"{where}: unknown key(s) {', '.join(extra)}")
         run = _strings(where, table.get("run", list(base.run)), "run")
@@ -144,7 +155,8 @@ def load_variants(path: Path, base: PeerSpec) -> list[PeerSpec]:
             transports=base.transports, messages=base.messages,
             build=_strings(where, table.get("build", []), "build"),
             requires=base.requires + _strings(where, table.get("requires", []), "requires"),
-            outputs=_strings(where, table.get("outputs", []), "outputs"), base=base.name))
+            outputs=_strings(where, table.get("outputs", []), "outputs"), base=base.name,
+            packages=base.packages + _strings(where, table.get("packages", []), "packages")))
     return out
 
 
@@ -182,7 +194,7 @@ def build(spec: PeerSpec, timeout: float = BUILD_TIMEOUT) -> BuildResult:
     """Run the peer's build step in its folder; a missing toolchain is a skip, not a failure."""
     missing = spec.missing_tools()
     if missing:
-        return BuildResult(spec.name, "skipped", f"{', '.join(missing)} not found on PATH")
+        return BuildResult(spec.name, "skipped", spec.missing_reason(missing))
     if not spec.build:
         return BuildResult(spec.name, "nothing")
     argv = [a.replace("{python}", sys.executable) for a in spec.build]

@@ -45,10 +45,11 @@ class StressResult:
         head = f"{self.sender}->{self.receiver} over {self.transport}"
         if self.error:
             return f"{head}: ERROR {self.error}"
+        ring = (f"ring {self.capacity} B wrapped {self.wraps} times; sender slept {s.get('waits')} times (full), "
+                f"receiver {d.get('waits')} (empty)" if self.transport == "shm" else "a socket: no ring")
         return (f"{head}: {d.get('received', 0)}/{self.count} received, lost {d.get('lost')}, duplicated "
                 f"{d.get('duplicated')}, reordered {d.get('reordered')}, corrupt {d.get('corrupt')}; "
-                f"{d.get('bytes', 0) / 1e6:.1f} MB, ring {self.capacity} B wrapped {self.wraps} times; "
-                f"sender slept {s.get('waits')} times (full), receiver {d.get('waits')} (empty); {rate:,.0f} msgs/s")
+                f"{d.get('bytes', 0) / 1e6:.1f} MB, {ring}; {rate:,.0f} msgs/s")
 
     def record(self) -> dict:
         return {"sender": self.sender, "receiver": self.receiver, "transport": self.transport, "count": self.count,
@@ -90,8 +91,8 @@ def run_pair(sender: PeerSpec, receiver: PeerSpec, transport: str, count: int, c
         tx, rx = PeerProcess(sender, "blast"), PeerProcess(receiver, "drain")
         tx.handshake()
         rx.handshake()
-        rx.request(f"LISTEN {transport} {address}" + (f" {capacity}" if transport == "shm" else ""))
-        tx.request(f"CONNECT {transport} {address} 5000", 10)
+        target = transports.listen(rx, transport, address, capacity)
+        tx.request(f"CONNECT {transport} {target} 5000", 10)
         rx.request("ACCEPT 5000", 10)
         tx.send(f"BLAST {count} {seed} {min_len} {max_len}")
         rx.send(f"DRAIN {count} {seed} {min_len} {max_len} {int(timeout_s * 1000)}")

@@ -60,7 +60,7 @@ def test_baseline_refuses_bad_arguments(baselines, args):
 
 # ------------------------------------------------------------------ the peers' bench requests
 
-PAIRS = [(a, b, t) for a, b in itertools.product(PEERS, PEERS) for t in ("uds", "shm")
+PAIRS = [(a, b, t) for a, b in itertools.product(PEERS, PEERS) for t in ("uds", "shm", "tcp")
          if t in a.transports and t in b.transports]
 
 
@@ -195,7 +195,7 @@ def _fake_run() -> suite.Run:
                         "msgs_per_s": suite.summary(Summary.of([rate])),
                         "gb_per_s": suite.summary(Summary.of([rate * 88 / 1e9])), "latency_ratio": p50 / 100,
                         "gb_per_s_of_memcpy": rate * 88 / 1e10, "latency_count": 10, "stream_count": 10,
-                        "stream_waits": 0})
+                        "stream_waits": 0, "latency_floor_ns": 100 if t == "shm" else 10000})
     r.waits.append({"peer": "c", "placement": "one core", "strategy": "spin-futex", "latency": lat(20000), "count": 1})
     r.targets = suite.targets(r)
     return r
@@ -233,7 +233,7 @@ def test_quick_bench_end_to_end(tmp_path):
                         "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     data = json.loads((tmp_path / "bench.json").read_text())
-    assert {(p["transport"], p["size"]) for p in data["pairs"]} == {("uds", 64), ("shm", 64)}
+    assert {(p["transport"], p["size"]) for p in data["pairs"]} == {("uds", 64), ("shm", 64), ("tcp", 64)}
     assert all(p["latency"]["p50"]["value"] > 0 and p["msgs_per_s"]["value"] > 0 for p in data["pairs"])
     assert {w["strategy"] for w in data["wait_strategies"]} == set(suite.STRATEGIES)
     assert (tmp_path / "bench.md").exists() and (tmp_path / "bench-latency.png").exists()

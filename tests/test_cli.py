@@ -37,8 +37,8 @@ def test_matrix_json_has_one_record_per_cell(tmp_path):
     assert "python->python-uds-integers.max" in ids and "python-decode-floats.snan_payload" in ids
     assert all(x["status"] == "pass" for x in records)
     n_cases = len({x["case"] for x in records})
-    assert len(records) == 6 * n_cases  # encode, decode, then send and echo over uds and shm
-    assert "python->python-shm-integers.max" in ids
+    assert len(records) == 8 * n_cases  # encode, decode, then send and echo over uds, shm and tcp
+    assert "python->python-shm-integers.max" in ids and "python<->python-tcp-integers.max" in ids
     assert {"sender", "receiver", "transport", "case", "status", "detail"} <= records[0].keys()
     assert "sender (row) x receiver (column)" in r.stdout
 

@@ -1,5 +1,5 @@
 """Process faults in the middle of the matrix (issue 7): a peer killed, stopped, exiting early or
-writing garbage on its control channel while it sends or receives, on both transports; a peer
+writing garbage on its control channel while it sends or receives, on every transport; a peer
 that never starts; a build that fails. Each is reported against the case in flight, with the
 peer's stderr tail, and the cells after it still run."""
 from __future__ import annotations
@@ -26,7 +26,7 @@ def saboteur(tmp_path, fault: str, command: str, n: int):
     (d / "peer.toml").write_text(
         f'name = "python"\nlanguage = "python"\ncontract = 1\n[run]\n'
         f'command = ["{sys.executable}", "{SABOTEUR}", "{fault}", "{command}", "{n}", "{once}"]\n'
-        f'[supports]\ntransports = ["uds", "shm"]\n')
+        f'[supports]\ntransports = ["uds", "shm", "tcp"]\n')
     spec = load_manifest(d / "peer.toml")
     object.__setattr__(spec, "name", "saboteur")
     object.__setattr__(spec, "base", "python")   # HELLO says python: it is the reference program
@@ -37,7 +37,7 @@ EXPECT = {"kill": "killed by signal 9", "stop": "no reply within", "exit": "exit
           "garbage": "not a contract reply"}
 
 
-@pytest.mark.parametrize("transport", ["uds", "shm"])
+@pytest.mark.parametrize("transport", ["uds", "shm", "tcp"])
 @pytest.mark.parametrize("role, command", [("sender", "SEND"), ("receiver", "RECV")])
 @pytest.mark.parametrize("fault", sorted(EXPECT))
 def test_fault_mid_matrix_is_reported_and_the_matrix_goes_on(tmp_path, fault, role, command, transport):

@@ -12,7 +12,7 @@ from .conftest import ROOT
 
 PROJECT = Project(ROOT)
 ENTRIES = hostile.catalogue(PROJECT.schema, ROOT / "protocols" / "vectors" / "malformed.json")
-RECEIVERS = [(p, t) for p in PROJECT.registry.values() for t in ("uds", "shm") if t in p.transports]
+RECEIVERS = [(p, t) for p in PROJECT.registry.values() for t in ("uds", "shm", "tcp") if t in p.transports]
 
 
 def test_the_catalogue_covers_every_class_of_the_issue():

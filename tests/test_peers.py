@@ -25,7 +25,7 @@ def test_discovery_is_by_folder(tmp_path):
 
 
 def test_real_checkout_has_the_python_peer(project):
-    assert project.registry["python"].transports == ("uds", "shm")
+    assert project.registry["python"].transports == ("uds", "shm", "tcp")
 
 
 @pytest.mark.parametrize("text, words", [
@@ -83,3 +83,19 @@ def test_bad_variant(tmp_path):
     write(tmp_path / "c", GOOD.format(n="c") + '[variants.x]\nrun = ["a"]\ncolour = 1\n')
     with pytest.raises(ManifestError, match="variants.x: unknown key"):
         peers.discover(tmp_path)
+
+
+def test_a_variant_names_the_packages_to_install(tmp_path):
+    write(tmp_path / "c", GOOD.format(n="c") + '[build]\nrequires = ["sh"]\npackages = ["dash"]\n'
+          '[variants.s390x]\nbuild = ["make", "s390x"]\noutputs = ["x"]\nrun = ["no-such-qemu-xyz", "x"]\n'
+          'requires = ["no-such-gcc-xyz", "no-such-qemu-xyz"]\npackages = ["gcc-xyz", "qemu-user"]\n')
+    reg = peers.discover(tmp_path)
+    v = reg["c@s390x"]
+    assert v.packages == ("dash", "gcc-xyz", "qemu-user") and reg["c"].packages == ("dash",)
+    assert v.unavailable().startswith("toolchain missing: no-such-gcc-xyz, no-such-qemu-xyz not found on PATH; "
+                                      "on Debian: apt-get install dash gcc-xyz qemu-user (needed by ")
+    result = peers.build(v)
+    assert result.status == "skipped" and result.detail.endswith("apt-get install dash gcc-xyz qemu-user")
+    write(tmp_path / "bad" / "c", GOOD.format(n="c") + '[variants.x]\npackages = "qemu-user"\n')
+    with pytest.raises(ManifestError, match="packages must be a list of strings"):
+        peers.discover(tmp_path / "bad")

@@ -25,7 +25,7 @@ def test_runs_under_xdist(pytester: pytest.Pytester):
     pytester.makepyfile(test_m=TEST)
     result = pytester.runpytest_subprocess(f"--cw-root={ROOT}", "--cw-peers=python", "--cw-cases=text.*", "-n", "2", "-p", "no:cacheprovider")
     n = sum(1 for line in (ROOT / "protocols/vectors/golden.json").read_text().splitlines() if '"id": "text.' in line)
-    result.assert_outcomes(passed=6 * n)  # encode, decode, send and echo over uds and shm
+    result.assert_outcomes(passed=8 * n)  # encode, decode, send and echo over uds, shm and tcp
 
 
 def test_bad_option_is_a_usage_error(pytester: pytest.Pytester):

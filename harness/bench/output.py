@@ -49,8 +49,11 @@ def markdown(run: Run) -> str:
            f"{'quick mode, ' if run.settings.quick else ''}{run.settings.reps} repetitions per figure "
            f"(the median, with min–max); the run took {run.seconds:.0f} s.", "",
            "Ratios are to the machine's own floor measured in the same run (bench/baseline.c): shm round "
-           "trips to a bare cache-line ping-pong, uds and tcp round trips to a bare socketpair ping-pong of the "
-           "same frame (a Unix socket pair: tcp's ratio includes what loopback TCP costs over it), streaming to single-core memcpy of the same frame size.", "",
+           "trips to a bare cache-line ping-pong plus the four copies of the frame any ring makes (into and out "
+           "of the ring, each way, at memcpy speed; the shm target of issue 6 is against the bare ping-pong "
+           "alone), uds and tcp round trips to a bare socketpair ping-pong of the "
+           "same frame (a Unix socket pair: tcp's ratio includes what loopback TCP costs over it), streaming "
+           "to single-core memcpy of the same frame size.", "",
            "## Targets", "", *_targets_table(run), "",
            "## Baselines", "",
            "| floor | p50 | p99 | min–max of p50 |", "|---|---:|---:|---:|"]
@@ -113,7 +116,7 @@ def comparison_table(run: Run) -> str:
         if p is None:
             return "not measured"
         if key == "latency":
-            return f"{us(p['latency']['p50']['value'])} ({p['latency_ratio']:.1f}× its floor)"
+            return f"{us(p['latency']['p50']['value'])} ({p['latency_ratio']:.1f}× its floor, {us(p['latency_floor_ns'])})"
         if key == "rate":
             return rate(p["msgs_per_s"]["value"])
         return f"{p['gb_per_s']['value']:.1f} GB/s ({p['gb_per_s_of_memcpy']:.0%} of memcpy)"

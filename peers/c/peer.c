@@ -2,16 +2,17 @@
  *
  * It answers the harness on the control channel of protocols/PEER_CONTRACT.md: one request
  * line on stdin, one reply line on stdout. It carries messages in the frames of
- * protocols/WIRE.md, with the generated codec of gen/cw_schema.c, over one of two transports
- * behind the interface of transport.h: Unix stream sockets (uds.c) or shared-memory rings
- * (shm.c). C11 and POSIX only. Every buffer is allocated once, at start, with a size bounded
- * by the schema; every blocking wait honours the request's timeout.
+ * protocols/WIRE.md, with the generated codec of gen/cw_schema.c, over one of three transports
+ * behind the interface of transport.h: Unix stream sockets (uds.c), TCP (tcp.c) or
+ * shared-memory rings (shm.c). C11 and POSIX only. Every buffer is allocated once, at start,
+ * with a size bounded by the schema; every blocking wait honours the request's timeout.
  */
 #include "bench.h"
 #include "cw_schema.h"
 #include "platform.h"
 #include "shm.h"
 #include "stream.h"
+#include "tcp.h"
 #include "transport.h"
 #include "uds.h"
 
@@ -25,7 +26,7 @@
 #define PEER_NAME "c"           /* as in peer.toml: HELLO must report the same */
 #define PEER_LANGUAGE "c"
 #define CONTRACT "1"
-#define MAX_ADDRESS CW_UDS_MAX_PATH  /* bytes of an address (a shm name is shorter) */
+#define MAX_ADDRESS CW_UDS_MAX_PATH  /* bytes of an address (a shm name and a tcp address are shorter) */
 #define MAX_WORDS 6             /* request words kept apart; the rest is the value text */
 #define FRAME_MAX ((size_t)CW_HEADER_SIZE + CW_MAX_PAYLOAD)
 #define LINE_LIMIT (8 * (size_t)CW_MAX_PAYLOAD + 65536)   /* bytes of a request line */
@@ -155,12 +156,17 @@ static void close_all(void) {
     P.listener = NULL;
 }
 
+/* The transports, as word 1 of LISTEN/CONNECT names them. */
+typedef enum transport { TR_UDS, TR_SHM, TR_TCP } transport;
+
 /* Checks the transport and address of LISTEN/CONNECT and copies the address into
- * addr[MAX_ADDRESS + 1]. *shm tells the transport. */
-static int endpoint(const request *rq, char *addr, int *shm) {
+ * addr[MAX_ADDRESS + 1]. *t tells the transport. */
+static int endpoint(const request *rq, char *addr, transport *t) {
     size_t n = rq->word_len[2];
-    *shm = word_is(rq, 1, "shm");
-    if (!*shm && !word_is(rq, 1, "uds")) return err("unsupported", "transport %.*s", WORD(rq, 1));
+    if (word_is(rq, 1, "uds")) *t = TR_UDS;
+    else if (word_is(rq, 1, "shm")) *t = TR_SHM;
+    else if (word_is(rq, 1, "tcp")) *t = TR_TCP;
+    else return err("unsupported", "transport %.*s", WORD(rq, 1));
     if (n > MAX_ADDRESS) return err("runtime", "address longer than %d bytes", MAX_ADDRESS);
     if (memchr(rq->word[2], '\0', n)) return err("runtime", "address contains a NUL byte");
     if (P.listener != NULL || P.conn != NULL)
@@ -258,7 +264,7 @@ static int do_hello(request *rq) {
     if (usage(rq, 1, "HELLO <contract>")) return -1;
     if (rq->word_len[1] != 1 || rq->word[1][0] != CONTRACT[0])
         return err("unsupported", "contract %.*s", WORD(rq, 1));
-    return ok("OK name=%s language=%s contract=%s transports=uds,shm messages=* ptr_bits=%u byte_order=%s",
+    return ok("OK name=%s language=%s contract=%s transports=uds,shm,tcp messages=* ptr_bits=%u byte_order=%s",
               PEER_NAME, PEER_LANGUAGE, CONTRACT, (unsigned)(sizeof(void *) * 8),
               first == 4 ? "little" : first == 1 ? "big" : "unknown");
 }
@@ -319,11 +325,13 @@ static int do_decode(request *rq) {
     return reply_value(m, "OK");
 }
 
-/* LISTEN uds <path> | LISTEN shm <name> [capacity]: create the endpoint. */
+/* LISTEN uds <path> | LISTEN shm <name> [capacity] | LISTEN tcp <host>:<port>: create the
+ * endpoint. Over tcp the reply names the address really bound (port 0: the kernel's choice). */
 static int do_listen(request *rq) {
-    char addr[MAX_ADDRESS + 1];
+    char addr[MAX_ADDRESS + 1], bound[CW_TCP_MAX_ADDRESS];
     uint64_t capacity = CW_SHM_DEFAULT_CAPACITY;
-    int shm = 0, over = 0;
+    transport t = TR_UDS;
+    int over = 0, rc;
     cw_terr e;
     if (word_is(rq, 1, "shm")) {
         if ((rq->count != 3 && rq->count != 4) || (rq->count == 4 && digits(rq, 3, &capacity, &over)))
@@ -331,24 +339,29 @@ static int do_listen(request *rq) {
     } else if (usage(rq, 2, "LISTEN <transport> <address>")) {
         return -1;
     }
-    if (endpoint(rq, addr, &shm)) return -1;
+    if (endpoint(rq, addr, &t)) return -1;
     if (over) capacity = UINT64_MAX;                        /* refused as out of range */
-    if (shm ? cw_shm_listen(addr, capacity, &P.listener, &e) : cw_uds_listen(addr, &P.listener, &e))
-        return err_t(&e);
-    return ok("OK");
+    rc = t == TR_SHM ? cw_shm_listen(addr, capacity, &P.listener, &e)
+       : t == TR_TCP ? cw_tcp_listen(addr, &P.listener, bound, &e)
+                  : cw_uds_listen(addr, &P.listener, &e);
+    if (rc) return err_t(&e);
+    return t == TR_TCP ? ok("OK %s", bound) : ok("OK");
 }
 
 /* CONNECT <transport> <address> <timeout_ms>. */
 static int do_connect(request *rq) {
     char addr[MAX_ADDRESS + 1];
     uint64_t deadline = 0;
-    int shm = 0;
+    transport t = TR_UDS;
+    int rc;
     cw_terr e;
-    if (usage(rq, 3, "CONNECT <transport> <address> <timeout_ms>") || endpoint(rq, addr, &shm) ||
+    if (usage(rq, 3, "CONNECT <transport> <address> <timeout_ms>") || endpoint(rq, addr, &t) ||
         deadline_of(rq, 3, &deadline))
         return -1;
-    if (shm ? cw_shm_connect(addr, deadline, &P.conn, &e) : cw_uds_connect(addr, deadline, &P.conn, &e))
-        return err_t(&e);
+    rc = t == TR_SHM ? cw_shm_connect(addr, deadline, &P.conn, &e)
+       : t == TR_TCP ? cw_tcp_connect(addr, deadline, &P.conn, &e)
+                  : cw_uds_connect(addr, deadline, &P.conn, &e);
+    if (rc) return err_t(&e);
     P.in_pos = P.in_len = 0;
     return ok("OK");
 }

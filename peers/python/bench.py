@@ -7,8 +7,8 @@ open connection:
 
 - ShmLink: one helper call per frame written or read (shm.py, build_shm.py), the polling and
   sleeping in C;
-- SocketLink: the Unix socket in non-blocking mode, read into one buffer that holds many frames,
-  poll() only when nothing is there.
+- SocketLink: the socket (Unix or TCP) in non-blocking mode, read into one buffer that holds many
+  frames, poll() only when nothing is there.
 
 Both keep what they read past the request's last frame (or the part of a frame a timeout cut)
 in the peer's input buffer, so the stream stays in step for the next request.
@@ -330,6 +330,8 @@ class SocketLink(Link):
             except BlockingIOError:
                 self.wait(self.poll_in, f"waiting for a frame, {self.end - self.start} of {need} bytes read")
                 continue
+            except ConnectionResetError:  # tcp: the other side went with bytes of ours unread
+                k = 0
             if k == 0:
                 got = self.end - self.start
                 self.start = self.end

@@ -2,7 +2,7 @@
 
 It answers the harness on the control channel of protocols/PEER_CONTRACT.md: one request
 line on standard input, one reply line on standard output. It carries messages over a Unix
-stream socket or shared memory (shm.py) in the frames of protocols/WIRE.md, with the codec of
+stream socket, TCP or shared memory (shm.py) in the frames of protocols/WIRE.md, with the codec of
 codec.py; the benchmarks are in bench.py. Standard library only, plus the cffi helper that
 shm.py needs (build_shm.py).
 """
@@ -21,7 +21,8 @@ from stream import Stream, Tally
 
 HERE = Path(__file__).resolve().parent
 CONTRACT = "1"
-MAX_ADDRESS = 100  # bytes of a uds path
+MAX_ADDRESS = 100  # bytes of an address (a uds path; a shm name and a tcp address are shorter)
+TRANSPORTS = ("uds", "shm", "tcp")
 
 
 def one_line(text):
@@ -69,6 +70,31 @@ def peer_uid(sock):
     if sys.platform == "darwin":  # struct xucred { u_int cr_version; uid_t cr_uid; ... }, SOL_LOCAL 0, LOCAL_PEERCRED 1
         return struct.unpack_from("=II", sock.getsockopt(0, 1, 76))[1]
     raise PeerError("unsupported", "peer credentials on this platform")
+
+
+def tcp_address(address):
+    """`<host>:<port>` (IPv4 dotted, or IPv6 in brackets; no names) as (family, sockaddr)."""
+    host, sep, port = address.rpartition(":")
+    family = socket.AF_INET
+    if host.startswith("[") and host.endswith("]"):
+        host, family = host[1:-1], socket.AF_INET6
+    try:
+        if not sep or not port.isdigit() or not port.isascii() or len(port) > 5 or int(port) > 65535:
+            raise ValueError
+        socket.inet_pton(family, host)
+    except (OSError, ValueError):
+        raise PeerError("runtime", f"bad tcp address {address[:60]!r}: <IPv4>:<port> or [<IPv6>]:<port>") from None
+    return family, (host, int(port))
+
+
+def tcp_name(sock):
+    """The address a tcp socket is bound to, in the contract's form."""
+    host, port = sock.getsockname()[:2]
+    return f"[{host}]:{port}" if sock.family == socket.AF_INET6 else f"{host}:{port}"
+
+
+def is_tcp(sock):
+    return isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6)
 
 
 def parse_blob(token):
@@ -159,6 +185,8 @@ class Peer:
             return self.listen_shm(args)
         expect_args(args, 2, "LISTEN <transport> <address>")
         address = self.check_endpoint(args[0], args[1])
+        if args[0] == "tcp":
+            return self.listen_tcp(address)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.bind(address)  # fails if the file exists, as the contract wants
@@ -176,10 +204,16 @@ class Peer:
         if args[0] == "shm":
             return self.connect_shm(address, deadline)
         timeout = seconds_left(deadline, f"connecting to {address}")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        if args[0] == "tcp":
+            family, target = tcp_address(address)
+        else:
+            family, target = socket.AF_UNIX, address
+        sock = socket.socket(family, socket.SOCK_STREAM)
         sock.settimeout(timeout)
         try:
-            sock.connect(address)
+            sock.connect(target)  # refused (nothing listening) fails at once, as the contract wants
+            if family != socket.AF_UNIX:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except TimeoutError:
             sock.close()
             raise PeerError("timeout", f"connecting to {address}") from None
@@ -207,6 +241,8 @@ class Peer:
         except TimeoutError:
             raise PeerError("timeout", "no connection to accept") from None
         self.inbuf.clear()
+        if is_tcp(self.conn):
+            self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if want_uid is not None:
             self.check_credentials(want_uid)
         return []
@@ -216,6 +252,9 @@ class Peer:
         if isinstance(self.conn, shm.ShmConnection):
             # Only our own uid (or root) can open a 0600 segment: the kernel checked already.
             uid = os.getuid()
+        elif is_tcp(self.conn):
+            self.close_connection()
+            raise PeerError("unsupported", "peer credentials over tcp: there are none; closed")
         else:
             uid = peer_uid(self.conn)
         if uid != want_uid:
@@ -407,10 +446,28 @@ class Peer:
         self.inbuf.clear()
         return []
 
-    # ------------------------------------------------------------ transport: uds
+    # ------------------------------------------------------------ transport: tcp
+
+    def listen_tcp(self, address):
+        """LISTEN tcp <host>:<port>: the reply names the address really bound (port 0: the
+        kernel's choice)."""
+        family, target = tcp_address(address)
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(target)
+            sock.listen(1)
+            bound = tcp_name(sock)
+        except OSError:
+            sock.close()
+            raise
+        self.listener, self.listen_path = sock, None
+        return [bound]
+
+    # ------------------------------------------------------------ transport: uds (and what sockets share)
 
     def check_endpoint(self, transport, address):
-        if transport not in ("uds", "shm"):
+        if transport not in TRANSPORTS:
             raise PeerError("unsupported", f"transport {transport}")
         if len(address.encode()) > MAX_ADDRESS:
             raise PeerError("runtime", f"address longer than {MAX_ADDRESS} bytes")
@@ -454,6 +511,8 @@ class Peer:
                 chunk = self.conn.recv(65536)
             except TimeoutError:
                 raise PeerError("timeout", waiting) from None
+            except ConnectionResetError:
+                chunk = b""  # tcp: the other side closed with bytes of ours unread, or died
             if not chunk and not self.inbuf:
                 raise PeerError("runtime", "closed by the other side")
             if not chunk:

@@ -1,6 +1,6 @@
 //! The Rust peer of crosswire: the wire format of protocols/WIRE.md with a codec generated
 //! from protocols/schema.toml (`schema`), its runtime (`codec`), frames (`wire`), the
-//! transports (`transport`: Unix sockets, and the shared-memory rings of protocols/SHM.md in
+//! transports (`transport`: Unix sockets, TCP, and the shared-memory rings of protocols/SHM.md in
 //! `shm` over the platform layer `sys`), the generated streams of BLAST/DRAIN (`stream`) and
 //! the benchmarks PING/PONG/FLOOD/SINK (`bench`).
 //! The binary `cw-peer` speaks PEER_CONTRACT.md with them.

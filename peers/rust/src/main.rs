@@ -1,6 +1,6 @@
 //! cw-peer: the Rust peer of crosswire. One request line on stdin, one reply line on stdout
-//! (protocols/PEER_CONTRACT.md); messages travel in WIRE.md frames over Unix sockets or the
-//! shared-memory rings of SHM.md. The binary itself has no `unsafe` (that lives in the lib's
+//! (protocols/PEER_CONTRACT.md); messages travel in WIRE.md frames over Unix sockets, TCP or
+//! the shared-memory rings of SHM.md. The binary itself has no `unsafe` (that lives in the lib's
 //! platform layer).
 #![forbid(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -90,7 +90,7 @@ fn hello() -> String {
         "big"
     };
     let bits = std::mem::size_of::<usize>() * 8;
-    let me = "name=rust language=rust contract=1 transports=uds,shm messages=*";
+    let me = "name=rust language=rust contract=1 transports=uds,shm,tcp messages=*";
     format!("{me} ptr_bits={bits} byte_order={order}")
 }
 
@@ -134,12 +134,12 @@ fn handle(link: &mut Link, words: &[&str]) -> Result<Vec<String>> {
                 // by the transport; beyond u64 is refused the same way.
                 let capacity = digits(args[2], "capacity")?.unwrap_or(u64::MAX);
                 let transport = Transport::parse(args[0])?;
-                return link.listen(transport, args[1], capacity).map(|()| vec![]);
+                return link.listen(transport, args[1], capacity).map(|bound| bound.into_iter().collect());
             }
             expect(args, 2, "LISTEN <transport> <address> (shm: [capacity])")?;
             let transport = Transport::parse(args[0])?;
             link.listen(transport, args[1], DEFAULT_CAPACITY)
-                .map(|()| vec![])
+                .map(|bound| bound.into_iter().collect()) // tcp: the address really bound
         }
         "CONNECT" => {
             expect(args, 3, "CONNECT <transport> <address> <timeout_ms>")?;

@@ -1,10 +1,12 @@
-//! The transports of PEER_CONTRACT.md behind one [`Link`]: `uds` (a Unix stream socket) and
-//! `shm` (the shared-memory rings of SHM.md, in `shm`). One endpoint and one connection at a
-//! time, every blocking step bounded by a deadline, and the bytes read but not used yet kept
-//! in one input buffer whatever the transport, so a frame cut by a timeout stays in step.
+//! The transports of PEER_CONTRACT.md behind one [`Link`]: `uds` (a Unix stream socket), `tcp`
+//! (a TCP stream, `TCP_NODELAY`) and `shm` (the shared-memory rings of SHM.md, in `shm`). One
+//! endpoint and one connection at a time, every blocking step bounded by a deadline, and the
+//! bytes read but not used yet kept in one input buffer whatever the transport, so a frame cut
+//! by a timeout stays in step.
 
 use std::fs;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -52,6 +54,7 @@ fn failed(what: &str, err: std::io::Error) -> Error {
 pub enum Transport {
     Uds,
     Shm,
+    Tcp,
 }
 
 impl Transport {
@@ -59,19 +62,76 @@ impl Transport {
         match name {
             "uds" => Ok(Transport::Uds),
             "shm" => Ok(Transport::Shm),
+            "tcp" => Ok(Transport::Tcp),
             _ => Err(Error::Unsupported(format!("transport {name}"))),
         }
     }
 }
 
+/// A tcp address of the contract: `<a.b.c.d>:<port>` or `[<IPv6>]:<port>`, no names.
+fn tcp_address(address: &str) -> Result<SocketAddr> {
+    address.parse().map_err(|_| {
+        Error::Runtime(format!(
+            "bad tcp address {:?}: <IPv4>:<port> or [<IPv6>]:<port>",
+            address.chars().take(60).collect::<String>()
+        ))
+    })
+}
+
 enum Endpoint {
     Uds(UnixListener, PathBuf),
+    Tcp(TcpListener),
     Shm(shm::Listener),
 }
 
 enum Conn {
     Uds(UnixStream),
+    Tcp(TcpStream),
     Shm(shm::Conn),
+}
+
+/// What the two stream sockets share: reads and writes with timeouts.
+trait Socket: Read + Write {
+    fn read_timeout_to(&self, timeout: Option<Duration>) -> io::Result<()>;
+    fn write_timeout_to(&self, timeout: Option<Duration>) -> io::Result<()>;
+}
+
+impl Socket for UnixStream {
+    fn read_timeout_to(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.set_read_timeout(timeout)
+    }
+    fn write_timeout_to(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.set_write_timeout(timeout)
+    }
+}
+
+impl Socket for TcpStream {
+    fn read_timeout_to(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.set_read_timeout(timeout)
+    }
+    fn write_timeout_to(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.set_write_timeout(timeout)
+    }
+}
+
+impl Conn {
+    /// The stream socket under a `uds` or `tcp` connection.
+    fn socket(&mut self) -> Option<&mut dyn Socket> {
+        match self {
+            Conn::Uds(conn) => Some(conn),
+            Conn::Tcp(conn) => Some(conn),
+            Conn::Shm(_) => None,
+        }
+    }
+}
+
+/// A connection accepted or made over tcp, made blocking (reads and writes have timeouts)
+/// and without Nagle's delay.
+fn tcp_conn(conn: TcpStream) -> Result<Conn> {
+    conn.set_nonblocking(false)
+        .and_then(|()| conn.set_nodelay(true))
+        .map_err(|e| failed("connection", e))?;
+    Ok(Conn::Tcp(conn))
 }
 
 /// The endpoint (after LISTEN) and the connection (after CONNECT or ACCEPT).
@@ -96,18 +156,20 @@ pub struct Link {
 /// Write all of `bytes` to `conn`; over shm, waiting for space until `deadline` if any (a
 /// socket has it as its write timeout already).
 fn write_to(conn: &mut Conn, bytes: &[u8], deadline: Option<Instant>) -> Result<()> {
-    match conn {
-        Conn::Uds(conn) => conn.write_all(bytes).map_err(|e| match e.kind() {
-            ErrorKind::BrokenPipe | ErrorKind::ConnectionReset => {
-                Error::Closed(format!("by the other side (send: {e})"))
-            }
-            ErrorKind::WouldBlock | ErrorKind::TimedOut => {
-                Error::Timeout("sending: the other side did not read in time".into())
-            }
-            _ => failed("send", e),
-        }),
-        Conn::Shm(conn) => conn.write_all(bytes, deadline),
-    }
+    let socket: &mut dyn Socket = match conn {
+        Conn::Shm(conn) => return conn.write_all(bytes, deadline),
+        Conn::Uds(conn) => conn,
+        Conn::Tcp(conn) => conn,
+    };
+    socket.write_all(bytes).map_err(|e| match e.kind() {
+        ErrorKind::BrokenPipe | ErrorKind::ConnectionReset => {
+            Error::Closed(format!("by the other side (send: {e})"))
+        }
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => {
+            Error::Timeout("sending: the other side did not read in time".into())
+        }
+        _ => failed("send", e),
+    })
 }
 
 impl Link {
@@ -124,10 +186,17 @@ impl Link {
         Ok(())
     }
 
-    /// Create an endpoint: a socket file (it must not exist), or a segment whose rings hold
-    /// `capacity` bytes each (`shm` only).
-    pub fn listen(&mut self, transport: Transport, address: &str, capacity: u64) -> Result<()> {
+    /// Create an endpoint: a socket file (it must not exist), a tcp listener (port 0: the
+    /// kernel chooses), or a segment whose rings hold `capacity` bytes each (`shm` only). The
+    /// address really bound when LISTEN's reply must name it (tcp).
+    pub fn listen(
+        &mut self,
+        transport: Transport,
+        address: &str,
+        capacity: u64,
+    ) -> Result<Option<String>> {
         self.check_free(transport, address)?;
+        let mut bound = None;
         let endpoint = match transport {
             Transport::Uds => {
                 let listener = UnixListener::bind(address).map_err(|e| failed("bind", e))?;
@@ -136,15 +205,27 @@ impl Link {
                     .map_err(|e| failed("listen", e))?;
                 Endpoint::Uds(listener, PathBuf::from(address))
             }
+            Transport::Tcp => {
+                // std sets SO_REUSEADDR on a listener and listens with a backlog of 128.
+                let listener =
+                    TcpListener::bind(tcp_address(address)?).map_err(|e| failed("bind", e))?;
+                let local = listener
+                    .local_addr()
+                    .and_then(|local| listener.set_nonblocking(true).map(|()| local))
+                    .map_err(|e| failed("listen", e))?;
+                bound = Some(local.to_string()); // "127.0.0.1:40321", "[::1]:40321"
+                Endpoint::Tcp(listener)
+            }
             Transport::Shm => Endpoint::Shm(shm::Listener::create(address, capacity)?),
         };
         self.endpoint = Some(endpoint);
-        Ok(())
+        Ok(bound)
     }
 
     /// Connect to a listening endpoint. `uds`: std has no connect with a timeout for Unix
     /// sockets, so a helper thread connects; if the deadline passes first, its late result is
-    /// dropped. `shm`: attach, retrying until the segment exists or the deadline passes.
+    /// dropped. `tcp`: a connect with a timeout; refused fails at once. `shm`: attach,
+    /// retrying until the segment exists or the deadline passes.
     pub fn connect(
         &mut self,
         transport: Transport,
@@ -157,6 +238,15 @@ impl Link {
             return self.opened(Conn::Shm(conn));
         }
         let what = || format!("connecting to {address}");
+        if transport == Transport::Tcp {
+            let target = tcp_address(address)?;
+            let left = time_left(deadline, what)?;
+            let conn = TcpStream::connect_timeout(&target, left).map_err(|e| match e.kind() {
+                ErrorKind::TimedOut | ErrorKind::WouldBlock => Error::Timeout(what()),
+                _ => failed("connect", e),
+            })?;
+            return self.opened(tcp_conn(conn)?);
+        }
         let left = time_left(deadline, what)?;
         let (tx, rx) = mpsc::channel();
         let path = address.to_owned();
@@ -204,9 +294,32 @@ impl Link {
                     }
                 }
             }
+            Some(Endpoint::Tcp(listener)) => {
+                let what = || "no connection to accept".to_owned();
+                loop {
+                    let left = time_left(deadline, what)?;
+                    match listener.accept() {
+                        Ok((conn, _)) => break tcp_conn(conn)?,
+                        Err(e)
+                            if e.kind() == ErrorKind::WouldBlock
+                                || e.kind() == ErrorKind::Interrupted
+                                || e.kind() == ErrorKind::ConnectionAborted =>
+                        {
+                            thread::sleep(left.min(ACCEPT_POLL));
+                        }
+                        Err(e) => return Err(failed("accept", e)),
+                    }
+                }
+            }
         };
         if let Some(want) = want_uid {
             let uid = match &conn {
+                // No credentials travel over TCP: refused, and the connection (dropped) closes.
+                Conn::Tcp(_) => {
+                    return Err(Error::Unsupported(
+                        "peer credentials over tcp: there are none; closed".into(),
+                    ))
+                }
                 Conn::Uds(stream) => sys::peer_uid(stream).map_err(|e| failed("peer credentials", e))?,
                 // Only our own uid (or root) can open a 0600 segment: the kernel checked already.
                 Conn::Shm(_) => sys::own_uid(),
@@ -244,13 +357,13 @@ impl Link {
     /// gets it as its write timeout, once, not on every write.
     pub fn set_write_deadline(&mut self, deadline: Option<Instant>) -> Result<()> {
         self.write_deadline = deadline;
-        if let Some(Conn::Uds(conn)) = &self.conn {
+        if let Some(conn) = self.conn.as_mut().and_then(Conn::socket) {
             let now = Instant::now();
             let timeout = deadline.map(|d| {
                 d.saturating_duration_since(now)
                     .max(Duration::from_micros(1))
             });
-            conn.set_write_timeout(timeout)
+            conn.write_timeout_to(timeout)
                 .map_err(|e| failed("send", e))?;
         }
         Ok(())
@@ -336,16 +449,20 @@ impl Link {
         let what = || format!("waiting for a frame, {got} of {count} bytes read");
         let spare = &mut self.buf[self.end..];
         let read = match self.conn.as_mut() {
-            Some(Conn::Uds(conn)) => {
+            Some(Conn::Shm(conn)) => conn.read(spare, need, deadline)?,
+            Some(conn) => {
+                let conn = conn.socket().ok_or_else(|| Error::Runtime("no socket".into()))?;
                 let left = time_left(deadline, what)?;
                 let slice = left.min(SOCKET_SLICE);
                 if self.read_timeout != Some(slice) {
-                    conn.set_read_timeout(Some(slice))
+                    conn.read_timeout_to(Some(slice))
                         .map_err(|e| failed("recv", e))?;
                     self.read_timeout = Some(slice);
                 }
                 match conn.read(spare) {
                     Ok(n) => shm::Got::Bytes(n),
+                    // tcp: the other side went with bytes of ours unread, or died
+                    Err(e) if e.kind() == ErrorKind::ConnectionReset => shm::Got::Bytes(0),
                     Err(e)
                         if e.kind() == ErrorKind::WouldBlock
                             || e.kind() == ErrorKind::TimedOut =>
@@ -359,7 +476,6 @@ impl Link {
                     Err(e) => return Err(failed("recv", e)),
                 }
             }
-            Some(Conn::Shm(conn)) => conn.read(spare, need, deadline)?,
             None => return Err(Error::Runtime("no connection".into())),
         };
         match read {
@@ -406,6 +522,7 @@ impl Link {
                 // Gone already is fine; anything else cannot be helped at CLOSE.
                 let _ = fs::remove_file(path);
             }
+            Some(Endpoint::Tcp(listener)) => drop(listener),
             Some(Endpoint::Shm(listener)) => drop(listener),
             None => {}
         }
