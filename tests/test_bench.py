@@ -195,7 +195,8 @@ def _fake_run() -> suite.Run:
                         "msgs_per_s": suite.summary(Summary.of([rate])),
                         "gb_per_s": suite.summary(Summary.of([rate * 88 / 1e9])), "latency_ratio": p50 / 100,
                         "gb_per_s_of_memcpy": rate * 88 / 1e10, "latency_count": 10, "stream_count": 10,
-                        "stream_waits": 0, "latency_floor_ns": 100 if t == "shm" else 10000})
+                        "stream_waits": 0, "latency_floor_ns": 100 if t == "shm" else 10000,
+                        "bare_floor_ns": 100 if t == "shm" else 10000})
     r.waits.append({"peer": "c", "placement": "one core", "strategy": "spin-futex", "latency": lat(20000), "count": 1})
     r.targets = suite.targets(r)
     return r

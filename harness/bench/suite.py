@@ -118,7 +118,7 @@ def run(project: Project, settings: Settings, say: Callable[[str], None] = print
                 else:
                     r.missing.append(f"{a.name}->{b.name} over {transport}: not supported by both")
         for size in settings.sizes:
-            _side_by_side(r, able, transport, size, say)
+            _side_by_side(r, able, transport, size, say, base, pin)
     _strategies(r, peers, say)
     # the floors again at the end: the machine drifts during a run, and a floor measured in
     # one moment only would skew every ratio; each floor is the median over both passes
@@ -168,25 +168,20 @@ def _floors(r: Run, raw: dict) -> None:
     r.baselines["memcpy_gbps"] = {str(size): summary(Summary.of(raw[f"memcpy/{size}"])) for size in r.settings.sizes}
 
 
-def shm_floor_ns(r: Run, size: int) -> float:
-    """The floor of a shared-memory round trip of `size`: the bare cache-line ping-pong, plus the
-    four copies of the frame that any ring makes (into and out of the ring, each way) at this
-    machine's memcpy speed for that size."""
-    gbps = r.baselines["memcpy_gbps"][str(size)]["value"]        # GB/s = bytes per ns
-    return r.baselines["shm_pingpong"]["p50"]["value"] + 4 * (size + HEADER) / gbps
-
-
 def _ratios(r: Run) -> None:
+    """Each figure over the floor measured in the same turns as it (see _side_by_side)."""
     for rec in r.pairs:
-        size = rec["size"]
+        size, floor = rec["size"], rec["floor_in_turn"]["p50"]["value"]
+        gbps = rec["memcpy_gbps_in_turn"]["value"]                  # GB/s = bytes per ns
         if rec["transport"] == "shm":
             rec["latency_baseline"] = "shm_pingpong + 4 memcpy"
-            rec["latency_floor_ns"] = shm_floor_ns(r, size)
+            rec["latency_floor_ns"] = floor + 4 * (size + HEADER) / gbps
+            rec["bare_floor_ns"] = floor
         else:                                   # uds, tcp: a bare socketpair ping-pong of the same frame
             rec["latency_baseline"] = f"socketpair/{size}"
-            rec["latency_floor_ns"] = r.baselines["socketpair"][str(size)]["p50"]["value"]
+            rec["latency_floor_ns"] = rec["bare_floor_ns"] = floor
         rec["latency_ratio"] = rec["latency"]["p50"]["value"] / rec["latency_floor_ns"]
-        rec["gb_per_s_of_memcpy"] = rec["gb_per_s"]["value"] / r.baselines["memcpy_gbps"][str(size)]["value"]
+        rec["gb_per_s_of_memcpy"] = rec["gb_per_s"]["value"] / gbps
 
 
 def _lat_summary(runs: list) -> dict:
@@ -194,10 +189,11 @@ def _lat_summary(runs: list) -> dict:
 
 
 def _side_by_side(r: Run, pairs: list[tuple[PeerSpec, PeerSpec]], transport: str, size: int,
-                  say: Callable[[str], None]) -> None:
-    """Every pair at one transport and size, connected at once and measured in turns: repetition
-    k of every pair runs before repetition k + 1 of any, so drift in the machine's speed during
-    the run falls on all pairs alike and their ratios stay fair."""
+                  say: Callable[[str], None], base: Baselines, pin: tuple[int, int]) -> None:
+    """Every pair at one transport and size, connected at once and measured in turns, with this
+    transport's floor and memcpy measured in the same turns: repetition k of every pair and of
+    the floor runs before repetition k + 1 of any, so drift in the machine's speed during the run
+    (several times, on this VM) falls on the figures and their floors alike."""
     s = r.settings
     live: dict[tuple[str, str], tuple[Pair, int, int]] = {}
     try:
@@ -220,7 +216,15 @@ def _side_by_side(r: Run, pairs: list[tuple[PeerSpec, PeerSpec]], transport: str
         lat: dict = {k: [] for k in live}
         rates: dict = {k: [] for k in live}
         waits: dict = {k: 0 for k in live}
+        floors: list = []
+        copies: list = []
         for _ in range(s.reps):
+            if transport == "shm":
+                floors.append(base.round_trips("shm-pingpong", 20_000 if s.quick else 100_000, pin))
+            else:
+                floors.append(base.round_trips("socketpair", (2_000 if size < 65536 else 100) * (1 if s.quick else 3),
+                                               pin, size + HEADER))
+            copies.append(base.memcpy_gbps(size + HEADER, (1 << 26) if s.quick else (1 << 28), pin[0]))
             for key, (pair, lat_count, stream_count) in list(live.items()):
                 try:
                     lat[key].append(pair.ping(lat_count, size))
@@ -237,7 +241,8 @@ def _side_by_side(r: Run, pairs: list[tuple[PeerSpec, PeerSpec]], transport: str
             rec = {"a": key[0], "b": key[1], "transport": transport, "size": size,
                    "latency": _lat_summary(lat[key]), "latency_count": lat_count,
                    "msgs_per_s": summary(rate), "gb_per_s": summary(gbps), "stream_count": stream_count,
-                   "stream_waits": waits[key]}
+                   "stream_waits": waits[key], "floor_in_turn": _lat_summary(floors),
+                   "memcpy_gbps_in_turn": summary(Summary.of(copies))}
             r.pairs.append(rec)
             say(f"  {key[0]}->{key[1]} {transport} {size:>7} B: round trip p50 "
                 f"{rec['latency']['p50']['value'] / 1000:9.2f} us, p99 {rec['latency']['p99']['value'] / 1000:9.2f} us; "
@@ -305,15 +310,17 @@ def _target(name: str, value: float | None, limit: float, at_most: bool, how: st
 
 def targets(r: Run) -> list[dict]:
     out = []
-    floor = r.baselines["shm_pingpong"]["p50"]["value"]
     cc = _p50(r, "c", "c", "shm")
-    out.append(_target("C<->C shm round trip / bare cache-line ping-pong", cc and cc / floor, 1.3, True,
-                       "p50 at 64 B over p50 of cw-baseline shm-pingpong"))
+    cc_rec = r.pair("c", "c", "shm", 64)
+    floor = cc_rec.get("bare_floor_ns") if cc_rec else None
+    out.append(_target("C<->C shm round trip / bare cache-line ping-pong", cc and floor and cc / floor, 1.3, True,
+                       "p50 at 64 B over p50 of cw-baseline shm-pingpong, measured in turns with it"))
     for a, b in (("rust", "rust"), ("c", "rust"), ("rust", "c")):
         v = _p50(r, a, b, "shm")
         out.append(_target(f"{a}<->{b} shm round trip / C<->C", v and cc and v / cc, 1.15, True, "p50 at 64 B"))
     uds = _p50(r, "c", "c", "uds")
-    sp = r.baselines["socketpair"].get("64", {}).get("p50", {}).get("value")
+    uds_rec = r.pair("c", "c", "uds", 64)
+    sp = uds_rec.get("bare_floor_ns") if uds_rec else None
     out.append(_target("C<->C uds round trip / bare socketpair ping-pong", uds and sp and uds / sp, 1.2, True,
                        "p50 at 64 B (a frame of 88 bytes both ways)"))
     shm64, uds64 = r.pair("c", "c", "shm", 64), r.pair("c", "c", "uds", 64)
