@@ -49,6 +49,16 @@ def test_rust_peer_is_clippy_clean(tmp_path):
     assert (d / "Cargo.lock").exists()
 
 
+def test_rust_peer_is_rustfmt_clean():
+    if shutil.which("cargo") is None:
+        pytest.skip("cargo is not installed")
+    if subprocess.run(["cargo", "fmt", "--version"], capture_output=True).returncode != 0:
+        pytest.skip("rustfmt is not installed (rustup component add rustfmt)")
+    r = subprocess.run(["cargo", "fmt", "--check"], cwd=ROOT / "peers" / "rust", capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, "run `cargo fmt` in peers/rust:\n" + r.stdout[-2000:]
+
+
 def test_rust_unsafe_blocks_say_why():
     src = ROOT / "peers" / "rust" / "src"
     if not src.exists():

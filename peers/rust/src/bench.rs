@@ -71,11 +71,7 @@ fn header_differs(what: &str, i: u64, got: &[u8], want: &[u8]) -> Error {
 
 /// Where the payload read first differs from the bench frame's.
 fn payload_differs(what: &str, i: u64, got: &[u8], want: &[u8]) -> Error {
-    let at = got
-        .iter()
-        .zip(want)
-        .position(|(g, w)| g != w)
-        .unwrap_or(0);
+    let at = got.iter().zip(want).position(|(g, w)| g != w).unwrap_or(0);
     Error::Runtime(format!(
         "{what} {i}: the payload differs from the bench frame's at byte {at}"
     ))

@@ -134,7 +134,9 @@ fn handle(link: &mut Link, words: &[&str]) -> Result<Vec<String>> {
                 // by the transport; beyond u64 is refused the same way.
                 let capacity = digits(args[2], "capacity")?.unwrap_or(u64::MAX);
                 let transport = Transport::parse(args[0])?;
-                return link.listen(transport, args[1], capacity).map(|bound| bound.into_iter().collect());
+                return link
+                    .listen(transport, args[1], capacity)
+                    .map(|bound| bound.into_iter().collect());
             }
             expect(args, 2, "LISTEN <transport> <address> (shm: [capacity])")?;
             let transport = Transport::parse(args[0])?;

@@ -637,7 +637,14 @@ impl Conn {
         let capacity = seg.capacity;
         let data = |ring: usize| HEADER_SIZE + ring * capacity as usize;
         let (out, out_data, inc, inc_data) = (control(out), data(out), control(inc), data(inc));
-        let other = seg.load(if seg.creator { H_ATTACHER_PID } else { H_CREATOR_PID }, Ordering::Relaxed);
+        let other = seg.load(
+            if seg.creator {
+                H_ATTACHER_PID
+            } else {
+                H_CREATOR_PID
+            },
+            Ordering::Relaxed,
+        );
         let budget = if sys::shares_one_cpu(other) {
             Duration::ZERO
         } else {
@@ -779,8 +786,14 @@ impl Conn {
                     waiting: CONSUMER_WAITING,
                 };
                 let how = self.waiting;
-                head = match wait_for(&self.seg, how, &mut self.sleeps, words, Some(deadline), empty)
-                {
+                head = match wait_for(
+                    &self.seg,
+                    how,
+                    &mut self.sleeps,
+                    words,
+                    Some(deadline),
+                    empty,
+                ) {
                     Waited::Ready(head) => head,
                     Waited::Gone => return Ok(Got::Closed),
                     Waited::Expired => return Ok(Got::TimedOut),

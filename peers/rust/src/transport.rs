@@ -320,7 +320,9 @@ impl Link {
                         "peer credentials over tcp: there are none; closed".into(),
                     ))
                 }
-                Conn::Uds(stream) => sys::peer_uid(stream).map_err(|e| failed("peer credentials", e))?,
+                Conn::Uds(stream) => {
+                    sys::peer_uid(stream).map_err(|e| failed("peer credentials", e))?
+                }
                 // Only our own uid (or root) can open a 0600 segment: the kernel checked already.
                 Conn::Shm(_) => sys::own_uid(),
             };
@@ -451,7 +453,9 @@ impl Link {
         let read = match self.conn.as_mut() {
             Some(Conn::Shm(conn)) => conn.read(spare, need, deadline)?,
             Some(conn) => {
-                let conn = conn.socket().ok_or_else(|| Error::Runtime("no socket".into()))?;
+                let conn = conn
+                    .socket()
+                    .ok_or_else(|| Error::Runtime("no socket".into()))?;
                 let left = time_left(deadline, what)?;
                 let slice = left.min(SOCKET_SLICE);
                 if self.read_timeout != Some(slice) {
@@ -464,8 +468,7 @@ impl Link {
                     // tcp: the other side went with bytes of ours unread, or died
                     Err(e) if e.kind() == ErrorKind::ConnectionReset => shm::Got::Bytes(0),
                     Err(e)
-                        if e.kind() == ErrorKind::WouldBlock
-                            || e.kind() == ErrorKind::TimedOut =>
+                        if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut =>
                     {
                         if Instant::now() < deadline {
                             return Ok(()); // a slice passed: look at the deadline again
