@@ -209,3 +209,11 @@ def kill_all() -> None:
 
 
 atexit.register(kill_all)
+
+
+def figures(tokens: list[str]) -> dict[str, int]:
+    """An OK reply of `key=value` integers (BLAST, DRAIN, PING, FLOOD, ...) as a dict."""
+    try:
+        return {k: int(v) for k, v in (t.split("=", 1) for t in tokens)}
+    except ValueError:
+        raise PeerProtocolError("-", "-", f"not key=value figures: {' '.join(tokens)[:200]}") from None

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import transports
-from .driver import PeerProcess
+from .driver import PeerProcess, figures
 from .errors import CrosswireError, PeerError
 from .peers import PeerSpec
 
@@ -57,13 +57,6 @@ class StressResult:
                 "drained": self.drained, "error": self.error}
 
 
-def _figures(tokens: list[str]) -> dict[str, int]:
-    try:
-        return {k: int(v) for k, v in (t.split("=", 1) for t in tokens)}
-    except ValueError:
-        raise CrosswireError(f"not k=v figures: {' '.join(tokens)[:200]}") from None
-
-
 def _pause(procs: list[PeerProcess], seconds: float, stop: threading.Event) -> None:
     """Freeze each process in turn (SIGSTOP, then SIGCONT): a frozen receiver makes the sender
     block on a full ring, a frozen sender makes the receiver block on an empty one, whatever the
@@ -101,8 +94,8 @@ def run_pair(sender: PeerSpec, receiver: PeerSpec, transport: str, count: int, c
         if freeze > 0:
             pauser.start()
         try:
-            result.sent = _figures(tx.reply(timeout_s + 10))
-            result.drained = _figures(rx.reply(timeout_s + 10))
+            result.sent = figures(tx.reply(timeout_s + 10))
+            result.drained = figures(rx.reply(timeout_s + 10))
         finally:
             done.set()
             if pauser.is_alive():

@@ -78,67 +78,60 @@ def test_ping_pong_and_flood_sink_between_peers(a, b, transport):
 
 
 def _linked(a_spec, b_spec, transport):
+    """Two peers connected over `transport`; use it with `with`, which closes both."""
     pair = Pair(a_spec, b_spec, transport, timeout_s=20)
-    pair.connect(65536)
+    try:
+        pair.connect(65536)
+    except BaseException:
+        pair.close()
+        raise
     return pair
 
 
 @pytest.mark.parametrize("spec", PEERS, ids=[p.name for p in PEERS])
 def test_pong_writes_any_frame_back_unchanged(spec):
     python = PROJECT.registry["python"]
-    pair = _linked(python, spec, "uds")
-    try:
+    with _linked(python, spec, "uds") as pair:
         pair.b.send("PONG 2 5000")
         pair.a.request("SEND Integers 7 1 2 3 4 -5 -6 -7 -8")
         assert pair.a.request("RECV 5000") == ["Integers", "7", "1", "2", "3", "4", "-5", "-6", "-7", "-8"]
         pair.a.request("SEND Empty 18446744073709551615")
         assert pair.a.request("RECV 5000") == ["Empty", "18446744073709551615"]
         assert figures(pair.b.reply(10))["rounds"] == 2
-    finally:
-        pair.close()
 
 
 @pytest.mark.parametrize("spec", PEERS, ids=[p.name for p in PEERS])
 def test_sink_refuses_a_frame_that_is_not_the_bench_frame(spec):
     python = PROJECT.registry["python"]
-    pair = _linked(python, spec, "uds")
-    try:
+    with _linked(python, spec, "uds") as pair:
         pair.b.send("SINK 3 64 5000")
         pair.a.request("FLOOD 1 64")                       # frame 1 is right
         pair.a.request("SEND Integers 2 1 2 3 4 5 6 7 8")  # frame 2 is not a Blob
         with pytest.raises(PeerReplyError) as info:
             pair.b.reply(10)
         assert info.value.kind == "runtime" and "2" in info.value.detail
-    finally:
-        pair.close()
 
 
 @pytest.mark.parametrize("spec", PEERS, ids=[p.name for p in PEERS])
 def test_ping_refuses_a_wrong_reply(spec):
     """The other side answers with the wrong seq: PING says which round and what differed."""
     python = PROJECT.registry["python"]
-    pair = _linked(spec, python, "uds")
-    try:
+    with _linked(spec, python, "uds") as pair:
         pair.a.send("PING 1 0 64 5000")
         assert pair.b.request("RECV 5000")[:2] == ["Blob", "1"]
         pair.b.request("SEND Blob 9 0 x00")
         with pytest.raises(PeerReplyError) as info:
             pair.a.reply(10)
         assert info.value.kind == "runtime" and "round 1" in info.value.detail
-    finally:
-        pair.close()
 
 
 @pytest.mark.parametrize("spec", PEERS, ids=[p.name for p in PEERS])
 def test_sink_times_out(spec):
     python = PROJECT.registry["python"]
-    pair = _linked(python, spec, "uds")
-    try:
+    with _linked(python, spec, "uds") as pair:
         with pytest.raises(PeerReplyError) as info:
             pair.b.request("SINK 2 64 200", 10)
         assert info.value.kind == "timeout"
-    finally:
-        pair.close()
 
 
 @pytest.mark.skipif(len(CPUS) < 1 or not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")

@@ -4,8 +4,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from ..driver import figures
 from ..errors import CrosswireError
-from .measure import Latency, figures
+from .measure import Latency
 
 TIMEOUT_S = 300.0
 

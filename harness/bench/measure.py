@@ -12,7 +12,7 @@ import statistics
 from dataclasses import asdict, dataclass
 
 from .. import transports
-from ..driver import PeerProcess
+from ..driver import PeerProcess, figures
 from ..errors import CrosswireError, PeerReplyError
 from ..peers import PeerSpec
 
@@ -22,13 +22,6 @@ MAX_COUNT = 1_000_000
 
 class Unsupported(CrosswireError):
     """A peer answered a bench request with ERR unsupported: its figure is missing, not failed."""
-
-
-def figures(tokens: list[str]) -> dict[str, int]:
-    try:
-        return {k: int(v) for k, v in (t.split("=", 1) for t in tokens)}
-    except ValueError:
-        raise CrosswireError(f"not k=v figures: {' '.join(tokens)[:200]}") from None
 
 
 @dataclass(frozen=True)
@@ -105,12 +98,8 @@ class Pair:
             raise
 
     def _ask(self, proc: PeerProcess, line: str, timeout: float | None = None) -> list[str]:
-        try:
-            return proc.request(line, timeout)
-        except PeerReplyError as exc:
-            if exc.kind in ("unsupported", "request") and line.split()[0] in ("WAIT", "PING", "PONG", "FLOOD", "SINK"):
-                raise Unsupported(f"{proc.label} does not implement {line.split()[0]}: {exc.detail}") from None
-            raise
+        proc.send(line)
+        return self._settle(proc, timeout)
 
     def connect(self, capacity: int) -> None:
         self.disconnect()
@@ -147,12 +136,13 @@ class Pair:
             got = figures(self._settle(self.b))
         return (count - 1) / got["ns"] * 1e9 if got["ns"] else 0.0, sent["waits"] + got["waits"]
 
-    def _settle(self, proc: PeerProcess) -> list[str]:
+    def _settle(self, proc: PeerProcess, timeout: float | None = None) -> list[str]:
+        """The reply to a bench request; a peer without the request is Unsupported, not failed."""
         try:
-            return proc.reply(self.timeout_s + 10)
+            return proc.reply(self.timeout_s + 10 if timeout is None else timeout)
         except PeerReplyError as exc:
             if exc.kind in ("unsupported", "request"):
-                raise Unsupported(f"{proc.label}: {exc.detail}") from None
+                raise Unsupported(f"{proc.label} ({exc.request.split()[0]}): {exc.detail}") from None
             raise
 
     def close(self) -> None:
