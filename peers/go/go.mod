@@ -1,0 +1,3 @@
+module crosswire/peers/go
+
+go 1.21
