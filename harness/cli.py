@@ -1,4 +1,4 @@
-"""`python -m harness`: peers, build, matrix, vectors.
+"""`python -m harness`: peers, build, matrix, check-peer, new-peer, vectors, ...
 
 Exit status: 0 all good, 1 an unexpected failure in the run, 2 the run could not start
 (bad schema, unknown peer, ...), 130 interrupted. Errors are one line, never a traceback.
@@ -67,6 +67,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--transports", type=_csv, default=["uds", "shm", "tcp"], help="default: uds,shm,tcp")
     s.add_argument("--sender", default="python", help="the peer that writes the raw bytes (RAW request; default: python)")
 
+    s = sub.add_parser("check-peer", help="check one peer against the contract, on its own: a checklist with the next step")
+    s.add_argument("peer", metavar="PATH", help="the peer's folder (or its peer.toml), or a discovered peer's name")
+    s.add_argument("--quick", action="store_true", help="a few cases per message and transport instead of all")
+    s.add_argument("--no-build", action="store_true", help="do not run the manifest's build step first")
+    s.add_argument("--json", type=Path, help="write the checklist here as JSON")
+
+    s = sub.add_parser("new-peer", help="scaffold peers/NAME: a manifest and a skeleton that answers HELLO and QUIT")
+    s.add_argument("name", help="the peer's name (a folder under peers/)")
+    s.add_argument("--lang", help="the skeleton's language (default: NAME); see --list")
+    s.add_argument("--list", action="store_true", help="list the languages that have a skeleton")
+
     s = sub.add_parser("expected", help="show or rewrite the peers' expected-failure lists")
     s.add_argument("--update", action="store_true", help="rewrite every list from the last run (reports/last-run.json)")
 
@@ -98,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         project = Project(args.root.resolve()) if args.root else Project.find()
-        return int(globals()[f"cmd_{args.command}"](project, args) or 0)
+        return int(globals()[f"cmd_{args.command.replace('-', '_')}"](project, args) or 0)
     except CrosswireError as exc:
         print(f"crosswire: error: {exc}", file=sys.stderr)
         return 2
@@ -407,3 +418,43 @@ def cmd_stress(project: Project, args: argparse.Namespace) -> int:
     bad = [r for r in results if not r.ok]
     print(f"{len(results) - len(bad)} pairs clean, {len(bad)} with losses or errors")
     return 1 if bad or not results else 0
+
+
+def cmd_check_peer(project: Project, args: argparse.Namespace) -> int:
+    from . import conformance
+
+    console = _console()
+    colour = {"pass": "green", "fail": "red", "missing": "yellow", "skip": "dim"}
+    area = [""]
+
+    def say(item: "conformance.Item") -> None:
+        if item.area != area[0]:
+            area[0] = item.area
+            console.print(f"[bold]{item.area}[/]")
+        for i, line in enumerate(conformance.lines(item)):
+            console.print(line, style=colour[item.status] if i == 0 else None, markup=False, highlight=False,
+                          soft_wrap=True)
+
+    report = conformance.check(project, args.peer, say, quick=args.quick, build=not args.no_build)
+    n = report.counts()
+    console.print(f"[bold]{report.peer}[/]: {n['pass']} passed, {n['fail']} failed, {n['missing']} to do, "
+                  f"{n['skip']} skipped")
+    if args.json:
+        report.write_json(args.json)
+    return 1 if report.failed else 0
+
+
+def cmd_new_peer(project: Project, args: argparse.Namespace) -> int:
+    from . import scaffold
+
+    if args.list:
+        for lang, about in scaffold.languages().items():
+            print(f"{lang:10} {about}")
+        return 0
+    made = scaffold.create(project, args.name, args.lang or args.name)
+    for path in made:
+        print(f"wrote {path.relative_to(project.root)}")
+    folder = (project.root / "peers" / args.name).relative_to(project.root)
+    print(f"next: `python -m harness check-peer {folder}` (it builds the peer and prints what to do next); "
+          f"the guide is docs/adding-a-peer.md")
+    return 0

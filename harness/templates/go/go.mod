@@ -1,0 +1,3 @@
+module crosswire/peers/@NAME@
+
+go 1.21
