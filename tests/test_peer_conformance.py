@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from harness.conformance import BAD_VALUES
 from harness.driver import PeerProcess
 from harness.errors import PeerReplyError
 from harness.project import Project
@@ -53,20 +54,7 @@ def test_malformed_payload(peer, case):
     assert (err.kind, code, path) == ("decode", case["code"], case["path"]), err.detail
 
 
-@pytest.mark.parametrize("line, code, path", [
-    ("ENCODE Choices true 9 0", "enum", "Choices.color"),
-    ("ENCODE Choices true 0 5", "enum", "Choices.status"),
-    ("ENCODE Integers 256 0 0 0 0 0 0 0", "range", "Integers.val_u8"),
-    ("ENCODE Integers 0 0 0 18446744073709551616 0 0 0 0", "range", "Integers.val_u64"),
-    ("ENCODE Integers 0 0 0 0 -129 0 0 0", "range", "Integers.val_i8"),
-    ("ENCODE Integers 0 0 0 0 0 0 0 -9223372036854775809", "range", "Integers.val_i64"),
-    ("ENCODE Text x610062 x x", "char", "Text.name"),
-    ("ENCODE Text x" + "61" * 17 + " x x", "length", "Text.name"),
-    ("ENCODE Text x x" + "61" * 65 + " x", "length", "Text.label"),
-    ("ENCODE Text x xc328 x", "utf8", "Text.label"),
-    ("ENCODE Arrays 0 0 0 0 " + "0x0000000000000000 " * 3 + "17" + " 0" * 17 + " 0", "length", "Arrays.samples"),
-    ("ENCODE BigNumber 0x" + "8" + "0" * 127, "length", "BigNumber.value"),
-])
+@pytest.mark.parametrize("line, code, path", BAD_VALUES)
 def test_bad_value(peer, line, code, path):
     err = refused(peer, line)
     assert (err.kind, *err.detail.split(" ")[:2]) == ("encode", code, path), err.detail
