@@ -45,6 +45,21 @@ def make_peer(tmp_path: Path):
     return make
 
 
+@pytest.fixture
+def faulty_peer(tmp_path: Path):
+    """The reference peer with one classic bug injected (tests/faulty_peer/peer.py), as a peer
+    folder named "faulty": make(fault, field) -> its folder."""
+    def make(fault: str, field: str, transports: str = '["uds"]') -> Path:
+        d = tmp_path / f"faulty-{fault}"
+        d.mkdir()
+        (d / "peer.toml").write_text(
+            f'name = "faulty"\nlanguage = "python"\ncontract = 1\n[run]\n'
+            f'command = ["{sys.executable}", "{ROOT / "tests" / "faulty_peer" / "peer.py"}", "{fault}", "{field}"]\n'
+            f'[supports]\ntransports = {transports}\n')
+        return d
+    return make
+
+
 # ------------------------------------------------------------------ nothing left behind
 # After the whole run (in the xdist controller, after every worker), no shared-memory segment
 # and no socket directory that the run created may remain: the run fails otherwise.

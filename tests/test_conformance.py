@@ -11,7 +11,6 @@ from harness import conformance
 
 from .conftest import ROOT
 
-FAULTY = ROOT / "tests" / "faulty_peer" / "peer.py"
 
 
 def run_cli(*args: str, root=ROOT) -> subprocess.CompletedProcess:
@@ -43,21 +42,11 @@ def test_a_complete_peer_passes_every_item(project, peer, tmp_path):
     assert f"{peer}: " in r.stdout and "0 failed" in r.stdout
 
 
-def faulty(tmp_path, fault: str, field: str, transports: str = '["uds"]') -> str:
-    d = tmp_path / f"faulty-{fault}"
-    d.mkdir()
-    (d / "peer.toml").write_text(
-        f'name = "faulty"\nlanguage = "python"\ncontract = 1\n[run]\n'
-        f'command = ["{sys.executable}", "{FAULTY}", "{fault}", "{field}"]\n'
-        f'[supports]\ntransports = {transports}\n')
-    return str(d)
-
-
-def test_a_codec_bug_fails_its_message_and_names_the_field(project, tmp_path):
+def test_a_codec_bug_fails_its_message_and_names_the_field(project, faulty_peer):
     """The reference peer with Integers.val_u32 written big-endian: Integers fails with the field,
     the offset and the likely cause, the other messages pass, and so does the transport row for
     the messages it does not touch."""
-    report = conformance.check(project, faulty(tmp_path, "byteswap", "Integers.val_u32"), quick=True)
+    report = conformance.check(project, str(faulty_peer("byteswap", "Integers.val_u32")), quick=True)
     items = by_name(report)
     bad = items[("codec", "Integers")]
     assert bad.status == "fail"
@@ -72,8 +61,8 @@ def test_a_codec_bug_fails_its_message_and_names_the_field(project, tmp_path):
         ("uds", "faulty echoes what python sends")]
 
 
-def test_a_frame_bug_fails_the_transport_not_the_codec(project, tmp_path):
-    report = conformance.check(project, faulty(tmp_path, "version", "-"), quick=True)
+def test_a_frame_bug_fails_the_transport_not_the_codec(project, faulty_peer):
+    report = conformance.check(project, str(faulty_peer("version", "-")), quick=True)
     items = by_name(report)
     assert all(i.status == "pass" for i in report.items if i.area == "codec")
     sent = items[("uds", "faulty sends, python receives")]

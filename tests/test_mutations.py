@@ -4,16 +4,13 @@ through is broken; one that catches it but blames the wrong field is not much be
 from __future__ import annotations
 
 import re
-import sys
 
 import pytest
 
 from harness import matrix
 from harness.peers import load_manifest
 
-from .conftest import ROOT
 
-FAULTY = ROOT / "tests" / "faulty_peer" / "peer.py"
 
 # fault, field it is injected on, a golden case where it shows, the cause and field the diagnosis must name
 FAULTS = [
@@ -33,15 +30,9 @@ FRAME_FAULTS = {"msg_type", "version"}
 
 
 @pytest.fixture
-def registry(project, tmp_path):
+def registry(project, faulty_peer):
     def make(fault: str, field: str) -> dict:
-        d = tmp_path / f"faulty-{fault}"
-        d.mkdir()
-        (d / "peer.toml").write_text(
-            f'name = "faulty"\nlanguage = "python"\ncontract = 1\n[run]\n'
-            f'command = ["{sys.executable}", "{FAULTY}", "{fault}", "{field}"]\n'
-            f'[supports]\ntransports = ["uds"]\n')
-        return {"python": project.registry["python"], "faulty": load_manifest(d / "peer.toml")}
+        return {"python": project.registry["python"], "faulty": load_manifest(faulty_peer(fault, field) / "peer.toml")}
     return make
 
 
