@@ -161,11 +161,7 @@ class _Run:
 
     def decode(self, buf: bytes, off: int, path: str, value: dict) -> int:
         if len(buf) - off < self.st.size:
-            for f in self.flats:
-                if f.offset + f.size > len(buf) - off:
-                    left = max(0, len(buf) - off - f.offset)
-                    raise DecodeError("truncated", f.cut_path(f"{path}.{f.name}", left), f"needs {f.size} bytes, "
-                                      f"{left} left", offset=off + f.offset, expected=f.size, actual=left)
+            self._decode_cut(buf, off, path)
         items = self.st.unpack_from(buf, off)
         i = 0
         for f in self.flats:
@@ -174,6 +170,25 @@ class _Run:
             if not isinstance(f.leaf, S.Pad):
                 value[f.name] = v
         return off + self.st.size
+
+    def _decode_cut(self, buf: bytes, off: int, path: str) -> None:
+        """The run is cut short: raise the error a field-by-field decoder meets first. The fields
+        (and array elements) that are whole are checked before the cut is `truncated`, so
+        `Choices` x02 is `bool Choices.flag`, as every peer says, not a cut `Choices.color`."""
+        avail = len(buf) - off
+        for f in self.flats:
+            at, where = off + f.offset, f"{path}.{f.name}"
+            if f.offset + f.size <= avail:
+                f.from_items(struct.unpack_from("<" + f.fmt, buf, at), where, at)
+                continue
+            left = max(0, avail - f.offset)
+            if isinstance(f.type, S.Array):
+                one, width = _Flat("", f.leaf), f.size // f.count
+                for i in range(left // width):
+                    one.from_items(struct.unpack_from("<" + one.fmt, buf, at + i * width), f"{where}[{i}]",
+                                   at + i * width)
+            raise DecodeError("truncated", f.cut_path(where, left), f"needs {f.size} bytes, {left} left",
+                              offset=at, expected=f.size, actual=left)
 
 
 def _get(value: Any, name: str, path: str) -> Any:
