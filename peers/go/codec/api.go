@@ -1,68 +1,102 @@
 // Package codec is the Go peer's codec: WIRE.md's frame header and the payload encoding of every
 // message of protocols/schema.toml, with the text form of PEER_CONTRACT.md ("Values as text").
 //
-// TEMPORARY STUB (session 3 skeleton): the codec helper replaces this file. The signatures below
-// are the interface the rest of the peer uses; keep them.
+// Two halves: schema_gen.go, generated from the schema by `python -m harness codegen`
+// (harness/codegen/go.py), holds a Go type per enum, struct and message with four methods each
+// that walk the fields in schema order (encode, decode, parse from text tokens, format to text
+// tokens), and the dispatch by message name and id. The hand-written rest knows no message:
+// the leaf values of each kind of type (reader.go, writer.go, tokens.go, bigint.go, hex.go),
+// errors and their paths (errors.go), the frame header (frame.go), the streams and the bench
+// frame (stream.go), and the entry points below. Adding a message to the schema changes only
+// the generated file.
 package codec
 
 import "fmt"
 
-// Error is a codec error. Kind is "decode" or "encode" (Code and Path as PEER_CONTRACT.md's
-// Errors section), or "request" (a bad value token), or "unsupported" (an unknown message).
-// Error() is the text after "ERR " on the reply line.
-type Error struct {
-	Kind, Code, Path, Msg string
+// Message is a generated message type (its methods are unexported: only the generated types
+// implement it). Use a pointer: &codec.Track{}.
+type Message interface {
+	messageID() uint16
+	messageName() string
+	encode(w *writer) error
+	decode(r *reader) error
+	parse(t *tokens) error
+	format(out []string) []string
 }
 
-func (e *Error) Error() string {
-	if e.Code == "" {
-		return fmt.Sprintf("%s %s", e.Kind, e.Msg)
+// EncodeMessage is the payload of a message value.
+func EncodeMessage(m Message) ([]byte, error) {
+	w := writer{b: make([]byte, 0, 64)}
+	if err := m.encode(&w); err != nil {
+		return nil, at(err, m.messageName())
 	}
-	return fmt.Sprintf("%s %s %s %s", e.Kind, e.Code, e.Path, e.Msg)
+	return w.b, nil
 }
 
-// HeaderLen is the size of a frame header.
-const HeaderLen = 24
-
-// Header is a frame header that passed WIRE.md's checks.
-type Header struct {
-	MsgType    uint16
-	PayloadLen uint32
-	Seq        uint64
+// DecodeMessage reads a payload, which must be consumed exactly, into m.
+func DecodeMessage(payload []byte, m Message) error {
+	r := reader{data: payload}
+	if err := m.decode(&r); err != nil {
+		return at(err, m.messageName())
+	}
+	if left := r.left(); left > 0 {
+		return decodeErr("trailing", m.messageName(), fmt.Sprintf("%d bytes left over", left))
+	}
+	return nil
 }
 
-// ParseHeader checks a 24-byte header in WIRE.md's order: magic, version, flags, msg_type known,
-// payload_len within max_payload.
-func ParseHeader(b []byte) (Header, error) {
-	return Header{}, &Error{Kind: "unsupported", Msg: "codec not written yet"}
+// parseMessage reads the text form of a message value (every word of it) into m.
+func parseMessage(m Message, words []string) error {
+	t := tokens{words: words, path: []byte(m.messageName())}
+	if err := m.parse(&t); err != nil {
+		return err
+	}
+	return t.finish(m.messageName())
 }
 
-// PutHeader writes a frame header for a payload of payloadLen bytes into dst[:HeaderLen].
-func PutHeader(dst []byte, msgType uint16, payloadLen uint32, seq uint64) {}
-
-// MaxPayload is format.max_payload.
-const MaxPayload = 1 << 20
-
-// MessageID is the id of the message called name.
-func MessageID(name string) (uint16, bool) { return 0, false }
-
-// MessageName is the name of message id, "" when there is none.
-func MessageName(id uint16) string { return "" }
-
-// Messages lists every message name, in schema order.
-func Messages() []string { return nil }
-
-// EncodeText encodes a value given as text tokens (one per leaf) into a payload.
+// EncodeText encodes a value given as text tokens (one per leaf) into a payload (ENCODE).
+// An unknown message name is a request error, as in the other peers.
 func EncodeText(msg string, words []string) ([]byte, error) {
-	return nil, &Error{Kind: "unsupported", Msg: "codec not written yet"}
+	id, ok := MessageID(msg)
+	if !ok {
+		return nil, unknownMessage(msg)
+	}
+	m := newMessage(id)
+	if err := parseMessage(m, words); err != nil {
+		return nil, err
+	}
+	return EncodeMessage(m)
 }
 
-// DecodeText decodes a payload of message msgType into its text tokens.
+// DecodeText decodes a payload of message msgType into its text tokens (DECODE, RECV).
 func DecodeText(msgType uint16, payload []byte) ([]string, error) {
-	return nil, &Error{Kind: "unsupported", Msg: "codec not written yet"}
+	m, err := decodeByID(msgType, payload)
+	if err != nil {
+		return nil, err
+	}
+	return m.format(nil), nil
 }
 
 // Reencode decodes a payload and encodes the decoded value again (ECHO).
 func Reencode(msgType uint16, payload []byte) ([]byte, error) {
-	return nil, &Error{Kind: "unsupported", Msg: "codec not written yet"}
+	m, err := decodeByID(msgType, payload)
+	if err != nil {
+		return nil, err
+	}
+	return EncodeMessage(m)
+}
+
+func decodeByID(msgType uint16, payload []byte) (Message, error) {
+	m := newMessage(msgType)
+	if m == nil {
+		return nil, &Error{Kind: "unsupported", Msg: fmt.Sprintf("message id %d", msgType)}
+	}
+	if err := DecodeMessage(payload, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func unknownMessage(name string) error {
+	return errRequest("unknown message %q", clip(name))
 }

@@ -1,0 +1,419 @@
+package codec
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// tokens is the text form of a value being parsed (PEER_CONTRACT.md, "Values as text"): one
+// token per leaf, in schema order, taken one at a time.
+//
+// A malformed or missing token stops the parse with a request error. A well-formed token
+// whose value cannot be encoded (a number out of range, a text too long, an unlisted enum
+// value, ...) is an encode error, which the reference peer only finds while encoding, after
+// the whole line has parsed: so it is kept aside (the first one only) and reported after the
+// last token, and a malformed token anywhere in the line still wins, as there.
+//
+// Unlike reader and writer, tokens keeps the path of the value being parsed as it goes (push,
+// pop), since the errors kept aside and the request errors' messages need it at that moment.
+type tokens struct {
+	words    []string
+	pos      int
+	path     []byte
+	deferred *Error
+}
+
+// push appends a struct field (".name") to the path; pop(".name") takes it off again.
+func (t *tokens) push(field string) { t.path = append(t.path, field...) }
+func (t *tokens) pop(field string)  { t.path = t.path[:len(t.path)-len(field)] }
+
+// index appends an array or vec index ("[i]") to the path; cut(mark) takes it off again.
+func (t *tokens) index(i uint64) int {
+	mark := len(t.path)
+	t.path = append(t.path, '[')
+	t.path = strconv.AppendUint(t.path, i, 10)
+	t.path = append(t.path, ']')
+	return mark
+}
+
+func (t *tokens) cut(mark int) { t.path = t.path[:mark] }
+
+// keep records an encode error at the current path, unless one is kept already.
+func (t *tokens) keep(err error) {
+	if t.deferred == nil {
+		e := err.(*Error)
+		e.Path = string(t.path)
+		t.deferred = e
+	}
+}
+
+// finish is the error of the whole line once its value has parsed: tokens left over (a
+// request error), else the first encode error kept aside, else nil.
+func (t *tokens) finish(name string) error {
+	if left := len(t.words) - t.pos; left > 0 {
+		return errRequest("%d tokens left over after the value of %s", left, name)
+	}
+	if t.deferred != nil {
+		return t.deferred
+	}
+	return nil
+}
+
+func (t *tokens) next() (string, error) {
+	if t.pos >= len(t.words) {
+		return "", errRequest("missing a token for %s", t.path)
+	}
+	word := t.words[t.pos]
+	t.pos++
+	return word, nil
+}
+
+// bad is the request error of a malformed token, quoting at most 40 characters of it.
+func (t *tokens) bad(word string) error {
+	shown := word
+	if utf8.RuneCountInString(word) > 40 {
+		shown = string([]rune(word)[:40]) + "..."
+	}
+	return errRequest("bad token %q for %s", shown, t.path)
+}
+
+// decimal reads a -?[0-9]+ token: its magnitude (ok false when beyond 64 bits), its sign, and
+// its canonical text (no leading zeros, no "-0") for messages.
+func (t *tokens) decimal() (mag uint64, negative, ok bool, text string, err error) {
+	word, err := t.next()
+	if err != nil {
+		return 0, false, false, "", err
+	}
+	digits := word
+	if len(digits) > 0 && digits[0] == '-' {
+		negative, digits = true, digits[1:]
+	}
+	if digits == "" {
+		return 0, false, false, "", t.bad(word)
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, false, false, "", t.bad(word)
+		}
+	}
+	for len(digits) > 1 && digits[0] == '0' {
+		digits = digits[1:]
+	}
+	negative = negative && digits != "0"
+	mag, perr := strconv.ParseUint(digits, 10, 64)
+	text = digits
+	if negative {
+		text = "-" + digits
+	}
+	return mag, negative, perr == nil, text, nil
+}
+
+// uint reads an unsigned integer of at most max; out of range, it keeps a range error and
+// gives 0.
+func (t *tokens) uint(max uint64) (uint64, error) {
+	mag, negative, ok, text, err := t.decimal()
+	if err != nil {
+		return 0, err
+	}
+	if negative || !ok || mag > max {
+		t.keep(errRange(text, "0", strconv.FormatUint(max, 10)))
+		return 0, nil
+	}
+	return mag, nil
+}
+
+// int reads a signed integer in min..max; out of range, it keeps a range error and gives 0.
+func (t *tokens) int(min, max int64) (int64, error) {
+	v, fits, text, err := t.signed(min, max)
+	if err == nil && !fits {
+		t.keep(errRange(text, strconv.FormatInt(min, 10), strconv.FormatInt(max, 10)))
+	}
+	return v, err
+}
+
+// signed reads a decimal token as an int64 in min..max: the value, or fits false and 0.
+func (t *tokens) signed(min, max int64) (int64, bool, string, error) {
+	mag, negative, ok, text, err := t.decimal()
+	if err != nil || !ok {
+		return 0, false, text, err
+	}
+	var v int64
+	switch {
+	case !negative && mag <= math.MaxInt64:
+		v = int64(mag)
+	case negative && mag <= 1<<63:
+		v = int64(-mag) // -2^63 too: -mag wraps to exactly that bit pattern
+	default:
+		return 0, false, text, nil
+	}
+	if v < min || v > max {
+		return 0, false, text, nil
+	}
+	return v, true, text, nil
+}
+
+// enumU and enumS read an enum value: a number that fits the enum's integer type and that
+// valid accepts; any other number keeps an enum error (naming the enum) and gives 0.
+func (t *tokens) enumU(max uint64, name string, valid func(uint64) bool) (uint64, error) {
+	mag, negative, ok, text, err := t.decimal()
+	if err != nil {
+		return 0, err
+	}
+	if negative || !ok || mag > max || !valid(mag) {
+		t.keep(errEnum("encode", text, name))
+		return 0, nil
+	}
+	return mag, nil
+}
+
+func (t *tokens) enumS(min, max int64, name string, valid func(int64) bool) (int64, error) {
+	v, fits, text, err := t.signed(min, max)
+	if err != nil {
+		return 0, err
+	}
+	if !fits || !valid(v) {
+		t.keep(errEnum("encode", text, name))
+		return 0, nil
+	}
+	return v, nil
+}
+
+func (t *tokens) u8(p *uint8) error {
+	v, err := t.uint(math.MaxUint8)
+	*p = uint8(v)
+	return err
+}
+
+func (t *tokens) u16(p *uint16) error {
+	v, err := t.uint(math.MaxUint16)
+	*p = uint16(v)
+	return err
+}
+
+func (t *tokens) u32(p *uint32) error {
+	v, err := t.uint(math.MaxUint32)
+	*p = uint32(v)
+	return err
+}
+
+func (t *tokens) u64(p *uint64) error {
+	v, err := t.uint(math.MaxUint64)
+	*p = v
+	return err
+}
+
+func (t *tokens) i8(p *int8) error {
+	v, err := t.int(math.MinInt8, math.MaxInt8)
+	*p = int8(v)
+	return err
+}
+
+func (t *tokens) i16(p *int16) error {
+	v, err := t.int(math.MinInt16, math.MaxInt16)
+	*p = int16(v)
+	return err
+}
+
+func (t *tokens) i32(p *int32) error {
+	v, err := t.int(math.MinInt32, math.MaxInt32)
+	*p = int32(v)
+	return err
+}
+
+func (t *tokens) i64(p *int64) error {
+	v, err := t.int(math.MinInt64, math.MaxInt64)
+	*p = v
+	return err
+}
+
+// bits reads "0x" and exactly 2*size hex digits: a float's bit pattern.
+func (t *tokens) bits(size int) (uint64, error) {
+	word, err := t.next()
+	if err != nil {
+		return 0, err
+	}
+	if len(word) != 2+2*size || word[:2] != "0x" {
+		return 0, t.bad(word)
+	}
+	b, ok := unhex(word[2:])
+	if !ok {
+		return 0, t.bad(word)
+	}
+	var v uint64
+	for _, c := range b {
+		v = v<<8 | uint64(c)
+	}
+	return v, nil
+}
+
+func (t *tokens) f32(p *float32) error {
+	v, err := t.bits(4)
+	*p = math.Float32frombits(uint32(v))
+	return err
+}
+
+func (t *tokens) f64(p *float64) error {
+	v, err := t.bits(8)
+	*p = math.Float64frombits(v)
+	return err
+}
+
+func (t *tokens) bool(p *bool) error {
+	word, err := t.next()
+	if err != nil {
+		return err
+	}
+	switch word {
+	case "true":
+		*p = true
+	case "false":
+		*p = false
+	default:
+		return t.bad(word)
+	}
+	return nil
+}
+
+// hex reads a blob token: "x" and hex.
+func (t *tokens) hex() ([]byte, error) {
+	word, err := t.next()
+	if err != nil {
+		return nil, err
+	}
+	b, ok := ParseHex(word)
+	if !ok {
+		return nil, t.bad(word)
+	}
+	return b, nil
+}
+
+// char reads a char[n] text: no NUL inside, at most n bytes.
+func (t *tokens) char(p *[]byte, n int) error {
+	b, err := t.hex()
+	if err != nil {
+		return err
+	}
+	*p = b
+	for _, c := range b {
+		if c == 0 {
+			t.keep(encodeErr("char", "NUL inside the text"))
+			return nil
+		}
+	}
+	if len(b) > n {
+		t.keep(errTooLong("encode", uint64(len(b)), uint64(n), "bytes"))
+	}
+	return nil
+}
+
+func (t *tokens) bytes(p *[]byte, max uint32) error {
+	b, err := t.hex()
+	if err != nil {
+		return err
+	}
+	*p = b
+	if uint64(len(b)) > uint64(max) {
+		t.keep(errTooLong("encode", uint64(len(b)), uint64(max), "bytes"))
+	}
+	return nil
+}
+
+// string reads a string's UTF-8 bytes in hex: too long first, then not UTF-8.
+func (t *tokens) string(p *string, max uint32) error {
+	var b []byte
+	if err := t.bytes(&b, max); err != nil {
+		return err
+	}
+	*p = string(b)
+	if !utf8.Valid(b) {
+		t.keep(encodeErr("utf8", "not valid UTF-8"))
+	}
+	return nil
+}
+
+// bigint reads "0x" or "-0x" and hex digits, into the minimal two's complement.
+func (t *tokens) bigint(p *Bigint, limit uint32) error {
+	word, err := t.next()
+	if err != nil {
+		return err
+	}
+	rest, negative := word, false
+	if len(rest) > 0 && rest[0] == '-' {
+		rest, negative = rest[1:], true
+	}
+	if len(rest) < 3 || rest[:2] != "0x" {
+		return t.bad(word)
+	}
+	digits := rest[2:]
+	mag := make([]byte, 0, len(digits)/2+2)
+	for end := len(digits); end > 0; end -= 2 { // pairs of digits from the least significant
+		var b byte
+		for i := max(0, end-2); i < end; i++ {
+			d, ok := hexValue(digits[i])
+			if !ok {
+				return t.bad(word)
+			}
+			b = b<<4 | d
+		}
+		mag = append(mag, b)
+	}
+	*p = bigintFromMagnitude(negative, mag)
+	if uint64(len(*p)) > uint64(limit) {
+		t.keep(errBigintTooLong(len(*p), limit))
+	}
+	return nil
+}
+
+// count reads the count of a vec<T>: digits only. Above max it keeps a length error (the
+// items still have to parse); the caller keeps no more than max items.
+func (t *tokens) count(max uint32) (uint64, error) {
+	word, err := t.next()
+	if err != nil {
+		return 0, err
+	}
+	if word == "" {
+		return 0, t.bad(word)
+	}
+	for i := 0; i < len(word); i++ {
+		if word[i] < '0' || word[i] > '9' {
+			return 0, t.bad(word)
+		}
+	}
+	n, perr := strconv.ParseUint(word, 10, 64)
+	if perr != nil {
+		n = math.MaxUint64 // all digits: only too big fails
+	}
+	if n > uint64(max) {
+		t.keep(errTooLong("encode", n, uint64(max), "items"))
+	}
+	return n, nil
+}
+
+// The text of leaf values (format).
+
+func fmtUint(v uint64) string { return strconv.FormatUint(v, 10) }
+func fmtInt(v int64) string   { return strconv.FormatInt(v, 10) }
+
+func fmtBool(v bool) string {
+	if v {
+		return "true"
+	}
+	return "false"
+}
+
+func fmtF32(v float32) string { return fmtBits(uint64(math.Float32bits(v)), 4) }
+func fmtF64(v float64) string { return fmtBits(math.Float64bits(v), 8) }
+
+// fmtBits is "0x" and exactly 2*size hex digits.
+func fmtBits(v uint64, size int) string {
+	out := make([]byte, 2+2*size)
+	out[0], out[1] = '0', 'x'
+	for i := 2*size + 1; i >= 2; i-- {
+		out[i] = hexDigits[v&15]
+		v >>= 4
+	}
+	return string(out)
+}
+
+func fmtString(s string) string { return Hex([]byte(s)) }

@@ -1,0 +1,241 @@
+"""The Go backend of the code generator (harness/codegen/go.py) and the Go codec it feeds
+(peers/go/codec): the generated code is gofmt-clean as generated and `go vet`-clean on every
+platform the Go peer targets; the codec's Go tests (golden vectors through EncodeText/DecodeText
+byte for byte, malformed ones refused with the exact code and path) pass natively, on a 32-bit
+host (386) and on a big-endian one (s390x, under qemu-user); and a schema with every type
+combination WIRE.md allows (nested arrays, vecs of structs of arrays, 64-bit enums, padding in
+structs and a struct of padding only, ...) is generated, vetted and passes its own golden
+vectors. Everything is skipped, with the reason, when `go` is not installed."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness import codegen, schema as S, vectors
+from harness.codegen import go as gogen
+
+from .conftest import ROOT
+
+GO_DIR = ROOT / "peers" / "go"
+TARGETS = [("linux", "amd64"), ("linux", "386"), ("linux", "s390x"), ("darwin", "arm64")]
+
+# Every type combination of WIRE.md that the project's schema lacks, added to a copy of it.
+RICH = """
+[enums.Wide]
+type = "u64"
+values = { zero = 0, top = 18446744073709551615 }
+
+[enums.Deep]
+type = "i64"
+values = { bottom = -9223372036854775808, top = 9223372036854775807 }
+
+[enums.Tiny]
+type = "i8"
+values = { neg = -128, pos = 127, nil_value = 0 }
+
+[structs.Cell]
+fields = [
+  { name = "flag", type = "bool" },
+  { name = "_gap", type = "pad[1]" },
+  { name = "kind", type = "Wide" },
+]
+
+[structs.OnlyPad]
+fields = [ { name = "_a", type = "pad[2]" } ]
+
+[structs.Inner]
+fields = [
+  { name = "grid",  type = "u8[2][3]" },
+  { name = "label", type = "char[4]" },
+  { name = "tags",  type = "Tiny[2]" },
+  { name = "cell",  type = "Cell" },
+]
+
+[messages.Combos]
+id = 100
+fields = [
+  { name = "grid",    type = "i16[3][2]" },
+  { name = "cells",   type = "vec<Cell>", max = 3 },
+  { name = "names",   type = "char[3][2]" },
+  { name = "inners",  type = "vec<Inner>", max = 2 },
+  { name = "flags",   type = "vec<bool>", max = 5 },
+  { name = "floats",  type = "f32[2][2]" },
+  { name = "wides",   type = "vec<Wide>", max = 2 },
+  { name = "deeps",   type = "Deep[2]" },
+  { name = "pads",    type = "vec<OnlyPad>", max = 3 },
+  { name = "doubles", type = "vec<f64>", max = 2 },
+  { name = "cubes",   type = "vec<u16[2][2]>", max = 2 },
+  { name = "big",     type = "bigint", max = 3 },
+  { name = "text",    type = "string", max = 5 },
+  { name = "raw",     type = "bytes", max = 3 },
+  { name = "_tail",   type = "pad[2]" },
+]
+
+[messages.Names]
+id = 101
+fields = [
+  { name = "_lead",  type = "u8" },
+  { name = "a_b_c",  type = "i32" },
+  { name = "x1",     type = "Tiny" },
+  { name = "id",     type = "OnlyPad" },
+]
+
+[messages.Nothing]
+id = 65535
+fields = [ { name = "_p", type = "pad[1]" } ]
+"""
+
+
+def go() -> str:
+    path = shutil.which("go")
+    if path is None:
+        pytest.skip("go not found on PATH; on Debian: apt-get install golang-go")
+    return path
+
+
+def gofmt() -> str:
+    """gofmt, which comes with go (next to it, when not on PATH itself)."""
+    path = shutil.which("gofmt") or str(Path(go()).resolve().parent / "gofmt")
+    if not Path(path).exists():
+        pytest.skip("gofmt not found (it comes with go)")
+    return path
+
+
+def run(argv: list[str], cwd: Path, timeout: int = 300, **env: str) -> subprocess.CompletedProcess:
+    full = {**os.environ, "CGO_ENABLED": "0", **env}
+    return subprocess.run(argv, cwd=cwd, env=full, capture_output=True, text=True, timeout=timeout)
+
+
+def rich_schema() -> S.Schema:
+    return S.loads((ROOT / "protocols" / "schema.toml").read_text() + RICH, "rich schema")
+
+
+@pytest.fixture(scope="module")
+def rich_module(tmp_path_factory) -> tuple[Path, Path]:
+    """A copy of peers/go (module file and the codec's hand-written files) with the codec
+    generated from the rich schema, and that schema's golden vectors: (module dir, vectors dir)."""
+    root = tmp_path_factory.mktemp("go-rich")
+    mod, vecs = root / "go", root / "vectors"
+    (mod / "codec").mkdir(parents=True)
+    vecs.mkdir()
+    shutil.copy(GO_DIR / "go.mod", mod / "go.mod")
+    generated = gogen.generate(rich_schema())
+    for src in (GO_DIR / "codec").glob("*.go"):
+        if f"peers/go/codec/{src.name}" not in generated:
+            shutil.copy(src, mod / "codec" / src.name)
+    for rel, text in generated.items():
+        (mod / "codec" / Path(rel).name).write_text(text)
+    (vecs / "golden.json").write_text(vectors.dump(vectors.generate(rich_schema())))
+    return mod, vecs
+
+
+# ------------------------------------------------------------------ the generator alone
+
+
+def test_generated_go_is_gofmt_clean_as_generated(schema, tmp_path):
+    for name, sch in (("project", schema), ("rich", rich_schema())):
+        for rel, text in gogen.generate(sch).items():
+            path = tmp_path / name / Path(rel).name
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(text)
+            assert text.splitlines()[0] == codegen.generated_banner("//").rstrip("\n"), rel
+    r = subprocess.run([gofmt(), "-l", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "", f"not gofmt-clean as generated:\n{r.stdout}{r.stderr}"
+
+
+def test_the_go_codec_in_the_tree_is_gofmt_clean():
+    r = subprocess.run([gofmt(), "-l", str(GO_DIR / "codec")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "", f"run gofmt -w on:\n{r.stdout}{r.stderr}"
+
+
+def test_go_names_that_would_clash_are_refused():
+    base = (ROOT / "protocols" / "schema.toml").read_text()
+    for extra, words in [
+        ('[structs.Stream]\nfields = [ { name = "a", type = "u8" } ]\n', "Stream"),
+        ('[messages.Two]\nid = 200\nfields = [ { name = "a_b", type = "u8" }, { name = "_a_b", type = "u8" } ]\n',
+         "AB"),
+        ('[enums.Tone]\ntype = "u8"\nvalues = { red = 0 }\n[structs.ToneRed]\nfields = [ { name = "a", type = "u8" } ]\n',
+         "ToneRed"),
+        ('[structs.BlobID]\nfields = [ { name = "a", type = "u8" } ]\n', "BlobID"),
+    ]:
+        with pytest.raises(gogen.GoNameError, match=words):
+            gogen.generate(S.loads(base + extra))
+
+
+# ------------------------------------------------------------------ go vet, every target
+
+
+@pytest.mark.parametrize("goos, goarch", TARGETS, ids=[f"{o}-{a}" for o, a in TARGETS])
+def test_go_vet_is_clean(goos, goarch, rich_module):
+    gobin = go()
+    for where in (GO_DIR, rich_module[0]):
+        r = run([gobin, "vet", "./codec/"], where, GOOS=goos, GOARCH=goarch)
+        assert r.returncode == 0, f"go vet ./codec/ in {where} for {goos}/{goarch}:\n{r.stdout}{r.stderr}"
+
+
+# ------------------------------------------------------------------ go test, every host
+
+
+def can_run(gobin: str, goarch: str, runner: list[str], tmp: Path) -> str | None:
+    """None if a Go program built for goarch runs under runner ([] = natively); else why not."""
+    src = tmp / f"probe-{goarch}"
+    src.mkdir(exist_ok=True)
+    (src / "go.mod").write_text("module probe\n\ngo 1.21\n")
+    (src / "main.go").write_text('package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("probe ok") }\n')
+    built = run([gobin, "build", "-o", "probe", "."], src, GOOS="linux", GOARCH=goarch)
+    if built.returncode != 0:
+        return f"cannot build for {goarch}: {built.stderr[-300:]}"
+    try:
+        r = subprocess.run([*runner, str(src / "probe")], capture_output=True, text=True, timeout=60)
+    except OSError as exc:
+        return f"{exc}"
+    if r.stdout.strip() != "probe ok":
+        said = re.sub(r"(fatal error: )+", "fatal error: ", " ".join(r.stderr.split()))  # the Go runtime repeats itself
+        return f"exit status {r.returncode}: {said[:160] or 'no output'}"
+    return None
+
+
+# (id, GOARCH, how to run the test binary: None natively for the host, [] natively for another
+# GOARCH, else an emulator's argv). qemu-i386 (7.2) runs a Go 386 program only without the
+# runtime's asynchronous preemption: its signals kill the program at start-up otherwise
+# ("fatal: bad g in signal handler"), so the guest gets GODEBUG=asyncpreemptoff=1.
+HOSTS = [
+    ("native", "amd64", None),
+    ("s390x-qemu", "s390x", ["qemu-s390x"]),                                 # big-endian
+    ("386-qemu", "386", ["qemu-i386", "-E", "GODEBUG=asyncpreemptoff=1"]),   # 32-bit
+    ("386-native", "386", []),   # 32-bit, on an x86-64 kernel with IA32 emulation
+]
+
+
+@pytest.mark.parametrize("goarch, runner", [(a, e) for _, a, e in HOSTS], ids=[h[0] for h in HOSTS])
+def test_go_codec_unit_tests(goarch, runner, tmp_path):
+    """peers/go/codec's Go tests (codec_test.go: the vectors; runtime_test.go: the rest)."""
+    gobin = go()
+    argv = [gobin, "test", "-count=1", "./codec/"]
+    if runner is None:
+        r = run(argv, GO_DIR)
+    else:
+        if runner and shutil.which(runner[0]) is None:
+            pytest.skip(f"{runner[0]} not found on PATH; on Debian: apt-get install qemu-user")
+        why = can_run(gobin, goarch, runner, tmp_path)
+        if why is not None:
+            where = f"under {' '.join(runner)}" if runner else "natively on this host"
+            pytest.skip(f"a Go program built for linux/{goarch} does not run {where}: {why}")
+        if runner:
+            argv[2:2] = ["-exec", " ".join(runner)]
+        r = run(argv, GO_DIR, GOOS="linux", GOARCH=goarch)
+    assert r.returncode == 0, f"{' '.join(argv)} (GOARCH={goarch}):\n{r.stdout[-4000:]}{r.stderr[-2000:]}"
+    assert "ok" in r.stdout, r.stdout
+
+
+def test_every_type_combination_passes_its_golden_vectors(rich_module):
+    gobin = go()
+    mod, vecs = rich_module
+    r = run([gobin, "test", "-count=1", "-run", "Vectors", "-v", "./codec/"], mod, CW_VECTORS=str(vecs))
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    assert "--- PASS: TestGoldenVectors" in r.stdout, r.stdout[-2000:]
