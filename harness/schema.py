@@ -350,6 +350,10 @@ class _Loader:
                 raise self.fail(fwhere, "name is a keyword in a generated language")
             if any(o.name == fname for o in out):
                 raise self.fail(fwhere, "duplicate field name")
+            twin = next((o.name for o in out if o.name.replace("_", "") == fname.replace("_", "")), None)
+            if twin is not None:   # CamelCase (Go, and Rust's types) turns both into one name
+                raise self.fail(fwhere, f"differs from field {twin} only in underscores: "
+                                        "generated CamelCase names would clash")
             self.keys(fwhere, f, required={"name", "type"}, optional={"max"})
             spec = f["type"]
             if not isinstance(spec, str):
@@ -376,6 +380,9 @@ class _Loader:
             elem = self.parse_type(where, spec[4:-1], None, top=False)
             if isinstance(elem, Pad):
                 raise self.fail(where, "pad cannot be an element type")
+            if isinstance(elem, Struct) and not elem.value_fields:
+                raise self.fail(where, f"vec of {elem.name}, a struct of padding only: its elements have no value "
+                                       "to count in the text form")
             return Vec(elem, self.limit(where, max_))
         m = re.fullmatch(r"(.+)\[(\d+)\]", spec)
         if m:

@@ -67,7 +67,7 @@ fields = [
   { name = "floats",  type = "f32[2][2]" },
   { name = "wides",   type = "vec<Wide>", max = 2 },
   { name = "deeps",   type = "Deep[2]" },
-  { name = "pads",    type = "vec<OnlyPad>", max = 3 },
+  { name = "pads",    type = "OnlyPad[3]" },
   { name = "doubles", type = "vec<f64>", max = 2 },
   { name = "cubes",   type = "vec<u16[2][2]>", max = 2 },
   { name = "big",     type = "bigint", max = 3 },

@@ -69,6 +69,10 @@ def test_valid_small_schema():
     ('[structs.A]\nfields = [{ name = "x", type = "u8" }]\n[messages.A]\nid = 1\nfields = []', "message A", "already used"),
     ('[messages.M]\nid = 1\nfields = [{ name = "a", type = "N" }]\n[messages.N]\nid = 2\nfields = []', "message M, field a", "only structs nest"),
     ('', "[messages]", "declares no message"),
+    ('[messages.M]\nid = 1\nfields = [{ name = "a_b", type = "u8" }, { name = "ab", type = "u8" }]', "message M, field ab",
+     "differs from field a_b only in underscores"),
+    ('[structs.P]\nfields = [{ name = "_p", type = "pad[2]" }]\n[messages.M]\nid = 1\n'
+     'fields = [{ name = "a", type = "vec<P>", max = 2 }]', "message M, field a", "struct of padding only"),
 ])
 def test_bad_schema_names_the_place(body, where, words):
     with pytest.raises(SchemaError) as info:
