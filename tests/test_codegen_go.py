@@ -157,8 +157,6 @@ def test_go_names_that_would_clash_are_refused():
     base = (ROOT / "protocols" / "schema.toml").read_text()
     for extra, words in [
         ('[structs.Stream]\nfields = [ { name = "a", type = "u8" } ]\n', "Stream"),
-        ('[messages.Two]\nid = 200\nfields = [ { name = "a_b", type = "u8" }, { name = "_a_b", type = "u8" } ]\n',
-         "AB"),
         ('[enums.Tone]\ntype = "u8"\nvalues = { red = 0 }\n[structs.ToneRed]\nfields = [ { name = "a", type = "u8" } ]\n',
          "ToneRed"),
         ('[structs.BlobID]\nfields = [ { name = "a", type = "u8" } ]\n', "BlobID"),

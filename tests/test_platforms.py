@@ -1,8 +1,8 @@
-"""The cross-built C peers really are other platforms: c@s390x runs big-endian with 64-bit
-pointers, c@i686 little-endian with 32-bit ones (HELLO measures both at run time), and both
-write the golden bytes for every golden case: the wire is little-endian whatever the host.
-Without the cross toolchain or qemu-user a peer is skipped with the reason naming the Debian
-packages to install."""
+"""The cross-built peers really are other platforms: c@s390x and go@s390x run big-endian with
+64-bit pointers, c@i686 and go@386 little-endian with 32-bit ones (HELLO measures both at run
+time), and all of them write the golden bytes for every golden case: the wire is little-endian
+whatever the host. Without the cross toolchain or qemu-user a peer is skipped with the reason
+naming the Debian packages to install."""
 from __future__ import annotations
 
 import os
@@ -22,6 +22,8 @@ PROJECT = Project(ROOT)
 PLATFORMS = {               # peer: (ptr_bits, byte_order)
     "c@s390x": ("64", "big"),
     "c@i686": ("32", "little"),
+    "go@s390x": ("64", "big"),
+    "go@386": ("32", "little"),
 }
 
 
@@ -30,7 +32,8 @@ def cross(request):
     name = request.param
     spec = PROJECT.registry.get(name)
     if spec is None:
-        pytest.fail(f"peers/c/peer.toml has no variant {name}")
+        base, variant = name.split("@")
+        pytest.fail(f"peers/{base}/peer.toml has no variant {variant}")
     reason = spec.unavailable()
     if reason:
         pytest.skip(f"{name}: {reason}")
@@ -43,7 +46,8 @@ def test_manifest_names_the_packages_to_install():
     for name in PLATFORMS:
         spec = PROJECT.registry[name]
         arch = name.split("@")[1]
-        assert any(p.startswith("gcc-") and arch in p for p in spec.packages), spec.packages
+        if spec.language == "c":    # a cross compiler; Go cross-compiles with its own toolchain
+            assert any(p.startswith("gcc-") and arch in p for p in spec.packages), spec.packages
         assert "qemu-user" in spec.packages and spec.argv()[0].startswith("qemu-")
         hint = spec.missing_reason(["x-gcc"])
         assert hint.startswith("x-gcc not found on PATH; on Debian: apt-get install ") and "qemu-user" in hint
@@ -51,7 +55,7 @@ def test_manifest_names_the_packages_to_install():
 
 def test_hello_reports_the_emulated_platform(cross):
     assert (cross.hello["ptr_bits"], cross.hello["byte_order"]) == PLATFORMS[cross.spec.name], cross.hello
-    assert cross.hello["name"] == "c"
+    assert cross.hello["name"] == cross.spec.program
 
 
 def test_encode_writes_the_golden_bytes(cross):
