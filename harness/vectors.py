@@ -1,5 +1,7 @@
 """Test cases: systematic special values and seeded random values per message, frozen with
-their exact bytes in protocols/vectors/golden.json.
+their exact bytes in protocols/vectors/golden.json, each with its value twice: as JSON and in the
+contract's text form ("text", what ENCODE takes and DECODE replies), so a peer's own unit tests
+can use the file without knowing the schema.
 
 Cases are derived from the schema: for a message, every special name that one of its leaf
 types knows ("max", "neg_zero", "snan_payload", "multibyte", "pow127", ...) gives a case in
@@ -21,6 +23,7 @@ from typing import Any
 from . import codec
 from . import schema as S
 from .errors import CrosswireError
+from .textform import format_message
 from .values import F32, F64
 
 RANDOM_PER_MESSAGE = 4
@@ -257,7 +260,8 @@ def _read_json(path: Path) -> Any:
 
 def dump(cases: list[Case]) -> str:
     rows = [{"id": c.id, "message": c.message.name, **({"note": c.note} if c.note else {}),
-             "value": to_json(c.message, c.value), "payload": c.payload.hex()} for c in cases]
+             "value": to_json(c.message, c.value), "text": format_message(c.message, c.value),
+             "payload": c.payload.hex()} for c in cases]
     body = ",\n".join("  " + json.dumps(r, ensure_ascii=False) for r in rows)
     return "[\n" + body + "\n]\n"
 
@@ -278,7 +282,10 @@ def check(schema: S.Schema, golden: Path, extra: Path | None) -> list[str]:
     decodes, cases the schema now implies but the file lacks (or the reverse)."""
     problems: list[str] = []
     frozen = load(schema, golden)
+    texts = {row["id"]: row.get("text") for row in _read_json(golden)}
     for c in frozen:
+        if texts[c.id] != format_message(c.message, c.value):
+            problems.append(f"{c.id}: its \"text\" is not the contract's text form of its value")
         try:
             got = codec.encode(c.message, c.value)
         except CrosswireError as exc:

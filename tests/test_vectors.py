@@ -34,6 +34,18 @@ def test_a_changed_encoding_fails_loudly(project, tmp_path):
     assert any("lacks it" in p for p in vectors.check(project.schema, tampered, project.extra_path))
 
 
+def test_every_case_carries_its_text_form_and_a_wrong_one_is_caught(project, tmp_path):
+    rows = json.loads(project.golden_path.read_text())
+    track = next(r for r in rows if r["id"] == "track.contract_example")
+    # the example of PEER_CONTRACT.md, "Values as text"
+    assert track["text"] == "7 0x3f800000 0x00000000 0x80000000 0x3fe0000000000000 x61 0 x6869 2"
+    track["text"] = track["text"].replace("0x80000000", "0x00000000")     # -0.0 written as +0.0
+    tampered = tmp_path / "golden.json"
+    tampered.write_text(json.dumps(rows))
+    assert vectors.check(project.schema, tampered, project.extra_path) == [
+        "track.contract_example: its \"text\" is not the contract's text form of its value"]
+
+
 @pytest.mark.parametrize("case_id, field, bits", [
     ("integers.min", "val_u8", 0), ("integers.max", "val_u64", 2**64 - 1),
     ("integers.min", "val_i64", -2**63), ("integers.max", "val_i8", 127),
