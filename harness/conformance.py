@@ -159,10 +159,19 @@ class Checker:
             self.add("manifest", "runnable", "fail", reason,
                      f"[run] command in {s.manifest.name} must name the program the build makes ({GUIDE}, step 1)")
             return False
+        if s.check:
+            self.own_tests()
         declared = f"transports: {', '.join(s.transports) or 'none yet'}; messages: " + \
                    ("all" if s.messages is None else ", ".join(s.messages) or "none yet")
         self.add("manifest", "declares", "pass", declared)
         return True
+
+    def own_tests(self) -> None:
+        """The peer's own unit tests, the manifest's [check] command (`go test ./...`, `cargo test`)."""
+        s = self.spec
+        result = run_own_tests(s)
+        self.add("manifest", "its own tests", "pass" if result is None else "fail", result or f"`{' '.join(s.check)}`",
+                 f"make `{' '.join(s.check)}` pass in {s.dir}")
 
     # -- 2. the control channel
 
@@ -505,6 +514,24 @@ class Checker:
         finally:
             tr.release(address)
             tr.cleanup()
+
+
+def run_own_tests(spec: P.PeerSpec, timeout: float = 600) -> str | None:
+    """Run a peer's [check] command in its folder: None when it passes, else what went wrong."""
+    import subprocess
+    import sys
+    argv = [a.replace("{python}", sys.executable) for a in spec.check]
+    try:
+        proc = subprocess.run(argv, cwd=spec.dir, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        return f"check command {argv[0]!r} not found"
+    except subprocess.TimeoutExpired:
+        return f"`{' '.join(argv)}` did not finish in {timeout:.0f} s"
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        return f"`{' '.join(argv)}` exited {proc.returncode}:\n{tail}"
+    return None
 
 
 def check(project: Project, target: str, say: Callable[[Item], None] = lambda item: None, quick: bool = False,

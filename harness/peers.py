@@ -28,6 +28,7 @@ class PeerSpec:
     outputs: tuple[str, ...] = ()
     base: str = ""          # for a variant ("c@asan"), the peer it is a build of ("c")
     packages: tuple[str, ...] = ()   # Debian packages that provide `requires` (named when missing)
+    check: tuple[str, ...] = ()      # argv of the peer's own unit tests ([check] command), run in its folder
 
     @property
     def program(self) -> str:
@@ -96,7 +97,7 @@ def load_manifest(path: Path) -> PeerSpec:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ManifestError(f"{where}: cannot read: {exc}") from None
-    unknown = sorted(doc.keys() - {"name", "language", "contract", "build", "run", "supports", "variants"})
+    unknown = sorted(doc.keys() - {"name", "language", "contract", "build", "run", "supports", "variants", "check"})
     if unknown:
         raise ManifestError(f"{where}: unknown key(s) {', '.join(unknown)}")
     for key in ("name", "language", "contract", "run", "supports"):
@@ -107,11 +108,11 @@ def load_manifest(path: Path) -> PeerSpec:
         raise ManifestError(f"{where}: name must be a word without spaces, commas, '/', '<', '>', '-' or '@'")
     if doc["contract"] != CONTRACT_VERSION:
         raise ManifestError(f"{where}: contract {doc['contract']!r}; this harness speaks {CONTRACT_VERSION}")
-    build, run, sup = doc.get("build", {}), doc["run"], doc["supports"]
+    build, run, sup, check = doc.get("build", {}), doc["run"], doc["supports"], doc.get("check", {})
     for table, keys in ((build, {"requires", "command", "outputs", "packages"}), (run, {"command"}),
-                        (sup, {"transports", "messages"})):
+                        (sup, {"transports", "messages"}), (check, {"command"})):
         if not isinstance(table, dict):
-            raise ManifestError(f"{where}: build, run and supports must be tables")
+            raise ManifestError(f"{where}: build, run, supports and check must be tables")
         extra = sorted(table.keys() - keys)
         if extra:
             raise ManifestError(f"{where}: unknown key(s) {', '.join(extra)}")
@@ -127,6 +128,7 @@ def load_manifest(path: Path) -> PeerSpec:
         requires=_strings(where, build.get("requires", []), "build.requires"),
         outputs=_strings(where, build.get("outputs", []), "build.outputs"),
         packages=_strings(where, build.get("packages", []), "build.packages"),
+        check=_strings(where, check.get("command", []), "check.command"),
     )
 
 

@@ -5,6 +5,10 @@ import pytest
 
 from harness import peers
 from harness.errors import ManifestError
+from harness.peers import load_manifest
+from harness.project import Project
+
+from .conftest import ROOT
 
 
 def write(d, text):
@@ -99,3 +103,27 @@ def test_a_variant_names_the_packages_to_install(tmp_path):
     write(tmp_path / "bad" / "c", GOOD.format(n="c") + '[variants.x]\npackages = "qemu-user"\n')
     with pytest.raises(ManifestError, match="packages must be a list of strings"):
         peers.discover(tmp_path / "bad")
+
+
+OWN_TESTS = [s for s in Project(ROOT).registry.values() if s.check]
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("spec", OWN_TESTS, ids=[s.name for s in OWN_TESTS])
+def test_each_peers_own_unit_tests_pass(spec):
+    """A manifest's [check] command (the peer's own unit tests) passes in its folder."""
+    missing = spec.missing_tools()
+    if missing:
+        pytest.skip(spec.missing_reason(missing))
+    from harness.conformance import run_own_tests
+    assert run_own_tests(spec) is None
+
+
+def test_a_failing_check_command_is_reported(tmp_path):
+    d = tmp_path / "p"
+    d.mkdir()
+    (d / "peer.toml").write_text('name = "p"\nlanguage = "sh"\ncontract = 1\n[run]\ncommand = ["true"]\n'
+                                 '[supports]\n[check]\ncommand = ["sh", "-c", "echo one test failed; exit 3"]\n')
+    from harness.conformance import run_own_tests
+    out = run_own_tests(load_manifest(d / "peer.toml"))
+    assert out is not None and "exited 3" in out and "one test failed" in out
