@@ -3,8 +3,9 @@ skeleton program that already speaks the start of the contract (HELLO, QUIT, `ER
 what it cannot parse, the line-length limit) and declares nothing else, so it joins the matrix
 at once with every cell reported as skipped, and `check-peer` prints what to build next.
 
-A skeleton is a folder under harness/templates/<lang>/ with an `about` line; in its files
-`@NAME@`, `@LANGUAGE@` and `@MAX_LINE@` are replaced. The files are the user's to edit from then
+A skeleton is a folder under harness/templates/<lang>/ with an `about` line and its files, each
+named with a `.tmpl` suffix (they are not the harness's own sources: `@NAME@`, `@LANGUAGE@` and
+`@MAX_LINE@` in them are replaced, and the suffix dropped). The files are the user's to edit from then
 on: they say they were scaffolded, not that they are generated.
 """
 from __future__ import annotations
@@ -43,12 +44,12 @@ def create(project: Project, name: str, lang: str) -> list[Path]:
     written = []
     source = TEMPLATES / lang
     for path in sorted(source.rglob("*")):
-        if path.is_dir() or path.name == "about" or "__pycache__" in path.parts:
+        if path.is_dir() or path.suffix != ".tmpl":
             continue
         text = path.read_text(encoding="utf-8")
         for key, value in values.items():
             text = text.replace(key, value)
-        out = target / path.relative_to(source)
+        out = target / path.relative_to(source).with_suffix("")     # peer.py.tmpl -> peer.py
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
         out.chmod(path.stat().st_mode & 0o777)

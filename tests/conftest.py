@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import textwrap
 from pathlib import Path
@@ -64,13 +65,21 @@ def faulty_peer(tmp_path: Path):
 # After the whole run (in the xdist controller, after every worker), no shared-memory segment
 # and no socket directory that the run created may remain: the run fails otherwise.
 
+# Every segment and socket directory of this run carries its run tag (harness/transports/tag.py),
+# so that another run on the same machine (a second pytest, a benchmark) is not blamed on this one.
+
 def _leftovers() -> set[str]:
-    found = set()
+    tag, found = os.environ.get("CW_RUN_TAG", ""), set()
     shm = Path("/dev/shm")
     if shm.is_dir():
-        found |= {f"/dev/shm/{p.name}" for p in shm.iterdir() if p.name.startswith("cw")}
-    found |= {str(p) for p in Path("/tmp").glob("cw-*")}
+        found |= {f"/dev/shm/{p.name}" for p in shm.iterdir() if p.name.startswith("cw" + tag)}
+    found |= {str(p) for p in Path("/tmp").glob(f"cw-{tag}*")}
     return found
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):       # the controller: its workers inherit the tag
+        os.environ["CW_RUN_TAG"] = secrets.token_hex(2)
 
 
 def pytest_sessionstart(session):

@@ -53,6 +53,13 @@ def test_a_skeleton_passes_the_contract_and_lists_what_is_next(checkout, lang, t
     assert (spec.name, spec.transports, spec.messages) == (name, (), ())
     assert "scaffolded by `python -m harness new-peer`" in (checkout / "peers" / name / "peer.toml").read_text()
 
+    lint = {"go": ["gofmt", "-l", "."], "rust": ["cargo", "fmt", "--check"],
+            "c": ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-fsyntax-only", "peer.c"]}.get(lang)
+    if lint and shutil.which(lint[0]) and (lang != "rust" or subprocess.run(
+            ["cargo", "fmt", "--version"], capture_output=True).returncode == 0):
+        r = subprocess.run(lint, cwd=checkout / "peers" / name, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0 and not r.stdout.strip(), f"{' '.join(lint)}: {r.stdout}{r.stderr}"
+
     out = tmp_path / "check.json"
     r = harness(checkout, "check-peer", f"peers/{name}", "--json", str(out))
     assert r.returncode == 0, r.stdout + r.stderr

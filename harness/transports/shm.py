@@ -1,5 +1,6 @@
 """POSIX shared memory (protocols/SHM.md). The harness names every segment it asks a peer to
-create (`/cw` + 24 random hex digits: unguessable, and within macOS's 31 characters) and
+create (`/cw`, the run tag of tag.py, then 24 random hex digits: unguessable, and within macOS's
+31 characters) and
 unlinks each name when done, also after a failure or Ctrl-C (registered at interpreter exit).
 The creator normally unlinks the name itself once the other side has attached; this is the
 backstop for a peer that crashed in between. On macOS there is no /dev/shm to list, which is
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import atexit
 import secrets
+
+from .tag import run_tag
 
 try:
     from _posixshmem import shm_unlink  # the stdlib's own binding, used by multiprocessing.shared_memory
@@ -23,7 +26,7 @@ class ShmTransport:
         atexit.register(self.cleanup)
 
     def address(self) -> str:
-        name = "/cw" + secrets.token_hex(12)
+        name = "/cw" + run_tag() + secrets.token_hex(12)
         self._names.add(name)
         return name
 

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import CrosswireError
+from .tag import run_tag
 
 MAX_PATH = 100  # sun_path is 104 bytes on macOS, 108 on Linux; keep room for the NUL
 
@@ -29,7 +30,7 @@ class UdsTransport:
     @property
     def dir(self) -> Path:
         if self._dir is None:
-            self._dir = Path(tempfile.mkdtemp(prefix="cw-", dir=_base()))  # mkdtemp: mode 0700
+            self._dir = Path(tempfile.mkdtemp(prefix=f"cw-{run_tag()}", dir=_base()))  # mkdtemp: mode 0700
             atexit.register(self.cleanup)
         return self._dir
 
