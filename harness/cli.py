@@ -147,7 +147,8 @@ def cmd_peers(project: Project, args: argparse.Namespace) -> int:
                     facts = proc.handshake()
                 platform = f"{facts.get('ptr_bits', '?')}-bit, {facts.get('byte_order', '?')}-endian"
             except PeerError as exc:
-                reason = f"HELLO failed: {exc.message}"
+                last = exc.stderr_tail.strip().splitlines()[-1:] if exc.stderr_tail else []
+                reason = f"HELLO failed: {exc.message}" + (f" (its stderr: {last[0][:160]})" if last else "")
         messages = "all" if spec.messages is None else ", ".join(spec.messages)
         table.add_row(spec.name, spec.language, ", ".join(spec.transports), messages, platform,
                       "[green]ready[/]" if reason is None else f"[yellow]{reason}[/]")

@@ -104,6 +104,17 @@ def test_garbage_peer_fails_its_cells_and_nothing_is_left_running(checkout):
     assert leftover.stdout == ""
 
 
+def test_peers_says_why_a_peer_died_at_hello(checkout):
+    d = checkout / "peers" / "crashy"
+    d.mkdir()
+    (d / "peer.toml").write_text(f'name = "crashy"\nlanguage = "python"\ncontract = 1\n[run]\n'
+                                 f'command = ["{sys.executable}", "peer.py"]\n[supports]\ntransports = ["uds"]\n')
+    (d / "peer.py").write_text("import sys\nsys.stdin.readline()\nsys.exit('fatal: bad g in signal handler')\n")
+    r = cli("peers", "--root", str(checkout))
+    assert r.returncode == 0, r.stderr
+    assert "HELLO failed" in r.stdout and "fatal: bad g in signal handler" in r.stdout, r.stdout
+
+
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_interrupt_leaves_nothing_behind(checkout, tmp_path, signame):
     """Ctrl-C (or SIGTERM) while a peer hangs: exit 130, the peers killed, the socket dir gone."""
