@@ -81,8 +81,14 @@ def test_toolchains_are_set_up(job):
     assert {"gcc", "clang"} <= compilers, "Linux: gcc and clang (macOS has clang from Xcode)"
 
 
+# Debian packages whose tool the workflow installs with a setup action instead (newer versions).
+BY_ACTION = {"golang-go": "actions/setup-go"}
+
+
 def test_cross_packages_on_linux_only(job):
-    wanted = {p for spec in PROJECT.registry.values() for p in spec.packages}
+    uses = {s["uses"].split("@")[0] for s in steps(job) if "uses" in s}
+    wanted = {p for spec in PROJECT.registry.values() for p in spec.packages
+              if not (p in BY_ACTION and BY_ACTION[p] in uses)}
     assert {"gcc-s390x-linux-gnu", "gcc-i686-linux-gnu", "qemu-user"} <= wanted
     installed = set()
     for step, cmd in commands(job):

@@ -19,12 +19,18 @@ from harness.textform import blob, format_message
 from .conftest import ROOT
 
 PROJECT = Project(ROOT)
-PLATFORMS = {               # peer: (ptr_bits, byte_order)
-    "c@s390x": ("64", "big"),
-    "c@i686": ("32", "little"),
-    "go@s390x": ("64", "big"),
-    "go@386": ("32", "little"),
-}
+# What each qemu-user target emulates: (ptr_bits, byte_order). A variant whose run command starts
+# with qemu-<arch> is found in the registry and checked against this table.
+QEMU = {"s390x": ("64", "big"), "i386": ("32", "little"), "aarch64": ("64", "little"), "arm": ("32", "little"),
+        "ppc64": ("64", "big"), "ppc": ("32", "big"), "mips": ("32", "big"), "riscv64": ("64", "little")}
+EMULATED = {s.name: s.run[0].removeprefix("qemu-") for s in PROJECT.registry.values() if s.run[0].startswith("qemu-")}
+PLATFORMS = {name: QEMU.get(arch, ("?", "?")) for name, arch in EMULATED.items()}   # peer: (ptr_bits, byte_order)
+
+
+def test_the_emulated_peers_are_found_and_known():
+    assert {"c@s390x", "c@i686", "go@s390x", "go@386"} <= set(PLATFORMS)
+    unknown = {name: arch for name, arch in EMULATED.items() if arch not in QEMU}
+    assert not unknown, f"add these qemu targets to QEMU in {__file__}: {unknown}"
 
 
 @pytest.fixture(scope="module", params=sorted(PLATFORMS))

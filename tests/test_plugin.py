@@ -62,18 +62,22 @@ def test_a_failing_cell_shows_the_field(pytester: pytest.Pytester, tmp_path):
 
 
 def test_leftover_check_fails_a_leaky_run(pytester: pytest.Pytester):
-    """tests/conftest.py fails the run when a segment or socket dir is left behind."""
+    """tests/conftest.py fails the run when a segment or socket dir is left behind, and only for
+    its own: one with another run's tag (a concurrent run's) is not blamed on it."""
     pytester.makeconftest((ROOT / "tests" / "conftest.py").read_text())
     pytester.makepyfile(test_leak="""
         import os, secrets
         def test_leak():
-            os.mkdir(f"/tmp/cw-leak-{secrets.token_hex(4)}")
+            tag = os.environ["CW_RUN_TAG"]
+            other = "ffff" if tag != "ffff" else "eeee"
+            os.mkdir(f"/tmp/cw-{tag}leak-{secrets.token_hex(4)}")
+            os.mkdir(f"/tmp/cw-{other}leak-{secrets.token_hex(4)}")
         """)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["*the run left 1 segment(s) or socket dir(s) behind: /tmp/cw-leak-*"])
+    result.stdout.fnmatch_lines(["*the run left 1 segment(s) or socket dir(s) behind: /tmp/cw-*leak-*"])
     import glob
     import shutil
-    for d in glob.glob("/tmp/cw-leak-*"):
+    for d in glob.glob("/tmp/cw-*leak-*"):
         shutil.rmtree(d)

@@ -1,0 +1,228 @@
+package main
+
+// BLAST and DRAIN (PEER_CONTRACT.md, "Streams"): frames 1..count, frame i a Blob of len_i
+// bytes, byte j being (i + j) mod 256, len_i = min_len + splitmix64(seed XOR i) mod
+// (max_len - min_len + 1), its checksum the CRC-32 of the data. The peers generate, check and
+// time the traffic themselves.
+
+import (
+	"hash/crc32"
+	"sort"
+	"strings"
+	"time"
+
+	"crosswire/peers/go/codec"
+)
+
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+type stream struct {
+	seed, minLen, maxLen uint64
+}
+
+// length is the data length of frame i.
+func (s stream) length(i uint64) uint64 {
+	return s.minLen + splitmix64(s.seed^i)%(s.maxLen-s.minLen+1)
+}
+
+// fill writes the data bytes of frame i.
+func fillStream(i uint64, data []byte) {
+	for j := range data {
+		data[j] = byte(i + uint64(j))
+	}
+}
+
+// matches is whether (checksum, data) is exactly the Blob of frame i.
+func (s stream) matches(i uint64, checksum uint32, data []byte) bool {
+	if uint64(len(data)) != s.length(i) {
+		return false
+	}
+	for j, b := range data {
+		if b != byte(i+uint64(j)) {
+			return false
+		}
+	}
+	return checksum == crc32.ChecksumIEEE(data)
+}
+
+// streamArgs parses BLAST's and DRAIN's count, seed, min_len and max_len (words 1 to 4), then
+// checks the lengths, that the schema has a Blob, and that there is a connection.
+func (p *peer) streamArgs(rq *request) (count uint64, s stream, err error) {
+	var v [4]uint64
+	for i := range v {
+		n, over, ok := number(rq.words[i+1])
+		if !ok || over {
+			return 0, s, fail("request", "bad count %s", quote(rq.words[i+1]))
+		}
+		v[i] = n
+	}
+	count, s = v[0], stream{seed: v[1], minLen: v[2], maxLen: v[3]}
+	if _, ok := blobID(); !ok {
+		return 0, s, fail("unsupported", "streams need the Blob message in the schema")
+	}
+	if s.minLen > s.maxLen {
+		return 0, s, fail("request", "min_len %d is more than max_len %d", s.minLen, s.maxLen)
+	}
+	if s.maxLen > blobDataMax {
+		return 0, s, fail("request", "max_len %d is more than Blob.data's max %d", s.maxLen, blobDataMax)
+	}
+	if p.conn == nil {
+		return 0, s, fail("runtime", "no connection: CONNECT or ACCEPT first")
+	}
+	return count, s, nil
+}
+
+// BLAST <count> <seed> <min_len> <max_len>: send frames 1..count of the stream.
+func (p *peer) blast(rq *request) error {
+	if err := rq.usage(4, "BLAST <count> <seed> <min_len> <max_len>"); err != nil {
+		return err
+	}
+	count, s, err := p.streamArgs(rq)
+	if err != nil {
+		return err
+	}
+	id, _ := blobID()
+	var bytes uint64
+	waits, start := p.waitsNow(), time.Now()
+	payload := p.frame[codec.HeaderLen:]
+	for i := uint64(1); i <= count; i++ {
+		data := payload[8 : 8+s.length(i)]
+		fillStream(i, data)
+		n := putBlob(payload, data)
+		codec.PutHeader(p.frame, id, uint32(n), i)
+		if err := p.frameOut(p.frame[:codec.HeaderLen+n]); err != nil {
+			return err
+		}
+		bytes += uint64(codec.HeaderLen + n)
+	}
+	p.addf("sent=%d bytes=%d ns=%d waits=%d", count, bytes, time.Since(start).Nanoseconds(), p.waitsNow()-waits)
+	return nil
+}
+
+// DRAIN <count> <seed> <min_len> <max_len> <timeout_ms>: receive until count frames arrived,
+// the deadline passed or the other side left, and tally them. A frame that does not decode
+// counts as corrupt; one that dropped the connection (a bad header, a frame cut short) ends
+// the stream.
+func (p *peer) drain(rq *request) error {
+	if err := rq.usage(5, "DRAIN <count> <seed> <min_len> <max_len> <timeout_ms>"); err != nil {
+		return err
+	}
+	count, s, err := p.streamArgs(rq)
+	if err != nil {
+		return err
+	}
+	deadline, err := deadlineOf(rq.words[5])
+	if err != nil {
+		return err
+	}
+	id, _ := blobID()
+	t := tally{count: count, next: 1}
+	waits := p.waitsNow()
+	var start time.Time
+	for t.received < count {
+		frame, h, err := p.frameIn(deadline)
+		if err == nil {
+			payload := frame[codec.HeaderLen:]
+			checksum, data, decoded := readBlob(payload)
+			isBlob := h.MsgType == id
+			if !isBlob {
+				_, derr := codec.DecodeText(h.MsgType, payload)
+				decoded = derr == nil
+			}
+			if decoded {
+				good := isBlob && h.Seq >= 1 && h.Seq <= count && s.matches(h.Seq, checksum, data)
+				if start.IsZero() {
+					start = time.Now()
+				}
+				t.add(isBlob, h.Seq, good, uint64(len(frame)))
+				continue
+			}
+			err = fail("decode", "the payload does not decode")
+		}
+		switch kind := kindOf(err); {
+		case kind == "decode":
+			t.received++
+			t.corrupt++
+			if p.conn == nil {
+				return p.drainReply(&t, start, waits)
+			}
+		case kind == "timeout" || strings.Contains(err.Error(), "closed"):
+			return p.drainReply(&t, start, waits) // what arrived is reported; the rest is lost
+		default:
+			return err
+		}
+	}
+	return p.drainReply(&t, start, waits)
+}
+
+func (p *peer) drainReply(t *tally, start time.Time, waits uint64) error {
+	var ns int64
+	if !start.IsZero() {
+		ns = time.Since(start).Nanoseconds()
+	}
+	p.addf("received=%d lost=%d duplicated=%d reordered=%d corrupt=%d bytes=%d ns=%d waits=%d", t.received,
+		t.count-t.unique, t.duplicated, t.reordered, t.corrupt, t.bytes, ns, p.waitsNow()-waits)
+	return nil
+}
+
+// tallyMaxMissing bounds the seqs a tally remembers as skipped over (8 bytes each).
+const tallyMaxMissing = 1 << 20
+
+// tally is what DRAIN saw. Seqs skipped over are remembered, sorted, so that a late one counts
+// as reordered and a repeated one as duplicated.
+type tally struct {
+	count, next                    uint64 // next: one more than the highest seq seen
+	received, unique, bytes        uint64
+	duplicated, reordered, corrupt uint64
+	missing                        []uint64
+}
+
+// add counts one frame of size bytes: isBlob says it is a Blob, good that its value is the
+// stream's frame seq.
+func (t *tally) add(isBlob bool, seq uint64, good bool, size uint64) {
+	t.received++
+	t.bytes += size
+	if !isBlob || seq < 1 || seq > t.count {
+		t.corrupt++
+		return
+	}
+	switch {
+	case seq >= t.next:
+		t.remember(t.next, seq)
+		t.next = seq + 1
+	case t.found(seq):
+		t.reordered++
+	default:
+		t.duplicated++
+		return
+	}
+	t.unique++
+	if !good {
+		t.corrupt++
+	}
+}
+
+// remember notes seqs [from, to) as missing, unless there are too many to keep.
+func (t *tally) remember(from, to uint64) {
+	if to-from > uint64(tallyMaxMissing-len(t.missing)) {
+		return // too many: forget them (a late one then counts as duplicated)
+	}
+	for ; from < to; from++ {
+		t.missing = append(t.missing, from)
+	}
+}
+
+// found removes seq from the missing ones: true if it was there.
+func (t *tally) found(seq uint64) bool {
+	i := sort.Search(len(t.missing), func(k int) bool { return t.missing[k] >= seq })
+	if i == len(t.missing) || t.missing[i] != seq {
+		return false
+	}
+	t.missing = append(t.missing[:i], t.missing[i+1:]...)
+	return true
+}
