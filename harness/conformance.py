@@ -234,6 +234,12 @@ class Checker:
         if said != set(self.spec.transports):
             out.append(f"HELLO says transports={facts.get('transports', '')}, the manifest says "
                        f"{','.join(self.spec.transports)}: keep them the same")
+        messages = facts.get("messages", "")
+        said_messages = None if messages == "*" else set(filter(None, messages.split(",")))
+        declared = None if self.spec.messages is None else set(self.spec.messages)
+        if said_messages != declared:
+            out.append(f"HELLO says messages={messages}, the manifest says "
+                       f"{'*' if declared is None else ','.join(self.spec.messages or ())}: keep them the same")
         return out
 
     @staticmethod

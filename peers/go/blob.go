@@ -7,7 +7,7 @@ package main
 //	checksum  u32                     4 bytes, little-endian
 //	data      bytes, max = 1048568    u32 length L, little-endian, then L bytes
 //
-// blob_test.go checks this against the codec.
+// peer_test.go checks this against the codec.
 
 import (
 	"encoding/binary"

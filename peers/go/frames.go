@@ -124,33 +124,21 @@ func (p *peer) decode(rq *request) error {
 	return nil
 }
 
-// SEND <Message> <seq> <value>: errors in the order of the reference peer: request, encode
-// (the value, then the seq's range), runtime (no connection, a failed write).
+// SEND <Message> <seq> <value>: codec.EncodeFrame gives the errors in the contract's order
+// (request, then encode: the value, then the seq's range); then runtime (no connection, a
+// failed write).
 func (p *peer) send(rq *request) error {
 	if len(rq.words) < 3 {
 		return fail("request", "usage: SEND <Message> <seq> <value>")
 	}
-	id, err := message(rq.words[1])
+	frame, err := codec.EncodeFrame(rq.words[1], rq.words[2], rq.words[3:])
 	if err != nil {
 		return err
 	}
-	seq, over, ok := number(rq.words[2])
-	if !ok {
-		return fail("request", "bad seq %s", quote(rq.words[2]))
-	}
-	payload, err := codec.EncodeText(rq.words[1], rq.words[3:])
-	if err != nil {
+	if err := p.frameOut(frame); err != nil {
 		return err
 	}
-	if over {
-		return &codec.Error{Kind: "encode", Code: "range", Path: "frame.seq",
-			Msg: clip(rq.words[2]) + " is outside 0..18446744073709551615"}
-	}
-	n, err := p.writeFrame(id, seq, payload)
-	if err != nil {
-		return err
-	}
-	p.add(strconv.Itoa(n))
+	p.add(strconv.Itoa(len(frame)))
 	return nil
 }
 

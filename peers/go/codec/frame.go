@@ -65,12 +65,6 @@ func AppendFrame(dst []byte, msgType uint16, seq uint64, payload []byte) []byte 
 	return append(append(dst, h[:]...), payload...)
 }
 
-// SetSeq rewrites the seq of a frame in place: the bench frame is built once and only its seq
-// changes from round to round.
-func SetSeq(frame []byte, seq uint64) {
-	binary.LittleEndian.PutUint64(frame[16:], seq)
-}
-
 // EncodeFrame is SEND's work: the whole frame of message msg with sequence number seq (a
 // decimal token) and the value's tokens. The errors come in the contract's order, as the other
 // peers give them: an unknown message, a seq that is not decimal digits, the value's tokens
