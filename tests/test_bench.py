@@ -15,7 +15,7 @@ import pytest
 
 from harness.bench import codec, output, scaling, suite
 from harness.bench.baseline import Baselines
-from harness.bench.measure import HEADER, Pair, Summary, bench_capacity, figures
+from harness.bench.measure import HEADER, Pair, Summary, bench_capacity, figures, pin
 from harness.driver import PeerProcess
 from harness.errors import CrosswireError, PeerReplyError
 from harness.project import Project
@@ -149,6 +149,25 @@ def test_spin_futex_sleeps_at_once_when_both_sides_share_one_cpu(spec):
 
 
 # ------------------------------------------------------------------ codec, scaling, output
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux's /proc and two CPUs")
+def test_pin_moves_every_thread_of_a_process():
+    """A runtime with threads of its own (Go's) must not go on running on the other CPU."""
+    code = "import threading, time\nfor _ in range(3): threading.Thread(target=time.sleep, args=(30,)).start()\n" \
+           "print('up', flush=True)\ntime.sleep(30)\n"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "up\n"
+        cpu = sorted(os.sched_getaffinity(0))[-1]
+        pin(proc.pid, cpu)
+        tids = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task")]
+        assert len(tids) >= 4
+        assert all(os.sched_getaffinity(tid) == {cpu} for tid in tids)
+    finally:
+        proc.kill()
+        proc.wait()
+
 
 def test_bare_format_matches_the_fixed_size(schema):
     from harness import schema as S

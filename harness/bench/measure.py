@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import statistics
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from .. import transports
 from ..driver import PeerProcess, figures
@@ -64,8 +65,19 @@ def summarize_latency(runs: list[Latency]) -> dict[str, Summary]:
 
 
 def pin(pid: int, cpu: int | None) -> None:
-    if cpu is not None and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(pid, {cpu})
+    """Pin every thread of process pid to cpu. sched_setaffinity(pid) moves only the main thread,
+    and a runtime with threads of its own (Go's) would go on running on the other CPUs. Two
+    passes: a thread started during the first by a thread not pinned yet is caught by the second
+    (later threads inherit the mask of the pinned thread that starts them)."""
+    if cpu is None or not hasattr(os, "sched_setaffinity"):
+        return
+    tasks = Path(f"/proc/{pid}/task")
+    for _ in range(2):
+        for tid in sorted(int(t.name) for t in tasks.iterdir()) if tasks.is_dir() else [pid]:
+            try:
+                os.sched_setaffinity(tid, {cpu})
+            except ProcessLookupError:      # a thread that ended meanwhile
+                pass
 
 
 def bench_capacity(size: int) -> int:
