@@ -93,11 +93,17 @@ def plan(peers: list[PeerSpec], transport_names: list[str], cases: list[Case],
     return cells
 
 
-def skip_reason(cell: Cell, registry: dict[str, PeerSpec]) -> str | None:
-    """Why a cell cannot run here (a manifest's word, or a missing toolchain), else None."""
+def skip_reason(cell: Cell, registry: dict[str, PeerSpec], unavailable: dict[str, str | None] | None = None) -> str | None:
+    """Why a cell cannot run here (a manifest's word, or a missing toolchain), else None.
+    `unavailable` caches each peer's spec.unavailable() (a PATH search and file checks) for a run."""
     for name in dict.fromkeys((cell.sender, cell.receiver)):
         spec = registry[name]
-        reason = spec.unavailable()
+        if unavailable is None:
+            reason = spec.unavailable()
+        else:
+            if name not in unavailable:
+                unavailable[name] = spec.unavailable()
+            reason = unavailable[name]
         if reason:
             return f"peer {name}: {reason}"
         if cell.transport != "-" and cell.transport not in spec.transports:
@@ -123,6 +129,7 @@ class Session:
         self._link: tuple[str, str, str] | None = None
         self._address = ""
         self._seq = itertools.count(1)
+        self._unavailable: dict[str, str | None] = {}
 
     # -- peers and links
 
@@ -188,7 +195,7 @@ class Session:
     # -- cells
 
     def run(self, cell: Cell) -> Result:
-        reason = skip_reason(cell, self.registry)
+        reason = skip_reason(cell, self.registry, self._unavailable)
         if reason:
             return Result(cell, "skip", reason)
         start = time.perf_counter()

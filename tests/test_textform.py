@@ -41,3 +41,8 @@ def test_bad_tokens(schema, message, tokens, words):
 def test_blob():
     assert textform.blob(b"\x00\xff") == "x00ff" and textform.parse_blob("x00FF") == b"\x00\xff"
     assert textform.parse_blob("x") == b""
+    big = "x" + "ab" * (1 << 20)                          # a 1 MiB payload, parsed at C speed
+    assert textform.parse_blob(big) == b"\xab" * (1 << 20)
+    for bad in ("", "00ff", "x0", "x00f", "x00\tff", "x00 ff", "x\n", "x0g", "X00", "x0x00", "xé0"):
+        with pytest.raises(TextFormError, match="pairs of hex digits"):
+            textform.parse_blob(bad)
