@@ -524,20 +524,7 @@ class Checker:
 
 def run_own_tests(spec: P.PeerSpec, timeout: float = 600) -> str | None:
     """Run a peer's [check] command in its folder: None when it passes, else what went wrong."""
-    import subprocess
-    import sys
-    argv = [a.replace("{python}", sys.executable) for a in spec.check]
-    try:
-        proc = subprocess.run(argv, cwd=spec.dir, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-    except FileNotFoundError:
-        return f"check command {argv[0]!r} not found"
-    except subprocess.TimeoutExpired:
-        return f"`{' '.join(argv)}` did not finish in {timeout:.0f} s"
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
-        return f"`{' '.join(argv)}` exited {proc.returncode}:\n{tail}"
-    return None
+    return P.run_step(spec, spec.check, "check", timeout)
 
 
 def check(project: Project, target: str, say: Callable[[Item], None] = lambda item: None, quick: bool = False,

@@ -199,18 +199,27 @@ def build(spec: PeerSpec, timeout: float = BUILD_TIMEOUT) -> BuildResult:
         return BuildResult(spec.name, "skipped", spec.missing_reason(missing))
     if not spec.build:
         return BuildResult(spec.name, "nothing")
-    argv = [a.replace("{python}", sys.executable) for a in spec.build]
-    try:
-        proc = subprocess.run(argv, cwd=spec.dir, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-    except FileNotFoundError:
-        return BuildResult(spec.name, "failed", f"build command {argv[0]!r} not found")
-    except subprocess.TimeoutExpired:
-        return BuildResult(spec.name, "failed", f"build did not finish in {timeout:.0f} s")
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
-        return BuildResult(spec.name, "failed", f"`{' '.join(argv)}` exited {proc.returncode}:\n{tail}")
+    problem = run_step(spec, spec.build, "build", timeout)
+    if problem:
+        return BuildResult(spec.name, "failed", problem)
     absent = [o for o in spec.outputs if not (spec.dir / o).exists()]
     if absent:
         return BuildResult(spec.name, "failed", f"build succeeded but did not make {absent[0]}")
     return BuildResult(spec.name, "built")
+
+
+def run_step(spec: PeerSpec, argv: tuple[str, ...], what: str, timeout: float) -> str | None:
+    """Run a manifest's command (build, check) in the peer's folder: None when it succeeds, else
+    what went wrong, with the last lines of its output."""
+    argv = tuple(a.replace("{python}", sys.executable) for a in argv)
+    try:
+        proc = subprocess.run(argv, cwd=spec.dir, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        return f"{what} command {argv[0]!r} not found"
+    except subprocess.TimeoutExpired:
+        return f"{what} did not finish in {timeout:.0f} s"
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        return f"`{' '.join(argv)}` exited {proc.returncode}:\n{tail}"
+    return None
