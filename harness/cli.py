@@ -85,7 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--peer", required=True, help="the peer to feed")
     s.add_argument("--message", help="the message the bytes encode (payloads); frames name their own")
     s.add_argument("--bytes", required=True, help="hex, or @FILE for raw bytes")
-    s.add_argument("--frame", action="store_true", help="the bytes are a frame: written to the peer over a Unix socket")
+    s.add_argument("--frame", action="store_true", help="the bytes are frames: written to the peer over a transport")
+    s.add_argument("--transport", default="uds", help="for frames: uds, tcp or shm (default: uds); the reference "
+                   "peer writes the bytes as they are (its RAW request)")
 
     s = sub.add_parser("codegen", help="write each language's generated types and codec from the schema")
     s.add_argument("--check", action="store_true", help="only report generated files that are missing or stale")
@@ -314,44 +316,53 @@ def cmd_expected(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_replay(project: Project, args: argparse.Namespace) -> int:
-    """DECODE a payload in the peer, or write a frame to it over a Unix socket and RECV it."""
-    import socket
-
+    """DECODE a payload in the peer, or have the reference peer write frames to it over a
+    transport, byte for byte (RAW), and RECV the first."""
     from . import peers as P
-    from . import transports
     from .driver import PeerProcess
     from .errors import PeerReplyError
 
     spec = P.select(project.registry, [args.peer])[0]
     data = _read_bytes(args.bytes, "bytes")
     frame = args.frame or data[:4] == project.schema.magic.to_bytes(4, "little")
+    if not frame and not args.message:
+        raise CrosswireError("--message is required for a payload (frames name their message)")
     with PeerProcess(spec, "replay") as proc:
         proc.handshake()
         try:
-            if not frame:
-                if not args.message:
-                    raise CrosswireError("--message is required for a payload (frames name their message)")
-                msg = project.schema.message(args.message)
-                reply = proc.request(f"DECODE {msg.name} x{data.hex()}")
+            if frame:
+                reply = _replay_frames(project, proc, data, args.transport)
             else:
-                uds = transports.get("uds")
-                try:
-                    address = uds.address()
-                    proc.request(f"LISTEN uds {address}")
-                    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                        sock.settimeout(10)
-                        sock.connect(address)
-                        proc.request("ACCEPT 5000", 10)
-                        proc.send("RECV 2000")
-                        sock.sendall(data)
-                        reply = proc.reply(10)
-                finally:
-                    uds.cleanup()
+                reply = proc.request(f"DECODE {project.schema.message(args.message).name} x{data.hex()}")
         except PeerReplyError as exc:
             print(f"{spec.name} refused the bytes: ERR {exc.kind} {exc.detail}")
             return 1
     print(f"{spec.name} accepted the bytes: OK {' '.join(reply)}")
     return 0
+
+
+def _replay_frames(project: Project, proc: Any, data: bytes, transport: str) -> list[str]:
+    from . import peers as P
+    from . import transports
+    from .driver import PeerProcess
+
+    if transport not in proc.spec.transports:
+        raise CrosswireError(f"peer {proc.spec.name} does not support transport {transport} (its manifest)")
+    writer = P.select(project.registry, ["python"])[0]      # the reference peer has RAW
+    writer.require_available()
+    t = transports.get(transport)
+    try:
+        address = t.address()
+        with PeerProcess(writer, "replay-writer") as tx:
+            tx.handshake()
+            target = transports.listen(proc, transport, address, 1 << 16)
+            tx.request(f"CONNECT {transport} {target} 5000", 10)
+            proc.request("ACCEPT 5000", 10)
+            proc.send("RECV 5000")           # reading already: frames larger than a ring go through
+            tx.request(f"RAW 0 x{data.hex()}", 60)
+            return proc.reply(15)
+    finally:
+        t.cleanup()
 
 
 def cmd_bench(project: Project, args: argparse.Namespace) -> int:

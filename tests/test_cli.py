@@ -164,3 +164,34 @@ for line in sys.stdin:
             break
         assert time.monotonic() < deadline, "a peer survived the interrupt"
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("transport", ["uds", "tcp", "shm"])
+def test_replay_writes_frames_to_a_peer_over_each_transport(project, tmp_path, transport):
+    """`replay --frame`: the reference peer writes the bytes as they are (RAW) and the peer
+    RECVs them; a 1 MiB frame passes through a 64 KiB ring because the peer reads meanwhile."""
+    from harness import codec
+    spec = project.registry["c"]
+    if spec.unavailable():
+        pytest.skip(spec.unavailable())
+    big = next(c for c in project.cases if c.message.name == "Blob" and len(c.payload) > 1 << 19)
+    frame = codec.encode_frame(project.schema, big.message, 7, big.value)
+    path = tmp_path / "frame.bin"
+    path.write_bytes(frame)
+    r = cli("replay", "--peer", "c", "--frame", "--transport", transport, "--bytes", f"@{path}", timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("c accepted the bytes: OK Blob 7 ")
+    bad = bytearray(frame)
+    bad[4] = 2                                             # format version 2
+    r = cli("replay", "--peer", "c", "--frame", "--transport", transport, "--bytes", bad[:64].hex(), timeout=120)
+    assert r.returncode == 1 and "c refused the bytes: ERR decode version frame.version" in r.stdout, r.stdout
+
+
+def test_replay_refuses_a_transport_the_peer_lacks(checkout):
+    d = checkout / "peers" / "udsonly"
+    d.mkdir()
+    (d / "peer.toml").write_text(f'name = "udsonly"\nlanguage = "python"\ncontract = 1\n[run]\n'
+                                 f'command = ["{sys.executable}", "peer.py"]\n[supports]\ntransports = ["uds"]\n')
+    (d / "peer.py").write_text("import sys\nfor line in sys.stdin:\n    print('OK name=udsonly contract=1', flush=True)\n")
+    r = cli("replay", "--root", str(checkout), "--peer", "udsonly", "--frame", "--transport", "shm", "--bytes", "00")
+    assert r.returncode == 2 and "does not support transport shm" in r.stderr, r.stderr
