@@ -355,9 +355,7 @@ def _replay_frames(project: Project, proc: Any, data: bytes, transport: str) -> 
         address = t.address()
         with PeerProcess(writer, "replay-writer") as tx:
             tx.handshake()
-            target = transports.listen(proc, transport, address, 1 << 16)
-            tx.request(f"CONNECT {transport} {target} 5000", 10)
-            proc.request("ACCEPT 5000", 10)
+            transports.connect(tx, proc, transport, address, 1 << 16)
             proc.send("RECV 5000")           # reading already: frames larger than a ring go through
             tx.request(f"RAW 0 x{data.hex()}", 60)
             return proc.reply(15)

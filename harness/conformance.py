@@ -382,9 +382,7 @@ class Checker:
             with PeerProcess(me, "timeouts") as proc, PeerProcess(ref, "timeouts-ref") as other:
                 proc.handshake()
                 other.handshake()
-                target = transports.listen(other, t, address, 4096)
-                proc.request(f"CONNECT {t} {target} 5000", 10)
-                other.request("ACCEPT 5000", 10)
+                transports.connect(proc, other, t, address, 4096)
                 for ms in (0, 300):
                     reply, took = self._pair_ms(proc, f"RECV {ms}")
                     if not isinstance(reply, PeerReplyError) or reply.kind != "timeout":
@@ -496,9 +494,7 @@ class Checker:
             with PeerProcess(specs[0], "bench-a") as a, PeerProcess(specs[1], "bench-b") as b:
                 a.handshake()
                 b.handshake()
-                target = transports.listen(b, t, address, 1 << 16)
-                a.request(f"CONNECT {t} {target} 5000", 10)
-                b.request("ACCEPT 5000", 10)
+                transports.connect(a, b, t, address, 1 << 16)
                 a.send(lines[0])
                 b.send(lines[1])
                 replies = []
@@ -509,11 +505,11 @@ class Checker:
                         if proc.spec is self.spec and exc.kind == "unsupported":
                             return f"ERR unsupported {exc.detail[:60]} (optional)", True
                         return f"{proc.label} {lines[(0 if proc is a else 1)].split()[0]}: ERR {exc.kind} {exc.detail[:100]}", False
-            count_key = "rounds" if "rounds" in replies[0] else "sent"
-            got = replies[0].get(count_key), replies[1].get("rounds", replies[1].get("received"))
-            want = int(lines[0].split()[1])
-            if got != (want, want + (int(lines[0].split()[2]) if lines[0].startswith("PING") else 0)):
-                return f"counts {got}, expected {want}", False
+            for line, reply in zip(lines, replies):   # each side's count as its own request asked
+                verb, count = line.split()[0], int(line.split()[1])
+                key = {"PING": "rounds", "PONG": "rounds", "FLOOD": "sent", "SINK": "received"}[verb]
+                if reply.get(key) != count:
+                    return f"{verb} replied {key}={reply.get(key)}, expected {count}", False
             return "", False
         except (PeerError, CrosswireError) as exc:
             return str(exc), False

@@ -151,9 +151,7 @@ class Bench:
         out = Outcome(entry, self.rx.spec.name, self.transport)
         address = self.t.address()
         try:
-            target = transports.listen(self.rx, self.transport, address, 4096)
-            self.tx.request(f"CONNECT {self.transport} {target} 5000", 10)
-            self.rx.request("ACCEPT 5000", 10)
+            transports.connect(self.tx, self.rx, self.transport, address, 4096)
             self.tx.request(f"RAW {entry.chunk} x{entry.data.hex()}", 60)
             if entry.sender_closes:
                 self.tx.request("CLOSE")

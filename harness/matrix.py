@@ -152,10 +152,7 @@ class Session:
             tx, rx = self.peer(sender, "tx"), self.peer(receiver, "rx")
             t = self._transports.get(transport) or self._transports.setdefault(transport, transports.get(transport))
             self._address = t.address()
-            wait = self.io_ms / 1000 + self.timeout
-            target = transports.listen(rx, transport, self._address)
-            tx.request(f"CONNECT {transport} {target} {self.io_ms}", wait)
-            rx.request(f"ACCEPT {self.io_ms}", wait)
+            transports.connect(tx, rx, transport, self._address, timeout_ms=self.io_ms, slack_s=self.timeout)
             self._link = (sender, receiver, transport)
         return self._procs[(sender, "tx")], self._procs[(receiver, "rx")]
 

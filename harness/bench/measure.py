@@ -116,9 +116,7 @@ class Pair:
     def connect(self, capacity: int) -> None:
         self.disconnect()
         self.address = self.t.address()
-        target = transports.listen(self.b, self.transport, self.address, capacity)
-        self.a.request(f"CONNECT {self.transport} {target} 5000", 10)
-        self.b.request("ACCEPT 5000", 10)
+        transports.connect(self.a, self.b, self.transport, self.address, capacity)
 
     def disconnect(self) -> None:
         if self.address is not None:

@@ -54,3 +54,15 @@ def listen(proc: "PeerProcess", transport: str, address: str, capacity: int | No
         raise PeerProtocolError(proc.label, line, f"LISTEN replied {len(tokens)} tokens after OK; the contract "
                                 "allows at most one, the endpoint's address")
     return tokens[0] if tokens else address
+
+
+def connect(dialer: "PeerProcess", listener: "PeerProcess", transport: str, address: str,
+            capacity: int | None = None, timeout_ms: int = 5000, slack_s: float = 5.0) -> str:
+    """Link two peers: LISTEN on `listener` (through listen()), CONNECT from `dialer`, ACCEPT.
+    Every step waits at most timeout_ms in the peer, and slack_s more for its reply. Returns the
+    address connected to."""
+    wait = timeout_ms / 1000 + slack_s
+    target = listen(listener, transport, address, capacity, wait)
+    dialer.request(f"CONNECT {transport} {target} {timeout_ms}", wait)
+    listener.request(f"ACCEPT {timeout_ms}", wait)
+    return target
