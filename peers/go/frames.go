@@ -145,14 +145,7 @@ func (p *peer) send(rq *request) error {
 // RECV <timeout_ms>: one frame, reported as <Message> <seq> <value>. A bad payload, read
 // whole, leaves the connection open.
 func (p *peer) recv(rq *request) error {
-	if err := rq.usage(1, "RECV <timeout_ms>"); err != nil {
-		return err
-	}
-	deadline, err := deadlineOf(rq.words[1])
-	if err != nil {
-		return err
-	}
-	frame, h, err := p.frameIn(deadline)
+	frame, h, err := p.frameFor(rq, "RECV <timeout_ms>")
 	if err != nil {
 		return err
 	}
@@ -167,14 +160,7 @@ func (p *peer) recv(rq *request) error {
 
 // ECHO <timeout_ms>: one frame, decoded, re-encoded from its value and sent back with its seq.
 func (p *peer) echo(rq *request) error {
-	if err := rq.usage(1, "ECHO <timeout_ms>"); err != nil {
-		return err
-	}
-	deadline, err := deadlineOf(rq.words[1])
-	if err != nil {
-		return err
-	}
-	frame, h, err := p.frameIn(deadline)
+	frame, h, err := p.frameFor(rq, "ECHO <timeout_ms>")
 	if err != nil {
 		return err
 	}
@@ -209,4 +195,16 @@ func parseBlob(token string) ([]byte, error) {
 		return nil, fail("request", "bad blob %s", quote(token))
 	}
 	return b, nil
+}
+
+// frameFor reads one frame for a request of the form `<VERB> <timeout_ms>` (RECV, ECHO).
+func (p *peer) frameFor(rq *request, usage string) ([]byte, codec.Header, error) {
+	if err := rq.usage(1, usage); err != nil {
+		return nil, codec.Header{}, err
+	}
+	deadline, err := deadlineOf(rq.words[1])
+	if err != nil {
+		return nil, codec.Header{}, err
+	}
+	return p.frameIn(deadline)
 }
