@@ -27,6 +27,16 @@ def checkout(tmp_path):
     return root
 
 
+def python_peer(checkout, name: str, script: str):
+    """peers/<name> in the checkout copy: a manifest and a Python script, speaking uds."""
+    d = checkout / "peers" / name
+    d.mkdir()
+    (d / "peer.toml").write_text(f'name = "{name}"\nlanguage = "python"\ncontract = 1\n[run]\n'
+                                 f'command = ["{sys.executable}", "peer.py"]\n[supports]\ntransports = ["uds"]\n')
+    (d / "peer.py").write_text(script)
+    return d
+
+
 def test_matrix_json_has_one_record_per_cell(tmp_path):
     out = tmp_path / "m.json"
     r = cli("matrix", "--peers", "python", "--cases", "integers.*,floats.snan*", "--json", str(out))
@@ -92,11 +102,7 @@ def test_missing_peer_binary_is_a_skip_with_the_fix(checkout):
 
 
 def test_garbage_peer_fails_its_cells_and_nothing_is_left_running(checkout):
-    d = checkout / "peers" / "noisy"
-    d.mkdir()
-    (d / "peer.toml").write_text(f'name = "noisy"\nlanguage = "python"\ncontract = 1\n[run]\n'
-                                 f'command = ["{sys.executable}", "peer.py"]\n[supports]\ntransports = ["uds"]\n')
-    (d / "peer.py").write_text("import sys\nfor line in sys.stdin:\n    print('lol', flush=True)\n")
+    d = python_peer(checkout, "noisy", "import sys\nfor line in sys.stdin:\n    print('lol', flush=True)\n")
     r = cli("matrix", "--root", str(checkout), "--cases", "integers.max", "--peers", "noisy")
     assert r.returncode == 1
     assert "not a contract reply: 'lol'" in r.stdout and "Traceback" not in r.stdout + r.stderr
@@ -105,11 +111,7 @@ def test_garbage_peer_fails_its_cells_and_nothing_is_left_running(checkout):
 
 
 def test_peers_says_why_a_peer_died_at_hello(checkout):
-    d = checkout / "peers" / "crashy"
-    d.mkdir()
-    (d / "peer.toml").write_text(f'name = "crashy"\nlanguage = "python"\ncontract = 1\n[run]\n'
-                                 f'command = ["{sys.executable}", "peer.py"]\n[supports]\ntransports = ["uds"]\n')
-    (d / "peer.py").write_text("import sys\nsys.stdin.readline()\nsys.exit('fatal: bad g in signal handler')\n")
+    python_peer(checkout, "crashy", "import sys\nsys.stdin.readline()\nsys.exit('fatal: bad g in signal handler')\n")
     r = cli("peers", "--root", str(checkout))
     assert r.returncode == 0, r.stderr
     assert "HELLO failed" in r.stdout and "fatal: bad g in signal handler" in r.stdout, r.stdout
@@ -121,12 +123,8 @@ def test_interrupt_leaves_nothing_behind(checkout, tmp_path, signame):
     import os
     import signal
     import time
-    d = checkout / "peers" / "stuck"
-    d.mkdir()
     note = tmp_path / "note"
-    (d / "peer.toml").write_text(f'name = "stuck"\nlanguage = "python"\ncontract = 1\n[run]\n'
-                                 f'command = ["{sys.executable}", "peer.py"]\n[supports]\ntransports = ["uds"]\n')
-    (d / "peer.py").write_text(f"""
+    python_peer(checkout, "stuck", f"""
 import os, socket, sys, time
 for line in sys.stdin:
     words = line.split()
@@ -188,10 +186,6 @@ def test_replay_writes_frames_to_a_peer_over_each_transport(project, tmp_path, t
 
 
 def test_replay_refuses_a_transport_the_peer_lacks(checkout):
-    d = checkout / "peers" / "udsonly"
-    d.mkdir()
-    (d / "peer.toml").write_text(f'name = "udsonly"\nlanguage = "python"\ncontract = 1\n[run]\n'
-                                 f'command = ["{sys.executable}", "peer.py"]\n[supports]\ntransports = ["uds"]\n')
-    (d / "peer.py").write_text("import sys\nfor line in sys.stdin:\n    print('OK name=udsonly contract=1', flush=True)\n")
+    python_peer(checkout, "udsonly", "import sys\nfor line in sys.stdin:\n    print('OK name=udsonly contract=1', flush=True)\n")
     r = cli("replay", "--root", str(checkout), "--peer", "udsonly", "--frame", "--transport", "shm", "--bytes", "00")
     assert r.returncode == 2 and "does not support transport shm" in r.stderr, r.stderr
