@@ -362,7 +362,8 @@ class Checker:
         self._hostile(t, step)
 
     @staticmethod
-    def _pair_ms(proc: PeerProcess, line: str, timeout: float = 10) -> tuple[list[str] | PeerReplyError, float]:
+    def _timed(proc: PeerProcess, line: str, timeout: float = 10) -> tuple[list[str] | PeerReplyError, float]:
+        """The reply to `line` (an ERR as the exception object) and how long it took, in ms."""
         start = time.monotonic()
         try:
             out: list[str] | PeerReplyError = proc.request(line, timeout)
@@ -384,13 +385,13 @@ class Checker:
                 other.handshake()
                 transports.connect(proc, other, t, address, 4096)
                 for ms in (0, 300):
-                    reply, took = self._pair_ms(proc, f"RECV {ms}")
+                    reply, took = self._timed(proc, f"RECV {ms}")
                     if not isinstance(reply, PeerReplyError) or reply.kind != "timeout":
                         problems.append(f"RECV {ms} on an idle connection: {self._show(reply)}, expected ERR timeout")
                     elif took > ms + 1500 or took < ms * 0.8:
                         problems.append(f"RECV {ms} took {took:.0f} ms")
                 other.request("CLOSE")
-                reply, _ = self._pair_ms(proc, "RECV 2000")
+                reply, _ = self._timed(proc, "RECV 2000")
                 if not isinstance(reply, PeerReplyError) or reply.kind != "runtime":
                     problems.append(f"RECV after the other side closed: {self._show(reply)}, expected ERR runtime closed")
                 proc.request("CLOSE")
@@ -401,7 +402,7 @@ class Checker:
                     if t == "tcp":
                         dead = self._closed_tcp_port()
                     wait = 300 if t == "shm" else 5000
-                    reply, took = self._pair_ms(proc, f"CONNECT {t} {dead} {wait}")
+                    reply, took = self._timed(proc, f"CONNECT {t} {dead} {wait}")
                     want = "timeout" if t == "shm" else "runtime"
                     if not isinstance(reply, PeerReplyError) or reply.kind != want:
                         problems.append(f"CONNECT where nothing listens: {self._show(reply)}, expected ERR {want}")

@@ -268,8 +268,12 @@ def dump(cases: list[Case]) -> str:
 
 def load(schema: S.Schema, path: Path) -> list[Case]:
     """The frozen cases, exactly as committed (bytes are not recomputed)."""
+    return _cases(schema, path, _read_json(path))
+
+
+def _cases(schema: S.Schema, path: Path, rows: list[dict]) -> list[Case]:
     cases = []
-    for row in _read_json(path):
+    for row in rows:
         msg = schema.message(row["message"])
         where = f"{path}: {row['id']}"
         cases.append(Case(row["id"], msg, from_json(msg, row["value"], where),
@@ -281,8 +285,9 @@ def check(schema: S.Schema, golden: Path, extra: Path | None) -> list[str]:
     """Problems with the golden file: bytes the codec no longer produces, values it no longer
     decodes, cases the schema now implies but the file lacks (or the reverse)."""
     problems: list[str] = []
-    frozen = load(schema, golden)
-    texts = {row["id"]: row.get("text") for row in _read_json(golden)}
+    rows = _read_json(golden)
+    frozen = _cases(schema, golden, rows)
+    texts = {row["id"]: row.get("text") for row in rows}
     for c in frozen:
         if texts[c.id] != format_message(c.message, c.value):
             problems.append(f"{c.id}: its \"text\" is not the contract's text form of its value")
