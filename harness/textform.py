@@ -51,7 +51,7 @@ def format_value(t: S.Type, v: Any, out: list[str]) -> None:
             out.append("true" if v else "false")
         else:
             out.append(str(v))
-    elif isinstance(t, S.Enum):
+    elif isinstance(t, (S.Enum, S.Flags)):
         out.append(str(v))
     elif isinstance(t, S.CharArray):
         out.append(blob(v))
@@ -66,10 +66,17 @@ def format_value(t: S.Type, v: Any, out: list[str]) -> None:
         out.append(str(len(v)))
         for item in v:
             format_value(t.elem, item, out)
+    elif isinstance(t, S.Union):
+        raise AssertionError("a union is formatted by its struct, which knows the tag")
     elif isinstance(t, S.Struct):
         for f in t.value_fields:
-            format_value(f.type, v[f.name], out)
-    # Pad: no token
+            if isinstance(f.type, S.Union):
+                case = f.type.case(v[f.type.on])
+                if case is not None and case.type is not None:
+                    format_value(case.type, v[f.name], out)
+            else:
+                format_value(f.type, v[f.name], out)
+    # Pad, constants, counts: no token
 
 
 def format_message(msg: S.Message, value: Any) -> str:
@@ -93,8 +100,8 @@ class _Tokens:
 
 
 def parse_value(t: S.Type, toks: _Tokens, path: str) -> Any:
-    if isinstance(t, (S.Prim, S.Enum)):
-        base = t.base if isinstance(t, S.Enum) else t
+    if isinstance(t, (S.Prim, S.Enum, S.Flags)):
+        base = t.base if isinstance(t, (S.Enum, S.Flags)) else t
         tok = toks.next(path, base.name)
         if base.kind == "float":
             if not _HEX_BITS[base.size].match(tok):
@@ -134,7 +141,22 @@ def parse_value(t: S.Type, toks: _Tokens, path: str) -> Any:
             raise TextFormError(f"{path}: count {n} is more than max {t.max} and the tokens left")
         return [parse_value(t.elem, toks, f"{path}[{i}]") for i in range(n)]
     assert isinstance(t, S.Struct)
-    return {f.name: parse_value(f.type, toks, f"{path}.{f.name}") for f in t.value_fields}
+    value: dict = {}
+    for f in t.value_fields:
+        if isinstance(f.type, S.Union):
+            value[f.name] = parse_union(f.type, value[f.type.on], toks, f"{path}.{f.name}")
+        else:
+            value[f.name] = parse_value(f.type, toks, f"{path}.{f.name}")
+    return value
+
+
+def parse_union(t: S.Union, tag: int, toks: _Tokens, path: str) -> Any:
+    """The tokens of the case the tag picks; a tag that picks none reads no token (the codec
+    refuses the value: `encode union`)."""
+    case = t.case(tag)
+    if case is None or case.type is None:
+        return None
+    return parse_value(case.type, toks, path)
 
 
 def parse_message(msg: S.Message, tokens: list[str]) -> Any:
@@ -151,9 +173,40 @@ def iter_leaves(t: S.Type, v: Any, path: str) -> Iterator[tuple[str, S.Type, Any
     """(path, type, value) of every leaf, in wire order: for reports and diagnosis."""
     if isinstance(t, S.Struct):
         for f in t.value_fields:
-            yield from iter_leaves(f.type, v[f.name], f"{path}.{f.name}")
+            ft = f.type
+            if isinstance(ft, S.Union):
+                case = ft.case(v[ft.on])
+                if case is None or case.type is None:
+                    continue
+                ft = case.type
+            yield from iter_leaves(ft, v[f.name], f"{path}.{f.name}")
     elif isinstance(t, (S.Array, S.Vec)):
         for i, item in enumerate(v):
             yield from iter_leaves(t.elem, item, f"{path}[{i}]")
     else:
         yield path, t, v
+
+
+# ------------------------------------------------------------------ frames
+
+
+def format_frame(frame: S.Frame | None, seq: int, header: dict[str, int]) -> str:
+    """The tokens SEND takes before the value and RECV replies after the message name: the seq,
+    then the plain header fields in header order (PEER_CONTRACT.md, SEND)."""
+    out = [str(seq)]
+    if frame is not None:
+        out += [str(header[h.name]) for h in frame.plain]
+    return " ".join(out)
+
+
+def parse_frame(frame: S.Frame | None, tokens: list[str]) -> tuple[int, dict[str, int], list[str]]:
+    """(seq, plain header values, the value's tokens) of RECV's reply after the message name."""
+    names = ["seq"] + ([h.name for h in frame.plain] if frame is not None else [])
+    if len(tokens) < len(names):
+        raise TextFormError(f"expected {', '.join(names)} before the value, got {len(tokens)} tokens")
+    got = []
+    for name, tok in zip(names, tokens):
+        if not _DEC.match(tok):
+            raise TextFormError(f"frame.{name} must be a decimal integer, got {_show(tok)}")
+        got.append(int(tok))
+    return got[0], dict(zip(names[1:], got[1:])), tokens[len(names):]

@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import random
 import re
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +86,19 @@ def specials(t: S.Type) -> dict[str, Any]:
         return out
     if isinstance(t, S.Enum):
         vals = list(t.values.values())
-        return {"zero": 0 if 0 in vals else min(vals), "one": 1 if 1 in vals else max(vals),
-                "minus_one": -1 if -1 in vals else max(vals), "min": min(vals), "max": max(vals)}
+        out = {"zero": 0 if 0 in vals else min(vals), "one": 1 if 1 in vals else max(vals),
+               "minus_one": -1 if -1 in vals else max(vals), "min": min(vals), "max": max(vals)}
+        if t.open:   # a value no name is given: it must pass, as it is
+            out["unknown"] = next(v for v in (t.base.max, t.base.min, t.base.max - 1, 3, 2, 1, 0)
+                                  if t.base.min <= v <= t.base.max and v not in vals)
+        return out
+    if isinstance(t, S.Flags):
+        bits = sorted(t.bits.values())
+        out = {"zero": 0, "one": 1 << bits[0], "max": t.mask, "min": 1 << bits[-1],
+               "minus_one": t.base.max if t.keep_unknown else t.mask}
+        if t.keep_unknown and t.mask != t.base.max:
+            out["unknown"] = t.base.max & ~t.mask
+        return out
     if isinstance(t, S.CharArray):
         return {"zero": b"", "one": b"a", "max": bytes(0x41 + i % 26 for i in range(t.n)),
                 "multibyte": _fill(MULTIBYTE, t.n).encode(), "high_bytes": b"\xff\x80"[: t.n]}
@@ -102,21 +114,52 @@ def specials(t: S.Type) -> dict[str, Any]:
 
 
 def special_names(t: S.Type, seen: set[str] | None = None) -> list[str]:
-    """Every special name some leaf of `t` knows, in first-seen order."""
+    """Every special name some leaf of `t` knows, in first-seen order; a union adds one name per
+    case ("case_<name>"), in which it takes that case."""
     names: list[str] = []
     if isinstance(t, S.Struct):
         for f in t.value_fields:
             names += special_names(f.type)
     elif isinstance(t, (S.Array, S.Vec)):
         names += special_names(t.elem)
+    elif isinstance(t, S.Union):
+        for c in t.cases:
+            if c.type is not None:
+                names += special_names(c.type)
+        names += [f"case_{c.name}" for c in t.cases]
     else:
         names += list(specials(t))
     return list(dict.fromkeys(names))
 
 
+def pick_case(t: S.Union, name: str) -> S.UnionCase:
+    """The case a union takes in the special case `name`: the one it names, else a fixed
+    choice spread over the cases."""
+    for c in t.cases:
+        if name == f"case_{c.name}":
+            return c
+    return t.cases[zlib.crc32(name.encode()) % len(t.cases)]
+
+
+def _with_unions(t: S.Struct, value: dict, choose: Any) -> dict:
+    """Set each union of a struct value (and its discriminator) to the case `choose` picks."""
+    for f in t.value_fields:
+        if isinstance(f.type, S.Union):
+            case, inner = choose(f.type)
+            value[f.type.on] = case.tag
+            value[f.name] = inner
+    return value
+
+
 def special_value(t: S.Type, name: str) -> Any:
     if isinstance(t, S.Struct):
-        return {f.name: special_value(f.type, name) for f in t.value_fields}
+        value = {f.name: special_value(f.type, name) for f in t.value_fields if not isinstance(f.type, S.Union)}
+
+        def choose(u: S.Union) -> tuple[S.UnionCase, Any]:
+            c = pick_case(u, name)
+            return c, None if c.type is None else special_value(c.type, "one" if name.startswith("case_") else name)
+        value = _with_unions(t, value, choose)
+        return {f.name: value[f.name] for f in t.value_fields}
     if isinstance(t, S.Array):
         return [special_value(t.elem, name) for _ in range(t.n)]
     if isinstance(t, S.Vec):
@@ -134,7 +177,13 @@ def special_value(t: S.Type, name: str) -> Any:
 def random_value(t: S.Type, rng: random.Random) -> Any:
     """A value of `t`, drawn to reach edges often: limits, NaNs, empty and full lengths."""
     if isinstance(t, S.Struct):
-        return {f.name: random_value(f.type, rng) for f in t.value_fields}
+        value = {f.name: random_value(f.type, rng) for f in t.value_fields if not isinstance(f.type, S.Union)}
+
+        def choose(u: S.Union) -> tuple[S.UnionCase, Any]:
+            c = rng.choice(u.cases)
+            return c, None if c.type is None else random_value(c.type, rng)
+        value = _with_unions(t, value, choose)
+        return {f.name: value[f.name] for f in t.value_fields}
     if isinstance(t, S.Array):
         return [random_value(t.elem, rng) for _ in range(t.n)]
     if isinstance(t, S.Vec):
@@ -146,7 +195,13 @@ def random_value(t: S.Type, rng: random.Random) -> Any:
     if isinstance(t, S.Prim):
         return rng.random() < 0.5
     if isinstance(t, S.Enum):
+        if t.open and rng.random() < 0.25:
+            return rng.randint(t.base.min, t.base.max)
         return rng.choice(list(t.values.values()))
+    if isinstance(t, S.Flags):
+        if t.keep_unknown:
+            return rng.randint(0, t.base.max)
+        return rng.getrandbits(8 * t.base.size) & t.mask
     if isinstance(t, S.CharArray):
         return bytes(rng.randint(1, 255) for _ in range(_length(rng, t.n)))
     if isinstance(t, S.Bytes):
@@ -184,7 +239,49 @@ class Case:
     value: Any
     payload: bytes
     note: str = ""
+    seq: int = 0                                            # the frame's, when the schema has a frame
+    header: dict[str, int] = field(default_factory=dict)    # the frame's plain header fields
+    frame: bytes = b""                                      # the whole frame (b"" without a frame)
+    versions: dict[int, bytes] = field(default_factory=dict)   # older versions' payloads
 
+
+def splitmix64(x: int) -> int:
+    """PEER_CONTRACT.md's mixer: spreads a seed over all 64 bits."""
+    m = (1 << 64) - 1
+    x = (x + 0x9E3779B97F4A7C15) & m
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & m
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & m
+    return x ^ (x >> 31)
+
+
+def _field_value(p: S.Prim, seed: int) -> int:
+    """A value of every byte distinct-ish, in the range of p (so a swapped byte shows)."""
+    v = splitmix64(seed) & ((1 << (8 * p.size)) - 1)
+    return v - (1 << (8 * p.size)) if p.signed and v > p.max else v
+
+
+def frame_fields(schema: S.Schema, case_id: str) -> tuple[int, dict[str, int]]:
+    """The seq and plain header values a case's frame carries: fixed by its id."""
+    if schema.frame is None:
+        return 0, {}
+    seed = zlib.crc32(case_id.encode())
+    seqf = schema.frame.role("seq")
+    seq = _field_value(seqf.type, seed) if seqf else 0
+    header = {h.name: _field_value(h.type, seed + 1 + i) for i, h in enumerate(schema.frame.plain)}
+    return seq, header
+
+
+def make_case(schema: S.Schema, cid: str, msg: S.Message, value: Any, note: str = "",
+              seq: int | None = None, header: dict[str, int] | None = None) -> Case:
+    """A case with its bytes computed by the reference codec: the payload, the frame, and the
+    payload at each older version of the message."""
+    payload = codec.encode(msg, value)
+    dseq, dheader = frame_fields(schema, cid)
+    seq = dseq if seq is None else seq
+    header = dheader if header is None else header
+    frame = codec.frame_bytes(schema, msg, seq, payload, header) if schema.frame is not None else b""
+    versions = {v: codec.encode(msg, value, v) for v in msg.groups[:-1]}
+    return Case(cid, msg, value, payload, note, seq, header, frame, versions)
 
 def snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
@@ -197,16 +294,13 @@ def generate(schema: S.Schema, extra: Path | None = None, seed: int = SEED,
     for msg in schema.messages.values():
         for name in dict.fromkeys(["zero", *special_names(msg)]):
             value = special_value(msg, name)
-            cases.append(Case(f"{snake(msg.name)}.{name}", msg, value, codec.encode(msg, value)))
+            cases.append(make_case(schema, f"{snake(msg.name)}.{name}", msg, value))
         for i in range(per_message if msg.value_fields else 0):
             value = random_value(msg, random.Random(f"{seed}:{msg.name}:{i}"))
-            cases.append(Case(f"{snake(msg.name)}.random{i}", msg, value, codec.encode(msg, value),
-                              f"seeded random, seed {seed}"))
+            cases.append(make_case(schema, f"{snake(msg.name)}.random{i}", msg, value, f"seeded random, seed {seed}"))
     if extra is not None and extra.exists():
-        for item in _read_json(extra):
-            msg = schema.message(item["message"])
-            value = from_json(msg, item["value"], f"{extra}: {item['id']}")
-            cases.append(Case(item["id"], msg, value, codec.encode(msg, value), item.get("note", "")))
+        for item in extra_items(schema, extra):
+            cases.append(item)
     ids = [c.id for c in cases]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
@@ -214,12 +308,54 @@ def generate(schema: S.Schema, extra: Path | None = None, seed: int = SEED,
     return cases
 
 
+def extra_items(schema: S.Schema, path: Path) -> list[Case]:
+    """Hand-written cases: a value, maybe the frame's seq and header values, and maybe the bytes
+    a specification gives for them ("expect": payload and/or frame hex), which must agree."""
+    rows = _read_json(path)
+    if not isinstance(rows, list):
+        raise CrosswireError(f"{path}: must be a JSON list of cases")
+    out = []
+    for i, item in enumerate(rows):
+        where = f"{path}: case {i}"
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or "message" not in item or "value" not in item:
+            raise CrosswireError(f"{where}: each case is an object with id, message and value")
+        where = f"{path}: {item['id']}"
+        unknown = sorted(item.keys() - {"id", "message", "value", "note", "seq", "header", "expect"})
+        if unknown:
+            raise CrosswireError(f"{where}: unknown key(s) {', '.join(unknown)}")
+        msg = schema.message(item["message"])
+        value = from_json(msg, item["value"], where)
+        try:
+            case = make_case(schema, item["id"], msg, value, item.get("note", ""), item.get("seq"), item.get("header"))
+        except CrosswireError as exc:
+            raise CrosswireError(f"{where}: {exc}") from None
+        for key, got in (("payload", case.payload), ("frame", case.frame)):
+            want = (item.get("expect") or {}).get(key)
+            if want is not None and bytes.fromhex(want.replace(" ", "")) != got:
+                raise CrosswireError(f"{where}: the {key} is {got.hex(' ')}, but the case expects "
+                                     f"{want} ({item.get('note', 'its note')})")
+        out.append(case)
+    return out
+
+
 # ------------------------------------------------------------------ JSON form of values
+
+
+def _field_type(t: S.Struct, f: S.Field, value: Any) -> S.Type | None:
+    """A field's type in a struct value: a union's is the case its discriminator picks."""
+    if isinstance(f.type, S.Union):
+        case = f.type.case(value.get(f.type.on)) if isinstance(value, dict) else None
+        return None if case is None else case.type
+    return f.type
 
 
 def to_json(t: S.Type, v: Any) -> Any:
     if isinstance(t, S.Struct):
-        return {f.name: to_json(f.type, v[f.name]) for f in t.value_fields}
+        out = {}
+        for f in t.value_fields:
+            ft = _field_type(t, f, v)
+            out[f.name] = None if ft is None else to_json(ft, v[f.name])
+        return out
     if isinstance(t, (S.Array, S.Vec)):
         return [to_json(t.elem, x) for x in v]
     if isinstance(t, S.Prim) and t.kind == "float":
@@ -234,7 +370,14 @@ def to_json(t: S.Type, v: Any) -> Any:
 def from_json(t: S.Type, j: Any, where: str) -> Any:
     try:
         if isinstance(t, S.Struct):
-            return {f.name: from_json(f.type, j[f.name], f"{where}.{f.name}") for f in t.value_fields}
+            out: dict = {}
+            extra = sorted(j.keys() - {f.name for f in t.value_fields})
+            if extra:
+                raise ValueError(f"no field(s) {', '.join(extra)}")
+            for f in t.value_fields:
+                ft = _field_type(t, f, out) if isinstance(f.type, S.Union) else f.type
+                out[f.name] = None if ft is None else from_json(ft, j[f.name], f"{where}.{f.name}")
+            return out
         if isinstance(t, (S.Array, S.Vec)):
             return [from_json(t.elem, x, f"{where}[{i}]") for i, x in enumerate(j)]
         if isinstance(t, S.Prim) and t.kind == "float":
@@ -258,10 +401,20 @@ def _read_json(path: Path) -> Any:
         raise CrosswireError(f"{path}: cannot read: {exc}") from None
 
 
-def dump(cases: list[Case]) -> str:
-    rows = [{"id": c.id, "message": c.message.name, **({"note": c.note} if c.note else {}),
-             "value": to_json(c.message, c.value), "text": format_message(c.message, c.value),
-             "payload": c.payload.hex()} for c in cases]
+def dump(cases: list[Case], schema: S.Schema | None = None) -> str:
+    framed = schema is not None and schema.frame is not None
+    rows = []
+    for c in cases:
+        r: dict[str, Any] = {"id": c.id, "message": c.message.name, **({"note": c.note} if c.note else {}),
+                             "value": to_json(c.message, c.value), "text": format_message(c.message, c.value),
+                             "payload": c.payload.hex()}
+        if c.versions:
+            r["versions"] = {str(v): p.hex() for v, p in c.versions.items()}
+        if framed:
+            hs, ts = schema.frame.header_size, schema.frame.trailer_size  # type: ignore[union-attr]
+            r["frame"] = {"seq": c.seq, **({"header": c.header} if c.header else {}),
+                          "head": c.frame[:hs].hex(), "tail": c.frame[len(c.frame) - ts:].hex() if ts else ""}
+        rows.append(r)
     body = ",\n".join("  " + json.dumps(r, ensure_ascii=False) for r in rows)
     return "[\n" + body + "\n]\n"
 
@@ -271,14 +424,49 @@ def load(schema: S.Schema, path: Path) -> list[Case]:
     return _cases(schema, path, _read_json(path))
 
 
-def _cases(schema: S.Schema, path: Path, rows: list[dict]) -> list[Case]:
+def _cases(schema: S.Schema, path: Path, rows: Any) -> list[Case]:
+    """The cases of a golden file, every row checked for shape: a bad file is one clear error."""
+    if not isinstance(rows, list):
+        raise CrosswireError(f"{path}: must be a JSON list of cases, got {type(rows).__name__}")
     cases = []
-    for row in rows:
-        msg = schema.message(row["message"])
-        where = f"{path}: {row['id']}"
-        cases.append(Case(row["id"], msg, from_json(msg, row["value"], where),
-                          bytes.fromhex(row["payload"]), row.get("note", "")))
+    seen: set[str] = set()
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict) or not isinstance(r.get("id"), str):
+            raise CrosswireError(f"{path}: row {i} is not an object with an id")
+        where = f"{path}: {r['id']}"
+        if r["id"] in seen:
+            raise CrosswireError(f"{where}: duplicate case id")
+        seen.add(r["id"])
+        for key in ("message", "value", "payload"):
+            if key not in r:
+                raise CrosswireError(f"{where}: missing {key!r}")
+        try:
+            msg = schema.message(r["message"])
+        except CrosswireError as exc:
+            raise CrosswireError(f"{where}: {exc}") from None
+        value = from_json(msg, r["value"], where)
+        payload = _hex(r["payload"], f"{where}: payload")
+        versions = {int(v): _hex(p, f"{where}: versions.{v}") for v, p in (r.get("versions") or {}).items()}
+        seq, header, frame = 0, {}, b""
+        if schema.frame is not None:
+            fr = r.get("frame")
+            if not isinstance(fr, dict):
+                raise CrosswireError(f"{where}: missing \"frame\" (the schema declares a frame)")
+            seq, header = fr.get("seq", 0), fr.get("header", {})
+            if type(seq) is not int or not isinstance(header, dict):
+                raise CrosswireError(f"{where}: frame.seq must be an integer and frame.header an object")
+            frame = _hex(fr.get("head", ""), f"{where}: frame.head") + payload + _hex(fr.get("tail", ""), f"{where}: frame.tail")
+        cases.append(Case(r["id"], msg, value, payload, r.get("note", ""), seq, header, frame, versions))
     return cases
+
+
+def _hex(text: Any, where: str) -> bytes:
+    if not isinstance(text, str):
+        raise CrosswireError(f"{where}: must be a hex string, got {type(text).__name__}")
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise CrosswireError(f"{where}: not hex: {text[:40]!r}") from None
 
 
 def check(schema: S.Schema, golden: Path, extra: Path | None) -> list[str]:
@@ -292,12 +480,17 @@ def check(schema: S.Schema, golden: Path, extra: Path | None) -> list[str]:
         if texts[c.id] != format_message(c.message, c.value):
             problems.append(f"{c.id}: its \"text\" is not the contract's text form of its value")
         try:
-            got = codec.encode(c.message, c.value)
+            now = make_case(schema, c.id, c.message, c.value, c.note, c.seq, c.header)
         except CrosswireError as exc:
             problems.append(f"{c.id}: encoding the frozen value fails: {exc}")
             continue
+        got = now.payload
         if got != c.payload:
             problems.append(f"{c.id}: encoding changed: frozen {c.payload.hex()} now {got.hex()}")
+        if now.frame != c.frame:
+            problems.append(f"{c.id}: the frame changed: frozen {c.frame.hex()[:120]} now {now.frame.hex()[:120]}")
+        if now.versions != c.versions:
+            problems.append(f"{c.id}: the older versions' payloads changed")
         try:
             back = codec.decode(c.message, c.payload)
         except CrosswireError as exc:
@@ -314,4 +507,6 @@ def check(schema: S.Schema, golden: Path, extra: Path | None) -> list[str]:
     for cid in fresh.keys() & old.keys():
         if fresh[cid].value != old[cid].value:
             problems.append(f"{cid}: the generator now gives another value than the frozen one")
+        elif (fresh[cid].seq, fresh[cid].header) != (old[cid].seq, old[cid].header):
+            problems.append(f"{cid}: the generator now gives other frame fields than the frozen ones")
     return problems

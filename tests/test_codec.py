@@ -28,7 +28,8 @@ def test_round_trip_generated_values(schema, name):
         payload = codec.encode(msg, value)
         assert codec.decode(msg, payload) == value
         frame = codec.encode_frame(schema, msg, 42, value)
-        assert codec.decode_frame(schema, frame) == (msg, 42, value)
+        head, back = codec.decode_frame(schema, frame)
+        assert (head.message, head.seq, head.size, back) == (msg, 42, len(frame), value)
 
     check()
 
@@ -101,13 +102,13 @@ def test_encode_refuses_missing_and_unknown_fields(schema):
         codec.encode(schema.message("Floats"), {"val_f32": 1.0, "val_f64": F64(0)})
 
 
-FRAME_OK = codec.HEADER.pack(0x52575843, 1, 1, 0, 30, 9) + bytes(30)
+FRAME_OK = struct.pack("<IHHIIQ", 0x52575843, 1, 1, 0, 30, 9) + bytes(30)
 
 
 @pytest.mark.parametrize("mutate, code, path", [
-    (lambda b: b"XXXX" + b[4:], "magic", "frame.magic"),
-    (lambda b: b[:4] + b"\x02\x00" + b[6:], "version", "frame.version"),
-    (lambda b: b[:8] + b"\x01\x00\x00\x00" + b[12:], "flags", "frame.flags"),
+    (lambda b: b"XXXX" + b[4:], "const", "frame.magic"),
+    (lambda b: b[:4] + b"\x02\x00" + b[6:], "const", "frame.version"),
+    (lambda b: b[:8] + b"\x01\x00\x00\x00" + b[12:], "const", "frame.flags"),
     (lambda b: b[:6] + b"\x63\x00" + b[8:], "type", "frame.msg_type"),
     (lambda b: b[:12] + (2**20 + 1).to_bytes(4, "little") + b[16:], "length", "frame.payload_len"),
     (lambda b: b[:-1], "truncated", "frame"),
@@ -115,7 +116,7 @@ FRAME_OK = codec.HEADER.pack(0x52575843, 1, 1, 0, 30, 9) + bytes(30)
     (lambda b: b[:10], "truncated", "frame"),
 ])
 def test_frame_errors(schema, mutate, code, path):
-    assert codec.decode_frame(schema, FRAME_OK)[1] == 9
+    assert codec.decode_frame(schema, FRAME_OK)[0].seq == 9
     with pytest.raises(DecodeError) as info:
         codec.decode_frame(schema, mutate(FRAME_OK))
     assert (info.value.code, info.value.path) == (code, path)

@@ -92,7 +92,7 @@ def test_seed_document_bytes(golden):
 def _hex_blocks(doc: str) -> set[str]:
     """Every run of hex byte pairs in WIRE.md's code blocks, annotations stripped."""
     out = set()
-    for block in re.findall(r"```\n(.*?)```", doc, re.S):
+    for block in re.findall(r"```[a-z]*\n(.*?)```", doc, re.S):
         pairs = []
         for line in block.splitlines():
             for token in line.split():
@@ -120,4 +120,4 @@ def test_regenerate_writes_the_same_file(project, tmp_path):
     shutil.copytree(ROOT / "protocols", root / "protocols")
     (root / "protocols/vectors/golden.json").unlink()
     cases = vectors.generate(project.schema, root / "protocols/vectors/extra.json")
-    assert vectors.dump(cases) == project.golden_path.read_text()
+    assert vectors.dump(cases, project.schema) == project.golden_path.read_text()
