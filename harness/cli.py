@@ -88,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--frame", action="store_true", help="the bytes are frames: written to the peer over a transport")
     s.add_argument("--transport", default="uds", help="for frames: uds, tcp or shm (default: uds); the reference "
                    "peer writes the bytes as they are (its RAW request)")
+    s.add_argument("--direction", choices=["request", "response"], help="for frames of a schema whose messages say "
+                   "who sends them: what the peer reads them as")
 
     s = sub.add_parser("codegen", help="write each language's generated types and codec from the schema")
     s.add_argument("--check", action="store_true", help="only report generated files that are missing or stale")
@@ -100,17 +102,37 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--frame", action="store_true",
                    help="the bytes are whole frames (default: guessed from the magic at their start)")
 
+    s = sub.add_parser("import-c", help="write a schema from the structs, enums and fixed arrays of a C header")
+    s.add_argument("header", type=Path, help="the C header")
+    layout = s.add_mutually_exclusive_group()
+    layout.add_argument("--natural", action="store_true", help="fields where the C compiler puts them "
+                        "(layout = \"c\": natural alignment, implicit padding); the default")
+    layout.add_argument("--packed", action="store_true", help="fields back to back, no padding "
+                        "(a __attribute__((packed)) struct, or field-by-field serialisation)")
+    s.add_argument("--messages", type=_csv, help="the structs that are messages, in id order (default: the "
+                   "structs no other struct contains)")
+    s.add_argument("--byte-order", choices=["little", "big"], default="little", help="default: little")
+    s.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]",
+                   help="a preprocessor definition, as for cc")
+    s.add_argument("-o", "--output", type=Path, help="write the schema here (default: standard output)")
+
     s = sub.add_parser("vectors", help="check the golden vectors against the codec and the schema")
     s.add_argument("--regenerate", action="store_true",
                    help="rewrite protocols/vectors/golden.json (only when the encoding changes on purpose)")
     return p
 
 
+STANDALONE = {"import-c"}   # commands that need no crosswire project
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        project = Project(args.root.resolve()) if args.root else Project.find()
+        if args.command in STANDALONE:
+            project = None
+        else:
+            project = Project(args.root.resolve()) if args.root else Project.find()
         return int(globals()[f"cmd_{args.command.replace('-', '_')}"](project, args) or 0)
     except CrosswireError as exc:
         print(f"crosswire: error: {exc}", file=sys.stderr)
@@ -161,6 +183,7 @@ def cmd_peers(project: Project, args: argparse.Namespace) -> int:
 def cmd_build(project: Project, args: argparse.Namespace) -> int:
     from . import peers as P
 
+    project.prepare_reference()
     failed = False
     for spec in P.select(project.registry, args.peers):
         result = P.build(spec)
@@ -202,6 +225,7 @@ def cmd_matrix(project: Project, args: argparse.Namespace) -> int:
                   console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("interop matrix", total=len(cells))
         results = matrix.run(cells, project.registry, jobs=args.jobs, timeout=args.timeout,
+                             schema=project.schema,
                              on_result=lambda r: progress.advance(task))
     from . import expected
     results = expected.apply(results, expected.load(project.registry))
@@ -217,16 +241,38 @@ def cmd_matrix(project: Project, args: argparse.Namespace) -> int:
     return 1 if any(r.status in ("fail", "xpass") for r in results) else 0
 
 
+def cmd_import_c(project: None, args: argparse.Namespace) -> int:
+    from . import cimport
+    from . import schema as S
+
+    text = cimport.convert(args.header, natural=not args.packed, messages=args.messages, order=args.byte_order,
+                           defines=args.defines)
+    S.loads(text, f"the schema imported from {args.header}")   # what it wrote must load: else say why
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    return 0
+
+
 def cmd_vectors(project: Project, args: argparse.Namespace) -> int:
     from . import vectors
+
+    from . import malformed
 
     if args.regenerate:
         cases = vectors.generate(project.schema, project.extra_path)
         project.golden_path.parent.mkdir(parents=True, exist_ok=True)
-        project.golden_path.write_text(vectors.dump(cases), encoding="utf-8")
-        print(f"wrote {len(cases)} cases to {project.golden_path}")
+        project.golden_path.write_text(vectors.dump(cases, project.schema), encoding="utf-8")
+        rows = malformed.merged(project.malformed_path, project.schema, cases)
+        project.malformed_path.write_text(malformed.dump(rows), encoding="utf-8")
+        print(f"wrote {len(cases)} cases to {project.golden_path} and {len(rows)} malformed payloads to "
+              f"{project.malformed_path}")
         return 0
     problems = vectors.check(project.schema, project.golden_path, project.extra_path)
+    if not problems:
+        problems = malformed.check(project.schema, project.malformed_path, project.cases)
     for line in problems:
         print(line)
     if problems:
@@ -272,20 +318,33 @@ def _read_bytes(spec: str | None, what: str) -> bytes:
         raise CrosswireError(f"--{what}: not hex: {spec[:40]!r}") from None
 
 
+def _looks_like_frame(schema: Any, data: bytes) -> bool:
+    """Whether bytes start with the frame's leading constants (its magic, say)."""
+    frame = schema.frame
+    if frame is None or len(data) < frame.header_size:
+        return False
+    lead = [h for h in frame.header if h.role == "const"]
+    return bool(lead) and all(int.from_bytes(data[h.offset:h.offset + h.type.size], h.type.order) == h.const
+                              for h in lead)
+
+
 def cmd_diagnose(project: Project, args: argparse.Namespace) -> int:
-    from .codec import HEADER
+    from .codec import decode_head
     from .diagnose import diagnose
+    from .errors import DecodeError
 
     schema = project.schema
     expected, actual = _read_bytes(args.expected, "expected"), _read_bytes(args.actual, "actual")
-    frame = args.frame or expected[:4] == schema.magic.to_bytes(4, "little")
+    frame = args.frame or _looks_like_frame(schema, expected)
+    if frame and schema.frame is None:
+        raise CrosswireError(f"schema {schema.name} declares no frame: give --message and payload bytes")
     if args.message:
         msg = schema.message(args.message)
-    elif frame and len(expected) >= HEADER.size:
-        mtype = HEADER.unpack_from(expected)[2]
-        if mtype not in schema.by_id:
-            raise CrosswireError(f"the expected frame names message id {mtype}, which the schema does not have")
-        msg = schema.by_id[mtype]
+    elif frame:
+        try:
+            msg = decode_head(schema, expected).message
+        except DecodeError as exc:
+            raise CrosswireError(f"the expected bytes are not a frame of this schema: {exc}") from None
     else:
         raise CrosswireError("--message is required unless the bytes are whole frames")
     try:
@@ -324,14 +383,14 @@ def cmd_replay(project: Project, args: argparse.Namespace) -> int:
 
     spec = P.select(project.registry, [args.peer])[0]
     data = _read_bytes(args.bytes, "bytes")
-    frame = args.frame or data[:4] == project.schema.magic.to_bytes(4, "little")
+    frame = args.frame or _looks_like_frame(project.schema, data)
     if not frame and not args.message:
         raise CrosswireError("--message is required for a payload (frames name their message)")
     with PeerProcess(spec, "replay") as proc:
         proc.handshake()
         try:
             if frame:
-                reply = _replay_frames(project, proc, data, args.transport)
+                reply = _replay_frames(project, proc, data, args.transport, args.direction or "")
             else:
                 reply = proc.request(f"DECODE {project.schema.message(args.message).name} x{data.hex()}")
         except PeerReplyError as exc:
@@ -341,7 +400,7 @@ def cmd_replay(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
-def _replay_frames(project: Project, proc: Any, data: bytes, transport: str) -> list[str]:
+def _replay_frames(project: Project, proc: Any, data: bytes, transport: str, direction: str = "") -> list[str]:
     from . import peers as P
     from . import transports
     from .driver import PeerProcess
@@ -356,16 +415,24 @@ def _replay_frames(project: Project, proc: Any, data: bytes, transport: str) -> 
         with PeerProcess(writer, "replay-writer") as tx:
             tx.handshake()
             transports.connect(tx, proc, transport, address, 1 << 16)
-            proc.send("RECV 5000")           # reading already: frames larger than a ring go through
+            proc.send(f"RECV 5000 {direction}".rstrip())   # reading already: frames larger than a ring go through
             tx.request(f"RAW 0 x{data.hex()}", 60)
             return proc.reply(15)
     finally:
         t.cleanup()
 
 
+def _need_streams(project: Project) -> None:
+    from .conformance import streams_unsupported
+    why = streams_unsupported(project.schema)
+    if why:
+        raise CrosswireError(why)
+
+
 def cmd_bench(project: Project, args: argparse.Namespace) -> int:
     from .bench import output, suite
 
+    _need_streams(project)
     sizes = tuple(int(x) for x in args.sizes) if args.sizes else suite.SIZES
     settings = suite.Settings(quick=args.quick, peers=args.peers, transports=tuple(args.transports), sizes=sizes,
                               scaling=not args.no_scaling)
@@ -394,7 +461,7 @@ def cmd_hostile(project: Project, args: argparse.Namespace) -> int:
     receivers = [s for s in P.select(project.registry, args.peers) if s.unavailable() is None]
     sender = P.select(project.registry, [args.sender])[0]
     sender.require_available()
-    entries = hostile.catalogue(project.schema, project.root / "protocols" / "vectors" / "malformed.json")
+    entries = hostile.catalogue(project.schema, project.malformed_path, project.cases)
     outcomes = hostile.run(sender, receivers, args.transports, entries)
     for o in outcomes:
         if not o.ok:
@@ -411,6 +478,7 @@ def cmd_stress(project: Project, args: argparse.Namespace) -> int:
     import itertools
     import json
 
+    _need_streams(project)
     from . import peers as P
     from . import stress
 

@@ -18,6 +18,8 @@ when anything failed.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import time
 from dataclasses import dataclass, field
@@ -132,6 +134,11 @@ class Checker:
     def run(self) -> Report:
         if self.manifest() and self.contract():
             self.codec()
+            if self.project.schema.frame is None:
+                for t in sorted(transports.KNOWN, key=ORDER.index):
+                    self.add(t, "exchange", "skip", f"schema {self.project.schema.name} declares no frame: "
+                             "payloads only, nothing travels over a transport")
+                return self.report
             for t in sorted(transports.KNOWN, key=ORDER.index):
                 self.transport(t)
             self.optional()
@@ -186,12 +193,12 @@ class Checker:
             try:
                 facts = proc.handshake()
             except PeerError as exc:
-                self.add("contract", "HELLO 1", "fail", str(exc),
-                         f"reply `OK name={self.spec.program} language=... contract=1 transports=... messages=... "
+                self.add("contract", "HELLO 2", "fail", str(exc),
+                         f"reply `OK name={self.spec.program} language=... contract=2 transports=... messages=... "
                          f"ptr_bits=... byte_order=...` on one line, flushed {step}")
                 return False
             problems = self._hello_problems(facts)
-            self.add("contract", "HELLO 1", "fail" if problems else "pass",
+            self.add("contract", "HELLO 2", "fail" if problems else "pass",
                      "; ".join(problems) or f"{facts.get('ptr_bits')}-bit, {facts.get('byte_order')}-endian",
                      f"fix the HELLO reply {step}")
             bad = []
@@ -203,9 +210,10 @@ class Checker:
             self.add("contract", "bad requests refused, peer stays usable", "fail" if bad else "pass",
                      "; ".join(bad[:3]) or f"{len(BAD_REQUESTS)} lines, each refused",
                      f"reply `ERR request <why>` to a line you cannot parse and keep reading {step}")
-            if self.spec.transports:
+            if self.spec.transports and self.project.schema.frame is not None and self.project.cases:
+                from .matrix import send_line
                 problem = self._refused(proc, "RECV 100", ("runtime",)) or \
-                    self._refused(proc, "SEND Empty 1", ("runtime",))
+                    self._refused(proc, send_line(self.project.cases[0]), ("runtime",))
                 self.add("contract", "no connection: ERR runtime", "fail" if problem else "pass", problem or "",
                          f"RECV and SEND before CONNECT/ACCEPT reply `ERR runtime ...` {step}")
             limit = 8 * self.project.schema.max_payload + 65536
@@ -224,8 +232,8 @@ class Checker:
 
     def _hello_problems(self, facts: dict[str, str]) -> list[str]:
         out = []
-        if facts.get("contract") != "1":
-            out.append(f"contract={facts.get('contract')!r}, expected 1")
+        if facts.get("contract") != "2":
+            out.append(f"contract={facts.get('contract')!r}, expected 2")
         if facts.get("ptr_bits") not in ("32", "64"):
             out.append(f"ptr_bits={facts.get('ptr_bits')!r}: measure it at run time (32 or 64)")
         if facts.get("byte_order") not in ("little", "big"):
@@ -255,7 +263,7 @@ class Checker:
                 problem = f"`{shown}` replied ERR {exc.kind} {exc.detail[:80]}, expected ERR {kinds[0]}" + \
                           (f" {detail}" if detail else "")
         try:
-            proc.request("HELLO 1")
+            proc.request("HELLO 2")
         except PeerError as exc:
             raise CrosswireError(f"the peer stopped answering after `{shown}`: {exc}") from None
         return problem
@@ -268,7 +276,7 @@ class Checker:
         by_message: dict[str, list[Case]] = {}
         for case in self.project.cases:
             by_message.setdefault(case.message.name, []).append(case)
-        with Session(self.registry) as session:
+        with Session(self.registry, schema=self.project.schema) as session:
             undeclared = [name for name in self.project.schema.messages if not self.spec.supports_message(name)]
             if undeclared:
                 self.add("codec", "messages not declared yet", "missing", ", ".join(undeclared),
@@ -291,8 +299,8 @@ class Checker:
 
     def _malformed(self, declared: list, step: str) -> None:
         names = {m.name for m in declared}
-        vectors = [v for v in json.loads((self.project.root / "protocols/vectors/malformed.json").read_text())
-                   if v["message"] in names]
+        from . import malformed
+        vectors = [v for v in malformed.load(self.project.malformed_path) if v["message"] in names]
         if not vectors:
             return
         bad = []
@@ -348,7 +356,7 @@ class Checker:
         both = [c for c in self.project.cases if self.spec.supports_message(c.message.name)]
         cases = both if not self.quick else list({c.message.name: c for c in both}.values())
         me = self.spec.name
-        with Session(self.registry) as session:
+        with Session(self.registry, schema=self.project.schema) as session:
             for kind, sender, receiver, what in (("send", REFERENCE, me, f"{REFERENCE} sends, {me} receives"),
                                                  ("send", me, REFERENCE, f"{me} sends, {REFERENCE} receives"),
                                                  ("echo", REFERENCE, me, f"{me} echoes what {REFERENCE} sends")):
@@ -438,7 +446,7 @@ class Checker:
         if self.spec.messages is not None:
             self.add(t, "hostile frames", "skip", "the hostile frames carry every message: declare messages = \"*\" first")
             return
-        entries = hostile.catalogue(self.project.schema, self.project.root / "protocols/vectors/malformed.json")
+        entries = hostile.catalogue(self.project.schema, self.project.malformed_path, self.project.cases)
         assert self.reference is not None
         outcomes = hostile.run(self.reference, [self.spec], [t], entries)
         bad = [o for o in outcomes if not o.ok]
@@ -453,6 +461,10 @@ class Checker:
 
     def optional(self) -> None:
         ref = self.reference
+        why = streams_unsupported(self.project.schema)
+        if why:
+            self.add("streams", "streams and bench", "skip", why)
+            return
         usable = [t for t in self.spec.transports if ref is not None and not ref.unavailable() and t in ref.transports]
         for t in usable:
             self._streams(t)
@@ -517,6 +529,19 @@ class Checker:
         finally:
             tr.release(address)
             tr.cleanup()
+
+
+def streams_unsupported(schema: Any) -> str:
+    """Why the streams and the bench (PEER_CONTRACT.md, "Streams") cannot run on a schema, or "":
+    they need crosswire's Blob message behind crosswire's own 24-byte frame."""
+    frame = schema.frame
+    shape = [(h.role, h.type.size, h.type.order) for h in frame.header] if frame is not None else []
+    want = [("const", 4, "little"), ("const", 2, "little"), ("id", 2, "little"), ("const", 4, "little"),
+            ("length", 4, "little"), ("seq", 8, "little")]
+    if frame is None or shape != want or frame.checksum is not None or frame.length_adjust or "Blob" not in schema.messages:
+        return (f"schema {schema.name} has no Blob message behind crosswire's 24-byte frame: the streams and the "
+                "bench are crosswire's own (PEER_CONTRACT.md, \"Streams\")")
+    return ""
 
 
 def run_own_tests(spec: P.PeerSpec, timeout: float = 600) -> str | None:

@@ -24,11 +24,10 @@ Also `diff_values`: where two decoded values differ, field by field.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import schema as S
-from .codec import HEADER
 from .values import F32, F64, _Bits
 
 # ------------------------------------------------------------------ showing values
@@ -102,6 +101,8 @@ class Span:
     type: str              # the schema's spelling: "u32", "char[8]", "len", "count", "pad[3]", ...
     value: Any
     schema_type: S.Type | None = None
+    prim: S.Prim | None = None     # the scalar it holds (with its declared byte order), if one
+    role: str = ""                 # "const" or "count" for such fields
 
 
 class _Stop(Exception):
@@ -111,21 +112,36 @@ class _Stop(Exception):
 
 
 def walk(schema: S.Schema | None, msg: S.Message, data: bytes, frame: bool = False) -> tuple[list[Span], _Stop | None]:
-    """The spans of `data` read as `msg` (after a frame header if `frame`), as far as they go."""
+    """The spans of `data` read as `msg` (after the declared frame header if `frame`), as far
+    as they go."""
     spans: list[Span] = []
     prefix = msg.name
     try:
         off = 0
-        if frame:
-            for (name, tname), fmt in zip(S.HEADER, "IHHIIQ"):
-                size = struct.calcsize("<" + fmt)
-                _need(data, off, size, f"frame.{name}")
-                spans.append(Span(f"frame.{name}", off, size, tname, struct.unpack_from("<" + fmt, data, off)[0]))
-                off += size
-            prefix = "frame.payload"
-        end = _walk(msg, data, off, prefix, spans)
-        if end < len(data):
-            raise _Stop(prefix, end, f"{len(data) - end} bytes after the message")
+        end = len(data)
+        if frame and schema is not None and schema.frame is not None:
+            for h in schema.frame.header:
+                _need(data, off, h.type.size, f"frame.{h.name}")
+                spans.append(Span(f"frame.{h.name}", off, h.type.size, h.type.name,
+                                  int.from_bytes(data[off:off + h.type.size], h.type.order, signed=h.type.signed),
+                                  h.type, h.type))
+                off += h.type.size
+            prefix = msg.name
+            if schema.frame.checksum is not None:
+                c = schema.frame.checksum
+                end = len(data) - c.type.size
+                if end >= off:
+                    spans_tail = Span(f"frame.{c.name}", end, c.type.size, c.type.name,
+                                      int.from_bytes(data[end:], c.type.order), c.type, c.type)
+                else:
+                    spans_tail = None
+        stop_at = _walk(msg, data[:end], off, prefix, spans, {})
+        if frame and schema is not None and schema.frame is not None and schema.frame.checksum is not None \
+                and spans_tail is not None:
+            spans.append(spans_tail)
+            stop_at = len(data)
+        if stop_at < len(data):
+            raise _Stop(prefix, stop_at, f"{len(data) - stop_at} bytes after the message")
         return spans, None
     except _Stop as stop:
         return spans, stop
@@ -136,32 +152,60 @@ def _need(data: bytes, off: int, size: int, path: str) -> None:
         raise _Stop(path, off, f"needs {size} bytes, {max(0, len(data) - off)} left")
 
 
-def _walk(t: S.Type, data: bytes, off: int, path: str, spans: list[Span]) -> int:
+def _walk(t: S.Type, data: bytes, off: int, path: str, spans: list[Span], vals: dict) -> int:
     if isinstance(t, S.Struct):
+        mine: dict = {}
         for f in t.fields:
-            off = _walk(f.type, data, off, f"{path}.{f.name}", spans)
+            if f.implicit:   # C layout's padding: named after what it precedes
+                where = f"{path}.(pad before {f.name})" if f.name else f"{path}.(trailing pad)"
+            else:
+                where = f"{path}.{f.name}"
+            ft = f.type
+            if isinstance(ft, S.Union):
+                case = ft.case(mine.get(ft.on))
+                if case is None:
+                    raise _Stop(where, off, f"{ft.on} = {mine.get(ft.on)!r} picks no case of {ft.name}")
+                if case.type is None:
+                    continue
+                ft = case.type
+            before = len(spans)
+            off = _walk(ft, data, off, where, spans, mine)
+            if len(spans) == before + 1:
+                if isinstance(spans[-1].value, int):
+                    mine[f.name] = spans[-1].value
+                if f.const is not None or f.count_of:
+                    spans[-1] = replace(spans[-1], role="const" if f.const is not None else "count")
         return off
     if isinstance(t, S.Array):
         for i in range(t.n):
-            off = _walk(t.elem, data, off, f"{path}[{i}]", spans)
+            off = _walk(t.elem, data, off, f"{path}[{i}]", spans, {})
         return off
     if isinstance(t, (S.Vec, S.Bytes, S.BigInt)):
-        _need(data, off, 4, path)
-        (n,) = struct.unpack_from("<I", data, off)
-        spans.append(Span(f"{path}.{'count' if isinstance(t, S.Vec) else 'len'}", off, 4, "u32", n))
+        if t.count.prefix is not None:
+            p = t.count.prefix
+            _need(data, off, p.size, path)
+            n = int.from_bytes(data[off:off + p.size], p.order)
+            spans.append(Span(f"{path}.{'count' if isinstance(t, S.Vec) else 'len'}", off, p.size, p.name, n, t, p))
+            off += p.size
+            if isinstance(t, S.Vec) and t.count.unit == "bytes":
+                n //= max(1, S.fixed_size(t.elem) or 1)
+        else:
+            fname, unit = t.count.fields[0]
+            n = vals.get(fname, 0)
+            if isinstance(t, S.Vec) and unit == "bytes":
+                n //= max(1, S.fixed_size(t.elem) or 1)
         limit = t.max
         if n > limit:
             raise _Stop(path, off, f"length {n} is more than max {limit}")
-        off += 4
         if isinstance(t, S.Vec):
             for i in range(n):
-                off = _walk(t.elem, data, off, f"{path}[{i}]", spans)
+                off = _walk(t.elem, data, off, f"{path}[{i}]", spans, {})
             return off
         _need(data, off, n, path)
         raw = bytes(data[off:off + n])
         value: Any = raw
         if isinstance(t, S.BigInt):
-            value = int.from_bytes(raw, "little", signed=True)
+            value = int.from_bytes(raw, t.order, signed=True)
         elif t.utf8:
             value = raw.decode("utf-8", "replace")
         spans.append(Span(path, off, n, S.type_name(t), value, t))
@@ -169,14 +213,19 @@ def _walk(t: S.Type, data: bytes, off: int, path: str, spans: list[Span]) -> int
     size = S.max_size(t)
     _need(data, off, size, path)
     raw = bytes(data[off:off + size])
-    spans.append(Span(path, off, size, S.type_name(t), _leaf_value(t, raw), t))
+    spans.append(Span(path, off, size, S.type_name(t), _leaf_value(t, raw), t, _prim(t)))
     return off + size
 
 
+def _prim(t: S.Type) -> S.Prim | None:
+    base = t.base if isinstance(t, (S.Enum, S.Flags)) else t
+    return base if isinstance(base, S.Prim) else None
+
+
 def _leaf_value(t: S.Type, raw: bytes) -> Any:
-    base = t.base if isinstance(t, S.Enum) else t
-    if isinstance(base, S.Prim):
-        n = int.from_bytes(raw, "little", signed=base.signed)
+    base = _prim(t)
+    if base is not None:
+        n = int.from_bytes(raw, base.order, signed=base.signed)
         if base.kind == "float":
             return (F32 if base.size == 4 else F64)(n)
         return bool(n) if base.kind == "bool" and n in (0, 1) else n
@@ -315,8 +364,8 @@ def diagnose(schema: S.Schema | None, msg: S.Message, expected: bytes, actual: b
 def _findings(schema: S.Schema | None, msg: S.Message, spans: list[Span], exp: bytes, act: bytes,
               frame: bool) -> list[Finding]:
     out: list[Finding] = []
-    if frame and schema is not None and len(act) >= HEADER.size:
-        out += _frame_findings(schema, exp, act)
+    if frame and schema is not None and schema.frame is not None and len(act) >= schema.frame.header_size:
+        out += _frame_findings(schema, msg, exp, act)
     if len(act) < len(exp) and exp.startswith(act):
         s = next((s for s in spans if s.offset + s.size > len(act)), spans[-1] if spans else None)
         out.append(Finding("truncated", s.path if s else msg.name,
@@ -331,44 +380,122 @@ def _findings(schema: S.Schema | None, msg: S.Message, spans: list[Span], exp: b
         if not act.startswith(head):
             continue  # something earlier already differs: later causes would be guesses
         if delta == 0 and a != e and s.size > 1 and a == e[::-1] and act[s.offset + s.size:] == tail:
+            declared = s.prim.order if s.prim is not None else "little"
+            wrong = "little" if declared == "big" else "big"
             out.append(Finding("byteswap", s.path, f"{s.type} bytes {a.hex(' ')} are the expected "
-                               f"{e.hex(' ')} reversed: written big-endian", 90))
+                               f"{e.hex(' ')} reversed: written {wrong}-endian where {declared}-endian is declared", 90))
         if delta == 0 and a != e and s.schema_type is not None:
             out += _signedness(s, e, a, act[s.offset + s.size:] == tail)
+            out += _units(s, e, a, act[s.offset + s.size:] == tail)
         if delta == -s.size and act == head + tail and not s.path.endswith((".len", ".count")):
             out.append(Finding("missing_field", s.path, f"the actual bytes are the expected ones without "
                                f"the {s.size} bytes of {s.path} ({s.type}) at offset {s.offset}", 85))
         out += _width(s, e, act, tail, delta)
     out += _extra(spans, exp, act, delta)
-    out += _padding(spans, exp, act)
+    packed = _packed(msg, spans, exp, act)
+    out += packed or _padding(spans, exp, act)
     return _dedupe(out)
 
 
-def _frame_findings(schema: S.Schema, exp: bytes, act: bytes) -> list[Finding]:
+def _frame_findings(schema: S.Schema, msg: S.Message, exp: bytes, act: bytes) -> list[Finding]:
+    """The declared header field by field: a constant, the id, the length or the seq that
+    differs, and a field written in the other byte order."""
+    frame = schema.frame
+    assert frame is not None
     out = []
-    e, a = HEADER.unpack_from(exp), HEADER.unpack_from(act)
-    if a[0] != e[0]:
-        swapped = int.from_bytes(act[:4], "big") == e[0]
-        out.append(Finding("byteswap" if swapped else "magic", "frame.magic",
-                           f"magic {a[0]:#010x}, expected {e[0]:#010x}" +
-                           (": the header was written big-endian" if swapped else ": not a crosswire frame"), 92))
-    if a[1] != e[1]:
-        out.append(Finding("version", "frame.version", f"format version {a[1]}, expected {e[1]}", 90))
-    if a[2] != e[2]:
-        other = schema.by_id.get(a[2])
-        out.append(Finding("msg_type", "frame.msg_type",
-                           f"message type id {a[2]} ({other.name if other else 'no such message'}), "
-                           f"expected {e[2]} ({schema.by_id[e[2]].name})", 90))
-    if a[4] != e[4] and a[:4] == e[:4]:
-        out.append(Finding("length", "frame.payload_len", f"payload_len {a[4]}, expected {e[4]}; "
-                           f"{len(act) - HEADER.size} payload bytes follow", 60))
+    for h in frame.header:
+        e = exp[h.offset:h.offset + h.type.size]
+        a = act[h.offset:h.offset + h.type.size]
+        if e == a:
+            continue
+        ev, av = int.from_bytes(e, h.type.order), int.from_bytes(a, h.type.order)
+        path = f"frame.{h.name}"
+        if h.type.size > 1 and a == e[::-1]:
+            wrong = "little" if h.type.order == "big" else "big"
+            out.append(Finding("byteswap", path, f"{h.name} {av} ({a.hex(' ')}), expected {ev}: the bytes reversed, "
+                               f"written {wrong}-endian where {h.type.order}-endian is declared", 92))
+        elif h.role == "const":
+            out.append(Finding("const", path, f"{h.name} {av:#x}, expected the constant {ev:#x}", 90))
+        elif h.role == "id":
+            other = schema.lookup(av, msg.direction)
+            out.append(Finding("msg_type", path, f"message id {av} ({other[0].name if other else 'no such message'}), "
+                               f"expected {ev} ({msg.name})", 90))
+        elif h.role == "length":
+            out.append(Finding("length", path, f"{h.name} {av}, expected {ev}; "
+                               f"{len(act) - frame.header_size - frame.trailer_size} payload bytes follow", 60))
+        elif h.role == "seq":
+            out.append(Finding("seq", path, f"seq {av}, expected {ev}", 55))
+    if frame.checksum is not None and len(act) == len(exp) and act[:-frame.trailer_size] == exp[:-frame.trailer_size]:
+        c = frame.checksum
+        e, a = exp[-c.type.size:], act[-c.type.size:]
+        why = _checksum_cause(frame, msg, act) or \
+            f"not the {c.algorithm.name} of the frame: no other algorithm, range, seed or byte order gives it"
+        out.append(Finding("checksum", f"frame.{c.name}", f"{a.hex(' ')}, expected {e.hex(' ')}: {why}", 88))
     return out
 
 
+def _checksum_cause(frame: S.Frame, msg: S.Message, act: bytes) -> str:
+    """Re-enact the checksum with each likely mistake; the one that gives the actual value."""
+    from . import crc
+    from .codec import checksum as compute
+    c = frame.checksum
+    assert c is not None
+    size = c.type.size
+    got = act[-size:]
+    parts = {h.name: act[h.offset:h.offset + h.type.size] for h in frame.header}
+    parts["payload"] = act[frame.header_size:len(act) - size]
+    names = [h.name for h in frame.header] + ["payload"]
+
+    def value(**change: object) -> int:
+        variant = S.Checksum(c.name, change.get("algorithm", c.algorithm), c.type,  # type: ignore[arg-type]
+                             change.get("covers", c.covers), change.get("seed", c.seed))  # type: ignore[arg-type]
+        return compute(S.Frame(frame.header, variant, frame.length_counts), msg, parts)
+
+    def same(v: int, order: str = c.type.order) -> bool:
+        return v.to_bytes(size, order) == got
+    if c.seed and same(value(seed="")):
+        return f"computed without the message's seed byte (checksum_seed {msg.seed}, fed {c.seed} the data)"
+    if c.seed and same(value(seed="before" if c.seed == "after" else "after")):
+        return f"the seed byte fed {'before' if c.seed == 'after' else 'after'} the data, where {c.seed} is declared"
+    if same(value(), "big" if c.type.order == "little" else "little"):
+        return f"written in the other byte order ({c.type.order}-endian is declared)"
+    for other in crc.ALGORITHMS.values():
+        if other.width == c.algorithm.width and other is not c.algorithm and same(value(algorithm=other)):
+            return f"the {other.name} of the frame, where {c.algorithm.name} is declared"
+    first, last = names.index(c.covers[0]), names.index(c.covers[-1])
+    for i in range(len(names)):
+        for j in range(i, len(names)):
+            if (i, j) != (first, last) and same(value(covers=tuple(names[i:j + 1]))):
+                return (f"computed over {names[i]}..{names[j]}, where the schema says "
+                        f"{c.covers[0]}..{c.covers[-1]}")
+    return ""
+
+
+def _units(s: Span, e: bytes, a: bytes, rest_same: bool) -> list[Finding]:
+    """A length prefix that counts elements where the schema counts bytes, or the reverse."""
+    t, p = s.schema_type, s.prim
+    if not isinstance(t, S.Vec) or p is None or not rest_same:
+        return []
+    width = S.fixed_size(t.elem) or 1
+    if width == 1:
+        return []
+    ev, av = int.from_bytes(e, p.order), int.from_bytes(a, p.order)
+    field = s.path.rsplit(".", 1)[0]
+    if t.count.unit == "bytes" and av * width == ev:
+        return [Finding("length_unit", field, f"the prefix says {av}, the number of {width}-byte elements, where the "
+                        f"schema counts bytes ({ev}): a count of elements where a byte count is declared", 92)]
+    if t.count.unit == "elements" and ev * width == av:
+        return [Finding("length_unit", field, f"the prefix says {av}, the size in bytes, where the schema counts "
+                        f"elements ({ev})", 92)]
+    return []
+
+
 def _signedness(s: Span, e: bytes, a: bytes, rest_same: bool) -> list[Finding]:
-    t = s.schema_type.base if isinstance(s.schema_type, S.Enum) else s.schema_type
+    t = s.prim
     if not (isinstance(t, S.Prim) and t.kind in ("int", "uint")) or not rest_same:
         return []
+    if t.order == "big":   # compare least significant bytes first
+        e, a = e[::-1], a[::-1]
     for k in range(1, t.size):  # the low k bytes agree, the high ones are 00.. on one side, ff.. on the other
         if a[:k] == e[:k] and {a[k:], e[k:]} == {bytes(t.size - k), b"\xff" * (t.size - k)}:
             zero_ext = a[k:] == bytes(t.size - k)
@@ -381,8 +508,8 @@ def _signedness(s: Span, e: bytes, a: bytes, rest_same: bool) -> list[Finding]:
 
 
 def _width(s: Span, e: bytes, act: bytes, tail: bytes, delta: int) -> list[Finding]:
-    t = s.schema_type.base if isinstance(s.schema_type, S.Enum) else s.schema_type
-    if not isinstance(t, S.Prim) or delta == 0 or not act.endswith(tail) or t.kind == "bool":
+    t = s.prim
+    if not isinstance(t, S.Prim) or s.schema_type is None or delta == 0 or not act.endswith(tail) or t.kind == "bool":
         return []
     other = t.size + delta
     if other not in (1, 2, 4, 8):
@@ -390,16 +517,17 @@ def _width(s: Span, e: bytes, act: bytes, tail: bytes, delta: int) -> list[Findi
     got = act[s.offset:s.offset + other]
     if len(got) != other or len(act) != s.offset + other + len(tail):
         return []
+    order = t.order
     if t.kind == "float":
-        value = float((F32 if t.size == 4 else F64)(int.from_bytes(e, "little")))
-        fmt = "<f" if other == 4 else "<d"
+        value = float((F32 if t.size == 4 else F64)(int.from_bytes(e, order)))
+        fmt = ("<" if order == "little" else ">") + ("f" if other == 4 else "d")
         if struct.pack(fmt, value) == got or (value != value and other in (4, 8)):
             return [Finding("float_width", s.path, f"{'f32' if other == 4 else 'f64'} written where {t.name} "
                             f"is declared ({got.hex(' ')}): every later offset shifts by {delta:+d}", 88)]
         return []
-    value = int.from_bytes(e, "little", signed=t.signed)
+    value = int.from_bytes(e, order, signed=t.signed)
     for signed in (True, False):
-        if int.from_bytes(got, "little", signed=signed) == value:
+        if int.from_bytes(got, order, signed=signed) == value:
             kind = f"{'i' if signed else 'u'}{8 * other}"
             return [Finding("width", s.path, f"{kind} written where {t.name} is declared: {other} bytes instead "
                             f"of {t.size}, so every later offset shifts by {delta:+d}", 88)]
@@ -407,14 +535,19 @@ def _width(s: Span, e: bytes, act: bytes, tail: bytes, delta: int) -> list[Findi
 
 
 def _nul(s: Span, exp: bytes, act: bytes, spans: list[Span], delta: int) -> list[Finding]:
-    if not isinstance(s.schema_type, S.Bytes) or abs(delta) != 1:
+    t = s.schema_type
+    if not isinstance(t, S.Bytes) or abs(delta) != 1 or t.count.prefix is None:
         return []
-    prefix_at = s.offset - 4
+    p = t.count.prefix
+    prefix_at = s.offset - p.size
     head, data, tail = exp[:prefix_at], exp[s.offset:s.offset + s.size], exp[s.offset + s.size:]
-    if delta == 1 and act == head + struct.pack("<I", s.size + 1) + data + b"\0" + tail:
+
+    def length(n: int) -> bytes:
+        return n.to_bytes(p.size, p.order) if 0 <= n <= p.max else b"?"
+    if delta == 1 and act == head + length(s.size + 1) + data + b"\0" + tail:
         return [Finding("nul_counted", s.path, f"length {s.size + 1} where {s.size} is expected, and the "
                         "extra byte is a NUL: the terminator was counted and sent", 90)]
-    if delta == -1 and s.size > 0 and act == head + struct.pack("<I", s.size - 1) + data[:-1] + tail:
+    if delta == -1 and s.size > 0 and act == head + length(s.size - 1) + data[:-1] + tail:
         return [Finding("nul_counted", s.path, f"length {s.size - 1} where {s.size} is expected and the last "
                         f"byte ({data[-1:].hex()}) is missing: a length off by one", 85)]
     return []
@@ -457,6 +590,32 @@ def _padding(spans: list[Span], exp: bytes, act: bytes) -> list[Finding]:
     where = ", ".join(f"{p} bytes before {path} (offset {o})" for path, o, p in inserted[:4])
     return [Finding("padding", inserted[0][0], f"the fields sit at C's natural alignment: {where}"
                     f"{' and more' if len(inserted) > 4 else ''}: a host struct sent with write(fd, &s, sizeof s)", 93)]
+
+
+def _packed(msg: S.Message, spans: list[Span], exp: bytes, act: bytes) -> list[Finding]:
+    """A C-layout struct sent without its padding (a packed struct, or field-by-field writes):
+    the expected bytes with the implicit padding of one struct value (or of all) removed are the
+    actual ones."""
+    pads = [s for s in spans if s.type.startswith("pad[") and s.path.endswith(")")]
+    groups: dict[str, list[Span]] = {}
+    for p in pads:
+        groups.setdefault(p.path.rpartition(".(")[0], []).append(p)
+    for owner, group in [*groups.items(), ("every C-layout struct", pads)]:
+        if not group:
+            continue
+        out, at = bytearray(), 0
+        for p in group:
+            out += exp[at:p.offset]
+            at = p.offset + p.size
+        out += exp[at:]
+        if bytes(out) != act:
+            continue
+        where = ", ".join(f"{p.size} bytes {p.path.rsplit('(', 1)[1].rstrip(')')}" for p in group[:4])
+        head, _, tail = group[0].path.rpartition(".(")
+        field = f"{head}.{tail[len('pad before '):-1]}" if tail.startswith("pad before ") else head
+        return [Finding("padding", field, f"the implicit padding of layout \"c\" is missing from {owner} ({where}): "
+                        "the sender packed the struct", 93)]
+    return []
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -10,18 +10,16 @@ frame behind the bad one. No entry may crash, hang or report a partial value as 
 """
 from __future__ import annotations
 
-import json
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import codec, transports
+from . import codec, malformed, transports
 from . import schema as S
 from .driver import PeerProcess
 from .errors import PeerError, PeerReplyError
 from .peers import PeerSpec
+from .vectors import Case
 
-HEADER = struct.Struct("<IHHIIQ")
 RECV_MS = 3000
 
 
@@ -34,6 +32,7 @@ class Expect:
     kind: str = ""
     code: str = ""
     path: str = ""
+    direction: str = ""    # what the receiver reads, for a schema whose messages say who sends them
 
     def __str__(self) -> str:
         return f"OK {self.message} {self.seq}" if self.ok else f"ERR {self.kind} {self.code} {self.path}"
@@ -62,63 +61,107 @@ class Outcome:
         return not self.problems
 
 
-def _frame(schema: S.Schema, msg_id: int, payload: bytes, seq: int = 1, magic: int | None = None,
-           version: int | None = None, flags: int = 0, length: int | None = None) -> bytes:
-    return HEADER.pack(schema.magic if magic is None else magic, schema.version if version is None else version,
-                       msg_id, flags, len(payload) if length is None else length, seq) + payload
+def catalogue(schema: S.Schema, malformed_path: Path, cases: list[Case]) -> list[Hostile]:
+    """Every class of the hardening issue, built from the schema's declared frame, its golden
+    cases and its malformed vectors. A schema without a frame has none."""
+    frame = schema.frame
+    if frame is None or not cases:
+        return []
+    good = min([c for c in cases if c.payload] or cases, key=lambda c: (len(c.frame), c.id))
+    msg = good.message
+    direction = msg.direction
+    seqf = frame.role("seq")
 
+    def seq_of(n: int) -> int:
+        return n if seqf is not None and n <= seqf.type.max else 0
 
-def catalogue(schema: S.Schema, malformed_path: Path) -> list[Hostile]:
-    """Every class of the hardening issue, built from the schema and protocols/vectors/malformed.json."""
-    ints = schema.message("Integers")
-    good_value = {"val_u8": 1, "val_u16": 2, "val_u32": 3, "val_u64": 4, "val_i8": -5, "val_i16": -6, "val_i32": -7,
-                  "val_i64": -8}
-    good = codec.encode(ints, good_value)
+    def build(m: S.Message, payload: bytes, n: int, **change: int) -> bytes:
+        """A frame of payload with seq n, its header fields changed as asked (the checksum kept
+        right unless `checksum` is given)."""
+        out = bytearray(codec.frame_bytes(schema, m, seq_of(n), payload, good.header))
+        for h in frame.header:
+            if h.name in change:
+                out[h.offset:h.offset + h.type.size] = (change[h.name] % (1 << (8 * h.type.size))).to_bytes(
+                    h.type.size, h.type.order)
+        if frame.checksum is not None:
+            c = frame.checksum
+            at = len(out) - c.type.size
+            parts = {h.name: bytes(out[h.offset:h.offset + h.type.size]) for h in frame.header}
+            parts["payload"] = bytes(out[frame.header_size:at])
+            value = codec.checksum(frame, m, parts) ^ change.get("checksum", 0)
+            out[at:] = value.to_bytes(c.type.size, c.type.order)
+        return bytes(out)
 
-    def ok(seq: int, name: str = "Integers") -> Expect:
-        return Expect(True, name, seq)
+    def ok(n: int, name: str = msg.name) -> Expect:
+        return Expect(True, name, seq_of(n), direction=direction)
 
     def err(code: str, path: str) -> Expect:
-        return Expect(False, kind="decode", code=code, path=path)
+        return Expect(False, kind="decode", code=code, path=path, direction=direction)
 
-    out = [
-        Hostile("header.magic", "bad magic", _frame(schema, ints.id, good, magic=0xDEADBEEF),
-                expect=(err("magic", "frame.magic"),), receiver_closes=True),
-        Hostile("header.version", "unknown version", _frame(schema, ints.id, good, version=schema.version + 1),
-                expect=(err("version", "frame.version"),), receiver_closes=True),
-        Hostile("header.flags", "non-zero flags", _frame(schema, ints.id, good, flags=1),
-                expect=(err("flags", "frame.flags"),), receiver_closes=True),
-        Hostile("header.type", "unknown message type", _frame(schema, max(schema.by_id) + 1, good),
-                expect=(err("type", "frame.msg_type"),), receiver_closes=True),
-        Hostile("header.length_over_limit", "length over the limit",
-                _frame(schema, ints.id, b"", length=schema.max_payload + 1),
-                expect=(err("length", "frame.payload_len"),), receiver_closes=True),
-        Hostile("header.length_over_data", "length over the data (truncated)",
-                _frame(schema, ints.id, good[:10], length=len(good)), sender_closes=True,
-                expect=(err("truncated", "frame"),), receiver_closes=True),
-        Hostile("header.cut", "header cut short", _frame(schema, ints.id, good)[:13], sender_closes=True,
-                expect=(err("truncated", "frame"),), receiver_closes=True),
-        Hostile("split.1_byte_writes", "frame split into 1-byte writes", _frame(schema, ints.id, good, seq=7),
-                chunk=1, expect=(ok(7),)),
-        Hostile("split.7_byte_writes", "frame split into 7-byte writes",
-                _frame(schema, ints.id, good, seq=8) + _frame(schema, ints.id, good, seq=9), chunk=7,
-                expect=(ok(8), ok(9))),
+    body = good.payload
+    out: list[Hostile] = []
+    for h in frame.header:
+        if h.role == "const":
+            wrong = h.const ^ 0x5A if h.type.size else h.const
+            wrong = wrong if h.type.min <= wrong <= h.type.max else h.const ^ 1
+            out.append(Hostile(f"header.{h.name}", f"constant {h.name} changed", build(msg, body, 1, **{h.name: wrong}),
+                               expect=(err("const", f"frame.{h.name}"),), receiver_closes=True))
+    idf = frame.role("id")
+    if idf is not None:
+        used = {m.id for m in schema.messages.values()}
+        free = next((v for v in range(idf.type.max, -1, -1) if v not in used), None)
+        if free is not None:
+            out.append(Hostile("header.type", "unknown message id", build(msg, body, 1, **{idf.name: free}),
+                               expect=(err("type", f"frame.{idf.name}"),), receiver_closes=True))
+    lenf = frame.role("length")
+    if lenf is not None:
+        adjust = frame.length_adjust
+        over = schema.max_payload + adjust + 1
+        if over <= lenf.type.max:
+            out.append(Hostile("header.length_over_limit", "length over the limit",
+                               build(msg, b"", 1, **{lenf.name: over})[:frame.header_size],
+                               expect=(err("length", f"frame.{lenf.name}"),), receiver_closes=True))
+        if adjust > 0:
+            out.append(Hostile("header.length_under_counted", "length less than the header bytes it counts",
+                               build(msg, body, 1, **{lenf.name: adjust - 1}),
+                               expect=(err("length", f"frame.{lenf.name}"),), receiver_closes=True))
+        if body:
+            whole = build(msg, body, 1)
+            out.append(Hostile("header.length_over_data", "length over the data (truncated)",
+                               whole[:frame.header_size + len(body) // 2], sender_closes=True,
+                               expect=(err("truncated", "frame"),), receiver_closes=True))
+    if frame.header_size > 1:
+        out.append(Hostile("header.cut", "header cut short", build(msg, body, 1)[:frame.header_size - 1],
+                           sender_closes=True, expect=(err("truncated", "frame"),), receiver_closes=True))
+    if frame.checksum is not None:
+        out.append(Hostile("trailer.checksum", "checksum wrong",
+                           build(msg, body, 5, checksum=1) + build(msg, body, 6),
+                           expect=(err("checksum", f"frame.{frame.checksum.name}"), ok(6))))
+    out += [
+        Hostile("split.1_byte_writes", "frame split into 1-byte writes", build(msg, body, 7), chunk=1, expect=(ok(7),)),
+        Hostile("split.7_byte_writes", "frame split into 7-byte writes", build(msg, body, 8) + build(msg, body, 9),
+                chunk=7, expect=(ok(8), ok(9))),
         Hostile("coalesced.three", "frames coalesced back to back",
-                b"".join(_frame(schema, ints.id, good, seq=s) for s in (1, 2, 3)), expect=(ok(1), ok(2), ok(3))),
+                b"".join(build(msg, body, n) for n in (1, 2, 3)), expect=(ok(1), ok(2), ok(3))),
     ]
-    for case in json.loads(malformed_path.read_text()):
-        msg = schema.message(case["message"])
+    rows = malformed.load(malformed_path)
+    for case in rows:
+        m = schema.message(case["message"])
         payload = bytes.fromhex(case["payload"])
+        if len(payload) > schema.max_payload or (lenf is None and len(payload) != S.fixed_size(m)):
+            continue   # the frame could not carry it
         out.append(Hostile(
             f"payload.{case['id']}", f"payload: {case['code']}",
-            _frame(schema, msg.id, payload, seq=5) + _frame(schema, ints.id, good, seq=6),
-            expect=(err(case["code"], case["path"]), ok(6))))
-    bad = next(c for c in json.loads(malformed_path.read_text()) if c["id"] == "bool_2")
-    choices = schema.message(bad["message"])
-    out.append(Hostile("coalesced.bad_in_the_middle", "a bad payload between good frames, coalesced",
-                       _frame(schema, ints.id, good, seq=1) + _frame(schema, choices.id, bytes.fromhex(bad["payload"]), seq=2)
-                       + _frame(schema, ints.id, good, seq=3),
-                       expect=(ok(1), err(bad["code"], bad["path"]), ok(3))))
+            build(m, payload, 5) + build(msg, body, 6),
+            expect=(Expect(False, kind="decode", code=case["code"], path=case["path"], direction=m.direction), ok(6))))
+    bad = next((c for c in rows if c["code"] != "trailing" and c["code"] != "truncated"), None)
+    if bad is not None:
+        m = schema.message(bad["message"])
+        if lenf is not None or len(bytes.fromhex(bad["payload"])) == S.fixed_size(m):
+            out.append(Hostile("coalesced.bad_in_the_middle", "a bad payload between good frames, coalesced",
+                               build(msg, body, 1) + build(m, bytes.fromhex(bad["payload"]), 2) + build(msg, body, 3),
+                               expect=(ok(1), Expect(False, kind="decode", code=bad["code"], path=bad["path"],
+                                                     direction=m.direction), ok(3))))
     return out
 
 
@@ -157,7 +200,8 @@ class Bench:
                 self.tx.request("CLOSE")
             for want in entry.expect:
                 try:
-                    reply: list[str] | PeerReplyError = self.rx.request(f"RECV {RECV_MS}", RECV_MS / 1000 + 10)
+                    line = f"RECV {RECV_MS} {want.direction}".rstrip()
+                    reply: list[str] | PeerReplyError = self.rx.request(line, RECV_MS / 1000 + 10)
                 except PeerReplyError as exc:
                     reply = exc
                 problem = _check(reply, want)
@@ -172,7 +216,7 @@ class Bench:
                     if exc.kind != "runtime":
                         out.problems.append(f"after the error, RECV said ERR {exc.kind} {exc.detail[:100]}, "
                                             "expected ERR runtime (connection closed)")
-            self.rx.request("HELLO 1")          # alive and answering
+            self.rx.request("HELLO 2")          # alive and answering
         except PeerError as exc:
             out.problems.append(str(exc))
         finally:

@@ -7,6 +7,11 @@ Cell kinds:
 - send:   the sender SENDs over a transport, the receiver RECVs; value, type and seq must match.
 - echo:   A sends, B echoes back what it decoded (re-encoded), A receives: the value must survive.
 
+Version skew (WIRE.md, "Versions"): for a message with extension fields, encode and decode
+cells at each older version (`@v1`), and send cells between an older and the newest version
+both ways (`@v1>v3`: the sender speaks 1, the receiver 3; `@v3>v1` the other way). The receiver
+must report the value with the fields the older side lacks at their defaults.
+
 Peers are started once per session and reused: two processes per peer (one to send, one to
 receive), one connection at a time, re-established only when the pair or transport changes
 or after a failure. So a whole row of cases costs two request lines each, not a process each.
@@ -30,6 +35,7 @@ from .vectors import Case
 
 KINDS = ("encode", "decode", "send", "echo")
 IO_TIMEOUT_MS = 5000
+REFERENCE = "python"       # the peer that captures frames for the diagnosis (its GRAB request)
 
 
 @dataclass(frozen=True)
@@ -39,13 +45,15 @@ class Cell:
     receiver: str          # the sender itself for encode/decode
     transport: str         # "-" for encode/decode
     case: Case
+    versions: tuple[int, ...] = ()   # version skew: (peer's,) for encode/decode, (sender's, receiver's) for send
 
     @property
     def id(self) -> str:
+        skew = "@" + ">".join(f"v{v}" for v in self.versions) if self.versions else ""
         if self.kind in ("encode", "decode"):
-            return f"{self.sender}-{self.kind}-{self.case.id}"
+            return f"{self.sender}-{self.kind}-{self.case.id}{skew}"
         arrow = "->" if self.kind == "send" else "<->"
-        return f"{self.sender}{arrow}{self.receiver}-{self.transport}-{self.case.id}"
+        return f"{self.sender}{arrow}{self.receiver}-{self.transport}-{self.case.id}{skew}"
 
     @property
     def link(self) -> tuple[str, str, str]:
@@ -63,6 +71,7 @@ class Result:
         c = self.cell
         return {"id": c.id, "kind": c.kind, "sender": c.sender, "receiver": c.receiver,
                 "transport": c.transport, "case": c.case.id, "message": c.case.message.name,
+                **({"versions": list(c.versions)} if c.versions else {}),
                 "status": self.status, "detail": self.detail, "seconds": round(self.seconds, 6)}
 
 
@@ -85,11 +94,18 @@ def plan(peers: list[PeerSpec], transport_names: list[str], cases: list[Case],
     for kind in ("encode", "decode"):
         if kind in kinds:
             cells += [Cell(kind, p.name, p.name, "-", c) for p in peers for c in cases]
+            cells += [Cell(kind, p.name, p.name, "-", c, (v,)) for p in peers for c in cases for v in c.versions]
     for t in transport_names:
         for s, r in itertools.product(peers, peers):
             for kind in ("send", "echo"):
                 if kind in kinds:
                     cells += [Cell(kind, s.name, r.name, t, c) for c in cases]
+            if "send" in kinds:
+                for c in cases:
+                    newest = c.message.newest
+                    for v in c.versions:
+                        cells += [Cell("send", s.name, r.name, t, c, (v, newest)),
+                                  Cell("send", s.name, r.name, t, c, (newest, v))]
     return cells
 
 
@@ -110,6 +126,8 @@ def skip_reason(cell: Cell, registry: dict[str, PeerSpec], unavailable: dict[str
             return f"peer {name} does not support transport {cell.transport} (its manifest)"
         if not spec.supports_message(cell.case.message.name):
             return f"peer {name} does not support message {cell.case.message.name} (its manifest)"
+    if cell.transport != "-" and not cell.case.frame:
+        return "the schema declares no frame: its messages are checked as payloads (encode, decode) only"
     return None
 
 
@@ -118,18 +136,31 @@ def _line(*parts: str) -> str:
     return " ".join(p for p in parts if p)
 
 
+def send_line(c: Case) -> str:
+    """SEND <Message> <seq> [<header values>] <value> (PEER_CONTRACT.md)."""
+    return _line("SEND", c.message.name, str(c.seq), *[str(v) for v in c.header.values()],
+                 format_message(c.message, c.value))
+
+
+def recv_args(c: Case, timeout_ms: int) -> str:
+    """RECV's and ECHO's arguments: the timeout, and the direction the message is read in."""
+    return _line(str(timeout_ms), c.message.direction)
+
+
 class Session:
     """Runs cells with peers kept alive between them. Close it (or use `with`)."""
 
     def __init__(self, registry: dict[str, PeerSpec], timeout: float = DEFAULT_TIMEOUT,
-                 io_timeout_ms: int = IO_TIMEOUT_MS) -> None:
+                 io_timeout_ms: int = IO_TIMEOUT_MS, schema: S.Schema | None = None) -> None:
         self.registry, self.timeout, self.io_ms = registry, timeout, io_timeout_ms
+        self.schema = schema                     # for the frame-level diagnosis (a capture of the sender's frame)
+        self.schema_version = schema.version if schema is not None else 0   # what peers speak unless told
         self._procs: dict[tuple[str, str], PeerProcess] = {}
         self._transports: dict[str, transports.Transport] = {}
         self._link: tuple[str, str, str] | None = None
         self._address = ""
-        self._seq = itertools.count(1)
         self._unavailable: dict[str, str | None] = {}
+        self._speaking: dict[tuple[str, str], int] = {}   # (peer, slot) -> the version it was told
 
     # -- peers and links
 
@@ -138,6 +169,7 @@ class Session:
         if proc is None or not proc.alive:
             proc = PeerProcess(self.registry[name], slot, timeout=self.timeout)
             self._procs[(name, slot)] = proc
+            self._speaking.pop((name, slot), None)
             try:
                 proc.handshake()
             except PeerError:
@@ -210,45 +242,76 @@ class Session:
         except CrosswireError:
             self._link = None
 
+    def _speak(self, name: str, slot: str, version: int, newest: int) -> None:
+        """Tell a peer the protocol version to speak (VERSION), when it is not already."""
+        key = (name, slot)
+        if self._speaking.get(key, newest) != version:
+            self.peer(name, slot).request(f"VERSION {version}")
+            self._speaking[key] = version
+
+    def _versions(self, cell: Cell) -> None:
+        """Set the versions a cell needs on its peers (VERSION): the skew's, else the newest."""
+        top = self.schema_version or cell.case.message.newest
+        self._speak(cell.sender, "tx", cell.versions[0] if cell.versions else top, top)
+        if cell.transport != "-":
+            self._speak(cell.receiver, "rx", cell.versions[-1] if cell.versions else top, top)
+
+    def _expected(self, cell: Cell) -> Any:
+        """The value the receiving side must report: at a skew, the fields newer than the older
+        side's version take their defaults."""
+        from .codec import restrict
+        if not cell.versions:
+            return cell.case.value
+        return restrict(cell.case.message, cell.case.value, min(cell.versions))
+
     def _run_encode(self, cell: Cell) -> str | None:
         c = cell.case
+        self._versions(cell)
         tokens = self.peer(cell.sender, "tx").request(_line("ENCODE", c.message.name, format_message(c.message, c.value)))
         if len(tokens) != 1:
             return f"ENCODE replied {len(tokens)} tokens, expected one blob"
         got = parse_blob(tokens[0], "ENCODE reply")
-        if got == c.payload:
+        want = c.versions[cell.versions[0]] if cell.versions else c.payload
+        if got == want:
             return None
-        return f"{cell.sender} encoded other bytes than the golden ones\n" + diagnose(
-            None, c.message, c.payload, got).render()
+        at = f" (at version {cell.versions[0]})" if cell.versions else ""
+        return f"{cell.sender} encoded other bytes than the golden ones{at}\n" + diagnose(
+            None, c.message, want, got).render()
 
     def _run_decode(self, cell: Cell) -> str | None:
         c = cell.case
+        self._versions(cell)
         tokens = self.peer(cell.sender, "tx").request(f"DECODE {c.message.name} {blob(c.payload)}")
-        return self._compare(c, tokens, f"{cell.sender} decoded the golden bytes")
+        at = f" at version {cell.versions[0]}" if cell.versions else ""
+        return self._compare(c, tokens, f"{cell.sender} decoded the golden bytes{at}", self._expected(cell))
 
     def _run_send(self, cell: Cell) -> str | None:
         tx, rx = self._connect(*cell.link)
-        c, seq = cell.case, next(self._seq)
-        tx.send(_line("SEND", c.message.name, str(seq), format_message(c.message, c.value)))
-        rx.send(f"RECV {self.io_ms}")
+        self._versions(cell)
+        c = cell.case
+        tx.send(send_line(c))
+        rx.send(f"RECV {recv_args(c, self.io_ms)}")
         problems = self._collect([(tx, "SEND"), (rx, "RECV")])
         if problems:
             self._recover()
             return self._frame_hint(c) + problems + self._explain(cell)
-        problem = self._compare_frame(c, seq, self._last[1], f"{cell.receiver} received")
+        who = f"{cell.receiver} received" + (" (sender at version {}, receiver at {})".format(*cell.versions)
+                                              if cell.versions else "")
+        problem = self._compare_frame(c, self._last[1], who, self._expected(cell))
         return problem and problem + self._explain(cell)
 
     def _run_echo(self, cell: Cell) -> str | None:
         tx, rx = self._connect(*cell.link)
-        c, seq = cell.case, next(self._seq)
-        tx.send(_line("SEND", c.message.name, str(seq), format_message(c.message, c.value)))
-        rx.send(f"ECHO {self.io_ms}")
-        tx.send(f"RECV {self.io_ms}")
+        self._versions(cell)
+        c = cell.case
+        tx.send(send_line(c))
+        rx.send(f"ECHO {recv_args(c, self.io_ms)}")
+        tx.send(f"RECV {recv_args(c, self.io_ms)}")
         problems = self._collect([(tx, "SEND"), (rx, "ECHO"), (tx, "RECV")])
         if problems:
             self._recover()
             return self._frame_hint(c) + problems + self._explain(cell)
-        problem = self._compare_frame(c, seq, self._last[2], f"{cell.sender} received back from {cell.receiver}")
+        problem = self._compare_frame(c, self._last[2], f"{cell.sender} received back from {cell.receiver}")
         return problem and problem + self._explain(cell)
 
     def _explain(self, cell: Cell) -> str:
@@ -273,9 +336,47 @@ class Session:
                 problem = f"{who} cannot DECODE the golden bytes: {exc}"
             if problem:
                 notes.append(problem)
+        if cell.kind == "send" and not cell.versions:
+            capture = self._capture(cell)
+            if capture:
+                notes.append(capture)
         if not notes:
             return "\n(each peer alone encodes and decodes this case right: the fault is in the transport or framing)"
         return "\n" + "\n".join(notes)
+
+    def _capture(self, cell: Cell) -> str:
+        """The sender's frame, captured by the reference peer (GRAB) over the same transport and
+        diagnosed byte by byte against the golden frame: how a framing fault is named."""
+        ref = self.registry.get(REFERENCE)
+        c = cell.case
+        if self.schema is None or ref is None or not c.frame or cell.transport not in ref.transports or ref.unavailable():
+            return ""
+        self._recover()
+        t = transports.get(cell.transport)
+        address = t.address()
+        try:
+            with PeerProcess(ref, "grab", timeout=self.timeout) as grab:
+                grab.handshake()
+                tx = self.peer(cell.sender, "tx")
+                transports.connect(tx, grab, cell.transport, address, timeout_ms=self.io_ms, slack_s=self.timeout)
+                tx.send(send_line(c))
+                grab.send(f"GRAB {recv_args(c, self.io_ms)}")
+                tx.reply(self.io_ms / 1000 + self.timeout)
+                tokens = grab.reply(self.io_ms / 1000 + self.timeout)
+                tx.request("CLOSE")
+            actual = parse_blob(tokens[0], "GRAB reply") if len(tokens) == 1 else b""
+        except (PeerError, CrosswireError) as exc:
+            return f"(the sender's frame could not be captured: {str(exc).splitlines()[0]})"
+        finally:
+            t.release(address)
+            t.cleanup()
+        if actual == c.frame:
+            return f"{cell.sender} wrote the golden frame byte for byte: the fault is on the receiving side"
+        try:
+            return f"{cell.sender} frames the value wrongly\n" + diagnose(self.schema, c.message, c.frame, actual,
+                                                                         frame=True).render()
+        except (ValueError, CrosswireError) as exc:
+            return f"{cell.sender} wrote another frame ({len(actual)} bytes: {actual[:48].hex(' ')}): {exc}"
 
     def _collect(self, waits: list[tuple[PeerProcess, str]]) -> str | None:
         """Read the replies of pipelined requests; the ERR replies are the problems reported."""
@@ -299,32 +400,51 @@ class Session:
             code, path = (exc.detail.split(" ") + ["", ""])[:2]
             if path.startswith("frame.") and code != "truncated":
                 cause = {"type": "msg_type"}.get(code, code)
-                return f"likely cause: {cause} at {path}: the receiver refused the frame header ({exc.detail})\n"
+                part = "checksum" if code == "checksum" else "header"
+                return f"likely cause: {cause} at {path}: the receiver refused the frame's {part} ({exc.detail})\n"
             named = path.split(".")[0].split("[")[0]
             if named and named not in (c.message.name, "frame", "-"):
                 return (f"likely cause: msg_type at frame.msg_type: the receiver decoded the payload as {named}, "
                         f"expected {c.message.name}: the frame names another message\n")
         return ""
 
-    def _compare_frame(self, c: Case, seq: int, tokens: list[str], who: str) -> str | None:
-        if len(tokens) < 2:
-            return f"{who}: reply {' '.join(tokens)!r} lacks the message name and seq"
+    def _compare_frame(self, c: Case, tokens: list[str], who: str, value: Any = None) -> str | None:
+        fields = 2 + len(c.header)
+        if len(tokens) < fields:
+            return f"{who}: reply {' '.join(tokens)!r} lacks the message name, seq and header values"
         if tokens[0] != c.message.name:
-            return (f"likely cause: msg_type at frame.msg_type: {who} message {tokens[0]}, expected {c.message.name}: "
+            return (f"likely cause: msg_type at the frame's id: {who} message {tokens[0]}, expected {c.message.name}: "
                     "the frame names another message")
-        if tokens[1] != str(seq):
-            return f"{who} seq {tokens[1]}, expected {seq}"
-        return self._compare(c, tokens[2:], who)
+        if tokens[1] != str(c.seq):
+            return f"{who} seq {tokens[1]}, expected {c.seq}{_swapped_hint(tokens[1], c.seq)}"
+        for (name, want), got in zip(c.header.items(), tokens[2:fields]):
+            if got != str(want):
+                return f"{who} frame.{name} {got}, expected {want}{_swapped_hint(got, want)}"
+        return self._compare(c, tokens[fields:], who, value)
 
-    def _compare(self, c: Case, tokens: list[str], who: str) -> str | None:
+    def _compare(self, c: Case, tokens: list[str], who: str, value: Any = None) -> str | None:
+        want = c.value if value is None else value
         try:
             got = parse_message(c.message, tokens)
         except TextFormError as exc:
             return f"{who} a value that is not in the contract's text form: {exc}"
-        diffs = diff_values(c.message, c.value, got, c.message.name)
+        diffs = diff_values(c.message, want, got, c.message.name)
         if not diffs:
             return None
         return f"{who} another value ({len(diffs)} field(s) differ):\n  " + "\n  ".join(diffs[:20])
+
+
+def _swapped_hint(got: str, want: int) -> str:
+    """" <- byte-swapped" when a header value is the expected one with its bytes reversed."""
+    try:
+        g = int(got)
+    except ValueError:
+        return ""
+    for size in (2, 3, 4, 8):
+        if 0 <= want < (1 << (8 * size)) and 0 <= g < (1 << (8 * size)) and g != want and \
+                int.from_bytes(want.to_bytes(size, "little"), "big") == g:
+            return f"  <- byte-swapped ({size} bytes): written in the other byte order"
+    return ""
 
 
 def run(cells: list[Cell], registry: dict[str, PeerSpec], jobs: int = 1,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .errors import ManifestError, PeerUnavailable
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2
 BUILD_TIMEOUT = 900.0
 
 

@@ -110,7 +110,8 @@ def crosswire_project(pytestconfig: pytest.Config) -> Project:
 
 @pytest.fixture(scope="session")
 def crosswire_session(crosswire_project: Project, pytestconfig: pytest.Config) -> Iterator[matrix.Session]:
-    with matrix.Session(crosswire_project.registry, timeout=pytestconfig.stash[_OPTIONS].timeout) as session:
+    with matrix.Session(crosswire_project.registry, timeout=pytestconfig.stash[_OPTIONS].timeout,
+                        schema=crosswire_project.schema) as session:
         yield session
 
 

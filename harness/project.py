@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from . import peers, schema, vectors
+from . import peers, reference, schema, vectors
 from .errors import CrosswireError
 
 
@@ -35,13 +35,30 @@ class Project:
     def extra_path(self) -> Path:
         return self.root / "protocols" / "vectors" / "extra.json"
 
+    @property
+    def malformed_path(self) -> Path:
+        return self.root / "protocols" / "vectors" / "malformed.json"
+
     @cached_property
     def schema(self) -> schema.Schema:
         return schema.load(self.schema_path)
 
     @cached_property
     def registry(self) -> dict[str, peers.PeerSpec]:
-        return peers.discover(self.root / "peers")
+        """The project's own peers (its peers/ folder), then the reference peers built for its
+        schema (harness/reference.py) under the names the project does not use."""
+        own = peers.discover(self.root / "peers") if (self.root / "peers").is_dir() else {}
+        if reference.is_checkout(self.root):
+            return own
+        copies = peers.discover(reference.home(self.root) / "peers") \
+            if (reference.home(self.root) / "peers").is_dir() else {}
+        taken = {spec.program for spec in own.values()}
+        return {**own, **{n: s for n, s in copies.items() if s.program not in taken}}
+
+    def prepare_reference(self) -> None:
+        """Copy the reference peers next to this project's schema (none for the checkout)."""
+        reference.prepare(self.root, self.schema)
+        self.__dict__.pop("registry", None)
 
     @cached_property
     def cases(self) -> list[vectors.Case]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -35,7 +36,7 @@ def make_peer(tmp_path: Path):
         (d / "peer.toml").write_text(textwrap.dedent(f"""\
             name = "{name}"
             language = "python"
-            contract = 1
+            contract = 2
             [run]
             command = ["{sys.executable}", "peer.py"]
             [supports]
@@ -50,12 +51,13 @@ def make_peer(tmp_path: Path):
 def faulty_peer(tmp_path: Path):
     """The reference peer with one classic bug injected (tests/faulty_peer/peer.py), as a peer
     folder named "faulty": make(fault, field) -> its folder."""
-    def make(fault: str, field: str, transports: str = '["uds"]') -> Path:
+    def make(fault: str, field: str, transports: str = '["uds"]', schema: Path | None = None) -> Path:
         d = tmp_path / f"faulty-{fault}"
         d.mkdir()
+        extra = f', "{schema}"' if schema is not None else ""
         (d / "peer.toml").write_text(
-            f'name = "faulty"\nlanguage = "python"\ncontract = 1\n[run]\n'
-            f'command = ["{sys.executable}", "{ROOT / "tests" / "faulty_peer" / "peer.py"}", "{fault}", "{field}"]\n'
+            f'name = "faulty"\nlanguage = "python"\ncontract = 2\n[run]\n'
+            f'command = ["{sys.executable}", "{ROOT / "tests" / "faulty_peer" / "peer.py"}", "{fault}", "{field}"{extra}]\n'
             f'[supports]\ntransports = {transports}\n')
         return d
     return make
@@ -118,3 +120,32 @@ def pytest_sessionfinish(session, exitstatus):
     if left:
         print(f"\ncrosswire: the run left {len(left)} segment(s) or socket dir(s) behind: {', '.join(left[:10])}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# ------------------------------------------------------------------ projects with schemas of their own
+
+_BUILT: dict[tuple[str, tuple[str, ...]], Project] = {}
+
+
+@pytest.fixture(scope="session")
+def built_project(tmp_path_factory):
+    """built_project("examples/modbus", ["python", "c"]): a copy of that project (tests/schemas/*,
+    examples/*) in a temporary folder, with those reference peers built for its schema
+    (harness/reference.py). Peers whose toolchain is missing are left out."""
+    from harness import peers as P
+
+    def make(rel: str, names: list[str]) -> Project:
+        key = (rel, tuple(names))
+        if key not in _BUILT:
+            dest = tmp_path_factory.mktemp(rel.replace("/", "-")) / "project"
+            shutil.copytree(ROOT / rel, dest, ignore=shutil.ignore_patterns("build", "reports"))
+            proj = Project(dest)
+            proj.prepare_reference()
+            for name in names:
+                spec = proj.registry.get(name)
+                if spec is not None and not spec.missing_tools():
+                    result = P.build(spec)
+                    assert result.status != "failed", f"{name} for {rel}: {result.detail}"
+            _BUILT[key] = Project(dest)
+        return _BUILT[key]
+    return make

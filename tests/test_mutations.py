@@ -24,9 +24,21 @@ FAULTS = [
     ("padding", "-", "integers.max", "padding", "Integers.val_u16"),
     ("truncate", "-", "integers.max", "truncated", "Integers.val_i64"),
     ("msg_type", "-", "integers.max", "msg_type", "frame.msg_type"),
-    ("version", "-", "integers.max", "version", "frame.version"),
+    ("version", "-", "integers.max", "const", "frame.version"),
 ]
-FRAME_FAULTS = {"msg_type", "version"}
+FRAME_FAULTS = {"msg_type", "version", "crc_seed"}
+
+# The same, in protocols of their own (examples/, tests/schemas/): the schema language's own bugs.
+# project, fault, field, case, cause, field named, words the evidence must hold
+SCHEMA_FAULTS = [
+    ("examples/modbus", "byteswap", "ReadHoldingRegistersRequest.starting_address", "spec.read_holding_registers_request",
+     "byteswap", "ReadHoldingRegistersRequest.starting_address", "written little-endian where big-endian is declared"),
+    ("examples/modbus", "units", "ReadHoldingRegistersResponse.registers", "spec.read_holding_registers_response",
+     "length_unit", "ReadHoldingRegistersResponse.registers", "a count of elements where a byte count is declared"),
+    ("examples/mavlink", "crc_seed", "-", "impl.rust_mavlink_heartbeat",
+     "checksum", "frame.checksum", "without the message's seed byte (checksum_seed 50"),
+    ("tests/schemas/demo", "packed", "Nat.s", "nat.one", "padding", "Nat.s.count", "the sender packed the struct"),
+]
 
 
 @pytest.fixture
@@ -47,11 +59,32 @@ def test_fault_is_caught_and_named(project, registry, fault, field, case_id, cau
     cells = [matrix.Cell("send", "faulty", "python", "uds", case)]
     if fault not in FRAME_FAULTS:
         cells.insert(0, matrix.Cell("encode", "faulty", "faulty", "-", case))
-    with matrix.Session(registry(fault, field), timeout=10, io_timeout_ms=3000) as session:
+    with matrix.Session(registry(fault, field), timeout=10, io_timeout_ms=3000, schema=project.schema) as session:
         for cell in cells:
             result = session.run(cell)
             assert result.status == "fail", f"{cell.id}: the {fault} fault went through unnoticed"
             assert likely(result.detail) == (cause, where), f"{cell.id}:\n{result.detail}"
+
+
+@pytest.mark.parametrize("rel, fault, field, case_id, cause, where, words", SCHEMA_FAULTS,
+                         ids=[f"{f[0].rsplit('/', 1)[1]}-{f[1]}" for f in SCHEMA_FAULTS])
+def test_schema_language_faults_are_caught_and_named(built_project, faulty_peer, rel, fault, field, case_id, cause,
+                                                      where, words):
+    proj = built_project(rel, ["python"])
+    case = next(c for c in proj.cases if c.id == case_id)
+    faulty = load_manifest(faulty_peer(fault, field, schema=proj.schema_path) / "peer.toml")
+    cells = [matrix.Cell("send", "faulty", "python", "uds", case)]
+    if fault not in FRAME_FAULTS:
+        cells.insert(0, matrix.Cell("encode", "faulty", "faulty", "-", case))
+    registry = {"python": proj.registry["python"], "faulty": faulty}
+    with matrix.Session(registry, timeout=10, io_timeout_ms=3000, schema=proj.schema) as session:
+        for cell in cells:
+            result = session.run(cell)
+            assert result.status == "fail", f"{cell.id}: the {fault} fault went through unnoticed"
+            assert likely(result.detail) == (cause, where), f"{cell.id}:\n{result.detail}"
+            assert words in result.detail, f"{cell.id}:\n{result.detail}"
+        good = session.run(matrix.Cell("send", "python", "python", "uds", case))
+        assert good.status == "pass", good.detail
 
 
 def test_there_are_at_least_eight_classic_bugs():

@@ -33,14 +33,14 @@ def peer(request):
 def refused(peer, line: str) -> PeerReplyError:
     with pytest.raises(PeerReplyError) as info:
         peer.request(line)
-    assert peer.request("HELLO 1")[0].startswith("name="), "the peer must stay usable after an error"
+    assert peer.request("HELLO 2")[0].startswith("name="), "the peer must stay usable after an error"
     return info.value
 
 
 def test_hello_reports_the_real_platform(peer):
     import struct
     import sys
-    assert peer.hello["contract"] == "1"
+    assert peer.hello["contract"] == "2"
     assert peer.hello["ptr_bits"] in ("32", "64") and peer.hello["byte_order"] in ("little", "big")
     if peer.spec.language == "python":  # same host, same interpreter family
         assert peer.hello["ptr_bits"] == str(8 * struct.calcsize("P")) and peer.hello["byte_order"] == sys.byteorder

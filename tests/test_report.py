@@ -31,7 +31,7 @@ def checkout(tmp_path):
 def set_fault(root, field):
     d = root / "peers" / "faulty"
     d.mkdir(exist_ok=True)
-    (d / "peer.toml").write_text(f'name = "faulty"\nlanguage = "python"\ncontract = 1\n[run]\n'
+    (d / "peer.toml").write_text(f'name = "faulty"\nlanguage = "python"\ncontract = 2\n[run]\n'
                                  f'command = ["{sys.executable}", "{FAULTY}", "byteswap", "{field}"]\n'
                                  f'[supports]\ntransports = ["uds"]\n')
 
@@ -136,7 +136,7 @@ def test_replay_payload_and_frame(project):
     r = run("--bytes", frame)
     assert r.returncode == 0 and "OK Choices 7 true 2 -1" in r.stdout
     r = run("--bytes", frame.replace("43585752", "52575843", 1), "--frame")
-    assert r.returncode == 1 and "ERR decode magic frame.magic" in r.stdout
+    assert r.returncode == 1 and "ERR decode const frame.magic" in r.stdout
 
 
 def test_last_run_is_recorded(tmp_path, checkout):

@@ -138,7 +138,7 @@ def test_bad_segment_is_a_clear_error(spec, bad):
                 assert info.value.kind in ("timeout", "runtime")
             else:
                 assert info.value.kind == "runtime" and bad in info.value.detail.lower(), info.value.detail
-            assert proc.request("HELLO 1")  # still usable
+            assert proc.request("HELLO 2")  # still usable
     finally:
         if mm is not None:
             mm.close()
@@ -151,7 +151,7 @@ def test_corrupted_frame_header_over_shm(spec, tmp_path):
     available(spec)
     d = tmp_path / "faulty"
     d.mkdir()
-    (d / "peer.toml").write_text(f'name = "faulty"\nlanguage = "python"\ncontract = 1\n[run]\ncommand = '
+    (d / "peer.toml").write_text(f'name = "faulty"\nlanguage = "python"\ncontract = 2\n[run]\ncommand = '
                                  f'["{sys.executable}", "{ROOT / "tests/faulty_peer/peer.py"}", "version", "-"]\n'
                                  f'[supports]\ntransports = ["uds", "shm"]\n')
     with PeerProcess(load_manifest(d / "peer.toml"), "tx") as tx, PeerProcess(spec, "rx") as rx:
@@ -163,7 +163,7 @@ def test_corrupted_frame_header_over_shm(spec, tmp_path):
         assert tx.reply() == ["24"]
         with pytest.raises(PeerReplyError) as info:
             rx.reply(5)
-        assert info.value.kind == "decode" and info.value.detail.startswith("version frame.version")
+        assert info.value.kind == "decode" and info.value.detail.startswith("const frame.version")
 
 
 def test_message_larger_than_the_ring(project):

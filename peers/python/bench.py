@@ -32,7 +32,7 @@ def bench_frame(schema, size):
     """The bench frame of `size` payload bytes, seq 0, as a bytearray to patch."""
     data = (bytes(range(256)) * (size // 256 + 1))[:size - 8]
     payload = schema.encode("Blob", {"checksum": zlib.crc32(data), "data": data})
-    return bytearray(schema.encode_frame("Blob", 0, payload))
+    return bytearray(schema.encode_frame("Blob", 0, payload))  # crosswire's frame: schema.classic_frame
 
 
 def wrong_frame(what, i, got, frame):
@@ -133,7 +133,7 @@ class Link:
         self.peer = peer
         self.schema = s = peer.schema
         self.deadline = deadline  # time.monotonic() seconds, or None
-        self.good = (s.magic, s.version, set(s.message_names), s.max_payload)
+        self.good = (s.magic, s.frame_version, set(s.message_names), s.max_payload)
 
     def frame_size(self, buf, at):
         """The size of the frame whose header is buf[at:at + 24], or -1 if the header breaks WIRE.md."""

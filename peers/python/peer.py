@@ -20,7 +20,7 @@ from codec import DecodeError, PeerError, RequestError, Schema
 from stream import Stream, Tally
 
 HERE = Path(__file__).resolve().parent
-CONTRACT = "1"
+CONTRACT = "2"
 MAX_ADDRESS = 100  # bytes of an address (a uds path; a shm name and a tcp address are shorter)
 TRANSPORTS = ("uds", "shm", "tcp")
 
@@ -121,9 +121,9 @@ class Peer:
             "HELLO": self.hello, "ENCODE": self.encode, "DECODE": self.decode,
             "LISTEN": self.listen, "CONNECT": self.connect, "ACCEPT": self.accept,
             "SEND": self.send, "RECV": self.recv, "ECHO": self.echo,
-            "CLOSE": self.close, "QUIT": self.quit, "BLAST": self.blast, "DRAIN": self.drain,
+            "CLOSE": self.close, "QUIT": self.quit, "BLAST": self.blast, "DRAIN": self.drain, "VERSION": self.version,
             "WAIT": self.wait, "PING": self.ping, "PONG": self.pong, "FLOOD": self.flood, "SINK": self.sink,
-            "RAW": self.raw,
+            "RAW": self.raw, "GRAB": self.grab,
         }
 
     def answer(self, raw):
@@ -261,29 +261,44 @@ class Peer:
             self.close_connection()
             raise PeerError("runtime", f"peer credentials: the client runs as uid {uid}, not {want_uid}; closed")
 
+    def version(self, args):
+        expect_args(args, 1, "VERSION <n>")
+        if not args[0].isdigit() or not 1 <= int(args[0]) <= self.schema.version:
+            raise RequestError(f"bad version {args[0][:40]!r} (1 to {self.schema.version})")
+        self.schema.speak(int(args[0]))
+        return []
+
     def send(self, args):
         if len(args) < 2:
-            raise RequestError("usage: SEND <Message> <seq> <value>")
+            raise RequestError("usage: SEND <Message> <seq> [<header values>] <value>")
         message = self.message(args[0])
         if not args[1].isdigit():
             raise RequestError(f"bad seq {args[1]!r}")
-        value = self.schema.parse_text(message, args[2:])
+        self.schema.require_frame()
+        header = self.schema.parse_header_values(args[2:])
+        value = self.schema.parse_text(message, args[2 + len(header):])
         payload = self.schema.encode(message, value)
-        frame = self.schema.encode_frame(message, int(args[1]), payload)
+        frame = self.schema.encode_frame(message, int(args[1]), payload, header)
         self.write_frame(frame)
         return [str(len(frame))]
 
     def recv(self, args):
-        expect_args(args, 1, "RECV <timeout_ms>")
-        message, seq, value = self.read_frame(parse_timeout(args[0]))
-        return [message, str(seq), *self.schema.format_text(message, value)]
+        message, seq, header, value = self.read_frame(*self.reading(args, "RECV"))
+        return [message, str(seq), *map(str, header), *self.schema.format_text(message, value)]
 
     def echo(self, args):
-        expect_args(args, 1, "ECHO <timeout_ms>")
-        message, seq, value = self.read_frame(parse_timeout(args[0]))
+        message, seq, header, value = self.read_frame(*self.reading(args, "ECHO"))
         payload = self.schema.encode(message, value)
-        self.write_frame(self.schema.encode_frame(message, seq, payload))
+        self.write_frame(self.schema.encode_frame(message, seq, payload, header))
         return [message, str(seq)]
+
+    def reading(self, args, command):
+        """RECV's and ECHO's arguments: (deadline, direction)."""
+        if len(args) not in (1, 2) or args[1:] not in ([], ["request"], ["response"]):
+            raise RequestError(f"usage: {command} <timeout_ms> [request|response]")
+        deadline = parse_timeout(args[0])
+        self.schema.require_frame()
+        return deadline, args[1] if len(args) == 2 else ""
 
     def blast(self, args):
         expect_args(args, 4, "BLAST <count> <seed> <min_len> <max_len>")
@@ -309,7 +324,7 @@ class Peer:
         sleeps, start = getattr(conn, "sleeps", 0), None
         while tally.received < count and self.conn is not None:
             try:
-                message, seq, value = self.read_frame(deadline)
+                message, seq, _, value = self.read_frame(deadline)
             except DecodeError:
                 tally.received += 1
                 tally.corrupt += 1
@@ -326,8 +341,8 @@ class Peer:
                 f"ns={elapsed}", f"waits={getattr(conn, 'sleeps', 0) - sleeps}"]
 
     def stream(self, seed, low, high):
-        if "Blob" not in self.schema.message_ids:
-            raise PeerError("unsupported", "streams need the Blob message in the schema")
+        if not self.schema.classic_frame:
+            raise PeerError("unsupported", "streams need crosswire's frame and its Blob message")
         if low > high:
             raise RequestError(f"min_len {low} is more than max_len {high}")
         return Stream(seed, low, high)
@@ -410,12 +425,31 @@ class Peer:
             self.write_frame(data[at:at + step])
         return [str(len(data))]
 
+    def grab(self, args):
+        """GRAB <timeout_ms> [request|response]: the next frame's bytes as they arrived, undecoded
+        (the harness's capture of a sender's frame, to diagnose it byte by byte): the header,
+        then as much as it says; bytes that are no header come back as they are."""
+        deadline, direction = self.reading(args, "GRAB")
+        self.require_conn()
+        size = self.schema.header_size
+        try:
+            self.fill(size, deadline)
+            total = self.schema.decode_header(bytes(self.inbuf[:size]), direction)[4]
+            self.fill(total, deadline)
+        except PeerError as e:
+            if not self.inbuf or (e.kind == "runtime" and "closed" in str(e)):
+                raise
+            total = len(self.inbuf)
+        data = bytes(self.inbuf[:total])
+        del self.inbuf[:total]
+        return ["x" + data.hex()]
+
     def bench_frame(self, token):
         size = parse_count(token)
         if not 8 <= size <= self.schema.max_payload:
             raise RequestError(f"bad size {token[:40]!r} (8 to {self.schema.max_payload})")
-        if "Blob" not in self.schema.message_ids:
-            raise PeerError("unsupported", "the bench needs the Blob message in the schema")
+        if not self.schema.classic_frame:
+            raise PeerError("unsupported", "the bench needs crosswire's frame and its Blob message")
         return bench.bench_frame(self.schema, size)
 
     def link(self, deadline, size=0):
@@ -485,22 +519,24 @@ class Peer:
         conn.settimeout(None)
         conn.sendall(frame)
 
-    def read_frame(self, deadline):
-        """Read one whole frame and decode it: (message, seq, value)."""
+    def read_frame(self, deadline, direction=""):
+        """Read one whole frame and decode it: (message, seq, plain header values, value). Its
+        size comes from its header (WIRE.md, "Receiving")."""
         self.require_conn()
         size = self.schema.header_size
         self.fill(size, deadline)
         try:
-            message, length, seq = self.schema.decode_header(bytes(self.inbuf[:size]))
+            message, length, seq, header, total = self.schema.decode_header(bytes(self.inbuf[:size]), direction)
         except DecodeError:
             self.close_connection()  # the stream is out of step
             raise
-        self.fill(size + length, deadline)
-        payload = bytes(self.inbuf[size:size + length])
-        del self.inbuf[:size + length]
-        self.last_frame_size = size + length
-        # An error in the payload leaves the stream in step: stay connected.
-        return message, seq, self.schema.decode(message, payload)
+        self.fill(total, deadline)
+        frame = bytes(self.inbuf[:total])
+        del self.inbuf[:total]
+        self.last_frame_size = total
+        # A checksum or payload error leaves the stream in step: stay connected.
+        self.schema.check_checksum(frame, message, length)
+        return message, seq, header, self.schema.decode(message, frame[size:size + length])
 
     def fill(self, count, deadline):
         """Read until the input buffer holds count bytes. What a timeout leaves stays there."""

@@ -233,7 +233,7 @@ class ShmConnection:
             self.types = ffi.new("unsigned char[]", 65536)
             for id_ in schema.message_names:
                 self.types[id_] = 1
-            lib.cw_conn_frames(self.c, schema.magic, schema.version, schema.max_payload, self.types)
+            lib.cw_conn_frames(self.c, schema.magic, schema.frame_version, schema.max_payload, self.types)
             self.frame_buf = bytearray(schema.header_size + schema.max_payload)
             self.cframe_buf = ffi.from_buffer(self.frame_buf)
         return self.frame_buf, self.cframe_buf, len(self.frame_buf)

@@ -2,24 +2,28 @@
 
 It is the Python reference peer with ONE classic interop bug injected on ONE field:
 
-    python peer.py <fault> <field path>
+    python peer.py <fault> <field path> [<schema.toml>]
 
 | fault       | what it does to <field> (or to the whole message / frame when the path is "-") |
 |-------------|-------------------------------------------------------------------------------|
-| byteswap    | writes the field's bytes big-endian                                           |
+| byteswap    | writes the field's bytes in the other byte order (big-endian for a little-endian field, and the reverse) |
 | width       | writes an integer with half its declared width (i64 as 4 bytes)               |
 | signedness  | zero-extends the low byte of a negative value instead of sign-extending it    |
 | float_width | writes an f64 as an f32                                                       |
 | missing     | leaves the field out                                                          |
 | extra       | writes 4 undeclared bytes (de ad be ef) after the field                       |
 | nul         | counts and sends a NUL terminator after a string                              |
+| units       | writes a length prefix that counts elements where the schema counts bytes (or the reverse) |
 | padding     | lays the message out like a C struct: fields at their natural alignment       |
+| packed      | leaves out the implicit padding of a `layout = "c"` struct (a packed sender)  |
 | msg_type    | puts the next message's id in the frame header                                |
-| version     | puts format version 2 in the frame header                                     |
+| version     | puts another value in the frame's constant `version` field                    |
+| crc_seed    | computes the frame's checksum without the message's seed byte                 |
 | truncate    | drops the last byte of every payload                                          |
 
-It lives under tests/ and is never discovered as a peer: a test writes its manifest into a
-temporary folder. The reference peer itself has no fault modes.
+The schema is crosswire's example unless a third argument names another. It lives under tests/
+and is never discovered as a peer: a test writes its manifest into a temporary folder. The
+reference peer itself has no fault modes.
 """
 import struct
 import sys
@@ -30,6 +34,7 @@ import codec  # noqa: E402  (the reference peer's modules)
 import peer  # noqa: E402
 
 FAULT, FIELD = sys.argv[1], sys.argv[2]
+SCHEMA = Path(sys.argv[3]) if len(sys.argv) > 3 else codec.SCHEMA_PATH
 
 
 class Faulty(codec.Schema):
@@ -41,9 +46,9 @@ class Faulty(codec.Schema):
         if FAULT == "byteswap":
             out += mine[::-1]
         elif FAULT == "width":
-            out += v.to_bytes(t.size // 2, "little", signed=t.signed)
+            out += v.to_bytes(t.size // 2, t.order, signed=t.signed)
         elif FAULT == "signedness":
-            out += (v & 0xFF).to_bytes(t.size, "little") if v < 0 else mine
+            out += (v & 0xFF).to_bytes(t.size, t.order) if v < 0 else mine
         elif FAULT == "float_width":
             out += struct.pack("<f", struct.unpack("<d", struct.pack("<Q", v))[0])
         elif FAULT == "missing":
@@ -51,37 +56,58 @@ class Faulty(codec.Schema):
         elif FAULT == "extra":
             out += mine + b"\xde\xad\xbe\xef"
         elif FAULT == "nul":
-            raw = bytes(mine[4:]) + b"\0"
-            out += struct.pack("<I", len(raw)) + raw
+            raw = bytes(mine[t.prefix:]) + b"\0"
+            out += (len(raw)).to_bytes(t.prefix, t.order) + raw
+        elif FAULT == "units":
+            n = int.from_bytes(mine[:t.prefix], t.order)
+            width = self.size_of(t.elem)
+            wrong = n // width if t.unit == "bytes" else n * width
+            out += wrong.to_bytes(t.prefix, t.order) + mine[t.prefix:]
         else:
             out += mine
 
-    def encode_fields(self, struct_name, value, path, out):
-        if FAULT != "padding" or path != struct_name:  # only the top level, like a host struct
-            return super().encode_fields(struct_name, value, path, out)
+    def encode_fields(self, fields, value, path, out):
+        if FAULT == "packed" and path == FIELD:
+            fields = [f for f in fields if not f.implicit]
+        if FAULT != "padding" or "." in path or "[" in path:  # only the top level, like a host struct
+            return super().encode_fields(fields, value, path, out)
         start = len(out)
-        for name, t in self.fields[struct_name]:
+        for f in fields:
+            t = f.type
             align = t.size if t.kind in ("int", "float", "enum") else 1
             out += bytes((-(len(out) - start)) % align)
-            self.encode_value(t, value.get(name), f"{path}.{name}", out)
+            super().encode_fields([f], value, path, out)
 
     def encode(self, message, value):
         payload = super().encode(message, value)
         return payload[:-1] if FAULT == "truncate" and payload else payload
 
-    def encode_frame(self, message, seq, payload):
-        frame = bytearray(super().encode_frame(message, seq, payload))
+    def crc_of(self, frame, payload_len, seed):
+        if FAULT == "crc_seed":
+            c = dict(self.checksum, seed="")
+            saved, self.checksum = self.checksum, c
+            try:
+                return super().crc_of(frame, payload_len, seed)
+            finally:
+                self.checksum = saved
+        return super().crc_of(frame, payload_len, seed)
+
+    def encode_frame(self, message, seq, payload, header=()):
+        frame = bytearray(super().encode_frame(message, seq, payload, header))
         if FAULT == "msg_type":
-            struct.pack_into("<H", frame, 6, self.message_ids[message] + 1)
+            idf = self.roles["id"]
+            frame[idf.offset:idf.offset + idf.type.size] = (self.message_ids[message] + 1).to_bytes(
+                idf.type.size, idf.type.order)
         elif FAULT == "version":
-            struct.pack_into("<H", frame, 4, 2)
+            h = next(h for h in self.header if h.name == "version")
+            frame[h.offset:h.offset + h.type.size] = (h.const + 1).to_bytes(h.type.size, h.type.order)
         return bytes(frame)
 
 
 class FaultyPeer(peer.Peer):
     def __init__(self):
         super().__init__()
-        self.schema = Faulty()
+        self.schema = Faulty(SCHEMA, plans_path=None)
         self.manifest = {**self.manifest, "name": "faulty"}
 
 

@@ -1,0 +1,96 @@
+"""The reference peers, built against any project's schema.
+
+crosswire's own peers (peers/ in its checkout) are generated from its example schema. A project
+with a schema of its own (a folder holding protocols/schema.toml, like examples/modbus) gets
+copies of them in `<project>/build/reference/`, laid out like a checkout:
+
+    build/reference/protocols -> ../../protocols      (a link: the project's schema and vectors)
+    build/reference/peers/<name>/                     (the peer's sources, and its generated code)
+
+`prepare()` brings the copies up to date (only files that changed are written, so builds stay
+incremental) and writes each language's generated code into them from the project's schema;
+`python -m harness build` then builds them like any peer. A project's own peers (its peers/
+folder) come first: a reference peer of the same name is left out.
+"""
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+from pathlib import Path
+
+from . import codegen
+from .errors import CrosswireError
+from .schema import Schema
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+SOURCE = CHECKOUT / "peers"
+SKIP = {"build", "target", "__pycache__"}
+
+
+def home(root: Path) -> Path:
+    """Where a project's copies of the reference peers live."""
+    return root / "build" / "reference"
+
+
+def is_checkout(root: Path) -> bool:
+    return root.resolve() == CHECKOUT
+
+
+def prepare(root: Path, schema: Schema) -> Path:
+    """Bring `<root>/build/reference` up to date with the reference peers and the schema's
+    generated code; return it."""
+    if is_checkout(root):
+        return root
+    if not SOURCE.is_dir():
+        raise CrosswireError(f"the reference peers are not at {SOURCE}: crosswire must run from its checkout "
+                             "(pip install -e) to build them for another schema")
+    dest = home(root)
+    (dest / "peers").mkdir(parents=True, exist_ok=True)
+    link = dest / "protocols"
+    target = os.path.relpath(root / "protocols", dest)
+    if link.is_symlink() and os.readlink(link) != target:
+        link.unlink()
+    if not link.exists():
+        link.symlink_to(target, target_is_directory=True)
+    outputs: dict[str, dict[str, str]] = {}
+    for name, backend in codegen.backends().items():
+        try:
+            outputs[name] = backend.generate(schema)
+        except Exception as exc:  # one backend's failure leaves its peer unbuilt, not the others
+            print(f"codegen {name}: cannot generate for {schema.path}: {type(exc).__name__}: {exc}")
+    generated = {rel for files in outputs.values() for rel in files}
+    for peer in sorted(SOURCE.iterdir()):
+        if peer.is_dir() and (peer / "peer.toml").is_file():
+            _sync(peer, dest / "peers" / peer.name, dest, generated)
+    for files in outputs.values():
+        for rel, text in files.items():
+            path = dest / rel
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+    return dest
+
+
+def _sync(src: Path, dst: Path, top: Path, generated: set[str]) -> None:
+    """Make dst a copy of src (leaving build outputs and generated files alone)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    names = {p.name for p in src.iterdir() if p.name not in SKIP}
+    for old in dst.iterdir():
+        rel = old.relative_to(top).as_posix()
+        if old.name not in names and old.name not in SKIP and rel not in generated and not _holds(rel, generated):
+            shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
+    for name in sorted(names):
+        s, d = src / name, dst / name
+        rel = d.relative_to(top).as_posix()
+        if rel in generated:
+            continue
+        if s.is_dir():
+            _sync(s, d, top, generated)
+        elif not d.exists() or not filecmp.cmp(s, d, shallow=False):
+            shutil.copy2(s, d)
+
+
+def _holds(rel: str, generated: set[str]) -> bool:
+    """Whether a folder holds generated files."""
+    return any(g.startswith(rel + "/") for g in generated)
