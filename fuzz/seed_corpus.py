@@ -1,7 +1,9 @@
 """Writes the fuzzers' seed corpus from the vectors: for every payload of
-protocols/vectors/golden.json and malformed.json, one file that is the whole frame and one
-that is the bare payload after its message's selector byte (fuzz/c/fuzz_decode.c says how
-both fuzzers read an input). Standard library only; the output is build output, not committed.
+protocols/vectors/golden.json and malformed.json, one file that is the whole frame (the frame
+the schema declares, written by the reference codec: harness/codec.py) and one that is the bare
+payload after its message's selector byte (fuzz/c/fuzz_decode.c says how both fuzzers read an
+input). Needs only the standard library and the checkout's harness package (whose schema and
+codec modules are standard-library Python); the output is build output, not committed.
 
     python3 fuzz/seed_corpus.py OUT_DIR [--max-len N]
 """
@@ -10,13 +12,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import struct
 import sys
-import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HEADER = struct.Struct("<IHHIIQ")   # magic, version, msg_type, flags, payload_len, seq (WIRE.md)
+sys.path.insert(0, str(ROOT))
+
+from harness import codec, schema as S  # noqa: E402  (the checkout's package, found from here)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,10 +28,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="skip payloads longer than this many bytes (default 4096, libFuzzer's default -max_len)")
     args = ap.parse_args(argv)
 
-    schema = tomllib.loads((ROOT / "protocols/schema.toml").read_text())
-    magic, version = schema["frame"]["magic"], schema["format"]["version"]
-    ids = {name: m["id"] for name, m in schema["messages"].items()}
-    order = sorted(ids.values())    # the selector byte is an index into the ids, sorted
+    schema = S.load(ROOT / "protocols/schema.toml")
+    # the selector byte is an index into the messages sorted by id (ties: schema order)
+    order = sorted(schema.messages.values(), key=lambda m: m.id)
+    plain = {h.name: 0 for h in schema.frame.plain} if schema.frame else {}
 
     args.out.mkdir(parents=True, exist_ok=True)
     written = skipped = 0
@@ -39,10 +41,11 @@ def main(argv: list[str] | None = None) -> int:
             if len(payload) > args.max_len:
                 skipped += 1
                 continue
-            msg_id = ids[case["message"]]
-            frame = HEADER.pack(magic, version, msg_id, 0, len(payload), 1) + payload
-            bare = bytes([order.index(msg_id)]) + payload
-            for kind, data in (("frame", frame), ("payload", bare)):
+            msg = schema.message(case["message"])
+            seeds = [("payload", bytes([order.index(msg)]) + payload)]
+            if schema.frame is not None:
+                seeds.append(("frame", codec.frame_bytes(schema, msg, 1, payload, plain)))
+            for kind, data in seeds:
                 name = f"{source}-{kind}-{case['id']}-{hashlib.sha1(data).hexdigest()[:8]}"
                 (args.out / name).write_bytes(data)
                 written += 1

@@ -2,10 +2,12 @@
 
 `build()` compiles a small extension against the generated C header and links the C peer's
 codec library (peers/c/build/libcwcodec.so). Its declarations are generated from the schema
-with `...;` in every struct, so cffi asks the C compiler for the real sizeof, alignof and
-offsetof of every generated type; `layout_problems()` compares them with harness/layout.py
-field by field. `NativeCodec` calls the C encoder and decoder (through the generated
-`cw_text_to_wire` / `cw_wire_to_text`) to cross-check the Python reference codec.
+with `...;` in every struct and union, so cffi asks the C compiler for the real sizeof,
+alignof and offsetof of every generated type; `layout_problems()` compares them with
+harness/layout.py field by field, and a layout "c" struct's offsets with the wire's.
+`NativeCodec` calls the C encoder and decoder (through the generated `cw_text_to_wire` /
+`cw_wire_to_text`, at any version) and the frame functions (`cw_frame_write`, `cw_frame_head`,
+`cw_frame_verify`) to cross-check the Python reference codec.
 """
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from types import ModuleType
 from typing import Any, Callable
 
 from . import layout as L
-from .codegen.c import c_type  # the generator's own naming: declarations cannot drift from it
+# the generator's own naming and order: declarations cannot drift from it
+from .codegen.c import c_type, declared_order, int_c_type
+from .layout import c_name, case_name
 from . import schema as S
 from .errors import CrosswireError, DecodeError, EncodeError
 from .textform import format_message, parse_message
@@ -31,23 +35,41 @@ def inner_types(owner: str, st: S.Struct) -> list[tuple[str, S.Type]]:
     return [(f"cw_{owner}_{f.name}", f.type) for f in st.fields if isinstance(f.type, (S.Bytes, S.BigInt, S.Vec))]
 
 
+def _member(t: S.Type, owner: str, field: str, name: str) -> str:
+    base, suffix = c_type(t, owner, field)
+    return f"{base} {name}{suffix};"
+
+
 def cdef(schema: S.Schema) -> str:
-    """Declarations for cffi, every struct left open (`...;`) for the compiler to lay out."""
-    out = [f"typedef {c_type(e.base, '', '')[0]} cw_{e.name};" for e in schema.enums.values()]
-    for st in (*schema.structs.values(), *schema.messages.values()):  # structs come before their users
-        for cname, t in inner_types(st.name, st):
-            if isinstance(t, S.Vec):
-                base, suffix = c_type(t.elem, st.name, "items")
-                out.append(f"typedef struct {{ uint32_t count; {base} items[{t.max}]{suffix}; ...; }} {cname};")
+    """Declarations for cffi, every struct and union left open (`...;`) for the compiler to lay out."""
+    out = [f"typedef {int_c_type(e.base)} cw_{e.name};" for e in (*schema.enums.values(), *schema.flags.values())]
+    for t in (*declared_order(schema), *schema.messages.values()):  # each after the types it contains
+        if isinstance(t, S.Union):
+            members = [_member(c.type, t.name, case_name(c), case_name(c)) for c in t.cases if c.type is not None]
+            out.append(f"typedef union {{ {' '.join(members) or 'uint8_t _empty;'} ...; }} cw_{t.name};")
+            continue
+        for cname, ft in inner_types(t.name, t):
+            if isinstance(ft, S.Vec):
+                base, suffix = c_type(ft.elem, t.name, "items")
+                out.append(f"typedef struct {{ uint32_t count; {base} items[{ft.max}]{suffix}; ...; }} {cname};")
             else:
-                out.append(f"typedef struct {{ uint32_t len; uint8_t data[{t.max}]; ...; }} {cname};")
-        members = [f"{c_type(f.type, st.name, f.name)[0]} {f.name}{c_type(f.type, st.name, f.name)[1]};"
-                   for f in st.fields] or ["uint8_t _empty;"]
-        out.append(f"typedef struct {{ {' '.join(members)} ...; }} cw_{st.name};")
+                out.append(f"typedef struct {{ uint32_t len; uint8_t data[{ft.max}]; ...; }} {cname};")
+        members = [_member(f.type, t.name, f.name, c_name(f.name)) for f in L.members_of(t)] or ["uint8_t _empty;"]
+        out.append(f"typedef struct {{ {' '.join(members)} ...; }} cw_{t.name};")
     out.append("int cw_text_to_wire(const char *message, const char *text, uint8_t *out, size_t cap, "
                "size_t *out_len, char *err, size_t err_cap);")
     out.append("int cw_wire_to_text(const char *message, const uint8_t *buf, size_t len, char *out, "
                "size_t cap, char *err, size_t err_cap);")
+    out.append("extern uint32_t cw_version;")
+    out += ["typedef struct { const char *name; uint32_t id; ...; } cw_message_info;",
+            "typedef struct { char err[...]; ...; } cw_ctx;",
+            "typedef struct { const cw_message_info *msg; size_t payload_len; size_t size; uint64_t seq; "
+            "uint64_t plain[...]; ...; } cw_head;",
+            "const cw_message_info *cw_message_by_name(const char *name, size_t len);",
+            "size_t cw_frame_write(uint8_t *frame, const cw_message_info *m, size_t payload_len, uint64_t seq, "
+            "const uint64_t *plain);",
+            "int cw_frame_head(const uint8_t *in, int direction, cw_head *h, cw_ctx *c);",
+            "int cw_frame_verify(const uint8_t *frame, const cw_head *h, cw_ctx *c);"]
     return "\n".join(out)
 
 
@@ -92,7 +114,8 @@ def build(schema: S.Schema, root: Path, workdir: Path) -> ModuleType:
 
 def layout_problems(native: ModuleType, schema: S.Schema,
                     expected: Callable[[S.Type], L.Layout] = L.of) -> list[str]:
-    """Every difference between the compiler's layout and the schema's, one line per field."""
+    """Every difference between the compiler's layout and the schema's, one line per field; for a
+    layout "c" struct, also between the compiler's offsets and the wire's."""
     ffi = native.ffi
     problems: list[str] = []
 
@@ -105,10 +128,21 @@ def layout_problems(native: ModuleType, schema: S.Schema,
             if got != m.offset:
                 problems.append(f"{cname}.{m.name}: offset {m.offset} in the schema's layout, {got} from the compiler")
 
-    for st in (*schema.structs.values(), *schema.messages.values()):
-        compare(f"cw_{st.name}", expected(st))
-        for cname, t in inner_types(st.name, st):
-            compare(cname, expected(t))
+    for t in (*declared_order(schema), *schema.messages.values()):
+        compare(f"cw_{t.name}", expected(t))
+        if isinstance(t, S.Union):
+            continue
+        for cname, ft in inner_types(t.name, t):
+            compare(cname, expected(ft))
+        if t.layout == "c" and L.members_of(t):
+            wire, size = L.wire_offsets(t)
+            cname = f"cw_{t.name}"
+            if ffi.sizeof(cname) != size:
+                problems.append(f"{cname}: {size} bytes on the wire, sizeof {ffi.sizeof(cname)} from the compiler")
+            for name, off in wire.items():
+                got = ffi.offsetof(cname, name)
+                if got != off:
+                    problems.append(f"{cname}.{name}: wire offset {off}, {got} from the compiler")
     return problems
 
 
@@ -119,7 +153,7 @@ class NativeCodec:
     """The C encoder and decoder, value in and value out, for cross-checking."""
 
     def __init__(self, native: ModuleType, schema: S.Schema) -> None:
-        self.ffi, self.lib, self.schema = native.ffi, native.lib, schema
+        self.native, self.ffi, self.lib, self.schema = native, native.ffi, native.lib, schema
         self._out = self.ffi.new("uint8_t[]", schema.max_payload)
         self._text = self.ffi.new("char[]", 8 * schema.max_payload + 65536)
         self._err = self.ffi.new("char[]", 1024)
@@ -139,6 +173,35 @@ class NativeCodec:
             raise self._error()
         text = self.ffi.string(self._text).decode("ascii")
         return parse_message(msg, text.split(" ") if text else [])
+
+    def speak(self, version: int | None) -> None:
+        """Encode and decode as a peer speaking `version` does (None: the newest)."""
+        self.lib.cw_version = 0xFFFFFFFF if version is None else version
+
+    def frame(self, msg: S.Message, seq: int, header: dict[str, int], payload: bytes) -> bytes:
+        """The C frame around a payload (cw_frame_write); header values in range."""
+        frame = self.schema.frame
+        assert frame is not None
+        hs = frame.header_size
+        buf = self.ffi.new("uint8_t[]", hs + len(payload) + frame.trailer_size)
+        self.ffi.memmove(buf + hs, payload, len(payload))
+        plain = self.ffi.new("uint64_t[]", [header[h.name] & ((1 << 64) - 1) for h in frame.plain] or [0])
+        m = self.lib.cw_message_by_name(msg.name.encode(), len(msg.name))
+        n = self.lib.cw_frame_write(buf, m, len(payload), seq, plain)
+        return bytes(self.ffi.buffer(buf, n))
+
+    def head(self, data: bytes, direction: str = "") -> tuple[str, int, list[int], int]:
+        """(message name, seq, plain header values as unsigned bits, frame size) of a frame's
+        header (cw_frame_head), then its checksum (cw_frame_verify): DecodeError when refused."""
+        h, c = self.ffi.new("cw_head *"), self.ffi.new("cw_ctx *")
+        side = {"": 0, "request": 1, "response": 2}[direction]
+        if self.lib.cw_frame_head(data, side, h, c) != 0 or self.lib.cw_frame_verify(data, h, c) != 0:
+            text = self.ffi.string(c.err).decode("utf-8", "replace")
+            _kind, code, path, *rest = text.split(" ", 3) + [""]
+            raise DecodeError(code, path, rest[0])
+        frame = self.schema.frame
+        assert frame is not None
+        return (self.ffi.string(h.msg.name).decode(), h.seq, [h.plain[i] for i in range(len(frame.plain))], h.size)
 
     def _error(self) -> CrosswireError:
         text = self.ffi.string(self._err).decode("utf-8", "replace")

@@ -2,8 +2,10 @@
  * generated peers/c/gen/cw_schema.c (`make fuzz`, README.md "Fuzzing").
  *
  * Every input is read two ways:
- *   - as a stream of frames: each 24-byte header is checked (cw_frame_check) and its payload
- *     decoded as the message it names; the stream ends at a header error or a frame cut short;
+ *   - as a stream of frames of the schema's declared frame: each header is checked
+ *     (cw_frame_head: CW_HEADER_SIZE bytes, the frame's size from them), its checksum verified
+ *     (cw_frame_verify) and its payload decoded as the message it names; the stream ends at a
+ *     header error or a frame cut short (a schema without a frame skips this);
  *   - as a bare payload: the first byte picks a message, the one at index (byte mod count) of
  *     the messages sorted by id (with ids 0..count-1, the byte is the id), the rest is its
  *     payload. The Rust loop (peers/rust/src/bin/cw-fuzz.rs) reads inputs the same way, so a
@@ -13,13 +15,15 @@
  *   - no crash and no sanitizer report (build with -fsanitize=fuzzer,address,undefined);
  *   - a failed decode is a typed error: "decode <code> <path> ..." with a code of
  *     PEER_CONTRACT.md, the path under "frame" for a header, under the message for a payload;
- *   - a decode that succeeds encodes back to the very same bytes, and the header rebuilt by
- *     cw_frame_header to the very same 24 bytes;
+ *   - a decode that succeeds encodes back to the very same bytes (a message with extension
+ *     fields or trimmed zeros: to bytes that decode to the same value), and a frame whose
+ *     header and checksum pass is rebuilt by cw_frame_write to the very same bytes;
  *   - cw_wire_to_text agrees with the decode (same success, same error), and its text goes
  *     back through cw_text_to_wire to the very same bytes.
  *
  * Memory: nothing is allocated per input but what cw_wire_to_text and cw_text_to_wire allocate
- * themselves (one value struct each, freed before they return). The value decoded here sits at
+ * themselves (one value struct each, freed before they return; a trimmed payload's copy). The
+ * value decoded here sits at
  * the very end of a static buffer of CW_MAX_VALUE_SIZE bytes (the largest message struct), so a
  * write past its struct runs into ASan's redzone after the buffer; it is filled with a pattern
  * first, so a decoder that leaves a field unwritten shows up as other bytes on re-encoding.
@@ -45,6 +49,7 @@ static uint8_t again[CW_MAX_PAYLOAD];   /* a decoded value encoded again */
 static uint8_t via_text[CW_MAX_PAYLOAD]; /* the same value, through its text form */
 static char text[CW_MAX_TEXT];
 static char text2[CW_MAX_TEXT];
+static uint8_t rebuilt[CW_FRAME_MAX];   /* a frame written again from its header's values */
 static const cw_message_info *by_id[CW_MESSAGE_COUNT]; /* the messages sorted by id */
 
 /* Reports a broken property with the message and the detail, then aborts. */
@@ -55,8 +60,8 @@ static void broken(const char *what, const cw_message_info *m, const char *detai
 
 /* The codes of PEER_CONTRACT.md "Errors" for decode errors. */
 static int known_code(const char *code, size_t n) {
-    static const char *const codes[] = {"magic", "version", "flags", "type", "length", "truncated", "trailing",
-                                        "bool", "enum", "char", "utf8", "bigint", "padding"};
+    static const char *const codes[] = {"const", "type", "length", "checksum", "truncated", "trailing", "bool",
+                                        "enum", "flags", "char", "utf8", "bigint", "padding", "union"};
     size_t i;
     for (i = 0; i < sizeof codes / sizeof codes[0]; i++)
         if (strlen(codes[i]) == n && memcmp(codes[i], code, n) == 0) return 1;
@@ -101,7 +106,14 @@ static int check_payload(const cw_message_info *m, const uint8_t *payload, size_
     }
     if (text_rc != 0) broken("cw_wire_to_text refused what cw_decode_message decoded", m, err);
     if (cw_encode_message(m, value, again, sizeof again, &n, &c) != 0) broken("a decoded value does not encode", m, c.err);
-    if (n != len || memcmp(again, payload, len) != 0) broken("decode then encode changed the bytes", m, NULL);
+    if (m->newest > 1 || m->sizes != NULL) {     /* defaults filled in, zeros trimmed: the same value */
+        if (cw_wire_to_text(m->name, again, n, text2, sizeof text2, err, sizeof err) != 0 || strcmp(text, text2) != 0)
+            broken("decode then encode changed the value", m, text);
+        len = n;
+        payload = again;
+    } else if (n != len || memcmp(again, payload, len) != 0) {
+        broken("decode then encode changed the bytes", m, NULL);
+    }
     if (cw_format_message(m, value, text2, sizeof text2, &tn, &c) != 0) broken("a decoded value does not format", m, c.err);
     if (strcmp(text, text2) != 0) broken("cw_wire_to_text and cw_format_message disagree", m, text);
     if (cw_text_to_wire(m->name, text, via_text, sizeof via_text, &n, err, sizeof err) != 0)
@@ -112,29 +124,34 @@ static int check_payload(const cw_message_info *m, const uint8_t *payload, size_
 
 /* Reads data[0..size) as frames back to back. */
 static void check_frames(const uint8_t *data, size_t size) {
-    while (size >= CW_HEADER_SIZE) {
-        const cw_message_info *m = NULL;
-        uint32_t len;
-        uint64_t seq;
-        uint8_t header[CW_HEADER_SIZE];
+    while (CW_FRAME && size >= CW_HEADER_SIZE) {
+        cw_head h;
         cw_ctx c;
-        if (cw_frame_check(data, &m, &len, &seq, &c) != 0) {
-            require_typed(c.err, "frame", m);
+        size_t n;
+        if (cw_frame_head(data, CW_EITHER, &h, &c) != 0) {
+            require_typed(c.err, "frame", NULL);
             return;
         }
-        if (m == NULL || len > CW_MAX_PAYLOAD) broken("cw_frame_check passed a bad header", m, NULL);
-        cw_frame_header(header, m->id, len, seq);
-        if (memcmp(header, data, CW_HEADER_SIZE) != 0) broken("a checked header is not rebuilt as it was", m, NULL);
-        if (size - CW_HEADER_SIZE < len) return;   /* cut short */
-        check_payload(m, data + CW_HEADER_SIZE, len);
-        data += CW_HEADER_SIZE + len;
-        size -= CW_HEADER_SIZE + len;
+        if (h.msg == NULL || h.payload_len > CW_MAX_PAYLOAD || h.size != CW_HEADER_SIZE + h.payload_len + CW_TRAILER_SIZE)
+            broken("cw_frame_head passed a bad header", h.msg, NULL);
+        if (size < h.size) return;   /* cut short */
+        if (cw_frame_verify(data, &h, &c) != 0) {
+            require_typed(c.err, "frame", h.msg);
+        } else {
+            memset(rebuilt, 0xA5, h.size);      /* the payload alone, the rest written again */
+            memcpy(rebuilt + CW_HEADER_SIZE, data + CW_HEADER_SIZE, h.payload_len);
+            n = cw_frame_write(rebuilt, h.msg, h.payload_len, h.seq, h.plain);
+            if (n != h.size || memcmp(rebuilt, data, n) != 0) broken("a checked frame is not rebuilt as it was", h.msg, NULL);
+            check_payload(h.msg, data + CW_HEADER_SIZE, h.payload_len);
+        }
+        data += h.size;
+        size -= h.size;
     }
 }
 
 static int by_id_order(const void *a, const void *b) {
     const cw_message_info *x = *(const cw_message_info *const *)a, *y = *(const cw_message_info *const *)b;
-    return (x->id > y->id) - (x->id < y->id);
+    return x->id != y->id ? (x->id > y->id) - (x->id < y->id) : (x > y) - (x < y);   /* ties: schema order */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -25,9 +25,10 @@ typedef struct cw_latency {
     uint64_t rounds, min, p50, p90, p99, p999, max, mean;
 } cw_latency;
 
-/* Builds the bench frame of payload size `size` (8..max_payload) at frame (seq 0). Returns
- * its length, or 0 if the schema has no Blob. */
-size_t cw_bench_frame(uint8_t *frame, size_t size);
+/* Builds the bench frame of payload size `size` (8..max_payload) at frame (seq 0), with value
+ * (room for a Blob) as scratch. Returns its length, or 0 if the schema has no Blob or its
+ * data cannot hold size - 8 bytes. */
+size_t cw_bench_frame(uint8_t *frame, size_t size, void *value);
 
 int cw_bench_ping(const cw_bench_io *io, uint8_t *frame, size_t len, uint64_t count, uint64_t warmup,
                   uint64_t deadline, cw_latency *out);

@@ -2,13 +2,14 @@
  *
  * Every function that can fail returns 0 on success and -1 on failure with the error in the
  * cw_ctx, as the contract's text after "ERR ": "<kind> <code> <path> <detail>" for codec
- * errors, "<kind> <detail>" for the others. Nothing here allocates memory.
+ * errors, "<kind> <detail>" for the others.
  */
 #include "cw_runtime.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "f32/f64 must be IEEE binary32/binary64");
@@ -16,43 +17,30 @@ _Static_assert(sizeof(bool) == 1, "bool must be one byte");
 
 #define SHOW 40 /* characters of a bad token quoted in an error */
 
+uint32_t cw_version = UINT32_MAX;
+
 /* ------------------------------------------------------------------ errors and paths */
 
 /* Resets c for a new call: no error, op ("encode"/"decode") names the kind of codec errors,
- * and the path starts as `path` (a message name, or "frame"). Borrows op for the call. */
-void cw_begin(cw_ctx *c, const char *op, const char *path) {
+ * and the path starts as `root` (a message name, "frame" or "-"). Borrows op and root. */
+void cw_begin(cw_ctx *c, const char *op, const char *root) {
     c->op = op;
     c->state = CW_OK;
     c->err[0] = '\0';
-    c->path_len = 0;
     c->path[0] = '\0';
-    cw_push(c, path);
+    cw_field(c, 0, root);
 }
 
-/* Appends `name` (".field") to the path; returns the mark that cw_pop() takes back to.
- * What does not fit in CW_PATH_MAX is dropped; a later cw_pop() still restores correctly. */
-size_t cw_push(cw_ctx *c, const char *name) {
-    size_t mark = c->path_len, n = strlen(name), room = CW_PATH_MAX - 1 - c->path_len;
-    if (n > room) n = room;
-    memcpy(c->path + c->path_len, name, n);
-    c->path_len += n;
-    c->path[c->path_len] = '\0';
-    return mark;
-}
-
-/* Appends "[index]" to the path; returns the mark as cw_push() does. */
-size_t cw_push_index(cw_ctx *c, uint64_t index) {
-    char buf[32];
-    snprintf(buf, sizeof buf, "[%" PRIu64 "]", index);
-    return cw_push(c, buf);
-}
-
-/* Takes the path back to a mark returned by cw_push(). */
-void cw_pop(cw_ctx *c, size_t mark) {
-    if (mark < CW_PATH_MAX) {
-        c->path_len = mark;
-        c->path[mark] = '\0';
+const char *cw_path(cw_ctx *c) {
+    size_t i, n = 0, depth = c->depth < CW_DEPTH_MAX ? c->depth : CW_DEPTH_MAX;
+    for (i = 0; i < depth && n < CW_PATH_MAX - 1; i++) {
+        int k = c->seg[i] ? snprintf(c->path + n, CW_PATH_MAX - n, "%s", c->seg[i])
+                          : snprintf(c->path + n, CW_PATH_MAX - n, "[%" PRIu64 "]", c->index[i]);
+        if (k < 0) break;
+        n += (size_t)k < CW_PATH_MAX - n ? (size_t)k : CW_PATH_MAX - 1 - n;
     }
+    c->path[n] = '\0';
+    return c->path;
 }
 
 /* Writes "<prefix><detail>" into c->err, the detail from fmt/ap; newlines become spaces so
@@ -69,7 +57,7 @@ static void set_err(cw_ctx *c, const char *prefix, const char *fmt, va_list ap) 
 int cw_fail(cw_ctx *c, const char *code, const char *fmt, ...) {
     char prefix[CW_PATH_MAX + 64];
     va_list ap;
-    snprintf(prefix, sizeof prefix, "%s %s %s ", c->op, code, c->path);
+    snprintf(prefix, sizeof prefix, "%s %s %s ", c->op, code, cw_path(c));
     va_start(ap, fmt);
     set_err(c, prefix, fmt, ap);
     va_end(ap);
@@ -95,51 +83,66 @@ void cw_defer(cw_ctx *c, const char *code, const char *fmt, ...) {
     char prefix[CW_PATH_MAX + 64];
     va_list ap;
     if (c->state != CW_OK) return;
-    snprintf(prefix, sizeof prefix, "encode %s %s ", code, c->path);
+    snprintf(prefix, sizeof prefix, "encode %s %s ", code, cw_path(c));
     va_start(ap, fmt);
     set_err(c, prefix, fmt, ap);
     va_end(ap);
     c->state = CW_DEFERRED;
 }
 
-/* An enum value that is not listed, unsigned or signed. Returns -1. */
+int cw_bad_bool(cw_ctx *c, uint64_t raw) {
+    return cw_fail(c, "bool", "bool byte is 0x%02" PRIx64 ", must be 0x00 or 0x01", raw);
+}
+
 int cw_bad_enum_u(cw_ctx *c, uint64_t value, const char *enum_name) {
-    return cw_fail(c, "enum", "%" PRIu64 " is not a value of %s", value, enum_name);
+    return cw_fail(c, "enum", "%" PRIu64 " is not a value of enum %s", value, enum_name);
 }
 
 int cw_bad_enum_s(cw_ctx *c, int64_t value, const char *enum_name) {
-    return cw_fail(c, "enum", "%" PRId64 " is not a value of %s", value, enum_name);
+    return cw_fail(c, "enum", "%" PRId64 " is not a value of enum %s", value, enum_name);
+}
+
+int cw_bad_flags(cw_ctx *c, uint64_t value, uint64_t mask, const char *flags_name) {
+    return cw_fail(c, "flags", "0x%" PRIx64 " sets bits 0x%" PRIx64 " that flags %s does not name", value,
+                   value & ~mask, flags_name);
+}
+
+int cw_bad_const(cw_ctx *c, uint64_t raw, uint64_t want) {
+    return cw_fail(c, "const", "0x%" PRIx64 " is not the constant 0x%" PRIx64, raw, want);
+}
+
+int cw_bad_range_u(cw_ctx *c, uint64_t value, uint64_t max) {
+    return cw_fail(c, "range", "%" PRIu64 " does not fit 0..%" PRIu64, value, max);
+}
+
+int cw_bad_range_s(cw_ctx *c, int64_t value, int64_t min, int64_t max) {
+    return cw_fail(c, "range", "%" PRId64 " does not fit %" PRId64 "..%" PRId64, value, min, max);
+}
+
+int cw_bad_union(cw_ctx *c, const char *on, uint64_t raw, int is_signed, const char *union_name) {
+    if (is_signed) return cw_fail(c, "union", "%s = %" PRId64 " picks no case of union %s", on, cw_signed(raw, 8), union_name);
+    return cw_fail(c, "union", "%s = %" PRIu64 " picks no case of union %s", on, raw, union_name);
+}
+
+int cw_whole(cw_ctx *c, const char *field, uint64_t *n, uint32_t width) {
+    if (*n % width)
+        return cw_fail(c, "length", "%s says %" PRIu64 " bytes, not a whole number of %" PRIu32 "-byte elements",
+                       field, *n, width);
+    *n /= width;
+    return 0;
+}
+
+int cw_agree(cw_ctx *c, const char *field, uint64_t n, const char *first, uint64_t want) {
+    if (n == want) return 0;
+    return cw_fail(c, "length", "%s (%" PRIu64 ") and %s (%" PRIu64 ") disagree on its length", field, n, first, want);
+}
+
+int cw_at_most(cw_ctx *c, uint64_t n, uint64_t max, const char *what) {
+    if (n <= max) return 0;
+    return cw_fail(c, "length", "length %" PRIu64 " %s, more than max %" PRIu64, n, what, max);
 }
 
 /* ------------------------------------------------------------------ bytes */
-
-/* Little-endian stores of v at p[0..width). */
-void cw_put16(uint8_t *p, uint16_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-void cw_put32(uint8_t *p, uint32_t v) {
-    cw_put16(p, (uint16_t)v);
-    cw_put16(p + 2, (uint16_t)(v >> 16));
-}
-
-void cw_put64(uint8_t *p, uint64_t v) {
-    cw_put32(p, (uint32_t)v);
-    cw_put32(p + 4, (uint32_t)(v >> 32));
-}
-
-/* Little-endian loads from p[0..width). */
-uint16_t cw_get16(const uint8_t *p) { return (uint16_t)(p[0] | (uint16_t)p[1] << 8); }
-uint32_t cw_get32(const uint8_t *p) { return cw_get16(p) | (uint32_t)cw_get16(p + 2) << 16; }
-uint64_t cw_get64(const uint8_t *p) { return cw_get32(p) | (uint64_t)cw_get32(p + 4) << 32; }
-
-/* Two's complement: values above the signed maximum are negative. No implementation-defined
- * conversion: the negative branch computes -(2^N - u) within the signed range. */
-int8_t cw_s8(uint8_t u) { return u <= INT8_MAX ? (int8_t)u : (int8_t)(-(int)(UINT8_MAX - u) - 1); }
-int16_t cw_s16(uint16_t u) { return u <= INT16_MAX ? (int16_t)u : (int16_t)(-(int32_t)(UINT16_MAX - u) - 1); }
-int32_t cw_s32(uint32_t u) { return u <= INT32_MAX ? (int32_t)u : -(int32_t)(UINT32_MAX - u) - 1; }
-int64_t cw_s64(uint64_t u) { return u <= INT64_MAX ? (int64_t)u : -(int64_t)(UINT64_MAX - u) - 1; }
 
 /* The offset of the first byte of s[0..n) that starts an invalid sequence of strict UTF-8
  * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or n if none. */
@@ -169,7 +172,7 @@ size_t cw_utf8_invalid_at(const uint8_t *s, size_t n) {
     return n;
 }
 
-/* 1 if data[0..len) is a bigint in its minimal two's-complement form (WIRE.md), else 0. */
+/* 1 if data[0..len) (little-endian) is a bigint in its minimal two's-complement form. */
 int cw_bigint_minimal(const uint8_t *data, uint32_t len) {
     uint8_t last, before;
     if (len == 0) return 1;
@@ -179,6 +182,12 @@ int cw_bigint_minimal(const uint8_t *data, uint32_t len) {
     if (last == 0x00 && before < 0x80) return 0;
     if (last == 0xFF && before >= 0x80) return 0;
     return 1;
+}
+
+/* The length of the minimal form of the little-endian bigint data[0..len). */
+uint32_t cw_bigint_len(const uint8_t *data, uint32_t len) {
+    while (!cw_bigint_minimal(data, len)) len--;
+    return len;
 }
 
 /* The value of a hex digit, either case, or -1. */
@@ -214,273 +223,154 @@ void cw_hex_encode(const uint8_t *data, size_t n, char *out) {
 
 /* ------------------------------------------------------------------ decoding */
 
+int cw_cut(cw_reader *r, cw_ctx *c, size_t n) {
+    return cw_fail(c, "truncated", "needs %zu bytes, %zu left", n, r->len - r->pos);
+}
+
 /* Takes n bytes from r: a pointer to them, or NULL after a `truncated` error at the path. */
 static const uint8_t *take(cw_reader *r, cw_ctx *c, size_t n) {
     const uint8_t *p = r->buf + r->pos;
-    size_t left = r->len - r->pos;
-    if (n > left) {
-        cw_fail(c, "truncated", "needs %zu bytes, %zu left", n, left);
+    if (n > r->len - r->pos) {
+        cw_cut(r, c, n);
         return NULL;
     }
     r->pos += n;
     return p;
 }
 
-/* Fixed-width integers: 0 with *v set, or -1 (`truncated`). */
-int cw_rd_u8(cw_reader *r, cw_ctx *c, uint8_t *v) {
-    const uint8_t *p;
-    if ((p = take(r, c, 1)) == NULL) return -1;
-    *v = p[0];
-    return 0;
-}
-
-int cw_rd_u16(cw_reader *r, cw_ctx *c, uint16_t *v) {
-    const uint8_t *p;
-    if ((p = take(r, c, 2)) == NULL) return -1;
-    *v = cw_get16(p);
-    return 0;
-}
-
-int cw_rd_u32(cw_reader *r, cw_ctx *c, uint32_t *v) {
-    const uint8_t *p;
-    if ((p = take(r, c, 4)) == NULL) return -1;
-    *v = cw_get32(p);
-    return 0;
-}
-
-int cw_rd_u64(cw_reader *r, cw_ctx *c, uint64_t *v) {
-    const uint8_t *p;
-    if ((p = take(r, c, 8)) == NULL) return -1;
-    *v = cw_get64(p);
-    return 0;
-}
-
-int cw_rd_i8(cw_reader *r, cw_ctx *c, int8_t *v) {
-    uint8_t u;
-    if (cw_rd_u8(r, c, &u)) return -1;
-    *v = cw_s8(u);
-    return 0;
-}
-
-int cw_rd_i16(cw_reader *r, cw_ctx *c, int16_t *v) {
-    uint16_t u;
-    if (cw_rd_u16(r, c, &u)) return -1;
-    *v = cw_s16(u);
-    return 0;
-}
-
-int cw_rd_i32(cw_reader *r, cw_ctx *c, int32_t *v) {
-    uint32_t u;
-    if (cw_rd_u32(r, c, &u)) return -1;
-    *v = cw_s32(u);
-    return 0;
-}
-
-int cw_rd_i64(cw_reader *r, cw_ctx *c, int64_t *v) {
-    uint64_t u;
-    if (cw_rd_u64(r, c, &u)) return -1;
-    *v = cw_s64(u);
-    return 0;
-}
-
-/* Floats: the bit pattern is copied into the float's bytes, never loaded as a number. */
-int cw_rd_f32(cw_reader *r, cw_ctx *c, float *v) {
-    uint32_t bits;
-    if (cw_rd_u32(r, c, &bits)) return -1;
-    memcpy(v, &bits, sizeof bits);
-    return 0;
-}
-
-int cw_rd_f64(cw_reader *r, cw_ctx *c, double *v) {
-    uint64_t bits;
-    if (cw_rd_u64(r, c, &bits)) return -1;
-    memcpy(v, &bits, sizeof bits);
-    return 0;
-}
-
-/* bool: one byte, 0 or 1; any other is `bool`. */
-int cw_rd_bool(cw_reader *r, cw_ctx *c, bool *v) {
-    uint8_t u;
-    if (cw_rd_u8(r, c, &u)) return -1;
-    if (u > 1) return cw_fail(c, "bool", "byte 0x%02x is neither 0 nor 1", u);
-    *v = u == 1;
-    return 0;
-}
-
 /* char[N]: exactly n bytes, the text then NULs; a non-NUL byte after a NUL is an error. */
 int cw_rd_char(cw_reader *r, cw_ctx *c, char *v, size_t n) {
     const uint8_t *p;
+    const uint8_t *nul;
     size_t i;
-    int nul = 0;
+    if ((p = take(r, c, n)) == NULL) return -1;
+    if ((nul = memchr(p, 0, n)) != NULL)
+        for (i = (size_t)(nul - p) + 1; i < n; i++)
+            if (p[i]) return cw_fail(c, "char", "byte %zu of char[%zu] is 0x%02x after the NUL at byte %zu", i, n,
+                                     p[i], (size_t)(nul - p));
+    memcpy(v, p, n);
+    return 0;
+}
+
+/* A constant char[N]: its n bytes must be want[0..want_len) and then NULs (WIRE.md, Constants). */
+int cw_rd_const_char(cw_reader *r, cw_ctx *c, char *v, size_t n, const char *want, size_t want_len) {
+    const uint8_t *p;
+    size_t i, shown_len;
+    char shown[2 * 16 + 1];
     if ((p = take(r, c, n)) == NULL) return -1;
     for (i = 0; i < n; i++) {
-        if (p[i] == 0) nul = 1;
-        else if (nul) return cw_fail(c, "char", "a non-NUL byte after the first NUL (at byte %zu)", i);
+        uint8_t expect = i < want_len ? (uint8_t)want[i] : 0;
+        if (p[i] != expect) {
+            shown_len = n < 16 ? n : 16;
+            cw_hex_encode(p, shown_len, shown);
+            shown[2 * shown_len] = '\0';
+            return cw_fail(c, "const", "x%s%s is not the constant \"%.*s\" NUL-padded (byte %zu)", shown,
+                           n > 16 ? "..." : "", (int)want_len, want, i);
+        }
     }
     memcpy(v, p, n);
     return 0;
 }
 
-/* pad[N]: n bytes that must be zero (`padding`); v gets the zeros. */
+/* pad[N] and C layout's padding: n bytes that must be zero (`padding`); v (if any) gets them. */
 int cw_rd_pad(cw_reader *r, cw_ctx *c, uint8_t *v, size_t n) {
     const uint8_t *p;
     size_t i;
     if ((p = take(r, c, n)) == NULL) return -1;
     for (i = 0; i < n; i++)
-        if (p[i]) return cw_fail(c, "padding", "a non-zero padding byte 0x%02x at byte %zu", p[i], i);
-    memset(v, 0, n);
+        if (p[i]) return cw_fail(c, "padding", "padding byte %zu is 0x%02x, must be 0", i, p[i]);
+    if (v) memset(v, 0, n);
     return 0;
 }
 
-/* bytes/string: u32 length (<= max), then the bytes into data[0..max); utf8 checks strings. */
-int cw_rd_bytes(cw_reader *r, cw_ctx *c, uint8_t *data, uint32_t *len, uint32_t max, int utf8) {
+/* A length prefix of `size` bytes: in units of `width` bytes (a vec counted in bytes: it must
+ * be whole elements, and *n counts them), at most max. */
+int cw_rd_length(cw_reader *r, cw_ctx *c, size_t size, int big, uint32_t width, uint32_t max, uint32_t *n) {
+    uint64_t v = 0;
+    if (cw_rd(r, c, size, big, &v)) return -1;
+    if (width > 1 && v % width)
+        return cw_fail(c, "length", "%" PRIu64 " bytes is not a whole number of %" PRIu32 "-byte elements", v, width);
+    v /= width;
+    if (v > max) return cw_fail(c, "length", "length %" PRIu64 ", more than max %" PRIu32, v, max);
+    *n = (uint32_t)v;
+    return 0;
+}
+
+/* The n bytes of a bytes or string value into data; utf8 checks a string. */
+int cw_rd_bytes(cw_reader *r, cw_ctx *c, uint8_t *data, uint32_t n, int utf8) {
     const uint8_t *p;
-    uint32_t n;
     size_t bad;
-    if (cw_rd_u32(r, c, &n)) return -1;
-    if (n > max) return cw_fail(c, "length", "%" PRIu32 " bytes, at most %" PRIu32, n, max);
-    if ((p = take(r, c, n)) == NULL) return -1;
-    if (utf8 && (bad = cw_utf8_invalid_at(p, n)) != n)
-        return cw_fail(c, "utf8", "invalid UTF-8 at byte %zu", bad);
+    if (n > r->len - r->pos)
+        return cw_fail(c, "truncated", "length says %" PRIu32 " bytes, %zu left", n, r->len - r->pos);
+    p = r->buf + r->pos;
+    if (utf8 && (bad = cw_utf8_invalid_at(p, n)) != n) return cw_fail(c, "utf8", "invalid UTF-8 at byte %zu", bad);
+    r->pos += n;
     memcpy(data, p, n);
-    *len = n;
     return 0;
 }
 
-/* bigint: u32 length (<= max), then the minimal two's-complement form (else `bigint`). */
-int cw_rd_bigint(cw_reader *r, cw_ctx *c, uint8_t *data, uint32_t *len, uint32_t max) {
-    const uint8_t *p;
-    uint32_t n;
-    if (cw_rd_u32(r, c, &n)) return -1;
-    if (n > max) return cw_fail(c, "length", "%" PRIu32 " bytes, at most %" PRIu32, n, max);
-    if ((p = take(r, c, n)) == NULL) return -1;
-    if (!cw_bigint_minimal(p, n)) return cw_fail(c, "bigint", "not the minimal form (%" PRIu32 " bytes)", n);
-    memcpy(data, p, n);
-    *len = n;
-    return 0;
-}
-
-/* The u32 count of a vec<T>, at most max. */
-int cw_rd_count(cw_reader *r, cw_ctx *c, uint32_t max, uint32_t *count) {
-    if (cw_rd_u32(r, c, count)) return -1;
-    if (*count > max) return cw_fail(c, "length", "%" PRIu32 " items, at most %" PRIu32, *count, max);
+/* The n bytes of a bigint, kept little-endian in data; a redundant form is `bigint`. */
+int cw_rd_bigint(cw_reader *r, cw_ctx *c, uint8_t *data, uint32_t n, int big) {
+    uint32_t i;
+    if (n > r->len - r->pos)
+        return cw_fail(c, "truncated", "length says %" PRIu32 " bytes, %zu left", n, r->len - r->pos);
+    if (!big) memcpy(data, r->buf + r->pos, n);
+    else for (i = 0; i < n; i++) data[i] = r->buf[r->pos + n - 1 - i];
+    if (!cw_bigint_minimal(data, n))
+        return cw_fail(c, "bigint", "the %" PRIu32 "-byte form is longer than the minimal two's complement form", n);
+    r->pos += n;
     return 0;
 }
 
 /* ------------------------------------------------------------------ encoding */
 
-/* Reserves n bytes of w: a pointer to them, or NULL after a `runtime` error if the caller's
- * buffer is too small. */
-static uint8_t *room(cw_writer *w, cw_ctx *c, size_t n) {
-    uint8_t *p = w->buf + w->len;
-    if (w->cap - w->len < n) {
-        cw_fail_kind(c, "runtime", "the output buffer of %zu bytes is too small at %s", w->cap, c->path);
-        return NULL;
-    }
+int cw_full(cw_writer *w, cw_ctx *c, size_t n) {
+    return cw_fail_kind(c, "runtime", "the output buffer of %zu bytes is too small for %zu more at %s", w->cap, n,
+                        cw_path(c));
+}
+
+int cw_wr_raw(cw_writer *w, cw_ctx *c, const void *data, size_t n) {
+    if (w->cap - w->len < n) return cw_full(w, c, n);
+    if (n) memcpy(w->buf + w->len, data, n);
     w->len += n;
-    return p;
-}
-
-/* Fixed-width integers, little-endian: 0, or -1 (`runtime`) if w is full. */
-int cw_wr_u8(cw_writer *w, cw_ctx *c, uint8_t v) {
-    uint8_t *p;
-    if ((p = room(w, c, 1)) == NULL) return -1;
-    p[0] = v;
     return 0;
 }
 
-int cw_wr_u16(cw_writer *w, cw_ctx *c, uint16_t v) {
-    uint8_t *p;
-    if ((p = room(w, c, 2)) == NULL) return -1;
-    cw_put16(p, v);
+int cw_wr_zeros(cw_writer *w, cw_ctx *c, size_t n) {
+    if (w->cap - w->len < n) return cw_full(w, c, n);
+    memset(w->buf + w->len, 0, n);
+    w->len += n;
     return 0;
 }
-
-int cw_wr_u32(cw_writer *w, cw_ctx *c, uint32_t v) {
-    uint8_t *p;
-    if ((p = room(w, c, 4)) == NULL) return -1;
-    cw_put32(p, v);
-    return 0;
-}
-
-int cw_wr_u64(cw_writer *w, cw_ctx *c, uint64_t v) {
-    uint8_t *p;
-    if ((p = room(w, c, 8)) == NULL) return -1;
-    cw_put64(p, v);
-    return 0;
-}
-
-/* Signed values: conversion to the unsigned type of the same width is modulo 2^N, exact. */
-int cw_wr_i8(cw_writer *w, cw_ctx *c, int8_t v) { return cw_wr_u8(w, c, (uint8_t)v); }
-int cw_wr_i16(cw_writer *w, cw_ctx *c, int16_t v) { return cw_wr_u16(w, c, (uint16_t)v); }
-int cw_wr_i32(cw_writer *w, cw_ctx *c, int32_t v) { return cw_wr_u32(w, c, (uint32_t)v); }
-int cw_wr_i64(cw_writer *w, cw_ctx *c, int64_t v) { return cw_wr_u64(w, c, (uint64_t)v); }
-
-/* Floats: the bit pattern of *v, read as bytes, never loaded as a number. */
-int cw_wr_f32(cw_writer *w, cw_ctx *c, const float *v) {
-    uint32_t bits;
-    memcpy(&bits, v, sizeof bits);
-    return cw_wr_u32(w, c, bits);
-}
-
-int cw_wr_f64(cw_writer *w, cw_ctx *c, const double *v) {
-    uint64_t bits;
-    memcpy(&bits, v, sizeof bits);
-    return cw_wr_u64(w, c, bits);
-}
-
-int cw_wr_bool(cw_writer *w, cw_ctx *c, bool v) { return cw_wr_u8(w, c, v ? 1 : 0); }
 
 /* char[N]: the n bytes as they are; a non-NUL byte after a NUL has no wire form (`char`). */
 int cw_wr_char(cw_writer *w, cw_ctx *c, const char *v, size_t n) {
-    uint8_t *p;
+    const char *nul = memchr(v, 0, n);
     size_t i;
-    int nul = 0;
-    for (i = 0; i < n; i++) {
-        if (v[i] == 0) nul = 1;
-        else if (nul) return cw_fail(c, "char", "NUL inside the text (at byte %zu)", i);
-    }
-    if ((p = room(w, c, n)) == NULL) return -1;
-    memcpy(p, v, n);
-    return 0;
+    if (nul)
+        for (i = (size_t)(nul - v) + 1; i < n; i++)
+            if (v[i]) return cw_fail(c, "char", "NUL inside the text (at byte %zu)", (size_t)(nul - v));
+    return cw_wr_raw(w, c, v, n);
 }
 
-/* pad[N]: n zero bytes, whatever the struct holds. */
-int cw_wr_pad(cw_writer *w, cw_ctx *c, size_t n) {
-    uint8_t *p;
-    if ((p = room(w, c, n)) == NULL) return -1;
-    memset(p, 0, n);
-    return 0;
-}
-
-/* bytes/string: longer than max is `length`, a string that is not UTF-8 is `utf8`. */
-int cw_wr_bytes(cw_writer *w, cw_ctx *c, const uint8_t *data, uint32_t len, uint32_t max, int utf8) {
-    uint8_t *p;
+/* The checks of a bytes or string value before its length goes out: longer than max is
+ * `length`, a string that is not UTF-8 is `utf8`; then the bytes. */
+int cw_check_bytes(cw_ctx *c, const uint8_t *data, uint32_t len, uint32_t max, int utf8) {
     size_t bad;
-    if (len > max) return cw_fail(c, "length", "%" PRIu32 " bytes, at most %" PRIu32, len, max);
+    if (len > max) return cw_fail(c, "length", "%" PRIu32 " bytes, more than max %" PRIu32, len, max);
     if (utf8 && (bad = cw_utf8_invalid_at(data, len)) != len)
         return cw_fail(c, "utf8", "invalid UTF-8 at byte %zu", bad);
-    if ((p = room(w, c, 4 + (size_t)len)) == NULL) return -1;
-    cw_put32(p, len);
-    memcpy(p + 4, data, len);
     return 0;
 }
 
-/* A bigint goes out in its minimal form, whatever redundant sign bytes data[0..len) has. */
-int cw_wr_bigint(cw_writer *w, cw_ctx *c, const uint8_t *data, uint32_t len, uint32_t max) {
-    uint8_t *p;
-    if (len > max) return cw_fail(c, "length", "%" PRIu32 " bytes, at most %" PRIu32, len, max);
-    while (!cw_bigint_minimal(data, len)) len--;
-    if ((p = room(w, c, 4 + (size_t)len)) == NULL) return -1;
-    cw_put32(p, len);
-    memcpy(p + 4, data, len);
+/* The n bytes of a bigint's form (little-endian in data), in the field's byte order. */
+int cw_wr_bigint(cw_writer *w, cw_ctx *c, const uint8_t *data, uint32_t n, int big) {
+    uint32_t i;
+    if (w->cap - w->len < n) return cw_full(w, c, n);
+    if (!big) memcpy(w->buf + w->len, data, n);
+    else for (i = 0; i < n; i++) w->buf[w->len + i] = data[n - 1 - i];
+    w->len += n;
     return 0;
-}
-
-/* The count of a vec<T>: above max is `length`. */
-int cw_wr_count(cw_writer *w, cw_ctx *c, uint32_t count, uint32_t max) {
-    if (count > max) return cw_fail(c, "length", "%" PRIu32 " items, at most %" PRIu32, count, max);
-    return cw_wr_u32(w, c, count);
 }
 
 /* ------------------------------------------------------------------ text: tokens in */
@@ -488,23 +378,23 @@ int cw_wr_count(cw_writer *w, cw_ctx *c, uint32_t count, uint32_t max) {
 /* Takes the next token into t->tok/t->tok_len, or fails `request` when there is none. */
 int cw_take(cw_tokens *t, cw_ctx *c) {
     const char *end;
-    if (t->pos >= t->len) return cw_fail_kind(c, "request", "missing a token for %s", c->path);
+    if (t->pos >= t->len) return cw_fail_kind(c, "request", "missing a token for %s", cw_path(c));
     t->tok = t->s + t->pos;
     end = memchr(t->tok, ' ', t->len - t->pos);
     t->tok_len = end ? (size_t)(end - t->tok) : t->len - t->pos;
     t->pos += t->tok_len + (end != NULL);
-    if (t->tok_len == 0) return cw_fail_kind(c, "request", "an empty token for %s (two spaces?)", c->path);
+    if (t->tok_len == 0) return cw_fail_kind(c, "request", "an empty token for %s (two spaces?)", cw_path(c));
     return 0;
 }
 
 /* The token taken last is bad: a `request` error. Returns -1. */
 static int bad_token(cw_tokens *t, cw_ctx *c) {
     return cw_fail_kind(c, "request", "bad token '%.*s%s' for %s", (int)(t->tok_len > SHOW ? SHOW : t->tok_len),
-                        t->tok, t->tok_len > SHOW ? "..." : "", c->path);
+                        t->tok, t->tok_len > SHOW ? "..." : "", cw_path(c));
 }
 
-/* Reads the last token as decimal -?[0-9]+: sign and magnitude, with *over set when it does
- * not fit 64 bits (then *mag is meaningless). Returns -1 if it is not decimal. */
+/* Reads the last token as decimal -?(0|[1-9][0-9]*): sign and magnitude, with *over set when
+ * it does not fit 64 bits (then *mag is meaningless). Returns -1 if it is not decimal. */
 static int decimal(const cw_tokens *t, int signed_ok, int *neg, uint64_t *mag, int *over) {
     size_t i = 0;
     *neg = 0;
@@ -512,7 +402,7 @@ static int decimal(const cw_tokens *t, int signed_ok, int *neg, uint64_t *mag, i
     *over = 0;
     if (signed_ok && t->tok_len > 0 && t->tok[0] == '-') i = 1;
     *neg = i == 1;
-    if (i == t->tok_len) return -1;
+    if (i == t->tok_len || (t->tok[i] == '0' && t->tok_len > i + 1)) return -1;
     for (; i < t->tok_len; i++) {
         unsigned d = (unsigned)(t->tok[i] - '0');
         if (t->tok[i] < '0' || t->tok[i] > '9') return -1;
@@ -530,8 +420,12 @@ int cw_take_uint(cw_tokens *t, cw_ctx *c, uint64_t max, const char *enum_name, u
     if (cw_take(t, c)) return -1;
     if (decimal(t, 1, &neg, &mag, &over)) return bad_token(t, c);
     *v = 0;
-    if (!over && (!neg || mag == 0) && mag <= max) *v = mag;
-    else if (enum_name) cw_defer_enum(t, c, enum_name);
+    if (!over && (!neg || mag == 0) && mag <= max) {
+        *v = mag;
+        return 0;
+    }
+    t->out_of_range++;
+    if (enum_name) cw_defer_enum(t, c, enum_name);
     else cw_defer(c, "range", "%.*s is outside 0..%" PRIu64, (int)(t->tok_len > SHOW ? SHOW : t->tok_len), t->tok, max);
     return 0;
 }
@@ -543,9 +437,16 @@ int cw_take_int(cw_tokens *t, cw_ctx *c, int64_t min, int64_t max, const char *e
     if (cw_take(t, c)) return -1;
     if (decimal(t, 1, &neg, &mag, &over)) return bad_token(t, c);
     *v = 0;
-    if (!over && neg && mag <= (uint64_t)(-(min + 1)) + 1) *v = mag == 0 ? 0 : -(int64_t)(mag - 1) - 1;
-    else if (!over && !neg && mag <= (uint64_t)max) *v = (int64_t)mag;
-    else if (enum_name) cw_defer_enum(t, c, enum_name);
+    if (!over && neg && mag <= (uint64_t)(-(min + 1)) + 1) {
+        *v = mag == 0 ? 0 : -(int64_t)(mag - 1) - 1;
+        return 0;
+    }
+    if (!over && !neg && mag <= (uint64_t)max) {
+        *v = (int64_t)mag;
+        return 0;
+    }
+    t->out_of_range++;
+    if (enum_name) cw_defer_enum(t, c, enum_name);
     else cw_defer(c, "range", "%.*s is outside %" PRId64 "..%" PRId64, (int)(t->tok_len > SHOW ? SHOW : t->tok_len),
                   t->tok, min, max);
     return 0;
@@ -553,11 +454,12 @@ int cw_take_int(cw_tokens *t, cw_ctx *c, int64_t min, int64_t max, const char *e
 
 /* The enum token taken last is not a value of the enum: a deferred `enum` error. */
 void cw_defer_enum(cw_tokens *t, cw_ctx *c, const char *enum_name) {
-    cw_defer(c, "enum", "%.*s is not a value of %s", (int)(t->tok_len > SHOW ? SHOW : t->tok_len), t->tok, enum_name);
+    cw_defer(c, "enum", "%.*s is not a value of enum %s", (int)(t->tok_len > SHOW ? SHOW : t->tok_len), t->tok,
+             enum_name);
 }
 
 /* A float token: 0x and exactly 2*size hex digits, the bit pattern. */
-static int take_bits(cw_tokens *t, cw_ctx *c, size_t size, uint64_t *bits) {
+int cw_take_bits(cw_tokens *t, cw_ctx *c, size_t size, uint64_t *bits) {
     size_t i;
     if (cw_take(t, c)) return -1;
     if (t->tok_len != 2 + 2 * size || t->tok[0] != '0' || t->tok[1] != 'x') return bad_token(t, c);
@@ -567,23 +469,6 @@ static int take_bits(cw_tokens *t, cw_ctx *c, size_t size, uint64_t *bits) {
         if (d < 0) return bad_token(t, c);
         *bits = *bits << 4 | (uint64_t)d;
     }
-    return 0;
-}
-
-/* f32/f64 tokens into the float's bytes; -1 for a bad token. */
-int cw_take_f32(cw_tokens *t, cw_ctx *c, float *v) {
-    uint64_t bits = 0;
-    uint32_t b32;
-    if (take_bits(t, c, 4, &bits)) return -1;
-    b32 = (uint32_t)bits;
-    memcpy(v, &b32, sizeof b32);
-    return 0;
-}
-
-int cw_take_f64(cw_tokens *t, cw_ctx *c, double *v) {
-    uint64_t bits = 0;
-    if (take_bits(t, c, 8, &bits)) return -1;
-    memcpy(v, &bits, sizeof bits);
     return 0;
 }
 
@@ -615,11 +500,11 @@ int cw_take_char(cw_tokens *t, cw_ctx *c, char *v, size_t n) {
     if (take_blob(t, c, &len)) return -1;
     for (i = 0; i < len; i++)
         if (t->tok[1 + 2 * i] == '0' && t->tok[2 + 2 * i] == '0') {
-            cw_defer(c, "char", "NUL inside the text (at byte %zu)", i);
+            cw_defer(c, "char", "NUL at byte %zu of a char[%zu] text", i, n);
             return 0;
         }
     if (len > n) {
-        cw_defer(c, "length", "%zu bytes, at most %zu", len, n);
+        cw_defer(c, "length", "%zu bytes do not fit char[%zu]", len, n);
         return 0;
     }
     cw_hex_decode(t->tok + 1, 2 * len, (uint8_t *)v);
@@ -633,7 +518,7 @@ int cw_take_bytes(cw_tokens *t, cw_ctx *c, uint8_t *data, uint32_t *len, uint32_
     *len = 0;
     if (take_blob(t, c, &n)) return -1;
     if (n > max) {
-        cw_defer(c, "length", "%zu bytes, at most %" PRIu32, n, max);
+        cw_defer(c, "length", "%zu bytes, more than max %" PRIu32, n, max);
         return 0;
     }
     cw_hex_decode(t->tok + 1, 2 * n, data);
@@ -642,8 +527,8 @@ int cw_take_bytes(cw_tokens *t, cw_ctx *c, uint8_t *data, uint32_t *len, uint32_
     return 0;
 }
 
-/* A bigint token, -?0x[0-9a-fA-F]+, into its minimal two's-complement form data[0..*len).
- * A form longer than max bytes is a deferred `length` error (and *len is 0). */
+/* A bigint token, -?0x[0-9a-fA-F]+, into its minimal two's-complement form data[0..*len),
+ * little-endian. A form longer than max bytes is a deferred `length` error (and *len is 0). */
 int cw_take_bigint(cw_tokens *t, cw_ctx *c, uint8_t *data, uint32_t *len, uint32_t max) {
     size_t i, start, digits, bytes, need, j;
     int neg, top, rest = 0;
@@ -663,7 +548,7 @@ int cw_take_bigint(cw_tokens *t, cw_ctx *c, uint8_t *data, uint32_t *len, uint32
     /* One more byte for the sign, except for -2^(8k-1), whose form is k bytes. */
     need = bytes + (neg ? (top > 0x80 || (top == 0x80 && rest)) : top >= 0x80);
     if (need > max) {
-        cw_defer(c, "length", "needs %zu bytes, at most %" PRIu32, need, max);
+        cw_defer(c, "length", "needs %zu bytes, more than max %" PRIu32, need, max);
         return 0;
     }
     memset(data, 0, need);
@@ -681,14 +566,16 @@ int cw_take_bigint(cw_tokens *t, cw_ctx *c, uint8_t *data, uint32_t *len, uint32
     return 0;
 }
 
-/* The count token of a vec<T>: [0-9]+, saturated at UINT64_MAX; above max a deferred `length` error. */
+/* The count token of a vec<T>: 0|[1-9][0-9]*, saturated at UINT64_MAX; above max a deferred
+ * `length` error. */
 int cw_take_count(cw_tokens *t, cw_ctx *c, uint32_t max, uint64_t *count) {
     int neg, over;
     if (cw_take(t, c)) return -1;
     if (decimal(t, 0, &neg, count, &over)) return bad_token(t, c);
     if (over) *count = UINT64_MAX;
     if (*count > max)
-        cw_defer(c, "length", "%.*s items, at most %" PRIu32, (int)(t->tok_len > SHOW ? SHOW : t->tok_len), t->tok, max);
+        cw_defer(c, "length", "%.*s elements, more than max %" PRIu32, (int)(t->tok_len > SHOW ? SHOW : t->tok_len),
+                 t->tok, max);
     return 0;
 }
 
@@ -700,7 +587,7 @@ static char *token(cw_out *o, cw_ctx *c, size_t n) {
     size_t sep = o->len > 0;
     char *p;
     if (o->cap - o->len < sep + n + 1) {
-        cw_fail_kind(c, "runtime", "the text buffer of %zu bytes is too small at %s", o->cap, c->path);
+        cw_fail_kind(c, "runtime", "the text buffer of %zu bytes is too small at %s", o->cap, cw_path(c));
         return NULL;
     }
     if (sep) o->buf[o->len++] = ' ';
@@ -732,20 +619,10 @@ int cw_fmt_s(cw_out *o, cw_ctx *c, int64_t v) {
     return put_text(o, c, buf);
 }
 
-/* Floats as 0x and their bit pattern, 8 or 16 hex digits. */
-int cw_fmt_f32(cw_out *o, cw_ctx *c, const float *v) {
-    char buf[16];
-    uint32_t bits;
-    memcpy(&bits, v, sizeof bits);
-    snprintf(buf, sizeof buf, "0x%08" PRIx32, bits);
-    return put_text(o, c, buf);
-}
-
-int cw_fmt_f64(cw_out *o, cw_ctx *c, const double *v) {
+/* A float as 0x and its bit pattern, 8 (size 4) or 16 (size 8) hex digits. */
+int cw_fmt_bits(cw_out *o, cw_ctx *c, uint64_t bits, size_t size) {
     char buf[24];
-    uint64_t bits;
-    memcpy(&bits, v, sizeof bits);
-    snprintf(buf, sizeof buf, "0x%016" PRIx64, bits);
+    snprintf(buf, sizeof buf, "0x%0*" PRIx64, (int)(2 * size), bits);
     return put_text(o, c, buf);
 }
 
@@ -768,7 +645,8 @@ int cw_fmt_char(cw_out *o, cw_ctx *c, const char *v, size_t n) {
 
 /* bytes/string as a blob; a len above max is a bad struct (`runtime`). */
 int cw_fmt_bytes(cw_out *o, cw_ctx *c, const uint8_t *data, uint32_t len, uint32_t max) {
-    if (len > max) return cw_fail_kind(c, "runtime", "%s: length %" PRIu32 " is above its max %" PRIu32, c->path, len, max);
+    if (len > max)
+        return cw_fail_kind(c, "runtime", "%s: length %" PRIu32 " is above its max %" PRIu32, cw_path(c), len, max);
     return put_blob(o, c, data, len);
 }
 
@@ -780,7 +658,8 @@ int cw_fmt_bigint(cw_out *o, cw_ctx *c, const uint8_t *data, uint32_t len, uint3
     uint32_t low = 0, i, top;
     char *p;
     size_t n = 0, k;
-    if (len > max) return cw_fail_kind(c, "runtime", "%s: length %" PRIu32 " is above its max %" PRIu32, c->path, len, max);
+    if (len > max)
+        return cw_fail_kind(c, "runtime", "%s: length %" PRIu32 " is above its max %" PRIu32, cw_path(c), len, max);
     neg = len > 0 && data[len - 1] >= 0x80;
     while (neg && data[low] == 0) low++;        /* a negative value has a non-zero byte */
 #define MAG(i) (uint8_t)(!neg ? data[i] : (i) < low ? 0 : (i) == low ? 0x100 - data[i] : ~data[i])
@@ -803,13 +682,15 @@ int cw_fmt_bigint(cw_out *o, cw_ctx *c, const uint8_t *data, uint32_t len, uint3
 
 /* The count of a vec<T>; above max is a bad struct (`runtime`). */
 int cw_fmt_count(cw_out *o, cw_ctx *c, uint32_t count, uint32_t max) {
-    if (count > max) return cw_fail_kind(c, "runtime", "%s: count %" PRIu32 " is above its max %" PRIu32, c->path, count, max);
+    if (count > max)
+        return cw_fail_kind(c, "runtime", "%s: count %" PRIu32 " is above its max %" PRIu32, cw_path(c), count, max);
     return cw_fmt_u(o, c, count);
 }
 
 /* ------------------------------------------------------------------ whole messages */
 
-/* Encodes *value (a cw_<m->name>) into out[0..cap); *out_len gets the payload length. */
+/* Encodes *value (a cw_<m->name>) into out[0..cap) at the version spoken; *out_len gets the
+ * payload length, trailing zero bytes left off when the schema trims them (at least one stays). */
 int cw_encode_message(const cw_message_info *m, const void *value, uint8_t *out, size_t cap,
                       size_t *out_len, cw_ctx *c) {
     static uint8_t none[1];
@@ -819,22 +700,39 @@ int cw_encode_message(const cw_message_info *m, const void *value, uint8_t *out,
     w.len = 0;
     cw_begin(c, "encode", m->name);
     if (m->encode(&w, c, value)) return -1;
+    if (m->sizes != NULL)
+        while (w.len > 1 && w.buf[w.len - 1] == 0) w.len--;
     *out_len = w.len;
     return 0;
 }
 
-/* Decodes the payload buf[0..len) into *value, which must be consumed exactly. *value is
- * partly written on failure. */
+/* Decodes the payload buf[0..len) into *value at the version spoken (WIRE.md "Versions"):
+ * every byte must be used, but for the bytes of fields newer than that version. A trimmed
+ * payload is filled with zeros up to the message's size first. *value is partly written on
+ * failure. */
 int cw_decode_message(const cw_message_info *m, const uint8_t *buf, size_t len, void *value, cw_ctx *c) {
     static const uint8_t none[1] = {0};
+    uint8_t *filled = NULL;
     cw_reader r;
+    int rc;
     r.buf = buf ? buf : none;   /* no arithmetic on a null pointer, even + 0 */
     r.len = len;
     r.pos = 0;
     cw_begin(c, "decode", m->name);
-    if (m->decode(&r, c, value)) return -1;
-    if (r.pos != len) return cw_fail(c, "trailing", "%zu bytes left over", len - r.pos);
-    return 0;
+    if (m->sizes != NULL) {
+        size_t full = m->sizes[(cw_version < m->newest ? cw_version : m->newest) - 1];
+        if (len < full) {
+            if ((filled = calloc(full, 1)) == NULL) return cw_fail_kind(c, "runtime", "out of memory");
+            if (len) memcpy(filled, buf, len);
+            r.buf = filled;
+            r.len = full;
+        }
+    }
+    rc = m->decode(&r, c, value);
+    if (rc == 0 && r.pos != r.len && m->newest <= cw_version)
+        rc = cw_fail(c, "trailing", "%zu bytes left after the message", r.len - r.pos);
+    free(filled);
+    return rc;
 }
 
 /* Parses the value tokens text[0..len) (single spaces between, maybe none) into *value,
@@ -847,6 +745,7 @@ int cw_parse_message(const cw_message_info *m, const char *text, size_t len, voi
     t.pos = 0;
     t.tok = text;
     t.tok_len = 0;
+    t.out_of_range = 0;
     memset(value, 0, m->size);
     cw_begin(c, "encode", m->name);
     if (m->parse(&t, c, value)) return -1;
@@ -872,4 +771,19 @@ int cw_format_message(const cw_message_info *m, const void *value, char *out, si
     if (m->format(&o, c, value)) return -1;
     *out_len = o.len;
     return 0;
+}
+
+/* ------------------------------------------------------------------ checksums */
+
+uint32_t cw_crc_reflected(const uint32_t *table, uint32_t crc, const uint8_t *data, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) crc = (crc >> 8) ^ table[(crc ^ data[i]) & 0xFF];
+    return crc;
+}
+
+uint32_t cw_crc_plain(const uint32_t *table, unsigned width, uint32_t crc, const uint8_t *data, size_t n) {
+    uint32_t mask = width == 32 ? UINT32_MAX : ((uint32_t)1 << width) - 1;
+    size_t i;
+    for (i = 0; i < n; i++) crc = ((crc << 8) & mask) ^ table[((crc >> (width - 8)) ^ data[i]) & 0xFF];
+    return crc;
 }

@@ -1,11 +1,15 @@
 /* peer.c -- the C peer of crosswire.
  *
- * It answers the harness on the control channel of protocols/PEER_CONTRACT.md: one request
- * line on stdin, one reply line on stdout. It carries messages in the frames of
- * protocols/WIRE.md, with the generated codec of gen/cw_schema.c, over one of three transports
- * behind the interface of transport.h: Unix stream sockets (uds.c), TCP (tcp.c) or
- * shared-memory rings (shm.c). C11 and POSIX only. Every buffer is allocated once, at start,
- * with a size bounded by the schema; every blocking wait honours the request's timeout.
+ * It answers the harness on the control channel of protocols/PEER_CONTRACT.md (contract 2):
+ * one request line on stdin, one reply line on stdout. It carries messages in the frame the
+ * schema declares (protocols/WIRE.md), with the generated codec and frame functions of
+ * gen/cw_schema.c, over one of three transports behind the interface of transport.h: Unix
+ * stream sockets (uds.c), TCP (tcp.c) or shared-memory rings (shm.c). Each is a byte stream;
+ * frames are found in it here, from the declaration alone: CW_HEADER_SIZE bytes, then the
+ * size cw_frame_head reads from them. Nothing here knows a protocol: a schema without a frame
+ * gets `ERR unsupported` for SEND, RECV and ECHO, one without crosswire's Blob for the streams
+ * and the bench. C11 and POSIX only. Every buffer is allocated once, at start, with a size
+ * bounded by the schema; every blocking wait honours the request's timeout.
  */
 #include "bench.h"
 #include "cw_schema.h"
@@ -25,14 +29,16 @@
 
 #define PEER_NAME "c"           /* as in peer.toml: HELLO must report the same */
 #define PEER_LANGUAGE "c"
-#define CONTRACT "1"
+#define CONTRACT "2"
 #define MAX_ADDRESS CW_UDS_MAX_PATH  /* bytes of an address (a shm name and a tcp address are shorter) */
-#define MAX_WORDS 6             /* request words kept apart; the rest is the value text */
-#define FRAME_MAX ((size_t)CW_HEADER_SIZE + CW_MAX_PAYLOAD)
+#define MAX_WORDS (6 + CW_PLAIN_COUNT)   /* request words kept apart; the rest is the value text */
+#define FRAME_MAX CW_FRAME_MAX
 #define LINE_LIMIT (8 * (size_t)CW_MAX_PAYLOAD + 65536)   /* bytes of a request line */
 /* printf arguments for "%.*s" that quote word i of a request, at most 40 characters */
 #define WORD(rq, i) (int)((rq)->word_len[i] < 40 ? (rq)->word_len[i] : 40), (rq)->word[i]
-#define REPLY_MAX (2 * (size_t)CW_MAX_PAYLOAD + CW_MAX_TEXT + CW_MAX_NAME + CW_ERR_MAX + 64)
+#define REPLY_MAX (2 * (size_t)CW_MAX_PAYLOAD + CW_MAX_TEXT + CW_MAX_NAME + CW_ERR_MAX + 64 + 24 * CW_PLAIN_COUNT)
+#define NO_FRAME "the schema declares no frame"
+static const size_t PLAIN_COUNT = CW_PLAIN_COUNT;   /* (a variable: no "always false" warning for 0) */
 
 /* A request line split at single spaces: the first words apart, and where the rest starts. */
 typedef struct request {
@@ -206,36 +212,43 @@ static int fill(size_t count, uint64_t deadline) {
     return 0;
 }
 
-/* Reads one whole frame, its header checked, without decoding it: *frame points into P.in
- * until the next read. A bad header closes the connection (the stream is out of step). */
-static int frame_in(uint64_t deadline, const uint8_t **frame, size_t *size) {
-    const cw_message_info *m;
+/* Reads one whole frame, its header checked (a message of `direction`), without decoding it:
+ * *frame points into P.in until the next read. The header's size is the declaration's, the
+ * frame's from the header (cw_frame_head). A bad header closes the connection (the stream is
+ * out of step). */
+static int frame_head_in(uint64_t deadline, int direction, const uint8_t **frame, cw_head *h) {
     cw_ctx c;
-    uint32_t len = 0;
-    uint64_t seq;
+    if (!CW_FRAME) return err("unsupported", NO_FRAME);
     if (P.conn == NULL) return err("runtime", "no connection: CONNECT or ACCEPT first");
     if (fill(CW_HEADER_SIZE, deadline)) return -1;
-    if (cw_frame_check(P.in + P.in_pos, &m, &len, &seq, &c)) {
+    if (cw_frame_head(P.in + P.in_pos, direction, h, &c)) {
         close_conn();
         return err_ctx(&c);
     }
-    *size = CW_HEADER_SIZE + (size_t)len;
-    if (fill(*size, deadline)) return -1;
+    if (fill(h->size, deadline)) return -1;
     *frame = P.in + P.in_pos;
-    P.in_pos += *size;
+    P.in_pos += h->size;
     if (P.in_pos == P.in_len) P.in_pos = P.in_len = 0;     /* the bytes stay where they are */
     return 0;
 }
 
-/* Reads one whole frame and decodes its payload into P.value; *size gets the frame's length.
- * A bad payload, read whole, leaves the connection open. */
-static int read_frame(uint64_t deadline, const cw_message_info **m, uint64_t *seq, size_t *size) {
+/* The same for bench.h's io: any message, the frame and its size. */
+static int frame_in(uint64_t deadline, const uint8_t **frame, size_t *size) {
+    cw_head h;
+    h.size = 0;
+    if (frame_head_in(deadline, CW_EITHER, frame, &h)) return -1;
+    *size = h.size;
+    return 0;
+}
+
+/* Reads one whole frame, checks its checksum and decodes its payload into P.value. A bad
+ * checksum or payload, read whole, leaves the connection open. */
+static int read_frame(uint64_t deadline, int direction, cw_head *h) {
     const uint8_t *f = NULL;
     cw_ctx c;
-    uint32_t len = 0;
-    if (frame_in(deadline, &f, size)) return -1;
-    cw_frame_check(f, m, &len, seq, &c);
-    return cw_decode_message(*m, f + CW_HEADER_SIZE, len, P.value, &c) ? err_ctx(&c) : 0;
+    if (frame_head_in(deadline, direction, &f, h)) return -1;
+    if (cw_frame_verify(f, h, &c)) return err_ctx(&c);
+    return cw_decode_message(h->msg, f + CW_HEADER_SIZE, h->payload_len, P.value, &c) ? err_ctx(&c) : 0;
 }
 
 /* Writes all of a frame (bench.h's io). */
@@ -245,12 +258,11 @@ static int frame_out(const uint8_t *frame, size_t len) {
     return P.conn->ops->write(P.conn, frame, len, &e) ? err_t(&e) : 0;
 }
 
-/* Frames the payload at P.frame + CW_HEADER_SIZE and writes the whole frame, waiting as long
- * as the reader needs (the contract gives SEND and ECHO no timeout; the harness's own
- * timeout is the bound). */
-static int write_frame(const cw_message_info *m, uint64_t seq, size_t payload_len) {
-    cw_frame_header(P.frame, m->id, (uint32_t)payload_len, seq);
-    return frame_out(P.frame, CW_HEADER_SIZE + payload_len);
+/* Frames the payload at P.frame + CW_HEADER_SIZE (with seq and the plain header values, in
+ * range) and writes the whole frame, waiting as long as the reader needs (the contract gives
+ * SEND and ECHO no timeout; the harness's own timeout is the bound). */
+static int write_frame(const cw_message_info *m, uint64_t seq, const uint64_t *plain, size_t payload_len) {
+    return frame_out(P.frame, cw_frame_write(P.frame, m, payload_len, seq, plain));
 }
 
 /* ------------------------------------------------------------------ requests */
@@ -262,7 +274,7 @@ static int do_hello(request *rq) {
     uint8_t first;
     memcpy(&first, &word, 1);
     if (usage(rq, 1, "HELLO <contract>")) return -1;
-    if (rq->word_len[1] != 1 || rq->word[1][0] != CONTRACT[0])
+    if (rq->word_len[1] != strlen(CONTRACT) || memcmp(rq->word[1], CONTRACT, strlen(CONTRACT)) != 0)
         return err("unsupported", "contract %.*s", WORD(rq, 1));
     return ok("OK name=%s language=%s contract=%s transports=uds,shm,tcp messages=* ptr_bits=%u byte_order=%s",
               PEER_NAME, PEER_LANGUAGE, CONTRACT, (unsigned)(sizeof(void *) * 8),
@@ -400,50 +412,128 @@ static int do_accept(request *rq) {
     return ok("OK");
 }
 
-/* SEND <Message> <seq> <value>: errors in the order of the reference peer: request,
- * encode (the value, then the seq's range), runtime (no connection, a failed write). */
+/* The largest value of an n-byte unsigned field (n 1..8). */
+static uint64_t max_of(size_t n) { return n >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * n)) - 1; }
+
+/* Word i as a header value: -?[0-9]+ into *neg and *mag, *over when above 2^64 - 1. */
+static int header_word(const request *rq, size_t i, int *neg, uint64_t *mag, int *over) {
+    request w = *rq;
+    *neg = rq->word_len[i] > 1 && rq->word[i][0] == '-';
+    w.word[i] += *neg;
+    w.word_len[i] -= (size_t)*neg;
+    return digits(&w, i, mag, over);
+}
+
+/* The plain header value of word i for field f, as its bits in *raw; out of range is
+ * `ERR encode range frame.<name>`. */
+static int header_value(const request *rq, size_t i, const cw_hfield *f, uint64_t *raw) {
+    int neg, over;
+    uint64_t mag, top;
+    header_word(rq, i, &neg, &mag, &over);
+    top = f->is_signed ? max_of(f->size) / 2 + (neg ? 1 : 0) : neg ? 0 : max_of(f->size);
+    if (over || mag > top)
+        return err("encode", "range frame.%s %.*s does not fit its %s %u-byte field", f->name, WORD(rq, i),
+                   f->is_signed ? "signed" : "unsigned", (unsigned)f->size);
+    *raw = neg ? (uint64_t)0 - mag : mag;
+    return 0;
+}
+
+/* The tokens after the message name in RECV's reply: seq, then the plain header values. */
+static void frame_tokens(const cw_head *h, char *out, size_t cap) {
+    size_t i, n = (size_t)snprintf(out, cap, "%" PRIu64, h->seq);
+    for (i = 0; i < PLAIN_COUNT && n < cap; i++) {
+        const cw_hfield *f = &cw_plain_fields[i];
+        n += (size_t)(f->is_signed ? snprintf(out + n, cap - n, " %" PRId64, cw_signed(h->plain[i], f->size))
+                                   : snprintf(out + n, cap - n, " %" PRIu64, h->plain[i]));
+    }
+}
+
+/* The direction word of RECV and ECHO (word i, optional): CW_EITHER when absent. */
+static int direction_of(const request *rq, size_t i, int *direction) {
+    *direction = CW_EITHER;
+    if (rq->count <= i) return 0;
+    if (word_is(rq, i, "request")) *direction = CW_REQUEST;
+    else if (word_is(rq, i, "response")) *direction = CW_RESPONSE;
+    else return err("request", "bad direction '%.*s' (request or response)", WORD(rq, i));
+    return 0;
+}
+
+/* SEND <Message> <seq> [<h>...] <value>: errors in the contract's order: request (the line,
+ * then the value's tokens), encode (the value, then the seq's range, then the header values'),
+ * runtime (no connection, a failed write). */
 static int do_send(request *rq) {
     const cw_message_info *m = NULL;
-    uint64_t seq;
-    size_t len;
-    int over;
-    if (rq->count < 3) return err("request", "usage: SEND <Message> <seq> <value>");
+    uint64_t seq, plain[CW_PLAIN_MAX], mag;
+    size_t len, i, first = 3 + CW_PLAIN_COUNT;
+    int seq_over, over, neg;
+    if (!CW_FRAME) return err("unsupported", NO_FRAME);
+    if (rq->count < first) return err("request", "usage: SEND <Message> <seq> [<header value>...] <value>");
     if ((m = message(rq, 1)) == NULL) return -1;
-    if (digits(rq, 2, &seq, &over)) return err("request", "bad seq '%.*s'", WORD(rq, 2));
-    if (encode_value(rq, 3, m, &len)) return -1;
-    if (over) return err("encode", "range frame.seq %.*s is outside 0..%" PRIu64, WORD(rq, 2), UINT64_MAX);
-    if (write_frame(m, seq, len)) return -1;
-    return ok("OK %zu", CW_HEADER_SIZE + len);
+    if (digits(rq, 2, &seq, &seq_over)) return err("request", "bad seq '%.*s'", WORD(rq, 2));
+    for (i = 0; i < PLAIN_COUNT; i++)
+        if (header_word(rq, 3 + i, &neg, &mag, &over))
+            return err("request", "bad value '%.*s' for frame.%s", WORD(rq, 3 + i), cw_plain_fields[i].name);
+    if (encode_value(rq, first, m, &len)) return -1;
+    if (seq_over || (CW_SEQ_SIZE == 0 && seq != 0) || seq > max_of(CW_SEQ_SIZE))
+        return err("encode", "range frame.seq %.*s does not fit the frame's seq (0..%" PRIu64 ")", WORD(rq, 2),
+                   CW_SEQ_SIZE ? max_of(CW_SEQ_SIZE) : 0);
+    for (i = 0; i < PLAIN_COUNT; i++)
+        if (header_value(rq, 3 + i, &cw_plain_fields[i], &plain[i])) return -1;
+    if (write_frame(m, seq, plain, len)) return -1;
+    return ok("OK %zu", CW_HEADER_SIZE + len + CW_TRAILER_SIZE);
 }
 
-/* RECV <timeout_ms>: one frame, reported as <Message> <seq> <value>. */
+/* RECV <timeout_ms> [request|response]: one frame, reported as <Message> <seq> [<h>...] <value>. */
 static int do_recv(request *rq) {
-    const cw_message_info *m = NULL;
-    uint64_t deadline = 0, seq = 0;
-    size_t size = 0;
-    char prefix[64];
-    if (usage(rq, 1, "RECV <timeout_ms>") || deadline_of(rq, 1, &deadline) || read_frame(deadline, &m, &seq, &size))
+    uint64_t deadline = 0;
+    int direction = CW_EITHER;
+    char prefix[64 + CW_MAX_NAME + 24 * CW_PLAIN_COUNT], tokens[24 + 24 * CW_PLAIN_COUNT];
+    cw_head h;
+    if (!CW_FRAME) return err("unsupported", NO_FRAME);
+    if (rq->count != 2 && rq->count != 3) return err("request", "usage: RECV <timeout_ms> [request|response]");
+    if (deadline_of(rq, 1, &deadline) || direction_of(rq, 2, &direction) || read_frame(deadline, direction, &h))
         return -1;
-    snprintf(prefix, sizeof prefix, "OK %s %" PRIu64, m->name, seq);
-    return reply_value(m, prefix);
+    frame_tokens(&h, tokens, sizeof tokens);
+    snprintf(prefix, sizeof prefix, "OK %s %s", h.msg->name, tokens);
+    return reply_value(h.msg, prefix);
 }
 
-/* ECHO <timeout_ms>: one frame, re-encoded from its decoded value and sent back. */
+/* ECHO <timeout_ms> [request|response]: one frame, re-encoded from its decoded value and sent
+ * back with the same seq and header values. */
 static int do_echo(request *rq) {
-    const cw_message_info *m = NULL;
-    uint64_t deadline = 0, seq = 0;
-    size_t len, size = 0;
+    uint64_t deadline = 0;
+    int direction = CW_EITHER;
+    size_t len;
+    cw_head h;
     cw_ctx c;
-    if (usage(rq, 1, "ECHO <timeout_ms>") || deadline_of(rq, 1, &deadline) || read_frame(deadline, &m, &seq, &size))
+    if (!CW_FRAME) return err("unsupported", NO_FRAME);
+    if (rq->count != 2 && rq->count != 3) return err("request", "usage: ECHO <timeout_ms> [request|response]");
+    if (deadline_of(rq, 1, &deadline) || direction_of(rq, 2, &direction) || read_frame(deadline, direction, &h))
         return -1;
-    if (cw_encode_message(m, P.value, P.frame + CW_HEADER_SIZE, CW_MAX_PAYLOAD, &len, &c)) return err_ctx(&c);
-    if (write_frame(m, seq, len)) return -1;
-    return ok("OK %s %" PRIu64, m->name, seq);
+    if (cw_encode_message(h.msg, P.value, P.frame + CW_HEADER_SIZE, CW_MAX_PAYLOAD, &len, &c)) return err_ctx(&c);
+    if (write_frame(h.msg, h.seq, h.plain, len)) return -1;
+    return ok("OK %s %" PRIu64, h.msg->name, h.seq);
+}
+
+/* VERSION <n>: speak protocol version n (1..CW_FORMAT_VERSION) from now on. */
+static int do_version(request *rq) {
+    uint64_t n;
+    int over;
+    if (usage(rq, 1, "VERSION <n>")) return -1;
+    if (digits(rq, 1, &n, &over) || over || n < 1 || n > CW_FORMAT_VERSION)
+        return err("request", "bad version '%.*s' (1 to %u)", WORD(rq, 1), (unsigned)CW_FORMAT_VERSION);
+    cw_version = (uint32_t)n;
+    return ok("OK");
 }
 
 /* ------------------------------------------------------------------ streams */
 
-#ifdef CW_ID_Blob
+/* Streams and bench frames are crosswire's Blob behind a frame with a seq field: schemas
+ * without them reply `ERR unsupported`. */
+#define STREAMS (CW_BLOB && CW_FRAME && CW_SEQ_SIZE > 0)
+static const uint64_t NO_PLAIN[CW_PLAIN_MAX];  /* streams send every plain header value as 0 */
+
+#if STREAMS
 #define BLOB_MAX sizeof(((cw_Blob *)0)->data.data)
 
 /* The words 1..4 of BLAST/DRAIN: count, seed, min_len, max_len, each a bounded decimal. */
@@ -460,24 +550,27 @@ static int stream_args(const request *rq, uint64_t *count, cw_stream *s) {
     return 0;
 }
 
-/* The checks after the arguments: lengths in order and within Blob.data, a connection. */
-static int stream_ready(const cw_stream *s) {
+/* The checks after the arguments: lengths in order and within Blob.data, seqs that fit the
+ * frame's seq field, a connection. */
+static int stream_ready(uint64_t count, const cw_stream *s) {
     if (s->min_len > s->max_len)
         return err("request", "min_len %" PRIu64 " is more than max_len %" PRIu64, s->min_len, s->max_len);
     if (s->max_len > BLOB_MAX)
         return err("request", "max_len %" PRIu64 " is more than Blob.data's max %zu", s->max_len, BLOB_MAX);
+    if (count > max_of(CW_SEQ_SIZE))
+        return err("request", "count %" PRIu64 ": the frame's seq holds at most %" PRIu64, count, max_of(CW_SEQ_SIZE));
     if (P.conn == NULL) return err("runtime", "no connection: CONNECT or ACCEPT first");
     return 0;
 }
 
 /* BLAST <count> <seed> <min_len> <max_len>: send frames 1..count of the stream. */
 static int do_blast(request *rq) {
-    const cw_message_info *m = cw_message_by_id(CW_ID_Blob);
+    const cw_message_info *m = cw_message_by_name("Blob", 4);
     cw_Blob *b = P.value;
     uint64_t count = 0, i, bytes = 0, start, waits = waits_now();
     cw_stream s;
     if (usage(rq, 4, "BLAST <count> <seed> <min_len> <max_len>") || stream_args(rq, &count, &s) ||
-        stream_ready(&s))
+        stream_ready(count, &s))
         return -1;
     start = cw_now_ns();
     for (i = 0; i < count; i++) {
@@ -487,8 +580,8 @@ static int do_blast(request *rq) {
         cw_stream_fill(i + 1, b->data.data, n);
         b->checksum = cw_crc32(b->data.data, n);
         if (cw_encode_message(m, b, P.frame + CW_HEADER_SIZE, CW_MAX_PAYLOAD, &len, &c)) return err_ctx(&c);
-        if (write_frame(m, i + 1, len)) return -1;
-        bytes += CW_HEADER_SIZE + len;
+        if (write_frame(m, i + 1, NO_PLAIN, len)) return -1;
+        bytes += CW_HEADER_SIZE + len + CW_TRAILER_SIZE;
     }
     return ok("OK sent=%" PRIu64 " bytes=%" PRIu64 " ns=%" PRIu64 " waits=%" PRIu64, count, bytes,
               cw_now_ns() - start, waits_now() - waits);
@@ -498,23 +591,23 @@ static int do_blast(request *rq) {
  * tallies them. A decode error counts as a corrupt frame; one that dropped the connection
  * (a bad header, a frame cut short) ends the stream. */
 static int do_drain(request *rq) {
+    const cw_message_info *blob = cw_message_by_name("Blob", 4);
     uint64_t count = 0, deadline = 0, start = 0, waits = waits_now();
     cw_stream s;
     cw_tally t;
     if (usage(rq, 5, "DRAIN <count> <seed> <min_len> <max_len> <timeout_ms>") || stream_args(rq, &count, &s) ||
-        deadline_of(rq, 5, &deadline) || stream_ready(&s))
+        deadline_of(rq, 5, &deadline) || stream_ready(count, &s))
         return -1;
     cw_tally_init(&t, count);
     while (t.received < count) {
-        const cw_message_info *m = NULL;
         const cw_Blob *b = P.value;
-        uint64_t seq = 0;
-        size_t size = 0;
-        if (read_frame(deadline, &m, &seq, &size) == 0) {
-            int blob = m->id == CW_ID_Blob, good;
-            good = blob && seq >= 1 && seq <= count && cw_stream_matches(&s, seq, b->checksum, b->data.data, b->data.len);
+        cw_head h;
+        if (read_frame(deadline, CW_EITHER, &h) == 0) {
+            int is_blob = h.msg == blob, good;
+            good = is_blob && h.seq >= 1 && h.seq <= count &&
+                   cw_stream_matches(&s, h.seq, b->checksum, b->data.data, b->data.len);
             if (start == 0) start = cw_now_ns();
-            cw_tally_add(&t, blob, seq, good, size);
+            cw_tally_add(&t, is_blob, h.seq, good, h.size);
         } else if (strncmp(P.reply, "ERR decode ", 11) == 0) {
             t.received++;
             t.corrupt++;
@@ -535,7 +628,8 @@ static int do_drain(request *rq) {
 #else
 static int do_blast(request *rq) {
     (void)rq;
-    return err("unsupported", "streams need the Blob message in the schema");
+    (void)NO_PLAIN;
+    return err("unsupported", "streams need crosswire's Blob message and a frame with a seq field");
 }
 #define do_drain do_blast
 #endif
@@ -545,11 +639,23 @@ static int do_blast(request *rq) {
 
 static const cw_bench_io BENCH_IO = {frame_in, frame_out, err};
 
-/* Word i as a count of at most CW_BENCH_MAX_COUNT. */
+/* The bench needs crosswire's Blob behind a frame with a seq field, and it rewrites that
+ * field in place (CW_SEQ_OFFSET, CW_SEQ_SIZE): so no checksum, which would have to be
+ * computed again for every frame. Otherwise PING, PONG, FLOOD and SINK are unsupported. */
+static int bench_supported(void) {
+    if (!STREAMS || CW_TRAILER_SIZE != 0)
+        return err("unsupported", "the bench needs crosswire's Blob behind a frame with a seq and no checksum");
+    return 0;
+}
+
+/* Word i as a count of at most CW_BENCH_MAX_COUNT (and half what the seq field holds). */
 static int bench_count(const request *rq, size_t i, uint64_t *v) {
     int over;
+    if (bench_supported()) return -1;
     if (digits(rq, i, v, &over) || over || *v > CW_BENCH_MAX_COUNT)
         return err("request", "bad count '%.*s' (0 to %" PRIu64 ")", WORD(rq, i), CW_BENCH_MAX_COUNT);
+    if (*v > max_of(CW_SEQ_SIZE) / 2)
+        return err("request", "count '%.*s': the frame's seq holds at most %" PRIu64, WORD(rq, i), max_of(CW_SEQ_SIZE));
     return 0;
 }
 
@@ -559,7 +665,8 @@ static int bench_frame(const request *rq, size_t i, size_t *len) {
     int over;
     if (digits(rq, i, &size, &over) || over || size < 8 || size > CW_MAX_PAYLOAD)
         return err("request", "bad size '%.*s' (8 to %u)", WORD(rq, i), (unsigned)CW_MAX_PAYLOAD);
-    if ((*len = cw_bench_frame(P.frame, (size_t)size)) == 0) return err("unsupported", "bench needs the Blob message");
+    if ((*len = cw_bench_frame(P.frame, (size_t)size, P.value)) == 0)
+        return err("request", "bad size '%.*s': Blob.data is too small for it", WORD(rq, i));
     return 0;
 }
 
@@ -574,8 +681,8 @@ static int do_wait(request *rq) {
 
 /* PING <count> <warmup> <size> <timeout_ms>: round trips of the bench frame. */
 static int do_ping(request *rq) {
-    uint64_t count, warmup, deadline, waits = waits_now();
-    size_t len;
+    uint64_t count = 0, warmup = 0, deadline = 0, waits = waits_now();
+    size_t len = 0;
     cw_latency l;
     if (usage(rq, 4, "PING <count> <warmup> <size> <timeout_ms>") || bench_count(rq, 1, &count) ||
         bench_count(rq, 2, &warmup) || bench_frame(rq, 3, &len) || deadline_of(rq, 4, &deadline) ||
@@ -588,7 +695,7 @@ static int do_ping(request *rq) {
 
 /* PONG <count> <timeout_ms>: frames written back as they came. */
 static int do_pong(request *rq) {
-    uint64_t count, deadline, waits = waits_now();
+    uint64_t count = 0, deadline = 0, waits = waits_now();
     if (usage(rq, 2, "PONG <count> <timeout_ms>") || bench_count(rq, 1, &count) || deadline_of(rq, 2, &deadline) ||
         cw_bench_pong(&BENCH_IO, count, deadline))
         return -1;
@@ -597,8 +704,8 @@ static int do_pong(request *rq) {
 
 /* FLOOD <count> <size>: the bench frame, seq 1..count. */
 static int do_flood(request *rq) {
-    uint64_t count, ns = 0, waits = waits_now();
-    size_t len;
+    uint64_t count = 0, ns = 0, waits = waits_now();
+    size_t len = 0;
     if (usage(rq, 2, "FLOOD <count> <size>") || bench_count(rq, 1, &count) || bench_frame(rq, 2, &len) ||
         cw_bench_flood(&BENCH_IO, P.frame, len, count, &ns))
         return -1;
@@ -608,8 +715,8 @@ static int do_flood(request *rq) {
 
 /* SINK <count> <size> <timeout_ms>: count bench frames, checked. */
 static int do_sink(request *rq) {
-    uint64_t count, deadline, ns = 0, waits = waits_now();
-    size_t len;
+    uint64_t count = 0, deadline = 0, ns = 0, waits = waits_now();
+    size_t len = 0;
     if (usage(rq, 3, "SINK <count> <size> <timeout_ms>") || bench_count(rq, 1, &count) || bench_frame(rq, 2, &len) ||
         deadline_of(rq, 3, &deadline) || cw_bench_sink(&BENCH_IO, P.frame, len, count, deadline, &ns))
         return -1;
@@ -639,6 +746,7 @@ static const struct {
     {"CONNECT", do_connect}, {"ACCEPT", do_accept}, {"SEND", do_send}, {"RECV", do_recv},
     {"ECHO", do_echo}, {"CLOSE", do_close}, {"QUIT", do_quit}, {"BLAST", do_blast}, {"DRAIN", do_drain},
     {"WAIT", do_wait}, {"PING", do_ping}, {"PONG", do_pong}, {"FLOOD", do_flood}, {"SINK", do_sink},
+    {"VERSION", do_version},
 };
 
 /* Answers one request line (line[0..len), no newline) into P.reply. */
