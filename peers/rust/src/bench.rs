@@ -3,70 +3,76 @@
 //! (byte `j` is `j mod 256`) and their CRC-32; it is built once, and only its seq changes from
 //! frame to frame. Frames read are checked where they lie in the connection's input buffer,
 //! never decoded or copied again, and nothing is allocated or looked up per frame.
+//!
+//! They need crosswire's `Blob` message (`stream::blob`) behind a frame with a seq field and
+//! no checksum, so that the seq is rewritten in place; other schemas get `ERR unsupported`.
 
 use std::time::Instant;
 
-use crate::codec::{self, Message};
 use crate::error::{Error, Result};
-use crate::schema::{self, Blob};
-use crate::stream::crc32;
+use crate::schema::{self, HEADER_SIZE};
+use crate::stream::{blob, blob_payload, crc32, BLOB_DATA_AT};
 use crate::transport::Link;
-use crate::wire::{self, HEADER_SIZE};
+use crate::wire::{self, get_uint, Direction, Part, Role};
 
 /// The most rounds or frames of one request (and so at most 80 MB of PING samples).
 pub const MAX_COUNT: u64 = 10_000_000;
 /// The smallest bench payload: a Blob's checksum and data length, no data.
-pub const MIN_SIZE: u64 = 8;
-/// Where a frame header keeps its seq (WIRE.md, "Frame"), a u64 little-endian.
-const SEQ_AT: usize = 16;
+pub const MIN_SIZE: u64 = BLOB_DATA_AT as u64;
 
-/// The bench frame with a payload of `size` bytes, seq 0.
-pub fn bench_frame(size: u64) -> Result<Vec<u8>> {
-    let max = u64::from(schema::MAX_PAYLOAD);
-    if !(MIN_SIZE..=max).contains(&size) {
-        return Err(Error::Request(format!(
-            "bad size {size}: {MIN_SIZE} to {max}"
-        )));
+/// The bench frame of one request, and where its seq is.
+pub struct Bench {
+    pub frame: Vec<u8>,
+    seq: Part,
+}
+
+impl Bench {
+    /// The bench frame with a payload of `size` bytes, seq 0, for seqs up to `rounds`.
+    pub fn new(size: u64, rounds: u64) -> Result<Bench> {
+        let max = u64::from(schema::MAX_PAYLOAD);
+        if !(MIN_SIZE..=max).contains(&size) {
+            return Err(Error::Request(format!(
+                "bad size {size}: {MIN_SIZE} to {max}"
+            )));
+        }
+        let index = blob()?;
+        let seq = schema::HEADER_FIELDS.iter().find(|h| h.role == Role::Seq);
+        let seq = match seq {
+            Some(&seq) if schema::TRAILER_SIZE == 0 && i128::from(rounds) <= seq.max => seq,
+            _ => {
+                let why =
+                    "the bench needs a frame with a seq field for every round and no checksum";
+                return Err(Error::Unsupported(why.into()));
+            }
+        };
+        let data: Vec<u8> = (0..size - MIN_SIZE).map(|j| j as u8).collect();
+        let payload = blob_payload(crc32(&data), &data);
+        let frame = wire::frame(index, 0, &[0; schema::PLAIN_COUNT], &payload)?;
+        Ok(Bench { frame, seq })
     }
-    let data: Vec<u8> = (0..size - MIN_SIZE).map(|j| j as u8).collect();
-    let blob = Blob {
-        checksum: crc32(&data),
-        data,
-    };
-    let payload = codec::encode_message(&blob)?;
-    debug_assert_eq!(payload.len() as u64, size);
-    wire::frame(Blob::ID, 0, &payload)
-}
 
-#[inline]
-fn set_seq(frame: &mut [u8], seq: u64) {
-    frame[SEQ_AT..SEQ_AT + 8].copy_from_slice(&seq.to_le_bytes());
-}
-
-/// What differs between a frame header read (`got`) and the one expected (`want`), both 24
-/// bytes: `<what> <i>: <field> <got>, expected <want>`.
-fn header_differs(what: &str, i: u64, got: &[u8], want: &[u8]) -> Error {
-    let fields: [(&str, usize, usize); 6] = [
-        ("magic", 0, 4),
-        ("version", 4, 2),
-        ("msg_type", 6, 2),
-        ("flags", 8, 4),
-        ("payload_len", 12, 4),
-        ("seq", 16, 8),
-    ];
-    let value = |bytes: &[u8], at: usize, size: usize| {
-        bytes[at..at + size]
-            .iter()
-            .rev()
-            .fold(0u64, |v, &b| v << 8 | u64::from(b))
-    };
-    for (name, at, size) in fields {
-        let (g, w) = (value(got, at, size), value(want, at, size));
-        if g != w {
-            return Error::Runtime(format!("{what} {i}: {name} {g}, expected {w}"));
+    #[inline]
+    fn set_seq(&mut self, seq: u64) {
+        let (at, size) = (self.seq.offset, self.seq.size);
+        let field = &mut self.frame[at..at + size];
+        field.copy_from_slice(&seq.to_le_bytes()[..size]);
+        if self.seq.big {
+            field.reverse();
         }
     }
-    Error::Runtime(format!("{what} {i}: the header differs")) // not reached: 24 bytes compared
+}
+
+/// What differs between a frame header read (`got`) and the one expected (`want`):
+/// `<what> <i>: <field> <got>, expected <want>`.
+fn header_differs(what: &str, i: u64, got: &[u8], want: &[u8]) -> Error {
+    for h in &schema::HEADER_FIELDS {
+        let g = get_uint(got, h.offset, h.size, h.big);
+        let w = get_uint(want, h.offset, h.size, h.big);
+        if g != w {
+            return Error::Runtime(format!("{what} {i}: {} {g}, expected {w}", h.name));
+        }
+    }
+    Error::Runtime(format!("{what} {i}: the header differs")) // not reached: all compared
 }
 
 /// Where the payload read first differs from the bench frame's.
@@ -119,7 +125,7 @@ pub fn ping(
     size: u64,
     deadline: Instant,
 ) -> Result<Vec<String>> {
-    let mut frame = bench_frame(size)?;
+    let mut bench = Bench::new(size, warmup + count)?;
     require(link)?;
     let mut samples: Vec<u64> = Vec::new();
     samples
@@ -127,7 +133,7 @@ pub fn ping(
         .map_err(|_| Error::Runtime(format!("no memory for {count} samples")))?;
     let sleeps = link.sleeps();
     bounded(link, deadline, |link| {
-        rounds(link, &mut frame, warmup, count, deadline, &mut samples)
+        rounds(link, &mut bench, warmup, count, deadline, &mut samples)
     })?;
     let waits = link.sleeps() - sleeps;
     samples.sort_unstable();
@@ -158,16 +164,17 @@ pub fn ping(
 /// The round trips of PING: clock, write, read the whole reply, clock.
 fn rounds(
     link: &mut Link,
-    frame: &mut [u8],
+    bench: &mut Bench,
     warmup: u64,
     count: u64,
     deadline: Instant,
     samples: &mut Vec<u64>,
 ) -> Result<()> {
-    let len = frame.len();
+    let len = bench.frame.len();
     let total = warmup + count;
     for i in 1..=total {
-        set_seq(frame, i);
+        bench.set_seq(i);
+        let frame = &bench.frame;
         let start = Instant::now();
         link.write_all(frame)?;
         let header = link.peek(HEADER_SIZE, deadline)?;
@@ -198,8 +205,8 @@ pub fn pong(link: &mut Link, count: u64, deadline: Instant) -> Result<Vec<String
     let sleeps = link.sleeps();
     bounded(link, deadline, |link| {
         for _ in 0..count {
-            let header = wire::peek_frame(link, deadline)?;
-            link.echo(HEADER_SIZE + header.payload_len)?;
+            let head = wire::peek_frame(link, deadline, Direction::Any)?;
+            link.echo(head.size)?;
         }
         Ok(())
     })?;
@@ -209,19 +216,19 @@ pub fn pong(link: &mut Link, count: u64, deadline: Instant) -> Result<Vec<String
 
 /// `FLOOD`: write the bench frame `count` times, seq 1 to `count`, timing the whole.
 pub fn flood(link: &mut Link, count: u64, size: u64) -> Result<Vec<String>> {
-    let mut frame = bench_frame(size)?;
+    let mut bench = Bench::new(size, count)?;
     require(link)?;
     let sleeps = link.sleeps();
     let start = Instant::now();
     for i in 1..=count {
-        set_seq(&mut frame, i);
-        link.write_all(&frame)?;
+        bench.set_seq(i);
+        link.write_all(&bench.frame)?;
     }
     let ns = nanos(start, Instant::now());
     let waits = link.sleeps() - sleeps;
     Ok(vec![
         format!("sent={count}"),
-        format!("bytes={}", count * frame.len() as u64),
+        format!("bytes={}", count * bench.frame.len() as u64),
         format!("ns={ns}"),
         format!("waits={waits}"),
     ])
@@ -230,16 +237,17 @@ pub fn flood(link: &mut Link, count: u64, size: u64) -> Result<Vec<String>> {
 /// `SINK`: read `count` bench frames, each with the next seq, the first and the last compared
 /// whole; `ns` from the end of the first frame to the end of the last.
 pub fn sink(link: &mut Link, count: u64, size: u64, deadline: Instant) -> Result<Vec<String>> {
-    let mut frame = bench_frame(size)?;
+    let mut bench = Bench::new(size, count)?;
     require(link)?;
-    let len = frame.len();
+    let len = bench.frame.len();
     let sleeps = link.sleeps();
     let (mut first, mut last) = (None, None);
     for i in 1..=count {
-        set_seq(&mut frame, i);
+        bench.set_seq(i);
+        let frame = &bench.frame;
         let header = link.peek(HEADER_SIZE, deadline)?;
         if header != &frame[..HEADER_SIZE] {
-            let err = header_differs("frame", i, header, &frame);
+            let err = header_differs("frame", i, header, frame);
             link.close_connection(); // out of step
             return Err(err);
         }
@@ -276,19 +284,26 @@ mod tests {
 
     #[test]
     fn the_bench_frame() {
-        let frame = bench_frame(64).unwrap();
+        if blob().is_err() {
+            assert!(Bench::new(64, 1).is_err());
+            return; // a schema without crosswire's Blob: no bench
+        }
+        let bench = Bench::new(64, 1).unwrap();
+        let frame = &bench.frame;
         assert_eq!(frame.len(), HEADER_SIZE + 64);
-        let (header, payload) = frame.split_at(HEADER_SIZE);
-        let mut raw = [0u8; HEADER_SIZE];
-        raw.copy_from_slice(header);
-        let h = wire::check_header(&raw).unwrap();
-        assert_eq!((h.msg_type, h.payload_len, h.seq), (Blob::ID, 64, 0));
-        let blob: Blob = codec::decode_message(payload).unwrap();
-        assert_eq!(blob.data.len(), 56);
-        assert!(blob.data.iter().enumerate().all(|(j, &b)| b == j as u8));
-        assert_eq!(blob.checksum, crc32(&blob.data));
-        assert!(bench_frame(7).is_err() && bench_frame(1 << 20).is_ok());
-        assert!(bench_frame((1 << 20) + 1).is_err());
+        let (head, payload) = wire::split_frame(frame, Direction::Any).unwrap();
+        assert_eq!(
+            (head.message, head.payload_len, head.seq),
+            (blob().unwrap(), 64, 0)
+        );
+        assert!(schema::check(head.message, payload, schema::NEWEST_VERSION).is_ok());
+        let data = &payload[BLOB_DATA_AT..];
+        assert_eq!(data.len(), 56);
+        assert!(data.iter().enumerate().all(|(j, &b)| b == j as u8));
+        assert_eq!(payload[..4], crc32(data).to_le_bytes());
+        assert!(Bench::new(7, 1).is_err());
+        assert!(Bench::new(u64::from(schema::MAX_PAYLOAD), 1).is_ok());
+        assert!(Bench::new(u64::from(schema::MAX_PAYLOAD) + 1, 1).is_err());
     }
 
     #[test]
@@ -305,10 +320,18 @@ mod tests {
 
     #[test]
     fn a_wrong_header_is_named() {
-        let want = bench_frame(8).unwrap();
-        let mut got = want.clone();
-        set_seq(&mut got, 3);
-        let text = header_differs("round", 2, &got[..HEADER_SIZE], &want[..HEADER_SIZE]);
+        if blob().is_err() {
+            return;
+        }
+        let want = Bench::new(8, 3).unwrap();
+        let mut got = Bench::new(8, 3).unwrap();
+        got.set_seq(3);
+        let text = header_differs(
+            "round",
+            2,
+            &got.frame[..HEADER_SIZE],
+            &want.frame[..HEADER_SIZE],
+        );
         assert_eq!(text, Error::Runtime("round 2: seq 3, expected 0".into()));
     }
 }

@@ -1,10 +1,13 @@
 //! The schema-independent half of the codec: what the generated `schema.rs` calls for each
-//! kind of type of WIRE.md ("Types") and each token of PEER_CONTRACT.md ("Values as text").
-//! Nothing here knows a message; adding one to the schema changes only the generated file.
+//! kind of type of WIRE.md ("Types"), for frames ("Frame") and for each token of
+//! PEER_CONTRACT.md ("Values as text"). Nothing here knows a message or a frame layout; a new
+//! schema changes only the generated file.
 //!
 //! Floats stay bit patterns (`to_bits`/`from_bits`, never arithmetic) so that signalling NaN
 //! payloads survive. Every length read from the wire is checked against its `max` before
 //! anything is allocated for it.
+
+use std::fmt::Display;
 
 pub use crate::error::{Count, Error, Result};
 // The generated code names std's types through this module, so that a schema type called
@@ -13,7 +16,7 @@ pub use std::option::Option;
 pub use std::string::String;
 pub use std::vec::Vec;
 
-/// A schema struct, message or enum: its bytes and its text form, both ways.
+/// A schema struct: its bytes and its text form, both ways.
 pub trait Wire: Sized {
     /// Append the value's bytes; fails on a value the wire cannot carry (too long, NUL in a
     /// `char[N]`), with the path relative to this value.
@@ -26,25 +29,56 @@ pub trait Wire: Sized {
     fn format(&self, out: &mut Vec<String>);
 }
 
-/// A schema message: a [`Wire`] value that a frame carries.
-pub trait Message: Wire {
+/// A schema message: what a frame carries, at a protocol version (WIRE.md, "Versions").
+pub trait Message: Sized {
     const NAME: &'static str;
-    const ID: u16;
+    /// The newest version of its fields (1: no extensions).
+    const NEWEST: u16;
+    /// Whether trailing zero bytes are left off its payload (WIRE.md, "Trailing zeros").
+    const TRIM: bool;
+    /// Append the payload as a peer speaking `version` writes it (newer fields left out).
+    fn encode(&self, out: &mut Vec<u8>, version: u16) -> Result<()>;
+    /// Read the fields of `version` and older; newer ones, and groups the payload ends
+    /// before, take their defaults.
+    fn decode(r: &mut Reader<'_>, version: u16) -> Result<Self>;
+    fn parse(t: &mut Tokens<'_>) -> Result<Self>;
+    fn format(&self, out: &mut Vec<String>);
+    /// With `TRIM`: the size of its fields of `version` and older (all of a fixed size).
+    fn size_at(_version: u16) -> usize {
+        0
+    }
 }
 
-/// The payload of message `M`.
-pub fn encode_message<M: Message>(value: &M) -> Result<Vec<u8>> {
+/// The payload of message `M` at `version`.
+pub fn encode_message<M: Message>(value: &M, version: u16) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    value.encode(&mut out).map_err(|e| e.at_root(M::NAME))?;
+    value
+        .encode(&mut out, version)
+        .map_err(|e| e.at_root(M::NAME))?;
+    if M::TRIM {
+        let keep = out.iter().rposition(|&b| b != 0).map_or(1, |at| at + 1);
+        out.truncate(keep.max(1));
+    }
     Ok(out)
 }
 
-/// Message `M` from a payload that must be consumed exactly.
-pub fn decode_message<M: Message>(payload: &[u8]) -> Result<M> {
+/// Message `M` from a payload, at `version`: every byte must be used, but for the bytes of
+/// fields newer than `version`.
+pub fn decode_message<M: Message>(payload: &[u8], version: u16) -> Result<M> {
+    if M::TRIM && payload.len() < M::size_at(version) {
+        let mut full = payload.to_vec();
+        full.resize(M::size_at(version), 0); // the trailing zeros the sender left off
+        return decode_whole(&full, version);
+    }
+    decode_whole(payload, version)
+}
+
+fn decode_whole<M: Message>(payload: &[u8], version: u16) -> Result<M> {
     let mut r = Reader::new(payload);
-    let value = M::decode(&mut r).map_err(|e| e.at_root(M::NAME))?;
+    let value = M::decode(&mut r, version).map_err(|e| e.at_root(M::NAME))?;
     match r.left() {
         0 => Ok(value),
+        _ if M::NEWEST > version => Ok(value),
         left => Err(Error::Trailing {
             path: M::NAME.into(),
             left,
@@ -52,9 +86,10 @@ pub fn decode_message<M: Message>(payload: &[u8]) -> Result<M> {
     }
 }
 
-/// Message `M` from all the words of its text form.
-pub fn parse_message<M: Message>(words: &[&str]) -> Result<M> {
-    let mut t = Tokens::new(words, M::NAME);
+/// Message `M` from all the words of its text form; encode errors of fields newer than
+/// `version` are not reported (they are not encoded).
+pub fn parse_message<M: Message>(words: &[&str], version: u16) -> Result<M> {
+    let mut t = Tokens::new(words, M::NAME, version);
     let value = M::parse(&mut t)?;
     t.finish(value)
 }
@@ -66,24 +101,167 @@ pub fn format_message<M: Message>(value: &M) -> Vec<String> {
     out
 }
 
-/// The error for a message id the schema does not have.
-pub fn unknown_message(id: u16) -> Error {
-    Error::Unsupported(format!("message id {id}"))
+/// The error for a message index the schema does not have.
+pub fn unknown_message(index: usize) -> Error {
+    Error::Unsupported(format!("message #{index}"))
 }
 
 /// `ENCODE`: text form to payload.
-pub fn encode_text<M: Message>(words: &[&str]) -> Result<Vec<u8>> {
-    encode_message(&parse_message::<M>(words)?)
+pub fn encode_text<M: Message>(words: &[&str], version: u16) -> Result<Vec<u8>> {
+    encode_message(&parse_message::<M>(words, version)?, version)
 }
 
 /// `DECODE`: payload to text form.
-pub fn decode_text<M: Message>(payload: &[u8]) -> Result<Vec<String>> {
-    Ok(format_message(&decode_message::<M>(payload)?))
+pub fn decode_text<M: Message>(payload: &[u8], version: u16) -> Result<Vec<String>> {
+    Ok(format_message(&decode_message::<M>(payload, version)?))
 }
 
 /// `ECHO`: payload to value and back to payload.
-pub fn reencode<M: Message>(payload: &[u8]) -> Result<Vec<u8>> {
-    encode_message(&decode_message::<M>(payload)?)
+pub fn reencode<M: Message>(payload: &[u8], version: u16) -> Result<Vec<u8>> {
+    encode_message(&decode_message::<M>(payload, version)?, version)
+}
+
+/// Whether a payload decodes (the value is dropped).
+pub fn check<M: Message>(payload: &[u8], version: u16) -> Result<()> {
+    decode_message::<M>(payload, version).map(drop)
+}
+
+// ------------------------------------------------------------------ integers of any width
+
+/// The unsigned integer of `size` bytes at `at`.
+#[inline]
+pub fn get_uint(bytes: &[u8], at: usize, size: usize, big: bool) -> u64 {
+    let field = &bytes[at..at + size];
+    if big {
+        field.iter().fold(0, |v, &b| v << 8 | u64::from(b))
+    } else {
+        field.iter().rev().fold(0, |v, &b| v << 8 | u64::from(b))
+    }
+}
+
+/// The two's-complement integer of `size` bytes at `at`.
+#[inline]
+pub fn get_int(bytes: &[u8], at: usize, size: usize, big: bool) -> i64 {
+    let shift = 64 - 8 * size as u32;
+    ((get_uint(bytes, at, size, big) << shift) as i64) >> shift
+}
+
+/// Append the low `size` bytes of `value`.
+#[inline]
+pub fn put_uint(out: &mut Vec<u8>, value: u64, size: usize, big: bool) {
+    let bytes = value.to_le_bytes();
+    if big {
+        out.extend(bytes[..size].iter().rev());
+    } else {
+        out.extend_from_slice(&bytes[..size]);
+    }
+}
+
+// ------------------------------------------------------------------ lengths and counts
+
+/// How a variable-size value says how long it is: a prefix of `size` bytes (1 to 4; 0 when
+/// earlier count or size fields carry it), in big- or little-endian order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prefix {
+    pub size: usize,
+    pub big: bool,
+}
+
+/// No prefix: the length is in count or size fields.
+pub const COUNTED: Prefix = Prefix {
+    size: 0,
+    big: false,
+};
+
+/// A count of `raw` units of `scale` bytes each (1: elements) as a number of elements, at
+/// most `max`.
+#[inline(always)]
+pub fn elements(raw: u64, scale: usize, max: u32, count: Count) -> Result<usize> {
+    let mut n = raw;
+    if scale > 1 {
+        if n % scale as u64 != 0 {
+            return Err(Error::Uneven {
+                path: String::new(),
+                text: format!("{raw} bytes is not a whole number of {scale}-byte elements"),
+            });
+        }
+        n /= scale as u64;
+    }
+    if n > u64::from(max) {
+        return Err(Error::TooLong {
+            path: String::new(),
+            len: n,
+            max: u64::from(max),
+            count,
+        });
+    }
+    usize::try_from(n).map_err(|_| Error::Runtime(format!("a length of {n} does not fit")))
+}
+
+/// The number of elements of a field counted by earlier fields: each `(value, scale)` is a
+/// count field's value and the bytes one unit of it stands for. Checked in WIRE.md's order:
+/// whole elements, the counts agree, at most `max`.
+pub fn counted(counts: &[(u64, usize)], max: u32, count: Count) -> Result<usize> {
+    let mut first: Option<u64> = None;
+    for &(raw, scale) in counts {
+        let mut n = raw;
+        if scale > 1 {
+            if n % scale as u64 != 0 {
+                return Err(Error::Uneven {
+                    path: String::new(),
+                    text: format!("{raw} bytes is not a whole number of {scale}-byte elements"),
+                });
+            }
+            n /= scale as u64;
+        }
+        match first {
+            None => first = Some(n),
+            Some(m) if m != n => {
+                return Err(Error::Uneven {
+                    path: String::new(),
+                    text: format!("its count fields disagree: {m} and {n} elements"),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    elements(first.unwrap_or(0), 1, max, count)
+}
+
+/// What a count field holds for a field of `len` elements of `scale` bytes each (1: counts
+/// elements), at most `max` (beyond it, the counted field refuses its length itself).
+#[inline]
+pub fn count_value(len: usize, scale: usize, max: u64) -> u64 {
+    (len as u64).saturating_mul(scale as u64).min(max)
+}
+
+/// Check a constant field: `decode const` when `got` is not `want`.
+#[inline]
+pub fn same<T: PartialEq + Display>(got: T, want: T) -> Result<()> {
+    if got == want {
+        return Ok(());
+    }
+    Err(Error::Const {
+        path: String::new(),
+        got: got.to_string(),
+        want: want.to_string(),
+    })
+}
+
+/// A discriminator value `tag` of field `on` that picks no case of union `name` (decoding).
+pub fn no_case(on: &str, tag: impl Display, name: &str) -> Error {
+    Error::Union {
+        path: String::new(),
+        text: format!("{on} = {tag} picks no case of union {name}"),
+    }
+}
+
+/// A union value that is not the case its discriminator picks (encoding).
+pub fn wrong_case(on: &str, tag: impl Display, name: &str) -> Error {
+    Error::NoCase {
+        path: String::new(),
+        text: format!("{on} = {tag} does not pick this case (or any case) of union {name}"),
+    }
 }
 
 // ------------------------------------------------------------------ bytes -> value
@@ -100,11 +278,13 @@ impl<'a> Reader<'a> {
     }
 
     /// Bytes not read yet.
+    #[inline]
     pub fn left(&self) -> usize {
         self.data.len() - self.pos
     }
 
     /// The next `n` bytes.
+    #[inline]
     pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let left = self.left();
         if n > left {
@@ -119,13 +299,32 @@ impl<'a> Reader<'a> {
         Ok(chunk)
     }
 
-    /// The next `N` bytes, for `from_le_bytes`.
+    /// The next `N` bytes, for `from_le_bytes` and `from_be_bytes`.
+    #[inline]
     pub fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         let mut out = [0; N];
         out.copy_from_slice(self.take(N)?);
         Ok(out)
     }
 
+    /// A `u24`.
+    #[inline]
+    pub fn u24(&mut self, big: bool) -> Result<u32> {
+        let [a, b, c] = self.array::<3>()?;
+        Ok(if big {
+            u32::from_be_bytes([0, a, b, c])
+        } else {
+            u32::from_le_bytes([a, b, c, 0])
+        })
+    }
+
+    /// An `i24`, sign-extended.
+    #[inline]
+    pub fn i24(&mut self, big: bool) -> Result<i32> {
+        Ok(((self.u24(big)? << 8) as i32) >> 8)
+    }
+
+    #[inline]
     pub fn bool(&mut self) -> Result<bool> {
         match self.array::<1>()? {
             [0] => Ok(false),
@@ -149,6 +348,19 @@ impl<'a> Reader<'a> {
         Ok(raw[..end].to_vec())
     }
 
+    /// A constant `char[N]`: its N bytes must be `want`'s, NUL padding included.
+    pub fn constant(&mut self, want: &[u8]) -> Result<()> {
+        let raw = self.take(want.len())?;
+        if raw == want {
+            return Ok(());
+        }
+        Err(Error::Const {
+            path: String::new(),
+            got: hex(raw),
+            want: hex(want),
+        })
+    }
+
     /// `pad[n]`: n zero bytes.
     pub fn pad(&mut self, n: usize) -> Result<()> {
         if self.take(n)?.iter().any(|&b| b != 0) {
@@ -159,31 +371,61 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// A u32 length or count, refused above `max` before anything is allocated.
-    fn length(&mut self, max: u32, count: Count) -> Result<usize> {
-        let len = u32::from_le_bytes(self.array()?);
-        if len > max {
-            let (len, max) = (u64::from(len), u64::from(max));
-            return Err(Error::TooLong {
-                path: String::new(),
-                len,
-                max,
-                count,
-            });
-        }
-        usize::try_from(len).map_err(|_| Error::Runtime(format!("a length of {len} does not fit")))
+    /// A length prefix's value.
+    #[inline(always)]
+    fn prefix(&mut self, p: Prefix) -> Result<u64> {
+        Ok(match p.size {
+            1 => u64::from(self.array::<1>()?[0]),
+            2 => {
+                let b = self.array()?;
+                u64::from(if p.big {
+                    u16::from_be_bytes(b)
+                } else {
+                    u16::from_le_bytes(b)
+                })
+            }
+            3 => u64::from(self.u24(p.big)?),
+            _ => {
+                let b = self.array()?;
+                u64::from(if p.big {
+                    u32::from_be_bytes(b)
+                } else {
+                    u32::from_le_bytes(b)
+                })
+            }
+        })
     }
 
-    pub fn bytes(&mut self, max: u32) -> Result<Vec<u8>> {
-        let len = self.length(max, Count::Bytes)?;
-        Ok(self.take(len)?.to_vec())
+    /// A prefixed length of at most `max` units, refused before anything is allocated.
+    #[inline(always)]
+    fn length(&mut self, p: Prefix, scale: usize, max: u32, count: Count) -> Result<usize> {
+        let raw = self.prefix(p)?;
+        elements(raw, scale, max, count)
+    }
+
+    #[inline]
+    pub fn bytes(&mut self, p: Prefix, max: u32) -> Result<Vec<u8>> {
+        let n = self.length(p, 1, max, Count::Bytes)?;
+        self.bytes_n(n)
+    }
+
+    /// `bytes` of a length given by count fields.
+    #[inline]
+    pub fn bytes_n(&mut self, n: usize) -> Result<Vec<u8>> {
+        Ok(self.take(n)?.to_vec())
     }
 
     /// A `string`: strict UTF-8 (`std::str::from_utf8` refuses overlongs, surrogates and
     /// code points above U+10FFFF).
-    pub fn string(&mut self, max: u32) -> Result<String> {
-        let len = self.length(max, Count::Bytes)?;
-        match std::str::from_utf8(self.take(len)?) {
+    #[inline]
+    pub fn string(&mut self, p: Prefix, max: u32) -> Result<String> {
+        let n = self.length(p, 1, max, Count::Bytes)?;
+        self.string_n(n)
+    }
+
+    #[inline]
+    pub fn string_n(&mut self, n: usize) -> Result<String> {
+        match std::str::from_utf8(self.take(n)?) {
             Ok(text) => Ok(text.to_owned()),
             Err(_) => Err(Error::Utf8 {
                 path: String::new(),
@@ -191,16 +433,27 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A `bigint` in its minimal two's-complement form.
-    pub fn bigint(&mut self, max: u32) -> Result<Vec<u8>> {
-        let len = self.length(max, Count::Bytes)?;
-        let raw = self.take(len)?;
-        if minimal_len(raw) != raw.len() {
+    /// A `bigint` in its minimal two's-complement form, as little-endian bytes.
+    #[inline]
+    pub fn bigint(&mut self, p: Prefix, max: u32, big: bool) -> Result<Vec<u8>> {
+        let n = self.length(p, 1, max, Count::Bytes)?;
+        self.bigint_n(n, big)
+    }
+
+    #[inline]
+    pub fn bigint_n(&mut self, n: usize, big: bool) -> Result<Vec<u8>> {
+        let raw = self.take(n)?;
+        let value = if big {
+            raw.iter().rev().copied().collect()
+        } else {
+            raw.to_vec()
+        };
+        if minimal_len(&value) != value.len() {
             return Err(Error::Bigint {
                 path: String::new(),
             });
         }
-        Ok(raw.to_vec())
+        Ok(value)
     }
 
     /// `T[N]`: N values, each read by `item`.
@@ -217,18 +470,30 @@ impl<'a> Reader<'a> {
             .map_err(|_| Error::Runtime("array length mismatch".into()))
     }
 
-    /// `vec<T>`: a count of at most `max`, then the values, each read by `item`.
+    /// `vec<T>` with a prefix counting elements, or bytes (`scale`: an element's size).
+    #[inline]
     pub fn vec_of<T>(
         &mut self,
+        p: Prefix,
+        scale: usize,
         max: u32,
+        item: impl FnMut(&mut Self) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let n = self.length(p, scale, max, Count::Items)?;
+        self.vec_n(n, item)
+    }
+
+    /// `vec<T>` of `n` values, each read by `item`.
+    pub fn vec_n<T>(
+        &mut self,
+        n: usize,
         mut item: impl FnMut(&mut Self) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let count = self.length(max, Count::Items)?;
         // Every value takes at least one byte, so no more than `left` can follow; and no more
         // than about 1 MiB is reserved before the values have actually been read.
         let room = (1 << 20) / std::mem::size_of::<T>().max(1);
-        let mut items = Vec::with_capacity(count.min(self.left()).min(room));
-        for i in 0..count {
+        let mut items = Vec::with_capacity(n.min(self.left()).min(room));
+        for i in 0..n {
             items.push(item(self).map_err(|e| e.at_index(i))?);
         }
         Ok(items)
@@ -237,19 +502,56 @@ impl<'a> Reader<'a> {
 
 // ------------------------------------------------------------------ value -> bytes
 
-fn put_length(out: &mut Vec<u8>, len: usize, max: u32, count: Count) -> Result<()> {
-    match u32::try_from(len) {
-        Ok(n) if n <= max => {
-            out.extend_from_slice(&n.to_le_bytes());
-            Ok(())
-        }
-        _ => Err(Error::TooLongToEncode {
-            path: String::new(),
-            len: len as u64,
-            max: u64::from(max),
-            count,
-        }),
+/// Append a length prefix (nothing for a counted field).
+#[inline]
+fn put_prefix(out: &mut Vec<u8>, n: u64, p: Prefix) {
+    if p.size > 0 {
+        put_uint(out, n, p.size, p.big);
     }
+}
+
+/// A length of at most `max`, or the encode error that it is not.
+#[inline]
+fn fits(len: usize, max: u32, count: Count) -> Result<()> {
+    if len as u64 <= u64::from(max) {
+        return Ok(());
+    }
+    Err(Error::TooLongToEncode {
+        path: String::new(),
+        len: len as u64,
+        max: u64::from(max),
+        count,
+    })
+}
+
+/// A `u24`: at most 2^24 - 1.
+#[inline]
+pub fn put_u24(out: &mut Vec<u8>, value: u32, big: bool) -> Result<()> {
+    if value > 0xff_ffff {
+        return Err(Error::Range {
+            path: String::new(),
+            value: value.to_string(),
+            min: 0,
+            max: 0xff_ffff,
+        });
+    }
+    put_uint(out, u64::from(value), 3, big);
+    Ok(())
+}
+
+/// An `i24`: -2^23 to 2^23 - 1.
+#[inline]
+pub fn put_i24(out: &mut Vec<u8>, value: i32, big: bool) -> Result<()> {
+    if !(-0x80_0000..=0x7f_ffff).contains(&value) {
+        return Err(Error::Range {
+            path: String::new(),
+            value: value.to_string(),
+            min: -0x80_0000,
+            max: 0x7f_ffff,
+        });
+    }
+    put_uint(out, value as u32 as u64, 3, big);
+    Ok(())
 }
 
 /// `char[n]`: the text, then NULs up to n bytes.
@@ -273,21 +575,27 @@ pub fn put_char(out: &mut Vec<u8>, text: &[u8], n: usize) -> Result<()> {
     Ok(())
 }
 
-pub fn put_bytes(out: &mut Vec<u8>, data: &[u8], max: u32) -> Result<()> {
-    put_length(out, data.len(), max, Count::Bytes)?;
+pub fn put_bytes(out: &mut Vec<u8>, data: &[u8], max: u32, p: Prefix) -> Result<()> {
+    fits(data.len(), max, Count::Bytes)?;
+    put_prefix(out, data.len() as u64, p);
     out.extend_from_slice(data);
     Ok(())
 }
 
-pub fn put_string(out: &mut Vec<u8>, text: &str, max: u32) -> Result<()> {
-    put_bytes(out, text.as_bytes(), max)
+pub fn put_string(out: &mut Vec<u8>, text: &str, max: u32, p: Prefix) -> Result<()> {
+    put_bytes(out, text.as_bytes(), max, p)
 }
 
 /// A `bigint` given as two's-complement little-endian bytes, written in its minimal form.
-pub fn put_bigint(out: &mut Vec<u8>, value: &[u8], max: u32) -> Result<()> {
+pub fn put_bigint(out: &mut Vec<u8>, value: &[u8], max: u32, p: Prefix, big: bool) -> Result<()> {
     let value = &value[..minimal_len(value)];
-    put_length(out, value.len(), max, Count::Needs)?;
-    out.extend_from_slice(value);
+    fits(value.len(), max, Count::Needs)?;
+    put_prefix(out, value.len() as u64, p);
+    if big {
+        out.extend(value.iter().rev());
+    } else {
+        out.extend_from_slice(value);
+    }
     Ok(())
 }
 
@@ -303,14 +611,17 @@ pub fn put_array<T>(
     Ok(())
 }
 
-/// `vec<T>`: the count, at most `max`, then each value written by `item`.
+/// `vec<T>`: at most `max` values, the prefix (elements, or bytes: `scale`), the values.
 pub fn put_vec<T>(
     out: &mut Vec<u8>,
     items: &[T],
     max: u32,
+    p: Prefix,
+    scale: usize,
     item: impl FnMut(&mut Vec<u8>, &T) -> Result<()>,
 ) -> Result<()> {
-    put_length(out, items.len(), max, Count::Items)?;
+    fits(items.len(), max, Count::Items)?;
+    put_prefix(out, (items.len() * scale) as u64, p);
     put_array(out, items, item)
 }
 
@@ -409,7 +720,7 @@ pub fn parse_blob(token: &str) -> Option<Vec<u8>> {
 // ------------------------------------------------------------------ text -> value
 
 /// An integer type of the schema, with its range for `range` errors.
-pub trait Int: Copy + Default + TryFrom<i128> {
+pub trait Int: Copy + Default + TryFrom<i128> + Into<i128> {
     const MIN: i128;
     const MAX: i128;
 }
@@ -424,6 +735,10 @@ macro_rules! int {
 }
 int!(u8, u16, u32, u64, i8, i16, i32, i64);
 
+/// The range of a `u24`, and of an `i24`.
+pub const U24: (i128, i128) = (0, 0xff_ffff);
+pub const I24: (i128, i128) = (-0x80_0000, 0x7f_ffff);
+
 /// A decimal token: `-?[0-9]+`, of any size.
 struct Decimal {
     /// The value, when it fits an i128 (every schema integer does).
@@ -434,24 +749,47 @@ struct Decimal {
 
 /// The tokens of a value in text form, taken one at a time.
 ///
-/// Errors that Python's reference peer finds only while encoding (a number out of range, a
-/// text too long, ...) are kept aside, the first one only, and reported after the whole line
-/// has parsed: a malformed token anywhere in the line wins, as there.
+/// Errors that the reference codec finds only while encoding (a number out of range, a text
+/// too long, ...) are kept aside, the first one only, and reported after the whole line has
+/// parsed: a malformed token anywhere in the line wins, as there. Those of fields newer than
+/// the version spoken are dropped: such fields are not encoded.
 pub struct Tokens<'a> {
     words: &'a [&'a str],
     pos: usize,
     path: String,
     deferred: Option<Error>,
+    version: u16,
+    /// Inside a field newer than `version`: its encode errors do not count.
+    quiet: bool,
+    /// The last decimal token taken, for a union's discriminator.
+    last: Option<i128>,
 }
 
 impl<'a> Tokens<'a> {
-    pub fn new(words: &'a [&'a str], root: &str) -> Self {
+    pub fn new(words: &'a [&'a str], root: &str, version: u16) -> Self {
         Tokens {
             words,
             pos: 0,
             path: root.into(),
             deferred: None,
+            version,
+            quiet: false,
+            last: None,
         }
+    }
+
+    /// Parse a field of protocol version `since` with `f`.
+    pub fn since<T>(&mut self, since: u16, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let quiet = self.quiet;
+        self.quiet |= since > self.version;
+        let value = f(self);
+        self.quiet = quiet;
+        value
+    }
+
+    /// The value of the last decimal token taken (`None`: beyond i128, or none yet).
+    pub fn last(&self) -> Option<i128> {
+        self.last
     }
 
     /// The value parsed, or the first error: tokens left over, then an encode error.
@@ -487,7 +825,7 @@ impl<'a> Tokens<'a> {
     }
 
     fn defer(&mut self, make: impl FnOnce(String) -> Error) {
-        if self.deferred.is_none() {
+        if self.deferred.is_none() && !self.quiet {
             self.deferred = Some(make(self.path.clone()));
         }
     }
@@ -526,16 +864,22 @@ impl<'a> Tokens<'a> {
         } else {
             None
         };
+        self.last = value;
         Ok(Decimal { value, text })
     }
 
     /// A `u8`..`i64` token; out of range is an `encode range` error.
     pub fn int<T: Int>(&mut self) -> Result<T> {
+        self.int_in((T::MIN, T::MAX))
+    }
+
+    /// An integer token in `min..=max` (a `u24` or `i24` in a u32 or i32).
+    pub fn int_in<T: Int>(&mut self, (min, max): (i128, i128)) -> Result<T> {
         let number = self.decimal()?;
-        match number.value.and_then(|v| T::try_from(v).ok()) {
+        let fits = number.value.filter(|v| (min..=max).contains(v));
+        match fits.and_then(|v| T::try_from(v).ok()) {
             Some(v) => Ok(v),
             None => {
-                let (min, max) = (T::MIN, T::MAX);
                 self.defer(|path| Error::Range {
                     path,
                     value: number.text,
@@ -567,6 +911,34 @@ impl<'a> Tokens<'a> {
                 Ok(placeholder)
             }
         }
+    }
+
+    /// A flags token: an integer of the range, whose bits outside `mask` are an `encode flags`
+    /// error.
+    pub fn flags<T: Int>(
+        &mut self,
+        range: (i128, i128),
+        mask: u64,
+        name: &'static str,
+    ) -> Result<T> {
+        let value: T = self.int_in(range)?;
+        let bits = value.into() as u64;
+        if bits & !mask != 0 {
+            self.defer(|path| Error::UnknownBits {
+                path,
+                value: bits,
+                name,
+            });
+        }
+        Ok(value)
+    }
+
+    /// A union whose discriminator `on` (its value `tag`) picks no case: an `encode union`
+    /// error, once the line has parsed.
+    pub fn no_case(&mut self, on: &str, tag: Option<i128>, name: &str) {
+        let tag = tag.map_or_else(|| "(out of range)".to_owned(), |t| t.to_string());
+        let text = format!("{on} = {tag} picks no case of union {name}");
+        self.defer(|path| Error::NoCase { path, text });
     }
 
     pub fn bool(&mut self) -> Result<bool> {
@@ -730,7 +1102,7 @@ mod tests {
 
     fn bigint(text: &str) -> Vec<u8> {
         let words = [text];
-        let mut t = Tokens::new(&words, "B");
+        let mut t = Tokens::new(&words, "B", 1);
         t.bigint(1000).expect("a bigint token")
     }
 
@@ -760,7 +1132,7 @@ mod tests {
     #[test]
     fn integers_out_of_range_wait_for_the_whole_line() {
         let words = ["256", "x"];
-        let mut t = Tokens::new(&words, "M");
+        let mut t = Tokens::new(&words, "M", 1);
         let v: u8 = t.field("a", |t| t.int()).expect("deferred");
         assert_eq!(v, 0);
         assert!(matches!(
@@ -772,7 +1144,7 @@ mod tests {
     #[test]
     fn a_vec_of_values_without_tokens_stops_early() {
         let words = ["4000000000"];
-        let mut t = Tokens::new(&words, "M");
+        let mut t = Tokens::new(&words, "M", 1);
         let items = t.field("v", |t| t.vec_of(3, |_| Ok(()))).expect("parsed");
         assert_eq!(items.len(), 3);
         assert!(matches!(
@@ -785,6 +1157,39 @@ mod tests {
     }
 
     #[test]
+    fn fields_of_any_width_and_order() {
+        let bytes = [0x12, 0x34, 0x56, 0xff];
+        assert_eq!(get_uint(&bytes, 0, 3, true), 0x12_3456);
+        assert_eq!(get_uint(&bytes, 0, 3, false), 0x56_3412);
+        assert_eq!(get_int(&bytes, 1, 3, false), -0xa9cc);
+        let mut out = Vec::new();
+        put_uint(&mut out, 0x12_3456, 3, true);
+        put_i24(&mut out, -2, false).unwrap();
+        assert_eq!(out, [0x12, 0x34, 0x56, 0xfe, 0xff, 0xff]);
+        let mut r = Reader::new(&out[3..]);
+        assert_eq!(r.i24(false), Ok(-2));
+        assert!(put_u24(&mut out, 1 << 24, true).is_err());
+    }
+
+    #[test]
+    fn counts_in_wire_order() {
+        assert_eq!(counted(&[(3, 1), (6, 2)], 5, Count::Items), Ok(3));
+        assert!(matches!(
+            counted(&[(3, 1), (7, 2)], 5, Count::Items),
+            Err(Error::Uneven { .. })
+        ));
+        assert!(matches!(
+            counted(&[(3, 1), (8, 2)], 5, Count::Items),
+            Err(Error::Uneven { .. })
+        ));
+        assert!(matches!(
+            counted(&[(6, 1)], 5, Count::Items),
+            Err(Error::TooLong { .. })
+        ));
+        assert_eq!(count_value(300, 2, 255), 255);
+    }
+
+    #[test]
     fn strict_utf8() {
         for bad in [
             &[0xc0, 0x80][..],
@@ -794,8 +1199,12 @@ mod tests {
         ] {
             let mut payload = (bad.len() as u32).to_le_bytes().to_vec();
             payload.extend_from_slice(bad);
+            let p = Prefix {
+                size: 4,
+                big: false,
+            };
             assert!(matches!(
-                Reader::new(&payload).string(64),
+                Reader::new(&payload).string(p, 64),
                 Err(Error::Utf8 { .. })
             ));
         }

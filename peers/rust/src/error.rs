@@ -6,7 +6,7 @@
 //! A codec error is made where the bad byte or token is found, with the path relative to the
 //! value being decoded or encoded; each enclosing struct field, array index and finally the
 //! message name is put in front on the way out (`at_field`, `at_index`, `at_root`), so the path
-//! ends up as `Track.poses[1].name`.
+//! ends up as `Track.poses[1].name`. Frame errors name `frame` or `frame.<field>` from the start.
 
 use std::fmt;
 
@@ -24,21 +24,25 @@ pub enum Count {
 /// Every way a request can fail.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
-    // -- decode, frame header (WIRE.md "Frame"), in the order they are checked
-    /// The frame does not start with the magic number.
-    Magic { got: u32, want: u32 },
-    /// The frame's format version is not ours.
-    Version { got: u16, want: u16 },
-    /// The reserved flags are not zero.
-    Flags { got: u32 },
-    /// No message has this id.
-    Type { id: u16 },
-    /// The frame announces a payload larger than `format.max_payload`.
-    FrameTooLong { len: u32, max: u32 },
-    /// The connection closed in the middle of a frame.
+    // -- decode, frame (WIRE.md "Frame", "Receiving")
+    /// A frame id that names no message of the direction read, or two (`type`).
+    Type { path: String, text: String },
+    /// A frame length out of range (`length`).
+    FrameLength { path: String, text: String },
+    /// A frame whose checksum is wrong (`checksum`).
+    Checksum { path: String, got: u64, want: u64 },
+    /// The connection closed in the middle of a frame, or a buffer ends inside one.
     FrameCut { got: usize, need: usize },
+    /// Bytes after the frame in a buffer that holds one frame.
+    FrameTrailing { left: usize },
 
-    // -- decode, payload (WIRE.md "Types")
+    // -- decode, payload (WIRE.md "Types"), and the header's constants
+    /// A constant with another value (`const`): `got` and `want` as text.
+    Const {
+        path: String,
+        got: String,
+        want: String,
+    },
     /// A value ends before its last byte.
     Truncated {
         path: String,
@@ -54,12 +58,20 @@ pub enum Error {
         max: u64,
         count: Count,
     },
+    /// Counts that are not whole elements, or two counts of one field that disagree.
+    Uneven { path: String, text: String },
     /// A `bool` byte other than 0 or 1.
     Bool { path: String, byte: u8 },
     /// An integer that is not a value of the enum.
     Enum {
         path: String,
         value: i128,
+        name: &'static str,
+    },
+    /// Bits that the flag set does not name.
+    Flags {
+        path: String,
+        value: u64,
         name: &'static str,
     },
     /// A `char[N]` with a non-NUL byte after its first NUL.
@@ -70,6 +82,8 @@ pub enum Error {
     Bigint { path: String },
     /// A non-zero padding byte.
     Padding { path: String },
+    /// A discriminator that picks no case of the union.
+    Union { path: String, text: String },
 
     // -- encode
     /// An integer outside its type's range (`value` is the decimal text, which may be huge).
@@ -92,6 +106,14 @@ pub enum Error {
         value: String,
         name: &'static str,
     },
+    /// Bits that a closed flag set does not name.
+    UnknownBits {
+        path: String,
+        value: u64,
+        name: &'static str,
+    },
+    /// A union value that is not the case its discriminator picks (or it picks none).
+    NoCase { path: String, text: String },
     /// A NUL inside a `char[N]` text.
     NulInText { path: String },
     /// A `string` whose bytes are not UTF-8.
@@ -117,18 +139,24 @@ impl Error {
     /// The field path of a codec error, for the enclosing levels to extend.
     fn path_mut(&mut self) -> Option<&mut String> {
         match self {
-            Error::Truncated { path, .. }
+            Error::Const { path, .. }
+            | Error::Truncated { path, .. }
             | Error::Trailing { path, .. }
             | Error::TooLong { path, .. }
+            | Error::Uneven { path, .. }
             | Error::Bool { path, .. }
             | Error::Enum { path, .. }
+            | Error::Flags { path, .. }
             | Error::Char { path }
             | Error::Utf8 { path }
             | Error::Bigint { path }
             | Error::Padding { path }
+            | Error::Union { path, .. }
             | Error::Range { path, .. }
             | Error::TooLongToEncode { path, .. }
             | Error::NotInEnum { path, .. }
+            | Error::UnknownBits { path, .. }
+            | Error::NoCase { path, .. }
             | Error::NulInText { path }
             | Error::NotUtf8 { path } => Some(path),
             _ => None,
@@ -160,46 +188,46 @@ impl Error {
         self.prefixed(name)
     }
 
-    /// Whether the stream is out of step after this error while reading a frame.
-    pub fn breaks_stream(&self) -> bool {
-        matches!(
-            self,
-            Error::Magic { .. }
-                | Error::Version { .. }
-                | Error::Flags { .. }
-                | Error::Type { .. }
-                | Error::FrameTooLong { .. }
-                | Error::FrameCut { .. }
-        )
-    }
-
     /// The kind word of the reply: `decode`, `encode`, `request`, ...
     pub fn kind(&self) -> &'static str {
         match self {
-            Error::Magic { .. }
-            | Error::Version { .. }
-            | Error::Flags { .. }
-            | Error::Type { .. }
-            | Error::FrameTooLong { .. }
-            | Error::FrameCut { .. }
-            | Error::Truncated { .. }
-            | Error::Trailing { .. }
-            | Error::TooLong { .. }
-            | Error::Bool { .. }
-            | Error::Enum { .. }
-            | Error::Char { .. }
-            | Error::Utf8 { .. }
-            | Error::Bigint { .. }
-            | Error::Padding { .. } => "decode",
-            Error::Range { .. }
-            | Error::TooLongToEncode { .. }
-            | Error::NotInEnum { .. }
-            | Error::NulInText { .. }
-            | Error::NotUtf8 { .. } => "encode",
             Error::Request(_) => "request",
             Error::Unsupported(_) => "unsupported",
             Error::Timeout(_) => "timeout",
             Error::Runtime(_) | Error::Closed(_) => "runtime",
+            Error::Range { .. }
+            | Error::TooLongToEncode { .. }
+            | Error::NotInEnum { .. }
+            | Error::UnknownBits { .. }
+            | Error::NoCase { .. }
+            | Error::NulInText { .. }
+            | Error::NotUtf8 { .. } => "encode",
+            _ => "decode",
+        }
+    }
+
+    /// The code of a decode or encode error (PEER_CONTRACT.md, "Errors"); "" for the others.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Type { .. } => "type",
+            Error::FrameLength { .. }
+            | Error::TooLong { .. }
+            | Error::Uneven { .. }
+            | Error::TooLongToEncode { .. } => "length",
+            Error::Checksum { .. } => "checksum",
+            Error::FrameCut { .. } | Error::Truncated { .. } => "truncated",
+            Error::FrameTrailing { .. } | Error::Trailing { .. } => "trailing",
+            Error::Const { .. } => "const",
+            Error::Bool { .. } => "bool",
+            Error::Enum { .. } | Error::NotInEnum { .. } => "enum",
+            Error::Flags { .. } | Error::UnknownBits { .. } => "flags",
+            Error::Char { .. } | Error::NulInText { .. } => "char",
+            Error::Utf8 { .. } | Error::NotUtf8 { .. } => "utf8",
+            Error::Bigint { .. } => "bigint",
+            Error::Padding { .. } => "padding",
+            Error::Union { .. } | Error::NoCase { .. } => "union",
+            Error::Range { .. } => "range",
+            _ => "",
         }
     }
 }
@@ -215,87 +243,87 @@ impl fmt::Display for Count {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = self.kind();
+        let (kind, code) = (self.kind(), self.code());
         match self {
-            Error::Magic { got, want } => {
+            Error::Type { path, text }
+            | Error::FrameLength { path, text }
+            | Error::Uneven { path, text }
+            | Error::Union { path, text }
+            | Error::NoCase { path, text } => write!(f, "{kind} {code} {path} {text}"),
+            Error::Checksum { path, got, want } => {
                 write!(
                     f,
-                    "{kind} magic frame.magic {got:#010x} is not {want:#010x}"
-                )
-            }
-            Error::Version { got, want } => {
-                write!(f, "{kind} version frame.version {got} is not {want}")
-            }
-            Error::Flags { got } => write!(f, "{kind} flags frame.flags {got:#x} is not 0"),
-            Error::Type { id } => write!(f, "{kind} type frame.msg_type no message has id {id}"),
-            Error::FrameTooLong { len, max } => {
-                write!(
-                    f,
-                    "{kind} length frame.payload_len {len} bytes, at most {max}"
+                    "{kind} {code} {path} {got:#x} is not the frame's {want:#x}"
                 )
             }
             Error::FrameCut { got, need } => {
-                write!(
-                    f,
-                    "{kind} truncated frame closed after {got} of {need} bytes"
-                )
+                write!(f, "{kind} {code} frame ends after {got} of {need} bytes")
+            }
+            Error::FrameTrailing { left } => {
+                write!(f, "{kind} {code} frame {left} bytes after the frame")
+            }
+            Error::Const { path, got, want } => {
+                write!(f, "{kind} {code} {path} {got} is not the constant {want}")
             }
             Error::Truncated { path, need, left } => {
-                write!(f, "{kind} truncated {path} needs {need} bytes, {left} left")
+                write!(f, "{kind} {code} {path} needs {need} bytes, {left} left")
             }
             Error::Trailing { path, left } => {
-                write!(f, "{kind} trailing {path} {left} bytes left over")
+                write!(f, "{kind} {code} {path} {left} bytes left over")
             }
             Error::TooLong {
                 path,
                 len,
                 max,
                 count,
-            } => {
-                write!(f, "{kind} length {path} {len} {count}, at most {max}")
-            }
+            } => write!(f, "{kind} {code} {path} {len} {count}, at most {max}"),
             Error::Bool { path, byte } => {
-                write!(f, "{kind} bool {path} byte {byte:#04x} is neither 0 nor 1")
+                write!(
+                    f,
+                    "{kind} {code} {path} byte {byte:#04x} is neither 0 nor 1"
+                )
             }
             Error::Enum { path, value, name } => {
-                write!(f, "{kind} enum {path} {value} is not a value of {name}")
+                write!(f, "{kind} {code} {path} {value} is not a value of {name}")
+            }
+            Error::NotInEnum { path, value, name } => {
+                write!(f, "{kind} {code} {path} {value} is not a value of {name}")
+            }
+            Error::Flags { path, value, name } | Error::UnknownBits { path, value, name } => {
+                write!(
+                    f,
+                    "{kind} {code} {path} {value:#x} sets bits {name} does not name"
+                )
             }
             Error::Char { path } => {
-                write!(f, "{kind} char {path} a non-NUL byte after the first NUL")
+                write!(f, "{kind} {code} {path} a non-NUL byte after the first NUL")
             }
             Error::Utf8 { path } | Error::NotUtf8 { path } => {
-                write!(f, "{kind} utf8 {path} not valid UTF-8")
+                write!(f, "{kind} {code} {path} not valid UTF-8")
             }
-            Error::Bigint { path } => write!(f, "{kind} bigint {path} not the minimal form"),
-            Error::Padding { path } => write!(f, "{kind} padding {path} a non-zero padding byte"),
+            Error::Bigint { path } => write!(f, "{kind} {code} {path} not the minimal form"),
+            Error::Padding { path } => {
+                write!(f, "{kind} {code} {path} a non-zero padding byte")
+            }
             Error::Range {
                 path,
                 value,
                 min,
                 max,
-            } => {
-                write!(f, "{kind} range {path} {value} is outside {min}..{max}")
-            }
+            } => write!(f, "{kind} {code} {path} {value} is outside {min}..{max}"),
             Error::TooLongToEncode {
                 path,
                 len,
                 max,
                 count: Count::Needs,
-            } => {
-                write!(f, "{kind} length {path} needs {len} bytes, at most {max}")
-            }
+            } => write!(f, "{kind} {code} {path} needs {len} bytes, at most {max}"),
             Error::TooLongToEncode {
                 path,
                 len,
                 max,
                 count,
-            } => {
-                write!(f, "{kind} length {path} {len} {count}, at most {max}")
-            }
-            Error::NotInEnum { path, value, name } => {
-                write!(f, "{kind} enum {path} {value} is not a value of {name}")
-            }
-            Error::NulInText { path } => write!(f, "{kind} char {path} NUL inside the text"),
+            } => write!(f, "{kind} {code} {path} {len} {count}, at most {max}"),
+            Error::NulInText { path } => write!(f, "{kind} {code} {path} NUL inside the text"),
             Error::Request(text)
             | Error::Unsupported(text)
             | Error::Timeout(text)

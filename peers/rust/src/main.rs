@@ -13,7 +13,8 @@ use crosswire::codec::{hex, parse_blob};
 use crosswire::shm::{Strategy, DEFAULT_CAPACITY};
 use crosswire::stream::{self, Stream};
 use crosswire::transport::{self, Link, Transport};
-use crosswire::{schema, wire, Error, Result};
+use crosswire::wire::{self, no_frame, Direction};
+use crosswire::{schema, Error, Result};
 
 /// The longest request line, in bytes without its newline (PEER_CONTRACT.md, "Lines"):
 /// 8 x max_payload + 65536. A longer one is discarded up to its newline and refused.
@@ -48,8 +49,37 @@ fn deadline(token: &str) -> Result<Instant> {
     ))
 }
 
-fn message(name: &str) -> Result<u16> {
-    schema::message_id(name).ok_or_else(|| request(&format!("unknown message {name:?}")))
+fn message(name: &str) -> Result<usize> {
+    schema::message_index(name).ok_or_else(|| request(&format!("unknown message {name:?}")))
+}
+
+/// A plain header value of SEND: a decimal integer (beyond i128: out of every range).
+fn header_value(token: &str) -> Result<i128> {
+    let digits = token.strip_prefix('-').unwrap_or(token);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(request(&format!("bad header value {token:?}")));
+    }
+    Ok(token.parse().unwrap_or(i128::MAX))
+}
+
+/// The arguments of RECV and ECHO: `<timeout_ms> [request|response]`.
+fn reading(args: &[&str], command: &str) -> Result<(Instant, Direction)> {
+    let direction = match args {
+        [_] => Direction::Any,
+        [_, side] => {
+            Direction::parse(side).ok_or_else(|| request(&format!("bad direction {side:?}")))?
+        }
+        _ => {
+            return Err(request(&format!(
+                "usage: {command} <timeout_ms> [request|response]"
+            )))
+        }
+    };
+    let deadline = deadline(args[0])?;
+    if !schema::HAS_FRAME {
+        return Err(no_frame());
+    }
+    Ok((deadline, direction))
 }
 
 /// A count, seed or length of BLAST/DRAIN: a decimal u64.
@@ -77,9 +107,11 @@ fn stream_of(args: &[&str]) -> Result<Stream> {
 }
 
 /// The message name and seq of a frame received.
-fn facts(header: &wire::Header) -> Vec<String> {
-    let name = schema::message_name(header.msg_type).unwrap_or("-");
-    vec![name.to_owned(), header.seq.to_string()]
+fn facts(head: &wire::Head) -> Vec<String> {
+    let name = schema::MESSAGE_INFO
+        .get(head.message)
+        .map_or("-", |m| m.name);
+    vec![name.to_owned(), head.seq.to_string()]
 }
 
 /// HELLO's facts, the platform measured at run time.
@@ -90,43 +122,59 @@ fn hello() -> String {
         "big"
     };
     let bits = std::mem::size_of::<usize>() * 8;
-    let me = "name=rust language=rust contract=1 transports=uds,shm,tcp messages=*";
+    let me = "name=rust language=rust contract=2 transports=uds,shm,tcp messages=*";
     format!("{me} ptr_bits={bits} byte_order={order}")
 }
 
 /// A seq beyond u64, refused like a value out of range.
 fn seq_range(token: &str) -> Error {
-    let (path, value) = ("frame.seq".into(), token.trim_start_matches('0').into());
-    Error::Range {
-        path,
-        value,
-        min: 0,
-        max: u64::MAX.into(),
-    }
+    let value = token.trim_start_matches('0');
+    wire::header_range("seq", value, 0, schema::SEQ_MAX.into())
+}
+
+/// What the peer keeps between requests: the link, and the protocol version it speaks.
+struct Peer {
+    link: Link,
+    version: u16,
 }
 
 /// The reply tokens after `OK`.
-fn handle(link: &mut Link, words: &[&str]) -> Result<Vec<String>> {
+fn handle(peer: &mut Peer, words: &[&str]) -> Result<Vec<String>> {
     let (command, args) = words.split_first().ok_or_else(|| request("empty"))?;
+    let version = peer.version;
+    let link = &mut peer.link;
     match *command {
         "HELLO" => {
             expect(args, 1, "HELLO <contract>")?;
-            if args[0] != "1" {
+            if args[0] != "2" {
                 return Err(Error::Unsupported(format!("contract {}", args[0])));
             }
             Ok(vec![hello()])
+        }
+        "VERSION" => {
+            expect(args, 1, "VERSION <n>")?;
+            let newest = schema::NEWEST_VERSION;
+            peer.version = match digits(args[0], "version")? {
+                Some(n) if (1..=u64::from(newest)).contains(&n) => n as u16,
+                _ => return Err(request(&format!("bad version {}: 1 to {newest}", args[0]))),
+            };
+            Ok(vec![])
         }
         "ENCODE" => {
             let (name, value) = args
                 .split_first()
                 .ok_or_else(|| request("usage: ENCODE <Message> <value>"))?;
-            Ok(vec![hex(&schema::encode_text(message(name)?, value)?)])
+            Ok(vec![hex(&schema::encode_text(
+                message(name)?,
+                value,
+                version,
+            )?)])
         }
         "DECODE" => {
             expect(args, 2, "DECODE <Message> x<payload>")?;
-            let id = message(args[0])?;
+            let index = message(args[0])?;
             let payload = parse_blob(args[1]).ok_or_else(|| request("bad blob"))?;
-            schema::decode_text(id, &payload)
+            schema::decode_text(index, &payload, version)
         }
         "LISTEN" => {
             if args.first() == Some(&"shm") && args.len() == 3 {
@@ -164,28 +212,43 @@ fn handle(link: &mut Link, words: &[&str]) -> Result<Vec<String>> {
             link.accept(deadline(args[0])?, want_uid).map(|()| vec![])
         }
         "SEND" => {
+            let lead = 2 + schema::PLAIN_COUNT;
             if args.len() < 2 {
-                return Err(request("usage: SEND <Message> <seq> <value>"));
+                return Err(request(
+                    "usage: SEND <Message> <seq> [<header values>] <value>",
+                ));
             }
-            let id = message(args[0])?;
+            let index = message(args[0])?;
             let seq = digits(args[1], "seq")?;
-            let payload = schema::encode_text(id, &args[2..])?;
-            let frame = wire::frame(id, seq.ok_or_else(|| seq_range(args[1]))?, &payload)?;
+            if !schema::HAS_FRAME {
+                return Err(no_frame());
+            }
+            let plain = match args.get(2..lead) {
+                Some(tokens) => tokens
+                    .iter()
+                    .map(|t| header_value(t))
+                    .collect::<Result<Vec<_>>>()?,
+                None => return Err(request("missing the frame's header values")),
+            };
+            let payload = schema::encode_text(index, &args[lead..], version)?;
+            let seq = seq.ok_or_else(|| seq_range(args[1]))?;
+            let frame = wire::frame(index, seq, &plain, &payload)?;
             link.write_all(&frame)?;
             Ok(vec![frame.len().to_string()])
         }
         "RECV" => {
-            expect(args, 1, "RECV <timeout_ms>")?;
-            let (header, payload) = wire::read_frame(link, deadline(args[0])?)?;
-            let value = schema::decode_text(header.msg_type, &payload)?; // stays connected
-            Ok([facts(&header), value].concat())
+            let (deadline, direction) = reading(args, "RECV")?;
+            let (head, payload) = wire::read_frame(link, deadline, direction)?;
+            let value = schema::decode_text(head.message, &payload, version)?; // stays connected
+            let plain = head.plain.iter().map(i128::to_string);
+            Ok(facts(&head).into_iter().chain(plain).chain(value).collect())
         }
         "ECHO" => {
-            expect(args, 1, "ECHO <timeout_ms>")?;
-            let (header, payload) = wire::read_frame(link, deadline(args[0])?)?;
-            let back = schema::reencode(header.msg_type, &payload)?;
-            link.write_all(&wire::frame(header.msg_type, header.seq, &back)?)?;
-            Ok(facts(&header))
+            let (deadline, direction) = reading(args, "ECHO")?;
+            let (head, payload) = wire::read_frame(link, deadline, direction)?;
+            let back = schema::reencode(head.message, &payload, version)?;
+            link.write_all(&wire::frame(head.message, head.seq, &head.plain, &back)?)?;
+            Ok(facts(&head))
         }
         "BLAST" => {
             expect(args, 4, "BLAST <count> <seed> <min_len> <max_len>")?;
@@ -197,7 +260,7 @@ fn handle(link: &mut Link, words: &[&str]) -> Result<Vec<String>> {
             expect(args, 5, usage)?;
             let count = number(args[0], "count")?;
             let stream = stream_of(&args[1..4])?;
-            stream::drain(link, count, &stream, deadline(args[4])?)
+            stream::drain(link, count, &stream, deadline(args[4])?, version)
         }
         "WAIT" => {
             expect(args, 1, "WAIT <spin|futex|spin-futex>")?;
@@ -239,7 +302,7 @@ fn handle(link: &mut Link, words: &[&str]) -> Result<Vec<String>> {
 }
 
 /// The one reply line to one request line.
-fn answer(link: &mut Link, raw: &[u8]) -> String {
+fn answer(peer: &mut Peer, raw: &[u8]) -> String {
     let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
     let line = match std::str::from_utf8(raw) {
         Ok(line) if line.is_ascii() => line,
@@ -249,7 +312,7 @@ fn answer(link: &mut Link, raw: &[u8]) -> String {
     if words.contains(&"") {
         return "ERR request empty request or an empty token (two spaces?)".into();
     }
-    match handle(link, &words) {
+    match handle(peer, &words) {
         Ok(tokens) if tokens.is_empty() => "OK".into(),
         Ok(tokens) => format!("OK {}", tokens.join(" ")),
         Err(err) => format!("ERR {err}").replace(['\r', '\n'], " "),
@@ -266,7 +329,10 @@ fn main() -> io::Result<()> {
 
 fn serve() -> io::Result<()> {
     let (mut stdin, mut stdout) = (io::stdin().lock(), io::stdout().lock());
-    let mut link = Link::default();
+    let mut peer = Peer {
+        link: Link::default(),
+        version: schema::NEWEST_VERSION,
+    };
     let mut raw = Vec::new();
     loop {
         raw.clear();
@@ -276,12 +342,12 @@ fn serve() -> io::Result<()> {
             .read_until(b'\n', &mut raw)?
             == 0
         {
-            return Ok(()); // end of input: `link` closes on drop
+            return Ok(()); // end of input: the link closes on drop
         }
         crosswire::follow_process_cpus(); // a pin may have come after this thread started
         let quit = raw == b"QUIT\n" || raw == b"QUIT";
         let reply = if raw.ends_with(b"\n") || (raw.len() as u64) <= MAX_LINE {
-            answer(&mut link, &raw)
+            answer(&mut peer, &raw)
         } else {
             while !raw.ends_with(b"\n") {
                 raw.clear(); // drop the rest of the line

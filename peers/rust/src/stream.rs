@@ -3,15 +3,45 @@
 //! `len_i = min_len + splitmix64(seed XOR i) mod (max_len - min_len + 1)`, and whose checksum
 //! is the CRC-32 (zlib's) of the data. Both sides compute the same stream, so the receiver
 //! checks every frame for loss, duplication, reordering and torn or corrupt bytes.
+//!
+//! They need a schema with crosswire's `Blob` message (a `u32` checksum, then `bytes` data with
+//! a `u32` length, little-endian), which `blob()` finds and checks at run time: the peer builds
+//! for any schema, and answers `ERR unsupported` to these requests where there is none.
 
 use std::collections::HashSet;
 use std::time::Instant;
 
-use crate::codec::{self, Message};
 use crate::error::{Error, Result};
-use crate::schema::{self, Blob};
+use crate::schema;
 use crate::transport::Link;
-use crate::wire::{self, Header, HEADER_SIZE};
+use crate::wire::{self, Direction, Head};
+
+/// Where a Blob payload keeps its data: after the checksum and the data's length.
+pub const BLOB_DATA_AT: usize = 8;
+
+/// The index of crosswire's `Blob` message in this schema, if it has one and a frame: its
+/// payload is the checksum and the data's length (u32, little-endian), then the data.
+pub fn blob() -> Result<usize> {
+    let unsupported =
+        || Error::Unsupported("streams need crosswire's Blob message behind a frame".into());
+    let index = schema::message_index("Blob")
+        .filter(|_| schema::HAS_FRAME)
+        .ok_or_else(unsupported)?;
+    let probe = schema::encode_text(index, &["305419896", "xabcd"], schema::NEWEST_VERSION);
+    if probe.as_deref() != Ok(&blob_payload(0x1234_5678, &[0xab, 0xcd])[..]) {
+        return Err(unsupported());
+    }
+    Ok(index)
+}
+
+/// The payload of a Blob carrying `data`, as crosswire's schema writes it.
+pub fn blob_payload(checksum: u32, data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(BLOB_DATA_AT + data.len());
+    out.extend_from_slice(&checksum.to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(data);
+    out
+}
 
 /// The contract's splitmix64, modulo 2^64.
 pub fn splitmix64(x: u64) -> u64 {
@@ -83,34 +113,26 @@ impl Stream {
                 .all(|(j, &got)| got == i.wrapping_add(j as u64) as u8)
     }
 
-    /// Frame `i`'s Blob, its data written into `blob.data`.
-    fn fill(&self, i: u64, blob: &mut Blob) -> Result<()> {
+    /// Frame `i`'s Blob payload, written into `payload`.
+    fn fill(&self, i: u64, payload: &mut Vec<u8>) -> Result<()> {
         let len = self.len(i);
-        // Longer than any payload: refused before `len` bytes are allocated, with the codec's
-        // own error for the longest data it refuses (its path and limit), and the real length.
-        // Shorter data that still does not fit is refused by the codec below.
-        let limit = schema::MAX_PAYLOAD as usize;
-        if len > limit as u64 {
-            let probe = Blob {
-                checksum: 0,
-                data: vec![0; limit + 1],
-            };
-            return Err(match codec::encode_message(&probe) {
-                Err(Error::TooLongToEncode {
-                    path, max, count, ..
-                }) => Error::TooLongToEncode {
-                    path,
-                    len,
-                    max,
-                    count,
-                },
-                Err(err) => err,
-                Ok(_) => Error::Runtime(format!("Blob data of {len} bytes")),
+        // Longer than a payload holds: refused before `len` bytes are allocated.
+        let max = u64::from(schema::MAX_PAYLOAD).saturating_sub(BLOB_DATA_AT as u64);
+        if len > max {
+            let (path, count) = ("Blob.data".into(), crate::error::Count::Bytes);
+            return Err(Error::TooLongToEncode {
+                path,
+                len,
+                max,
+                count,
             });
         }
-        blob.data.clear();
-        blob.data.extend((0..len).map(|j| i.wrapping_add(j) as u8));
-        blob.checksum = crc32(&blob.data);
+        payload.clear();
+        payload.resize(BLOB_DATA_AT, 0);
+        payload.extend((0..len).map(|j| i.wrapping_add(j) as u8));
+        let checksum = crc32(&payload[BLOB_DATA_AT..]);
+        payload[..4].copy_from_slice(&checksum.to_le_bytes());
+        payload[4..BLOB_DATA_AT].copy_from_slice(&(len as u32).to_le_bytes());
         Ok(())
     }
 }
@@ -166,24 +188,27 @@ impl Tally {
         true
     }
 
-    fn add(&mut self, stream: &Stream, header: &Header, payload: &[u8]) {
+    /// Count a frame (the stream's are message `blob`): a payload that does not decode at
+    /// `version` is received and corrupt, its bytes and seq not counted; another message or a
+    /// seq outside the stream is corrupt; then a seen seq is a duplicate, and data that is not
+    /// frame `seq`'s is corrupt.
+    fn add(&mut self, stream: &Stream, head: &Head, payload: &[u8], blob: usize, version: u16) {
         self.received += 1;
-        self.bytes += (HEADER_SIZE + payload.len()) as u64;
-        let seq = header.seq;
-        if header.msg_type != Blob::ID || !(1..=self.count).contains(&seq) {
+        if schema::check(head.message, payload, version).is_err() {
             self.corrupt += 1;
             return;
         }
-        let blob = match codec::decode_message::<Blob>(payload) {
-            Ok(blob) => blob,
-            Err(_) => {
-                self.corrupt += 1;
-                return;
-            }
-        };
+        self.bytes += head.size as u64;
+        let seq = head.seq;
+        if head.message != blob || !(1..=self.count).contains(&seq) {
+            self.corrupt += 1;
+            return;
+        }
+        let data = &payload[BLOB_DATA_AT..];
+        let checksum = u32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]);
         if !self.see(seq) {
             self.duplicated += 1;
-        } else if !stream.matches(seq, &blob.data) || blob.checksum != crc32(&blob.data) {
+        } else if !stream.matches(seq, data) || checksum != crc32(data) {
             self.corrupt += 1;
         }
     }
@@ -203,17 +228,17 @@ fn nanos(start: Instant, end: Instant) -> u128 {
 
 /// `BLAST`: send frames 1..=count of the stream, timing the whole.
 pub fn blast(link: &mut Link, count: u64, stream: &Stream) -> Result<Vec<String>> {
+    let blob = blob()?;
     require(link)?;
     let sleeps = link.sleeps();
-    let mut blob = Blob {
-        checksum: 0,
-        data: Vec::new(),
-    };
+    let plain = [0; schema::PLAIN_COUNT]; // every header field holds a 0
+    let (mut payload, mut frame) = (Vec::new(), Vec::new());
     let mut bytes = 0u64;
     let start = Instant::now();
     for i in 1..=count {
-        stream.fill(i, &mut blob)?;
-        let frame = wire::frame(Blob::ID, i, &codec::encode_message(&blob)?)?;
+        stream.fill(i, &mut payload)?;
+        frame.clear();
+        schema::write_frame(&mut frame, blob, i, &plain, &payload)?;
         link.write_all(&frame)?;
         bytes += frame.len() as u64;
     }
@@ -234,25 +259,32 @@ pub fn drain(
     count: u64,
     stream: &Stream,
     deadline: Instant,
+    version: u16,
 ) -> Result<Vec<String>> {
+    let blob = blob()?;
     require(link)?;
     let sleeps = link.sleeps();
     let mut tally = Tally::new(count);
     let mut span: Option<(Instant, Instant)> = None;
     while tally.received < count {
-        match wire::read_frame(link, deadline) {
-            Ok((header, payload)) => {
+        match wire::read_frame(link, deadline, Direction::Any) {
+            Ok((head, payload)) => {
                 let now = Instant::now();
                 span = Some((span.map_or(now, |(first, _)| first), now));
-                tally.add(stream, &header, &payload);
+                tally.add(stream, &head, &payload, blob, version);
             }
             // The other side left (maybe in the middle of a frame), or time is up.
             Err(Error::Closed(_) | Error::FrameCut { .. } | Error::Timeout(_)) => break,
             // A bad frame header: the stream is out of step and the link is closed.
-            Err(err) if err.breaks_stream() => {
+            Err(err) if err.kind() == "decode" && !link.connected() => {
                 tally.received += 1;
                 tally.corrupt += 1;
                 break;
+            }
+            // A bad checksum: the frame was read whole, the stream is in step.
+            Err(err) if err.kind() == "decode" => {
+                tally.received += 1;
+                tally.corrupt += 1;
             }
             Err(err) => return Err(err),
         }

@@ -1,105 +1,262 @@
-//! Frames (WIRE.md "Frame"): the 24-byte header, written and checked in the order WIRE.md
-//! gives, and whole frames read from a connection.
+//! Frames (WIRE.md "Frame") as the schema declares them. The generated code writes a frame
+//! and checks a header and a checksum (`schema::write_frame`, `check_head`, `check_sum`) with
+//! the pieces below, which know no layout; then whole frames are read from a connection, or
+//! taken from a buffer, with them.
 
+use std::fmt::Display;
 use std::time::Instant;
 
-use crate::error::{Error, Result};
+pub use crate::codec::{get_int, get_uint, put_uint};
+use crate::error::{Count, Error, Result};
 use crate::schema;
 use crate::transport::Link;
 
-pub const HEADER_SIZE: usize = 24;
-
-/// A checked frame header.
+/// Which side's messages a receiver reads (`RECV <ms> request`), or either.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Header {
-    pub msg_type: u16,
-    pub payload_len: usize,
-    pub seq: u64,
+pub enum Direction {
+    Any,
+    Request,
+    Response,
 }
 
-/// The frame of message `msg_type` carrying `payload`.
-pub fn frame(msg_type: u16, seq: u64, payload: &[u8]) -> Result<Vec<u8>> {
-    let len = u32::try_from(payload.len())
-        .ok()
-        .filter(|&n| n <= schema::MAX_PAYLOAD)
-        .ok_or_else(|| Error::Runtime(format!("a payload of {} bytes", payload.len())))?;
-    let mut out = Vec::with_capacity(HEADER_SIZE + payload.len());
-    out.extend_from_slice(&schema::MAGIC.to_le_bytes());
-    out.extend_from_slice(&schema::VERSION.to_le_bytes());
-    out.extend_from_slice(&msg_type.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes()); // flags
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&seq.to_le_bytes());
-    out.extend_from_slice(payload);
+impl Direction {
+    pub fn parse(word: &str) -> Option<Direction> {
+        match word {
+            "request" => Some(Direction::Request),
+            "response" => Some(Direction::Response),
+            _ => None,
+        }
+    }
+}
+
+/// A message as the frame knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Info {
+    pub name: &'static str,
+    pub id: u32,
+    pub direction: Direction,
+    /// The checksum's per-message byte (0 when the checksum has none).
+    pub seed: u8,
+    /// The newest version of its fields (`Message::NEWEST`).
+    pub newest: u16,
+    /// Whether trailing zero bytes are left off its payload (`Message::TRIM`).
+    pub trim: bool,
+}
+
+/// What a header field is for (WIRE.md, "Frame").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Const,
+    Id,
+    Length,
+    Seq,
+    Plain,
+}
+
+/// A header field: where it is and what it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Part {
+    pub name: &'static str,
+    pub offset: usize,
+    pub size: usize,
+    pub big: bool,
+    pub role: Role,
+    pub min: i128,
+    pub max: i128,
+}
+
+/// A checked frame header: the message (its index in the schema), the payload's length, the
+/// seq, the plain header values in header order, and the whole frame's size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header<const P: usize> {
+    pub message: usize,
+    pub payload_len: usize,
+    pub seq: u64,
+    pub plain: [i128; P],
+    pub size: usize,
+}
+
+/// The error of a schema that declares no frame.
+pub fn no_frame() -> Error {
+    Error::Unsupported("the schema declares no frame".into())
+}
+
+/// A header constant that is not: `decode const frame.<name>`.
+pub fn header_const(name: &str, got: u64, want: u64) -> Error {
+    Error::Const {
+        path: format!("frame.{name}"),
+        got: format!("{got:#x}"),
+        want: format!("{want:#x}"),
+    }
+}
+
+fn side(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Any => "",
+        Direction::Request => " sent as a request",
+        Direction::Response => " sent as a response",
+    }
+}
+
+/// An id that names no message (`field` empty: the frame has no id field).
+pub fn no_message(field: &str, id: u64, direction: Direction) -> Error {
+    let path = if field.is_empty() {
+        "frame".to_owned()
+    } else {
+        format!("frame.{field}")
+    };
+    let text = if field.is_empty() {
+        format!("no message is{}", side(direction))
+    } else {
+        format!("no message{} has id {id}", side(direction))
+    };
+    Error::Type { path, text }
+}
+
+/// An id two messages share, read without a direction.
+pub fn two_messages(field: &str, id: u64, first: &str, second: &str) -> Error {
+    if field.is_empty() {
+        return Error::Type {
+            path: "frame".to_owned(),
+            text: format!(
+                "the frame has no id and {first} and {second} are both possible: say which direction is read"
+            ),
+        };
+    }
+    Error::Type {
+        path: format!("frame.{field}"),
+        text: format!(
+            "id {id} is {first} and {second}: say which direction is read (request|response)"
+        ),
+    }
+}
+
+/// The payload's length from the length field's value `n`, which counts `adjust` bytes
+/// besides the payload.
+#[inline]
+pub fn payload_len(field: &str, n: u64, adjust: u64, max: u32) -> Result<usize> {
+    let bad = |text: String| Error::FrameLength {
+        path: format!("frame.{field}"),
+        text,
+    };
+    if n < adjust {
+        return Err(bad(format!(
+            "{n} is less than the {adjust} bytes it counts besides the payload"
+        )));
+    }
+    let len = n - adjust;
+    if len > u64::from(max) {
+        return Err(bad(format!(
+            "{len} payload bytes, more than max_payload {max}"
+        )));
+    }
+    usize::try_from(len).map_err(|_| bad(format!("{len} payload bytes")))
+}
+
+/// The length field's value for a payload of `len` bytes (at most `max`).
+pub fn frame_length(len: usize, adjust: u64, max: u32, message: &str) -> Result<u64> {
+    match u32::try_from(len) {
+        Ok(n) if n <= max => Ok(u64::from(n) + adjust),
+        _ => Err(Error::TooLongToEncode {
+            path: message.into(),
+            len: len as u64,
+            max: u64::from(max),
+            count: Count::Bytes,
+        }),
+    }
+}
+
+/// A seq or plain header value that does not fit its field: `encode range frame.<name>`.
+pub fn header_range(name: &str, value: impl Display, min: i128, max: i128) -> Error {
+    Error::Range {
+        path: format!("frame.{name}"),
+        value: value.to_string(),
+        min,
+        max,
+    }
+}
+
+/// Plain header value `i` of `values`, checked against its field's range.
+pub fn plain_value(values: &[i128], i: usize, name: &str, min: i128, max: i128) -> Result<i128> {
+    match values.get(i) {
+        Some(&v) if (min..=max).contains(&v) => Ok(v),
+        Some(&v) => Err(header_range(name, v, min, max)),
+        None => Err(header_range(name, "(missing)", min, max)),
+    }
+}
+
+/// A checksum that is not the frame's: `decode checksum frame.<name>`.
+pub fn bad_checksum(name: &str, got: u64, want: u64) -> Error {
+    Error::Checksum {
+        path: format!("frame.{name}"),
+        got,
+        want,
+    }
+}
+
+// ------------------------------------------------------------------ frames of this schema
+
+/// A checked frame header of this schema.
+pub type Head = Header<{ schema::PLAIN_COUNT }>;
+
+/// The frame of message `index` carrying `payload`, with `seq` and the plain header values.
+pub fn frame(index: usize, seq: u64, plain: &[i128], payload: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    schema::write_frame(&mut out, index, seq, plain, payload)?;
     Ok(out)
 }
 
-fn field<const N: usize>(header: &[u8; HEADER_SIZE], at: usize) -> [u8; N] {
-    let mut out = [0; N];
-    out.copy_from_slice(&header[at..at + N]);
-    out
+/// The payload of a whole frame.
+pub fn payload<'a>(frame: &'a [u8], head: &Head) -> &'a [u8] {
+    &frame[schema::HEADER_SIZE..schema::HEADER_SIZE + head.payload_len]
 }
 
-/// Check a header: magic, version, flags, msg_type known, payload_len within the limit.
-pub fn check_header(h: &[u8; HEADER_SIZE]) -> Result<Header> {
-    let magic = u32::from_le_bytes(field(h, 0));
-    let version = u16::from_le_bytes(field(h, 4));
-    let msg_type = u16::from_le_bytes(field(h, 6));
-    let flags = u32::from_le_bytes(field(h, 8));
-    let payload_len = u32::from_le_bytes(field(h, 12));
-    let seq = u64::from_le_bytes(field(h, 16));
-    if magic != schema::MAGIC {
-        return Err(Error::Magic {
-            got: magic,
-            want: schema::MAGIC,
-        });
+/// Read one whole frame into the link's input buffer, its header checked (not its checksum),
+/// and leave it there (`peek` gives it, `skip` or `echo` take it). After an error in the
+/// header the stream is out of step and the connection is closed.
+pub fn peek_frame(link: &mut Link, deadline: Instant, direction: Direction) -> Result<Head> {
+    if !schema::HAS_FRAME {
+        return Err(no_frame());
     }
-    if version != schema::VERSION {
-        return Err(Error::Version {
-            got: version,
-            want: schema::VERSION,
-        });
-    }
-    if flags != 0 {
-        return Err(Error::Flags { got: flags });
-    }
-    if schema::message_name(msg_type).is_none() {
-        return Err(Error::Type { id: msg_type });
-    }
-    if payload_len > schema::MAX_PAYLOAD {
-        return Err(Error::FrameTooLong {
-            len: payload_len,
-            max: schema::MAX_PAYLOAD,
-        });
-    }
-    let payload_len = usize::try_from(payload_len)
-        .map_err(|_| Error::Runtime(format!("a payload of {payload_len} bytes")))?;
-    Ok(Header {
-        msg_type,
-        payload_len,
-        seq,
-    })
-}
-
-/// Read one whole frame into the link's input buffer, its header checked, and leave it there
-/// (`peek` gives it, `skip` or `echo` take it). After an error in the header the stream is
-/// out of step and the connection is closed; the payload is not decoded here.
-pub fn peek_frame(link: &mut Link, deadline: Instant) -> Result<Header> {
-    let mut raw = [0; HEADER_SIZE];
-    raw.copy_from_slice(link.peek(HEADER_SIZE, deadline)?);
-    let header = check_header(&raw).map_err(|err| {
+    let checked = schema::check_head(link.peek(schema::HEADER_SIZE, deadline)?, direction);
+    let head = checked.map_err(|err| {
         link.close_connection(); // the stream is out of step
         err
     })?;
-    link.peek(HEADER_SIZE + header.payload_len, deadline)?;
-    Ok(header)
+    link.peek(head.size, deadline)?;
+    Ok(head)
 }
 
-/// Read one whole frame: its header and payload (see `peek_frame`).
-pub fn read_frame(link: &mut Link, deadline: Instant) -> Result<(Header, Vec<u8>)> {
-    let header = peek_frame(link, deadline)?;
-    let len = HEADER_SIZE + header.payload_len;
-    let payload = link.peek(len, deadline)?[HEADER_SIZE..].to_vec(); // all read already
-    link.skip(len);
-    Ok((header, payload))
+/// Read one whole frame, its checksum checked, and take it: the header and the payload. A
+/// frame whose checksum is wrong is taken too (the stream stays in step).
+pub fn read_frame(
+    link: &mut Link,
+    deadline: Instant,
+    direction: Direction,
+) -> Result<(Head, Vec<u8>)> {
+    let head = peek_frame(link, deadline, direction)?;
+    let frame = link.peek(head.size, deadline)?; // all read already
+    let checked = schema::check_sum(frame, &head);
+    let body = payload(frame, &head).to_vec();
+    link.skip(head.size);
+    checked.map(|()| (head, body))
+}
+
+/// The frame that `buf` holds, whole and alone: its header and its payload (WIRE.md,
+/// "Receiving": the header, a frame cut short, bytes after it, the checksum).
+pub fn split_frame(buf: &[u8], direction: Direction) -> Result<(Head, &[u8])> {
+    if !schema::HAS_FRAME {
+        return Err(no_frame());
+    }
+    let head = schema::check_head(buf, direction)?;
+    if buf.len() < head.size {
+        let (got, need) = (buf.len(), head.size);
+        return Err(Error::FrameCut { got, need });
+    }
+    if buf.len() > head.size {
+        let left = buf.len() - head.size;
+        return Err(Error::FrameTrailing { left });
+    }
+    schema::check_sum(buf, &head)?;
+    Ok((head, payload(buf, &head)))
 }

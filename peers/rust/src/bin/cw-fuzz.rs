@@ -3,14 +3,14 @@
 //! checks each result; `make fuzz` runs it (README.md, "Fuzzing").
 //!
 //! An input is read as fuzz/c/fuzz_decode.c reads it, so that a regression file means the same
-//! to both fuzzers: as frames back to back (each header checked, each payload decoded as the
-//! message it names), and as a bare payload whose first byte picks the message at index
-//! (byte mod count) of the message ids, sorted. For every decode:
+//! to both fuzzers: as frames back to back of the schema's `[frame]` (each header checked, each
+//! payload decoded as the message it names), and as a bare payload whose first byte picks the
+//! message at index (byte mod count) of the messages sorted by id. For every decode:
 //!
 //! - no panic (`catch_unwind`);
 //! - a failure is a `decode` error, with its path under `frame` (header) or the message name,
 //!   and the text form (`decode_text`) fails with the very same error;
-//! - a success encodes back to the very same bytes (the header too, rebuilt by `wire::frame`),
+//! - a success encodes back to the very same bytes (the frame too, rebuilt by `wire::frame`),
 //!   and its text form (`decode_text`, then `encode_text`) gives the very same bytes.
 //!
 //! A failing input is written to the output folder (fuzz/regressions/rust/) and the loop
@@ -31,27 +31,30 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crosswire::{schema, wire, Error};
+use crosswire::schema::{self, HEADER_SIZE, NEWEST_VERSION};
+use crosswire::wire::{self, Direction};
+use crosswire::Error;
 
 /// Inputs grow no longer than this: room for any seed and its mutations, and fast to check.
 const MAX_INPUT: usize = 1 << 16;
 /// The corpus stops growing at this many inputs.
 const MAX_CORPUS: usize = 1 << 14;
 /// Decode codes of PEER_CONTRACT.md "Errors".
-const CODES: [&str; 13] = [
-    "magic",
-    "version",
-    "flags",
+const CODES: [&str; 14] = [
+    "const",
     "type",
     "length",
+    "checksum",
     "truncated",
     "trailing",
     "bool",
     "enum",
+    "flags",
     "char",
     "utf8",
     "bigint",
     "padding",
+    "union",
 ];
 /// Lengths and counts worth trying: small ones, the schema's `max`es and their neighbours
 /// (`Blob.data` holds up to `max_payload - 8` bytes), and the edges of u32.
@@ -67,10 +70,10 @@ const LENGTHS: [u32; 18] = [
     63,
     64,
     65,
-    schema::MAX_PAYLOAD - 8,
-    schema::MAX_PAYLOAD - 7,
+    schema::MAX_PAYLOAD.saturating_sub(8),
+    schema::MAX_PAYLOAD.saturating_sub(7),
     schema::MAX_PAYLOAD,
-    schema::MAX_PAYLOAD + 1,
+    schema::MAX_PAYLOAD.saturating_add(1),
     0x7fff_ffff,
     0x8000_0000,
     0xffff_ffff,
@@ -106,11 +109,15 @@ impl Rng {
 /// The outcome of one input, for the feedback: which messages decoded or failed where.
 type Outcome = String;
 
-/// The ids of the schema's messages, sorted: the selector byte of a bare payload indexes them.
-fn message_ids() -> Vec<u16> {
-    (0..=u16::MAX)
-        .filter(|&id| schema::message_name(id).is_some())
-        .collect()
+/// The schema's messages sorted by id: the selector byte of a bare payload indexes them.
+fn message_ids() -> Vec<usize> {
+    let mut ids: Vec<usize> = (0..schema::MESSAGE_INFO.len()).collect();
+    ids.sort_by_key(|&i| schema::MESSAGE_INFO[i].id);
+    ids
+}
+
+fn name_of(index: usize) -> &'static str {
+    schema::MESSAGE_INFO.get(index).map_or("?", |m| m.name)
 }
 
 /// `decode <code> <path>` of a decode error whose path is `root` or under it, else why not.
@@ -131,22 +138,36 @@ fn typed(err: &Error, root: &str) -> Result<String, String> {
     Ok(format!("{code} {path}"))
 }
 
+/// Whether `again`, the encoding of a decoded payload that differs from it, is allowed to: a
+/// message with extensions reads an older version's payload (its newer fields at their
+/// defaults) and one whose zeros are trimmed reads them back; either way the value must stay,
+/// and `again` must be its own encoding.
+fn canonical_again(id: usize, again: &[u8], words: &[String]) -> bool {
+    let relaxed = schema::MESSAGE_INFO
+        .get(id)
+        .map_or(false, |m| m.trim || m.newest > 1);
+    relaxed
+        && schema::reencode(id, again, NEWEST_VERSION).as_deref() == Ok(again)
+        && schema::decode_text(id, again, NEWEST_VERSION).as_deref() == Ok(words)
+}
+
 /// Decode `payload` as message `id` every way the peer can, and check the properties.
-fn check_payload(id: u16, payload: &[u8]) -> Result<Outcome, String> {
-    let name = schema::message_name(id).unwrap_or("?");
-    let again = schema::reencode(id, payload);
-    let text = schema::decode_text(id, payload);
+fn check_payload(id: usize, payload: &[u8]) -> Result<Outcome, String> {
+    let name = name_of(id);
+    let again = schema::reencode(id, payload, NEWEST_VERSION);
+    let text = schema::decode_text(id, payload, NEWEST_VERSION);
     match (again, text) {
         (Ok(again), Ok(words)) => {
-            if again != payload {
+            if again != payload && !canonical_again(id, &again, &words) {
                 return Err(format!(
                     "{name}: decode then encode changed the bytes: {} -> {}",
                     hex(payload),
                     hex(&again)
                 ));
             }
+            let payload = &again[..];
             let words: Vec<&str> = words.iter().map(String::as_str).collect();
-            match schema::encode_text(id, &words) {
+            match schema::encode_text(id, &words, NEWEST_VERSION) {
                 Ok(bytes) if bytes == payload => Ok(format!("{name} ok")),
                 Ok(bytes) => Err(format!(
                     "{name}: wire -> text -> wire changed the bytes: {} -> {:?} -> {}",
@@ -177,48 +198,51 @@ fn check_payload(id: u16, payload: &[u8]) -> Result<Outcome, String> {
     }
 }
 
+/// Whether `data` is long enough for a frame header (and the schema has a frame).
+fn holds_header(data: &[u8]) -> bool {
+    schema::HAS_FRAME && data.len().checked_sub(HEADER_SIZE).is_some()
+}
+
 /// Read `data` as frames back to back, up to a header error or a frame cut short.
 fn check_frames(mut data: &[u8], out: &mut Vec<Outcome>) -> Result<(), String> {
-    while data.len() >= wire::HEADER_SIZE {
-        let mut raw = [0; wire::HEADER_SIZE];
-        raw.copy_from_slice(&data[..wire::HEADER_SIZE]);
-        let header = match wire::check_header(&raw) {
-            Ok(header) => header,
+    while holds_header(data) {
+        let head = match schema::check_head(data, Direction::Any) {
+            Ok(head) => head,
             Err(err) => {
                 out.push(format!("frame {}", typed(&err, "frame")?));
                 return Ok(());
             }
         };
-        let end = match wire::HEADER_SIZE.checked_add(header.payload_len) {
-            Some(end) if end <= data.len() => end,
-            _ => {
-                out.push("frame cut".into());
-                return Ok(());
-            }
-        };
-        let payload = &data[wire::HEADER_SIZE..end];
-        match wire::frame(header.msg_type, header.seq, payload) {
-            Ok(rebuilt) if rebuilt == data[..end] => {}
+        if head.size > data.len() {
+            out.push("frame cut".into());
+            return Ok(());
+        }
+        let frame = &data[..head.size];
+        if let Err(err) = schema::check_sum(frame, &head) {
+            out.push(format!("frame {}", typed(&err, "frame")?));
+            data = &data[head.size..];
+            continue;
+        }
+        let payload = wire::payload(frame, &head);
+        match wire::frame(head.message, head.seq, &head.plain, payload) {
+            Ok(rebuilt) if rebuilt == frame => {}
             Ok(rebuilt) => {
                 return Err(format!(
-                    "a checked header is not rebuilt as it was: {} -> {}",
-                    hex(&data[..wire::HEADER_SIZE]),
-                    hex(&rebuilt[..wire::HEADER_SIZE])
+                    "a checked frame is not rebuilt as it was: {} -> {}",
+                    hex(frame),
+                    hex(&rebuilt)
                 ))
             }
             Err(err) => return Err(format!("a checked frame does not frame again: {err}")),
         }
-        out.push(format!(
-            "frame {}",
-            check_payload(header.msg_type, payload)?
-        ));
-        data = &data[end..];
+        out.push(format!("frame {}", check_payload(head.message, payload)?));
+        data = &data[head.size..];
     }
     Ok(())
 }
 
 /// Every property on one input: its outcomes, or the first property it breaks (a panic too).
-fn check(input: &[u8], ids: &[u16]) -> Result<Vec<Outcome>, String> {
+fn check(input: &[u8], ids: &[usize]) -> Result<Vec<Outcome>, String> {
     let caught = panic::catch_unwind(AssertUnwindSafe(|| {
         let mut out = Vec::new();
         check_frames(input, &mut out)?;
@@ -268,7 +292,7 @@ fn length_for(rng: &mut Rng, data: &[u8], at: usize) -> u32 {
 }
 
 /// One mutation of `data`, which may use `other` (another corpus input) for splices.
-fn mutate_once(rng: &mut Rng, data: &mut Vec<u8>, other: &[u8], ids: &[u16]) {
+fn mutate_once(rng: &mut Rng, data: &mut Vec<u8>, other: &[u8], ids: &[usize]) {
     let len = data.len();
     match rng.below(12) {
         0 if len > 0 => {
@@ -327,15 +351,14 @@ fn mutate_once(rng: &mut Rng, data: &mut Vec<u8>, other: &[u8], ids: &[u16]) {
             let at = rng.below(len + 1);
             data.splice(at..at, chunk);
         }
-        10 if len >= wire::HEADER_SIZE => {
-            // a valid header over whatever follows: another message, the real length
+        10 if holds_header(data) => {
+            // a valid frame around whatever follows the header: another message, its length
             let msg = ids[rng.below(ids.len())];
-            let payload_len = u32::try_from(len - wire::HEADER_SIZE).unwrap_or(u32::MAX);
-            put_u32(data, 0, schema::MAGIC);
-            data[4..6].copy_from_slice(&schema::VERSION.to_le_bytes());
-            data[6..8].copy_from_slice(&msg.to_le_bytes());
-            put_u32(data, 8, 0);
-            put_u32(data, 12, payload_len);
+            let seq = (u128::from(rng.next()) % (u128::from(schema::SEQ_MAX) + 1)) as u64;
+            let plain = [0; schema::PLAIN_COUNT];
+            if let Ok(frame) = wire::frame(msg, seq, &plain, &data[HEADER_SIZE..]) {
+                *data = frame;
+            }
         }
         _ if len > 0 => data[0] = rng.byte(), // another message for the bare payload
         _ => data.push(rng.byte()),
@@ -452,40 +475,30 @@ fn mutate_token(rng: &mut Rng, token: &str) -> String {
 /// again. It reaches valid payloads with new lengths, counts and numbers, which byte-level
 /// mutations seldom hit. The payload is the first frame's, if `data` starts with a whole
 /// frame, else the bare payload after the selector byte. False if nothing changed.
-fn mutate_value(rng: &mut Rng, data: &mut Vec<u8>, ids: &[u16]) -> bool {
-    let mut raw = [0; wire::HEADER_SIZE];
-    let frame = if data.len() >= wire::HEADER_SIZE {
-        raw.copy_from_slice(&data[..wire::HEADER_SIZE]);
-        wire::check_header(&raw)
-            .ok()
-            .filter(|h| h.payload_len <= data.len() - wire::HEADER_SIZE)
-    } else {
-        None
-    };
+fn mutate_value(rng: &mut Rng, data: &mut Vec<u8>, ids: &[usize]) -> bool {
+    let frame = schema::check_head(data, Direction::Any)
+        .ok()
+        .filter(|h| h.size <= data.len());
     let (id, start, end) = match (frame, data.first()) {
-        (Some(h), _) => (
-            h.msg_type,
-            wire::HEADER_SIZE,
-            wire::HEADER_SIZE + h.payload_len,
-        ),
+        (Some(h), _) => (h.message, HEADER_SIZE, HEADER_SIZE + h.payload_len),
         (None, Some(&selector)) => (ids[usize::from(selector) % ids.len()], 1, data.len()),
         (None, None) => return false,
     };
-    let mut words = match schema::decode_text(id, &data[start..end]) {
+    let mut words = match schema::decode_text(id, &data[start..end], NEWEST_VERSION) {
         Ok(words) if !words.is_empty() => words,
         _ => return false,
     };
     let at = rng.below(words.len());
     words[at] = mutate_token(rng, &words[at]);
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    let payload = match schema::encode_text(id, &words) {
+    let payload = match schema::encode_text(id, &words, NEWEST_VERSION) {
         Ok(payload) => payload,
         Err(_) => return false,
     };
     match frame {
-        Some(h) => match wire::frame(id, h.seq, &payload) {
+        Some(h) => match wire::frame(id, h.seq, &h.plain, &payload) {
             Ok(framed) => {
-                data.splice(..end, framed);
+                data.splice(..h.size, framed);
             }
             Err(_) => return false,
         },
@@ -497,7 +510,7 @@ fn mutate_value(rng: &mut Rng, data: &mut Vec<u8>, ids: &[u16]) -> bool {
     true
 }
 
-fn mutate(rng: &mut Rng, parent: &[u8], other: &[u8], ids: &[u16]) -> Vec<u8> {
+fn mutate(rng: &mut Rng, parent: &[u8], other: &[u8], ids: &[usize]) -> Vec<u8> {
     let mut data = parent.to_vec();
     for _ in 0..1 + rng.below(4) {
         if rng.below(4) != 0 || !mutate_value(rng, &mut data, ids) {
@@ -558,11 +571,16 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 
 /// Built-in seeds, so that the loop runs without a corpus: an empty payload of every message,
 /// bare and framed.
-fn builtin_seeds(ids: &[u16]) -> Vec<Vec<u8>> {
+fn builtin_seeds(ids: &[usize]) -> Vec<Vec<u8>> {
     let mut seeds = Vec::new();
     for (i, &id) in ids.iter().enumerate() {
         seeds.push(vec![i as u8]);
-        if let Ok(frame) = wire::frame(id, 1, &[]) {
+        if let Ok(frame) = wire::frame(
+            id,
+            u64::from(schema::SEQ_MAX != 0),
+            &[0; schema::PLAIN_COUNT],
+            &[],
+        ) {
             seeds.push(frame);
         }
     }
@@ -634,7 +652,7 @@ fn options(args: &[String]) -> Result<Options, String> {
 }
 
 /// Check each file once: the regression replay.
-fn replay(o: &Options, ids: &[u16]) -> Result<bool, String> {
+fn replay(o: &Options, ids: &[usize]) -> Result<bool, String> {
     let files = files_of(&o.corpus)?;
     let mut failed = 0;
     for path in &files {
@@ -651,7 +669,7 @@ fn replay(o: &Options, ids: &[u16]) -> Result<bool, String> {
 }
 
 /// Mutate and check until the iterations or the time run out, or an input breaks a property.
-fn fuzz(o: &Options, ids: &[u16]) -> Result<bool, String> {
+fn fuzz(o: &Options, ids: &[usize]) -> Result<bool, String> {
     let seed = o.seed.unwrap_or_else(|| {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
