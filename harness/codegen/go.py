@@ -1,59 +1,64 @@
-"""The Go backend: peers/go/codec/schema_gen.go (and schema_gen_test.go) from the schema.
+"""The Go backend: peers/go/codec/schema_gen.go from the schema.
 
-One Go type per schema type: a struct per struct and message (fields CamelCased, padding
-carries no value), a named integer type per enum with a constant per value. Each gets four
-unexported methods that walk the fields in schema order: encode (onto a writer), decode (from a
-reader, validating), parse (text tokens) and format (text tokens); messages also say their id
-and name. Then the message id constants and the dispatch by name and id that the runtime's
-EncodeText/DecodeText/Reencode call.
+One Go type per schema type: a struct per struct and message (fields CamelCased; padding,
+constants and count fields carry no value, so they have no Go field), a named integer type per
+enum and flag set, and a struct per union with one member per case. Each gets methods that walk
+the fields in schema order: encode (onto a writer), decode (from a reader, validating), parse
+(text tokens) and format (text tokens); a union's take the discriminator's value, a message's
+encode and decode the protocol version spoken (WIRE.md "Versions"). Then the
+message table (name, id, direction, checksum seed, versions), the dispatch by name, and the
+frame: the header written and checked field by field as `[frame]` declares it, and the checksum
+with its 256-entry table.
 
 | schema type      | Go type          | notes                                            |
 |------------------|------------------|--------------------------------------------------|
 | u8..u64, i8..i64 | uint8..int64     |                                                  |
+| u24 / i24        | uint32 / int32   | the range is checked on encode                   |
 | f32 / f64        | float32/float64  | through Float32bits/frombits only: NaN bits stay |
 | bool             | bool             |                                                  |
-| enum             | the enum type    | a named integer type of its base                 |
+| enum, flags      | a named integer  | of its base type                                 |
 | char[N]          | []byte           | the text without its NUL padding                 |
 | bytes            | []byte           |                                                  |
 | string           | string           | strict UTF-8 checked on encode and decode        |
-| bigint           | Bigint ([]byte)  | minimal two's complement, little-endian          |
+| bigint           | Bigint ([]byte)  | minimal two's complement, little-endian in Go    |
 | T[N]             | [N]T             | u8[2][3] is [3][2]uint8, as WIRE.md nests them   |
 | vec<T>           | []T              |                                                  |
-| pad[N]           | (no field)       |                                                  |
+| union            | a struct         | one member per case that carries a value         |
+| pad[N], const, count and size fields | (no field) |                                 |
 
-Everything that is the same for every message (the leaf values of each kind of type, errors
-and their paths, hex, bigint, the text tokens, frames) is hand-written once in
-peers/go/codec/*.go, which the generated code calls; the generated file imports nothing.
+Everything that is the same for every schema (the leaf values of each kind of type in either
+byte order, errors and their paths, hex, bigint, the text tokens, CRC loops, the frame API) is
+hand-written once in peers/go/codec/*.go, which the generated code calls; the generated file
+imports nothing.
+
+Names: a field keeps its schema name in paths and text; in Go it is CamelCased, and a Go name
+that two fields (or union cases, or a type and the runtime) would share gets a `_` appended,
+so every schema compiles whatever its fields are called (`type`, `func`, `range`, `len`).
 
 The output is gofmt-clean as generated (tests/test_codegen_go.py runs gofmt -l on it): tab
 indentation, one declaration per line, struct fields separated by blank lines so that gofmt
-has no columns to align, and no composite literals with keys.
-
-schema_gen_test.go describes the fields of every struct and message for codec_test.go, which
-turns the JSON values of protocols/vectors/*.json into text tokens with it.
+has no columns to align, and composite literals without keys.
 """
 from __future__ import annotations
+
+import re
 
 from .. import schema as S
 from . import generated_banner
 
 OUT = "peers/go/codec/schema_gen.go"
-OUT_TEST = "peers/go/codec/schema_gen_test.go"
 
-# The exported names of the hand-written half of package codec: a schema type, enum constant
-# or message id constant must not take one of them.
-RUNTIME = {
-    "AppendFrame", "BenchFrame", "Bigint", "CRC32", "DecodeMessage", "DecodeText", "EncodeFrame",
-    "EncodeMessage", "EncodeText", "Error", "Errorf", "FrameCut", "Header", "HeaderLen", "Hex",
-    "Message", "NewStream", "ParseHeader", "ParseHex", "PutHeader", "Reencode", "SetSeq",
-    "Splitmix64", "Stream",
+# The exported names of the hand-written half of package codec and of the generated constants:
+# a schema type takes another name rather than one of these.
+RESERVED = {
+    "AppendFrame", "Bigint", "CheckFrame", "DecodeMessage", "DecodeText", "EncodeFrame", "EncodeMessage",
+    "EncodeText", "Error", "Errorf", "FrameCut", "Head", "HeadTokens", "Hex", "Lookup", "Message",
+    "MessageDirection", "MessageName", "Messages", "ParseHead", "ParseHex", "PutFrame", "PutSeq", "Reencode",
+    "SeqOf",
     # generated below, once
-    "Magic", "Version", "MaxPayload", "MessageID", "MessageName", "Messages",
+    "HasChecksum", "HasFrame", "HasSeq", "HeaderLen", "MaxPayload", "Newest", "SchemaName", "SeqAt", "SeqLen",
+    "TrailerLen",
 }
-
-
-class GoNameError(ValueError):
-    pass
 
 
 def camel(name: str) -> str:
@@ -64,60 +69,77 @@ def camel(name: str) -> str:
     return out
 
 
-def field_names(s: S.Struct) -> dict[str, str]:
-    """The Go field of each schema field that carries a value; clashes are refused."""
-    out: dict[str, str] = {}
-    for f in s.value_fields:
-        go = camel(f.name)
-        clash = [k for k, v in out.items() if v == go]
-        if clash:
-            raise GoNameError(f"{s.name}: fields {clash[0]} and {f.name} are both {go} in Go")
-        out[f.name] = go
-    return out
-
-
-def enum_const(e: S.Enum, value: str) -> str:
-    return e.name + camel(value)
+def unique(name: str, taken: set[str]) -> str:
+    """name, or name with `_` appended until no one has it; taken gets it."""
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
 
 
 def quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-# ------------------------------------------------------------------ types
+def go_bytes(raw: bytes) -> str:
+    """A Go string literal holding these bytes exactly."""
+    out = []
+    for b in raw:
+        c = chr(b)
+        if c == '"' or c == "\\":
+            out.append("\\" + c)
+        elif 0x20 <= b < 0x7F:
+            out.append(c)
+        else:
+            out.append(f"\\x{b:02x}")
+    return '"' + "".join(out) + '"'
 
 
-def go_type(t: S.Type) -> str:
-    if isinstance(t, S.Prim):
-        if t.kind == "float":
-            return f"float{8 * t.size}"
-        if t.kind == "bool":
-            return "bool"
-        return f"{'uint' if t.kind == 'uint' else 'int'}{8 * t.size}"
-    if isinstance(t, (S.Enum, S.Struct)):
-        return t.name
-    if isinstance(t, S.CharArray):
-        return "[]byte"
-    if isinstance(t, S.Bytes):
-        return "string" if t.utf8 else "[]byte"
-    if isinstance(t, S.BigInt):
-        return "Bigint"
-    if isinstance(t, S.Array):
-        return f"[{t.n}]{go_type(t.elem)}"
-    if isinstance(t, S.Vec):
-        return f"[]{go_type(t.elem)}"
-    raise TypeError(f"no Go type for {S.type_name(t)}")
+def hexint(v: int) -> str:
+    return f"{v:#x}"
 
 
-def zero(t: S.Type) -> str:
-    """The zero value of a vec's element type, as an expression."""
-    if isinstance(t, S.Prim):
-        return "false" if t.kind == "bool" else "0"
-    if isinstance(t, S.Enum):
-        return "0"
-    if isinstance(t, S.CharArray):
-        return "nil"
-    return f"{go_type(t)}{{}}"  # struct or array
+def signed_of(t: S.Type) -> bool:
+    base = t.base if isinstance(t, (S.Enum, S.Flags)) else t
+    return isinstance(base, S.Prim) and base.kind == "int"
+
+
+def prim_go(p: S.Prim) -> str:
+    if p.kind == "float":
+        return f"float{8 * p.size}"
+    if p.kind == "bool":
+        return "bool"
+    bits = 32 if p.size == 3 else 8 * p.size
+    return f"{'uint' if p.kind == 'uint' else 'int'}{bits}"
+
+
+def method(p: S.Prim) -> str:
+    """The reader's and writer's method of a scalar in its byte order: u16, u16be, ..."""
+    return p.name + ("be" if p.big else "")
+
+
+def order_suffix(p: S.Prim) -> str:
+    """The suffix of an enum's or flag set's methods in byte order p.order."""
+    return "BE" if p.big else ""
+
+
+def big(p: S.Prim | None) -> str:
+    return "true" if p is not None and p.big else "false"
+
+
+def prefix_const(c: S.Count) -> str:
+    """The runtime's constant for a length prefix (or noPrefix when fields count)."""
+    p = c.prefix
+    if p is None:
+        return "noPrefix"
+    return f"p{p.name.upper()}{'be' if p.big else ''}"
+
+
+def width_of(t: S.Vec | S.Bytes | S.BigInt, unit: str) -> int:
+    """How many bytes one unit of a count is worth to the element count (1: counts elements)."""
+    if isinstance(t, S.Vec) and unit == "bytes":
+        return S.fixed_size(t.elem)  # type: ignore[return-value]
+    return 1
 
 
 def describe(t: S.Type) -> str:
@@ -131,7 +153,95 @@ def describe(t: S.Type) -> str:
         return f"{text}, at most {t.max} items"
     if isinstance(t, S.CharArray):
         return f"{text}, the text without its NUL padding"
+    if isinstance(t, S.Union):
+        return f"union {t.name}, the case that `{t.on}` picks"
     return text
+
+
+def wrap(comment: str, width: int = 100) -> list[str]:
+    """A // comment in lines of at most width characters."""
+    words = comment.removeprefix("// ").split(" ")
+    lines = ["//"]
+    for word in words:
+        if len(lines[-1]) + 1 + len(word) > width and lines[-1] != "//":
+            lines.append("//")
+        lines[-1] += " " + word
+    return lines
+
+
+# ------------------------------------------------------------------ names
+
+
+class Names:
+    """The Go name of every schema type, struct field and union case."""
+
+    def __init__(self, schema: S.Schema) -> None:
+        taken = set(RESERVED)
+        self.types: dict[str, str] = {}
+        for name in (*schema.enums, *schema.flags, *schema.structs, *schema.unions, *schema.messages):
+            self.types[name] = unique(name, taken)
+        self._cases: dict[str, dict[int, str]] = {}
+        for u in schema.unions.values():
+            seen: set[str] = set()
+            self._cases[u.name] = {c.tag: unique(self.case_name(c), seen) for c in u.cases if c.type is not None}
+
+    @staticmethod
+    def case_name(c: S.UnionCase) -> str:
+        if re.fullmatch(r"-?[0-9]+", c.name):
+            return "Tag" + c.name.replace("-", "M")
+        return camel(c.name)
+
+    @staticmethod
+    def fields(s: S.Struct) -> dict[str, str]:
+        """The Go field of each schema field that carries a value."""
+        seen: set[str] = set()
+        return {f.name: unique(camel(f.name), seen) for f in s.value_fields}
+
+    def case(self, u: S.Union, tag: int) -> str:
+        return self._cases[u.name][tag]
+
+    def go_type(self, t: S.Type) -> str:
+        if isinstance(t, S.Prim):
+            return prim_go(t)
+        if isinstance(t, (S.Enum, S.Flags, S.Struct, S.Union)):
+            return self.types[t.name]
+        if isinstance(t, S.CharArray):
+            return "[]byte"
+        if isinstance(t, S.Bytes):
+            return "string" if t.utf8 else "[]byte"
+        if isinstance(t, S.BigInt):
+            return "Bigint"
+        if isinstance(t, S.Array):
+            return f"[{t.n}]{self.go_type(t.elem)}"
+        if isinstance(t, S.Vec):
+            return f"[]{self.go_type(t.elem)}"
+        raise TypeError(f"no Go type for {S.type_name(t)}")
+
+    def zero(self, t: S.Type) -> str:
+        """The zero value of t, as an expression."""
+        if isinstance(t, S.Prim):
+            return "false" if t.kind == "bool" else "0"
+        if isinstance(t, (S.Enum, S.Flags)):
+            return "0"
+        if isinstance(t, (S.CharArray, S.Vec, S.BigInt)) or isinstance(t, S.Bytes) and not t.utf8:
+            return "nil"
+        if isinstance(t, S.Bytes):
+            return '""'
+        return f"{self.go_type(t)}{{}}"  # struct, union or array
+
+    def literal(self, t: S.Type, v: object) -> str:
+        """An extension field's default value (harness/values.py's model) as a Go expression."""
+        if isinstance(t, S.Prim) and t.kind == "float":
+            return f"f{8 * t.size}bits({hexint(v.bits)})"  # type: ignore[attr-defined]
+        if isinstance(t, S.Prim) and t.kind == "bool":
+            return "true" if v else "false"
+        if isinstance(t, (S.Prim, S.Enum, S.Flags)):
+            return str(v)
+        if isinstance(t, S.CharArray) or isinstance(t, S.Bytes) and not t.utf8:
+            return f"[]byte({go_bytes(v)})" if v else "nil"  # type: ignore[arg-type]
+        if isinstance(t, S.Bytes):
+            return go_bytes(v.encode("utf-8"))  # type: ignore[union-attr]
+        return self.zero(t)
 
 
 # ------------------------------------------------------------------ the four walks
@@ -144,10 +254,11 @@ def describe(t: S.Type) -> str:
 
 
 class Walk:
-    def __init__(self, field: str) -> None:
-        self.field = field      # ".name" of the struct field being walked
+    def __init__(self, names: Names) -> None:
+        self.names = names
+        self.field = ""         # ".name" of the struct field being walked
         self.lines: list[str] = []
-        self.vecs = 0           # vec counters used so far in the function (n0, n1, ...)
+        self.vecs = 0           # length locals used so far in the function (n0, n1, ...)
 
     def emit(self, depth: int, text: str) -> None:
         self.lines.append("\t" * depth + text)
@@ -156,7 +267,7 @@ class Walk:
         """`if err := call; err != nil { return at(err, field, idx...) }`."""
         args = ", ".join([quoted(self.field), *idx])
         self.emit(depth, f"if err := {call}; err != nil {{")
-        self.emit(depth + 1, f"return at(err, {args})")
+        self.emit(depth + 1, f"return at(err, {args})" if self.field or idx else "return err")
         self.emit(depth, "}")
 
     def returns(self, depth: int, call: str) -> None:
@@ -165,44 +276,60 @@ class Walk:
         self.emit(depth + 1, "return err")
         self.emit(depth, "}")
 
+    def fail_if(self, depth: int, err: str) -> None:
+        self.emit(depth, "if err != nil {")
+        self.emit(depth + 1, f"return at({err}, {quoted(self.field)})")
+        self.emit(depth, "}")
+
     # -- encode
 
     def enc(self, t: S.Type, lv: str, depth: int, idx: list[str]) -> None:
         if isinstance(t, S.Prim):
-            self.emit(depth, f"w.{t.name}({lv})")
-        elif isinstance(t, (S.Enum, S.Struct)):
+            if t.size == 3:
+                self.check(depth, f"w.{method(t)}({lv})", idx)
+            else:
+                self.emit(depth, f"w.{method(t)}({lv})")
+        elif isinstance(t, (S.Enum, S.Flags)):
+            self.check(depth, f"{lv}.encode{order_suffix(t.base)}(w)", idx)
+        elif isinstance(t, S.Struct):
             self.check(depth, f"{lv}.encode(w)", idx)
         elif isinstance(t, S.CharArray):
             self.check(depth, f"w.char({lv}, {t.n})", idx)
-        elif isinstance(t, S.Bytes):
-            self.check(depth, f"w.{'string' if t.utf8 else 'bytes'}({lv}, {t.max})", idx)
-        elif isinstance(t, S.BigInt):
-            self.check(depth, f"w.bigint({lv}, {t.max})", idx)
         elif isinstance(t, S.Pad):
             self.emit(depth, f"w.pad({t.n})")
-        elif isinstance(t, (S.Array, S.Vec)):
-            if isinstance(t, S.Vec):
-                self.check(depth, f"w.count(len({lv}), {t.max})", idx)
+        elif isinstance(t, S.Array):
             i = f"i{len(idx)}"
             self.emit(depth, f"for {i} := range {lv} {{")
             self.enc(t.elem, f"{lv}[{i}]", depth + 1, [*idx, i])
             self.emit(depth, "}")
         else:
-            raise TypeError(f"cannot encode {S.type_name(t)}")
+            raise TypeError(f"cannot encode {S.type_name(t)} here")
+
+    def enc_var(self, t: S.Bytes | S.BigInt | S.Vec, lv: str) -> None:
+        """A variable-size field (always a struct's own field): its length, then its contents."""
+        pfx = prefix_const(t.count)
+        if isinstance(t, S.Bytes):
+            self.check(1, f"w.{'string' if t.utf8 else 'bytes'}({lv}, {pfx}, {t.max})", [])
+        elif isinstance(t, S.BigInt):
+            self.check(1, f"w.bigint({lv}, {pfx}, {t.max}, {'true' if t.order == 'big' else 'false'})", [])
+        else:
+            unit = width_of(t, t.count.unit) if t.count.prefix is not None else 1
+            self.check(1, f"w.count(len({lv}), {pfx}, {unit}, {t.max})", [])
+            self.emit(1, f"for i0 := range {lv} {{")
+            self.enc(t.elem, f"{lv}[i0]", 2, ["i0"])
+            self.emit(1, "}")
 
     # -- decode
 
     def dec(self, t: S.Type, lv: str, depth: int, idx: list[str]) -> None:
         if isinstance(t, S.Prim):
-            self.check(depth, f"r.{t.name}(&{lv})", idx)
-        elif isinstance(t, (S.Enum, S.Struct)):
+            self.check(depth, f"r.{method(t)}(&{lv})", idx)
+        elif isinstance(t, (S.Enum, S.Flags)):
+            self.check(depth, f"{lv}.decode{order_suffix(t.base)}(r)", idx)
+        elif isinstance(t, S.Struct):
             self.check(depth, f"{lv}.decode(r)", idx)
         elif isinstance(t, S.CharArray):
             self.check(depth, f"r.char(&{lv}, {t.n})", idx)
-        elif isinstance(t, S.Bytes):
-            self.check(depth, f"r.{'string' if t.utf8 else 'bytes'}(&{lv}, {t.max})", idx)
-        elif isinstance(t, S.BigInt):
-            self.check(depth, f"r.bigint(&{lv}, {t.max})", idx)
         elif isinstance(t, S.Pad):
             self.check(depth, f"r.pad({t.n})", idx)
         elif isinstance(t, S.Array):
@@ -210,29 +337,37 @@ class Walk:
             self.emit(depth, f"for {i} := range {lv} {{")
             self.dec(t.elem, f"{lv}[{i}]", depth + 1, [*idx, i])
             self.emit(depth, "}")
-        elif isinstance(t, S.Vec):
-            # A vec is never inside an array or vec (WIRE.md), so this is the function's top
-            # level, where `err` may be declared once for all the vecs of the struct.
-            n, i = f"n{self.vecs}", f"i{len(idx)}"
-            self.vecs += 1
-            self.emit(depth, f"{n}, err := r.count({t.max})")
-            self.emit(depth, "if err != nil {")
-            self.emit(depth + 1, f"return at(err, {quoted(self.field)})")
-            self.emit(depth, "}")
-            self.emit(depth, f"{lv} = make({go_type(t)}, 0, r.room({n}))")
-            self.emit(depth, f"for {i} := 0; {i} < {n}; {i}++ {{")
-            self.emit(depth + 1, f"{lv} = append({lv}, {zero(t.elem)})")
-            self.dec(t.elem, f"{lv}[{i}]", depth + 1, [*idx, i])
-            self.emit(depth, "}")
         else:
-            raise TypeError(f"cannot decode {S.type_name(t)}")
+            raise TypeError(f"cannot decode {S.type_name(t)} here")
+
+    def dec_var(self, t: S.Bytes | S.BigInt | S.Vec, lv: str, counts: dict[str, str]) -> None:
+        """A variable-size field: its length (a prefix, or the count fields read before), checked
+        in WIRE.md's order, then its contents."""
+        n = f"n{self.vecs}"
+        self.vecs += 1
+        if t.count.prefix is not None:
+            self.emit(1, f"{n}, err := r.count({prefix_const(t.count)}, {width_of(t, t.count.unit)}, {t.max})")
+        else:
+            specs = ", ".join(f"{counts[name]}, {width_of(t, unit)}" for name, unit in t.count.fields)
+            self.emit(1, f"{n}, err := counted({t.max}, {specs})")
+        self.fail_if(1, "err")
+        if isinstance(t, S.Bytes):
+            self.check(1, f"r.{'string' if t.utf8 else 'bytes'}(&{lv}, {n})", [])
+        elif isinstance(t, S.BigInt):
+            self.check(1, f"r.bigint(&{lv}, {n}, {'true' if t.order == 'big' else 'false'})", [])
+        else:
+            self.emit(1, f"{lv} = make({self.names.go_type(t)}, 0, r.room({n}))")
+            self.emit(1, f"for i0 := 0; i0 < {n}; i0++ {{")
+            self.emit(2, f"{lv} = append({lv}, {self.names.zero(t.elem)})")
+            self.dec(t.elem, f"{lv}[i0]", 2, ["i0"])
+            self.emit(1, "}")
 
     # -- parse
 
     def prs(self, t: S.Type, lv: str, depth: int, level: int) -> None:
         if isinstance(t, S.Prim):
             self.returns(depth, f"t.{t.name}(&{lv})")
-        elif isinstance(t, (S.Enum, S.Struct)):
+        elif isinstance(t, (S.Enum, S.Flags, S.Struct)):
             self.returns(depth, f"{lv}.parse(t)")
         elif isinstance(t, S.CharArray):
             self.returns(depth, f"t.char(&{lv}, {t.n})")
@@ -257,10 +392,10 @@ class Walk:
             self.emit(depth, "if err != nil {")
             self.emit(depth + 1, "return err")
             self.emit(depth, "}")
-            self.emit(depth, f"{lv} = make({go_type(t)}, 0, int(min({n}, {t.max})))")
+            self.emit(depth, f"{lv} = make({self.names.go_type(t)}, 0, int(min({n}, {t.max})))")
             self.emit(depth, f"for {i} := uint64(0); {i} < {n}; {i}++ {{")
             self.emit(depth + 1, f"{m}, {pos} := t.index({i}), t.pos")
-            self.emit(depth + 1, f"var {e} {go_type(t.elem)}")
+            self.emit(depth + 1, f"var {e} {self.names.go_type(t.elem)}")
             self.prs(t.elem, e, depth + 1, level + 1)
             self.emit(depth + 1, f"t.cut({m})")
             self.emit(depth + 1, f"if {i} < {t.max} {{")
@@ -285,8 +420,8 @@ class Walk:
                 push(f"fmtBool({lv})")
             else:
                 push(f"fmtUint(uint64({lv}))" if t.kind == "uint" else f"fmtInt(int64({lv}))")
-        elif isinstance(t, S.Enum):
-            push(f"fmtUint(uint64({lv}))" if t.base.kind == "uint" else f"fmtInt(int64({lv}))")
+        elif isinstance(t, (S.Enum, S.Flags)):
+            push(f"fmtInt(int64({lv}))" if signed_of(t) else f"fmtUint(uint64({lv}))")
         elif isinstance(t, S.Struct):
             self.emit(depth, f"out = {lv}.format(out)")
         elif isinstance(t, S.CharArray) or isinstance(t, S.Bytes) and not t.utf8:
@@ -306,73 +441,99 @@ class Walk:
             raise TypeError(f"cannot format {S.type_name(t)}")
 
 
-# ------------------------------------------------------------------ declarations
+# ------------------------------------------------------------------ enums and flags
 
 
-def gen_enum(e: S.Enum) -> list[str]:
-    name, base = e.name, go_type(e.base)
-    signed = e.base.kind == "int"
-    consts = [enum_const(e, v) for v in e.values]
-    out = [f"// {name} is enum `{name}`, carried as its `{e.base.name}` value.",
-           f"type {name} {base}", ""]
-    for v, value in e.values.items():
-        out += [f"// {enum_const(e, v)} is `{v}`.", f"const {enum_const(e, v)} {name} = {value}", ""]
-    lo, hi = e.base.min, e.base.max
-    conv = "int64" if signed else "uint64"
-    bad = "badEnumS" if signed else "badEnumU"
-    out += [
-        f"// valid reports whether e is one of the values of {name}.",
-        f"func (e {name}) valid() bool {{",
-        "\tswitch e {",
-        f"\tcase {', '.join(consts)}:",
-        "\t\treturn true",
-        "\t}",
-        "\treturn false",
-        "}",
-        "",
-        f"func (e {name}) encode(w *writer) error {{",
-        "\tif !e.valid() {",
-        f"\t\treturn {bad}({conv}(e), {quoted(name)})",
-        "\t}",
-        f"\tw.{e.base.name}({base}(e))",
-        "\treturn nil",
-        "}",
-        "",
-        f"func (e *{name}) decode(r *reader) error {{",
-        f"\tvar raw {base}",
-        f"\tif err := r.{e.base.name}(&raw); err != nil {{",
-        "\t\treturn err",
-        "\t}",
-        f"\tif !{name}(raw).valid() {{",
-        f"\t\treturn decode{bad[0].upper()}{bad[1:]}({conv}(raw), {quoted(name)})",
-        "\t}",
-        f"\t*e = {name}(raw)",
-        "\treturn nil",
-        "}",
-        "",
-        f"func (e *{name}) parse(t *tokens) error {{",
-    ]
-    if signed:
-        out.append(f"\traw, err := t.enumS({lo}, {hi}, {quoted(name)}, "
-                   f"func(v int64) bool {{ return {name}(v).valid() }})")
+def gen_scalar_type(names: Names, t: S.Enum | S.Flags) -> list[str]:
+    """An enum or a flag set: a named integer type with valid(), and encode/decode in each byte
+    order, parse."""
+    name, base = names.types[t.name], prim_go(t.base)
+    p = t.base
+    signed = p.kind == "int"
+    if isinstance(t, S.Enum):
+        listed = ", ".join(f"{k} = {v}" for k, v in t.values.items())
+        doc = f"// {name} is enum `{t.name}`, carried as its `{p.name}` value{' (open)' if t.open else ''}: {listed}."
     else:
-        out.append(f"\traw, err := t.enumU({hi}, {quoted(name)}, "
-                   f"func(v uint64) bool {{ return {name}(v).valid() }})")
-    out += [f"\t*e = {name}(raw)", "\treturn err", "}"]
+        listed = ", ".join(f"{k} = bit {b}" for k, b in t.bits.items())
+        keep = "kept" if t.keep_unknown else "refused"
+        doc = f"// {name} is flag set `{t.name}` in a `{p.name}` (other bits {keep}): {listed}."
+    out = [*wrap(doc), f"type {name} {base}", ""]
+    in_range = ""
+    if p.size == 3:
+        in_range = f"e >= {p.min} && e <= {p.max}" if signed else f"e <= {p.max}"
+    out += [f"// valid reports whether e is a value {name} takes.", f"func (e {name}) valid() bool {{"]
+    if isinstance(t, S.Enum) and not t.open:
+        out += ["\tswitch e {", f"\tcase {', '.join(str(v) for v in t.values.values())}:",
+                "\t\treturn true", "\t}", "\treturn false"]
+    elif isinstance(t, S.Flags) and not t.keep_unknown:
+        mask = f"e&^{hexint(t.mask)} == 0"
+        out.append(f"\treturn {mask}" + (f" && {in_range}" if in_range else ""))
+    else:
+        out.append(f"\treturn {in_range or 'true'}")
+    out += ["}", ""]
+    conv = "fmtInt(int64(e))" if signed else "fmtUint(uint64(e))"
+    if isinstance(t, S.Enum):
+        bad = f"errEnum(kind, {conv}, {quoted(t.name)}, {'true' if t.open else 'false'})"
+    else:
+        bad = f"errFlags(kind, uint64(e), {hexint(t.mask)}, {p.max}, {quoted(t.name)})"
+    out += [f"func (e {name}) refused(kind string) error {{", f"\treturn {bad}", "}", ""]
+    orders = [p] if p.size == 1 else [p.as_order("little"), p.as_order("big")]
+    for q in orders:
+        suffix = order_suffix(q)
+        write = f"w.{method(q)}({base}(e))"
+        out += [f"func (e {name}) encode{suffix}(w *writer) error {{",
+                "\tif !e.valid() {", '\t\treturn e.refused("encode")', "\t}"]
+        out += [f"\treturn {write}"] if p.size == 3 else [f"\t{write}", "\treturn nil"]
+        out += ["}", "",
+                f"func (e *{name}) decode{suffix}(r *reader) error {{",
+                f"\tvar raw {base}",
+                f"\tif err := r.{method(q)}(&raw); err != nil {{",
+                "\t\treturn err",
+                "\t}",
+                f"\t*e = {name}(raw)",
+                "\tif !e.valid() {",
+                '\t\treturn e.refused("decode")',
+                "\t}",
+                "\treturn nil",
+                "}", ""]
+    lo, hi = p.min, p.max
+    # Beyond the base type's range a closed enum's token is `enum`, anything else's `range`;
+    # within it, a value the type refuses is its own error (enum, flags).
+    outside = "enum" if isinstance(t, S.Enum) and not t.open else "range"
+    read = f"t.intAs({lo}, {hi}, {quoted(outside)})" if signed else f"t.uintAs({hi}, {quoted(outside)})"
+    out += [f"func (e *{name}) parse(t *tokens) error {{",
+            "\tk := t.kept",
+            f"\traw, err := {read}",
+            f"\t*e = {name}(raw)",
+            "\tif err == nil && t.kept == k && !e.valid() {",
+            '\t\tt.keep(e.refused("encode"))',
+            "\t}",
+            "\treturn err", "}"]
     return out
 
 
-def method(head: str, walk: Walk, tail: str) -> list[str]:
-    return [head, *walk.lines, f"\t{tail}", "}"]
+# ------------------------------------------------------------------ structs, messages, unions
 
 
-def gen_struct(s: S.Struct) -> list[str]:
-    names = field_names(s)
-    name = s.name
+def groups_of(s: S.Struct) -> list[tuple[int, list[S.Field]]]:
+    """The fields in version groups (one group for a struct, or a message without extensions)."""
+    out: list[tuple[int, list[S.Field]]] = []
+    for f in s.fields:
+        if not out or out[-1][0] != f.since:
+            out.append((f.since, []))
+        out[-1][1].append(f)
+    return out or [(1, [])]
+
+
+def gen_struct(names: Names, s: S.Struct, index: int | None = None, with_id: bool = False) -> list[str]:
+    """A struct, or the message of this index in the message table."""
+    fields = names.fields(s)
+    name = names.types[s.name]
     if isinstance(s, S.Message):
-        out = [f"// {name} is message `{name}`, id {s.id}."]
+        out = [f"// {name} is message `{s.name}`" + (f", id {s.id}" if with_id else "") +
+               (f", a {s.direction}" if s.direction else "") + "."]
     else:
-        out = [f"// {name} is struct `{name}`."]
+        out = [f"// {name} is struct `{s.name}`" + (" (C layout)" if s.layout == "c" else "") + "."]
     if not s.value_fields:
         out.append(f"type {name} struct{{}}")
     else:
@@ -380,144 +541,453 @@ def gen_struct(s: S.Struct) -> list[str]:
         for i, f in enumerate(s.value_fields):
             if i:
                 out.append("")  # no two fields in a row: gofmt would align their columns
-            out += [f"\t// {names[f.name]} is `{f.name}`: {describe(f.type)}.", f"\t{names[f.name]} {go_type(f.type)}"]
+            since = f" (since version {f.since})" if f.since > 1 else ""
+            out += [f"\t// {fields[f.name]} is `{f.name}`: {describe(f.type)}{since}.",
+                    f"\t{fields[f.name]} {names.go_type(f.type)}"]
         out.append("}")
     out.append("")
+    groups = groups_of(s)
+    discriminators = {f.type.on for f in s.fields if isinstance(f.type, S.Union)}
+    targets = {f.name: f for f in s.fields}
 
-    def walk(op: str) -> Walk:
-        w = Walk("")
-        for f in s.fields:
-            w.field = f".{f.name}"
-            lv = f"v.{names[f.name]}" if f.name in names else ""
-            if op == "enc":
-                w.enc(f.type, lv, 1, [])
-            elif op == "dec":
-                w.dec(f.type, lv, 1, [])
-            elif isinstance(f.type, S.Pad):
-                continue  # padding has no token
-            elif op == "prs":
-                w.emit(1, f"t.push({quoted(w.field)})")
-                w.prs(f.type, lv, 1, 0)
-                w.emit(1, f"t.pop({quoted(w.field)})")
+    def lv(f: S.Field) -> str:
+        return f"v.{fields[f.name]}"
+
+    # encode
+    w = Walk(names)
+    for gi, (since, group) in enumerate(groups):
+        if gi:
+            w.emit(1, f"if version < {since} {{")
+            w.emit(2, "return nil")
+            w.emit(1, "}")
+        for f in group:
+            w.field = f".{f.name}" if f.name else ""
+            t = f.type
+            if f.const is not None:
+                w.emit(1, const_write(t, f.const))
+            elif f.count_of:
+                target = targets[f.count_of]
+                unit = dict(target.type.count.fields)[f.name]  # type: ignore[union-attr]
+                w.emit(1, f"w.uint({t.size}, {big(t)}, min({count_expr(target, fields, unit)}, {hexint(t.max)}))")  # type: ignore[union-attr]
+            elif isinstance(t, S.Union):
+                w.check(1, f"{lv(f)}.encode(w, v.{fields[t.on]})", [])
+            elif isinstance(t, (S.Bytes, S.BigInt, S.Vec)):
+                w.enc_var(t, lv(f))
             else:
-                w.fmt(f.type, lv, 1, 0)
-        return w
+                w.enc(t, lv(f) if f.has_value else "", 1, [])
+    version = ", version int" if index is not None else ""  # a message's methods take the version spoken
+    out += [f"func (v *{name}) encode(w *writer{version}) error {{", *w.lines, "\treturn nil", "}", ""]
 
-    out += method(f"func (v *{name}) encode(w *writer) error {{", walk("enc"), "return nil") + [""]
-    out += method(f"func (v *{name}) decode(r *reader) error {{", walk("dec"), "return nil") + [""]
-    out += method(f"func (v *{name}) parse(t *tokens) error {{", walk("prs"), "return nil") + [""]
-    out += method(f"func (v *{name}) format(out []string) []string {{", walk("fmt"), "return out")
-    if isinstance(s, S.Message):
-        out += ["", f"func (*{name}) messageID() uint16 {{ return {name}ID }}", "",
-                f"func (*{name}) messageName() string {{ return {quoted(name)} }}"]
+    # decode
+    w = Walk(names)
+    counts: dict[str, str] = {}
+    for gi, (since, group) in enumerate(groups):
+        if gi:
+            w.emit(1, f"if version < {since} || r.left() == 0 {{")
+            for _, later in groups[gi:]:
+                for f in later:
+                    if f.has_value:
+                        w.emit(2, f"{lv(f)} = {names.literal(f.type, f.default)}")
+            w.emit(2, "return nil")
+            w.emit(1, "}")
+        for f in group:
+            w.field = f".{f.name}" if f.name else ""
+            t = f.type
+            if f.const is not None:
+                w.check(1, const_read(t, f.const), [])
+            elif f.count_of:
+                c = counts[f.name] = f"c{len(counts)}"
+                w.emit(1, f"{c}, err := r.uint({t.size}, {big(t)})")  # type: ignore[union-attr]
+                w.fail_if(1, "err")
+            elif isinstance(t, S.Union):
+                w.check(1, f"{lv(f)}.decode(r, v.{fields[t.on]})", [])
+            elif isinstance(t, (S.Bytes, S.BigInt, S.Vec)):
+                w.dec_var(t, lv(f), counts)
+            else:
+                w.dec(t, lv(f) if f.has_value else "", 1, [])
+    out += [f"func (v *{name}) decode(r *reader{version}) error {{", *w.lines, "\treturn nil", "}", ""]
+
+    # parse
+    w = Walk(names)
+    marks: dict[str, str] = {}
+    for gi, (since, group) in enumerate(groups):
+        if gi:
+            w.emit(1, f"if t.version < {since} {{")
+            w.emit(2, "t.mute = true // a peer of an older version does not look at these values")
+            w.emit(1, "}")
+        for f in group:
+            if not f.has_value:
+                continue
+            w.field = f".{f.name}"
+            t = f.type
+            w.emit(1, f"t.push({quoted(w.field)})")
+            if f.name in discriminators:    # did its token pass? (else the union reads no token)
+                marks[f.name] = f"ok{len(marks)}"
+                w.emit(1, f"k{len(marks) - 1} := t.kept")
+            if isinstance(t, S.Union):
+                w.returns(1, f"{lv(f)}.parse(t, v.{fields[t.on]}, {marks[t.on]})")
+            else:
+                w.prs(t, lv(f), 1, 0)
+            if f.name in discriminators:
+                k = marks[f.name]
+                w.emit(1, f"{k} := t.kept == k{k[2:]}")
+            w.emit(1, f"t.pop({quoted(w.field)})")
+    out += [f"func (v *{name}) parse(t *tokens) error {{", *w.lines, "\treturn nil", "}", ""]
+
+    # format
+    w = Walk(names)
+    for f in s.value_fields:
+        if isinstance(f.type, S.Union):
+            w.emit(1, f"out = {lv(f)}.format(out, v.{fields[f.type.on]})")
+        else:
+            w.fmt(f.type, lv(f), 1, 0)
+    out += [f"func (v *{name}) format(out []string) []string {{", *w.lines, "\treturn out", "}"]
+    if index is not None:
+        out += ["", f"func (*{name}) index() int {{ return {index} }}"]
     return out
 
 
-def gen_dispatch(schema: S.Schema) -> list[str]:
+def count_expr(target: S.Field, fields: dict[str, str], unit: str) -> str:
+    """The number a count or size field carries: the length of the field it counts."""
+    t = target.type
+    lv = f"v.{fields[target.name]}"
+    if isinstance(t, S.BigInt):
+        return f"uint64(bigintLen({lv}))"
+    if isinstance(t, S.Vec) and unit == "bytes":
+        return f"uint64(len({lv}))*{S.fixed_size(t.elem)}"
+    return f"uint64(len({lv}))"
+
+
+def const_bits(t: S.Type, value: int) -> tuple[int, S.Prim]:
+    p = t.base if isinstance(t, (S.Enum, S.Flags)) else t
+    assert isinstance(p, S.Prim)
+    return value & ((1 << (8 * p.size)) - 1), p
+
+
+def const_write(t: S.Type, value: object) -> str:
+    if isinstance(t, S.CharArray):
+        return f"w.constChar({go_bytes(value)}, {t.n})"  # type: ignore[arg-type]
+    bits, p = const_bits(t, value)  # type: ignore[arg-type]
+    return f"w.uint({p.size}, {big(p)}, {hexint(bits)})"
+
+
+def const_read(t: S.Type, value: object) -> str:
+    if isinstance(t, S.CharArray):
+        return f"r.constChar({go_bytes(value)}, {t.n})"  # type: ignore[arg-type]
+    bits, p = const_bits(t, value)  # type: ignore[arg-type]
+    return f"r.constant({p.size}, {big(p)}, {hexint(bits)}, {'true' if p.kind == 'int' else 'false'})"
+
+
+def gen_union(names: Names, u: S.Union) -> list[str]:
+    name = names.types[u.name]
+    tag_type = names.go_type(u.base)
+    out = wrap(f"// {name} is union `{u.name}`: the case the value of its discriminator (a "
+               f"{S.type_name(u.base)}) picks; one member per case that carries a value.")
+    members = [c for c in u.cases if c.type is not None]
+    if not members:
+        out.append(f"type {name} struct{{}}")
+    else:
+        out.append(f"type {name} struct {{")
+        for i, c in enumerate(members):
+            if i:
+                out.append("")
+            out += [f"\t// {names.case(u, c.tag)} is case {c.name}: {describe(c.type)}.",  # type: ignore[arg-type]
+                    f"\t{names.case(u, c.tag)} {names.go_type(c.type)}"]  # type: ignore[arg-type]
+        out.append("}")
+    signed = signed_of(u.base)
+    show = "fmtInt(int64(tag))" if signed else "fmtUint(uint64(tag))"
+
+    def cases(op: str) -> list[str]:
+        lines = ["\tswitch tag {"]
+        for c in u.cases:
+            lines.append(f"\tcase {c.tag}:")
+            if c.type is None:
+                lines.append("\t\treturn nil" if op != "fmt" else "\t\treturn out")
+                continue
+            w = Walk(names)
+            lv = f"u.{names.case(u, c.tag)}"
+            if op == "enc":
+                w.enc(c.type, lv, 2, [])
+            elif op == "dec":
+                w.dec(c.type, lv, 2, [])
+            elif op == "prs":
+                w.prs(c.type, lv, 2, 0)
+            else:
+                w.fmt(c.type, lv, 2, 0)
+            lines += w.lines
+            lines.append("\t\treturn nil" if op != "fmt" else "\t\treturn out")
+        lines.append("\t}")
+        return lines
+
+    out += ["",
+            f"func (u *{name}) encode(w *writer, tag {tag_type}) error {{", *cases("enc"),
+            f"\treturn errUnion(\"encode\", {show}, {quoted(u.name)})", "}", "",
+            f"func (u *{name}) decode(r *reader, tag {tag_type}) error {{", *cases("dec"),
+            f"\treturn errUnion(\"decode\", {show}, {quoted(u.name)})", "}", "",
+            "// parse reads the tokens of the case tag picks; ok is false when the discriminator's own",
+            "// token was refused (its error is kept already, and no case is read).",
+            f"func (u *{name}) parse(t *tokens, tag {tag_type}, ok bool) error {{",
+            "\tif !ok {", "\t\treturn nil", "\t}", *cases("prs"),
+            f"\tt.keep(errUnion(\"encode\", {show}, {quoted(u.name)}))", "\treturn nil", "}", "",
+            f"func (u *{name}) format(out []string, tag {tag_type}) []string {{", *cases("fmt"),
+            "\treturn out", "}"]
+    return out
+
+
+# ------------------------------------------------------------------ the message table
+
+
+def gen_messages(names: Names, schema: S.Schema) -> list[str]:
     msgs = list(schema.messages.values())
-    out = []
+    out = ["// messageTable is every message, in schema order: name, id, direction, checksum seed, the",
+           "// newest version that added fields, the fixed size (-1: variable) and, when trailing zeros are",
+           "// trimmed, the size at each version (index = version).",
+           "var messageTable = [...]msgInfo{"]
     for m in msgs:
-        out += [f"// {m.name}ID is the id of message {m.name}, its frames' msg_type.",
-                f"const {m.name}ID uint16 = {m.id}", ""]
-    out += ["// newMessage is a new value of message id, nil when there is none.",
-            "func newMessage(id uint16) Message {", "\tswitch id {"]
-    for m in msgs:
-        out += [f"\tcase {m.name}ID:", f"\t\treturn new({m.name})"]
+        fixed = S.fixed_size(m)
+        sizes = "nil"
+        if m.trim:
+            sizes = "[]int{" + ", ".join(str(S.size_at(m, v) if v else 0) for v in range(schema.version + 1)) + "}"
+        out.append(f"\t{{{quoted(m.name)}, {m.id}, {quoted(m.direction)}, {m.seed or 0}, {m.newest}, "
+                   f"{-1 if fixed is None else fixed}, {sizes}}},")
+    out += ["}", "",
+            "// newMessage is a new value of message i (an index into messageTable).",
+            "func newMessage(i int) Message {", "\tswitch i {"]
+    for i, m in enumerate(msgs):
+        out += [f"\tcase {i}:", f"\t\treturn new({names.types[m.name]})"]
     out += ["\t}", "\treturn nil", "}", "",
-            "// MessageID is the id of the message called name.",
-            "func MessageID(name string) (uint16, bool) {", "\tswitch name {"]
-    for m in msgs:
-        out += [f"\tcase {quoted(m.name)}:", f"\t\treturn {m.name}ID, true"]
-    out += ["\t}", "\treturn 0, false", "}", "",
-            "// MessageName is the name of message id, \"\" when there is none.",
-            "func MessageName(id uint16) string {", "\tswitch id {"]
-    for m in msgs:
-        out += [f"\tcase {m.name}ID:", f"\t\treturn {quoted(m.name)}"]
-    out += ["\t}", "\treturn \"\"", "}", "",
-            "// Messages lists every message name, in schema order.",
-            "func Messages() []string {",
-            f"\treturn []string{{{', '.join(quoted(m.name) for m in msgs)}}}",
-            "}"]
+            "// messageIndex is the index of the message called name, -1 when there is none.",
+            "func messageIndex(name string) int {", "\tswitch name {"]
+    for i, m in enumerate(msgs):
+        out += [f"\tcase {quoted(m.name)}:", f"\t\treturn {i}"]
+    out += ["\t}", "\treturn -1", "}"]
     return out
 
 
-def check_names(schema: S.Schema) -> None:
-    """Every top-level Go name once: types, enum constants, message id constants, runtime."""
-    seen: dict[str, str] = {n: "the codec runtime" for n in RUNTIME}
+# ------------------------------------------------------------------ the frame
 
-    def take(go: str, what: str) -> None:
-        if go in seen:
-            raise GoNameError(f"{what} would be the Go name {go}, already {seen[go]}")
-        seen[go] = what
 
-    for name in (*schema.enums, *schema.structs, *schema.messages):
-        take(name, f"type {name}")
-    for e in schema.enums.values():
-        for v in e.values:
-            take(enum_const(e, v), f"enum value {e.name}.{v}")
-    for m in schema.messages.values():
-        take(f"{m.name}ID", f"the id constant of message {m.name}")
+def put_call(p: S.Prim, buf: str, at: str, value: str) -> str:
+    """Write the integer value into buf at offset at, in p's width and byte order."""
+    if p.size == 1:
+        return f"{buf}[{at}] = byte({value})"
+    return f"put{'BE' if p.big else 'LE'}{8 * p.size}({buf}[{at}:], {value})"
+
+
+def get_call(p: S.Prim, buf: str, at: str) -> str:
+    if p.size == 1:
+        return f"uint64({buf}[{at}])"
+    return f"get{'BE' if p.big else 'LE'}{8 * p.size}({buf}[{at}:])"
+
+
+NO_CHECKSUM = ["func frameSum([]byte, int, byte) uint64 { return 0 }", "",
+               "func crcOf([]byte) uint64 { return 0 }", "",
+               "const crcCheck uint64 = 0", "",
+               "func putSum([]byte, int, uint64) {}", "",
+               "func getSum([]byte, int) uint64 { return 0 }", ""]
+NO_SEQ = ["func putSeq([]byte, uint64) {}", "", "func getSeq([]byte) uint64 { return 0 }"]
+
+
+def frame_consts(frame: S.Frame | None) -> list[str]:
+    """The frame's shape as constants, and its header fields as a table (the plain ones too)."""
+    seqf = frame.role("seq") if frame else None
+    c = frame.checksum if frame else None
+    if frame is None:
+        doc, header_doc = "false: the schema declares no [frame], it describes payloads only", ["// HeaderLen is 0: no frame."]
+    else:
+        orders = {h.type.order for h in frame.header if h.type.size > 1}
+        uniform = len(orders) <= 1
+        shape = ", ".join(f"{h.name} {h.type.name}" + ("" if uniform or h.type.size == 1 else f" {h.type.order}-endian")
+                          for h in frame.header) + (f", {orders.pop()}-endian" if uniform and orders else "")
+        doc, header_doc = "true: the schema declares a [frame]", wrap(f"// HeaderLen is the frame header's size: {shape}.")
+    plain = frame.plain if frame else ()
+
+    def row(h: S.HeaderField) -> str:
+        value = hexint(const_bits(h.type, h.const)[0]) if h.const is not None else "0"
+        return (f"{{{quoted(h.name)}, {h.offset}, {h.type.size}, {big(h.type)}, {'true' if h.type.signed else 'false'}, "
+                f"{quoted(h.role)}, {value}}}")
+
+    return [f"// HasFrame is {doc}.", f"const HasFrame = {'true' if frame else 'false'}", "",
+            *header_doc, f"const HeaderLen = {frame.header_size if frame else 0}", "",
+            "// TrailerLen is the size of the checksum after the payload (0: none).",
+            f"const TrailerLen = {frame.trailer_size if frame else 0}", "",
+            "// HasSeq: the header has a seq field; HasChecksum: the frame ends with a checksum.",
+            "const (", f"\tHasSeq      = {'true' if seqf else 'false'}", f"\tHasChecksum = {'true' if c else 'false'}", ")", "",
+            "// SeqAt and SeqLen: where the seq field is in the header, and its size (0: none).",
+            "const (", f"\tSeqAt  = {seqf.offset if seqf else 0}", f"\tSeqLen = {seqf.type.size if seqf else 0}", ")", "",
+            "// headerChecksum is the checksum's name, for its errors' path (frame.<name>).",
+            f"const headerChecksum = {quoted(c.name if c else '')}", "",
+            "// lengthAdjust is what the length field counts besides the payload.",
+            f"const lengthAdjust = {frame.length_adjust if frame else 0}", "",
+            "// plainCount is the number of plain header fields (the sender's values: SEND's <h>...).",
+            f"const plainCount = {len(plain)}", "",
+            "// plainFields are the plain header fields, in header order.",
+            "var plainFields = [plainCount]headerField{" + ", ".join(row(h) for h in plain) + "}", "",
+            "// headerFields are every header field, in header order.",
+            "var headerFields = []headerField{", *(f"\t{row(h)}," for h in (frame.header if frame else ())), "}", ""]
+
+
+def gen_frame(schema: S.Schema) -> list[str]:
+    frame = schema.frame
+    out = frame_consts(frame)
+    if frame is None:
+        return [*out, "func putHeader([]byte, *msgInfo, int, uint64, *[plainCount]uint64) {}", "",
+                "func parseHeader([]byte, string) (Head, error) { return Head{}, errNoFrame() }", "",
+                *NO_CHECKSUM, *NO_SEQ]
+    out += put_header(frame) + parse_header(frame)
+    if frame.role("id") is not None:
+        out += lookup(schema)
+    out += checksum(frame) if frame.checksum else NO_CHECKSUM
+    seqf = frame.role("seq")
+    if seqf is None:
+        return out + NO_SEQ
+    return out + ["func putSeq(frame []byte, seq uint64) {", "\t" + put_call(seqf.type, "frame", str(seqf.offset), "seq"),
+                  "}", "", "func getSeq(frame []byte) uint64 {",
+                  f"\treturn {get_call(seqf.type, 'frame', str(seqf.offset))}", "}"]
+
+
+def put_header(frame: S.Frame) -> list[str]:
+    out = ["// putHeader writes the header of a frame of message m with a payload of payloadLen bytes.",
+           "func putHeader(dst []byte, m *msgInfo, payloadLen int, seq uint64, plain *[plainCount]uint64) {"]
+    k = 0
+    for h in frame.header:
+        if h.role == "const":
+            value = hexint(const_bits(h.type, h.const)[0])
+        elif h.role == "id":
+            value = "uint64(m.id)"
+        elif h.role == "length":
+            value = f"uint64(payloadLen)+{frame.length_adjust}" if frame.length_adjust else "uint64(payloadLen)"
+        elif h.role == "seq":
+            value = "seq"
+        else:
+            value, k = f"plain[{k}]", k + 1
+        out.append("\t" + put_call(h.type, "dst", str(h.offset), value))
+    return out + ([] if k else ["\t_ = plain"]) + ["}", ""]
+
+
+def parse_header(frame: S.Frame) -> list[str]:
+    out = ["// parseHeader checks a header in WIRE.md's order (the constants in header order, then the",
+           "// id for a receiver of direction dir, then the length) and says how big the frame is.",
+           "func parseHeader(b []byte, dir string) (h Head, err error) {"]
+    for h in frame.header:
+        if h.role == "const":
+            want = hexint(const_bits(h.type, h.const)[0])
+            out += [f"\tif v := {get_call(h.type, 'b', str(h.offset))}; v != {want} {{",
+                    f"\t\treturn h, errConst({quoted('frame.' + h.name)}, v, {want}, {h.type.size}, "
+                    f"{'true' if h.type.signed else 'false'})", "\t}"]
+    idf, lenf, seqf = frame.role("id"), frame.role("length"), frame.role("seq")
+    if idf is not None:
+        out += [f"\tid := {get_call(idf.type, 'b', str(idf.offset))}",
+                "\tif h.Msg = lookup(id, dir); h.Msg < 0 {",
+                f"\t\treturn h, errFrameType({quoted('frame.' + idf.name)}, id, dir, h.Msg)", "\t}"]
+    else:
+        out += ["\tif h.Msg = firstFor(dir); h.Msg < 0 {", "\t\treturn h, errFrameType(\"frame\", 0, dir, min(h.Msg, -3))",
+                "\t}"]
+    if lenf is not None:
+        adjust = frame.length_adjust
+        test = f"n < {adjust} || n-{adjust} > MaxPayload" if adjust else "n > MaxPayload"
+        out += [f"\tn := {get_call(lenf.type, 'b', str(lenf.offset))}", f"\tif {test} {{",
+                f"\t\treturn h, errFrameLength({quoted('frame.' + lenf.name)}, n, {adjust})", "\t}",
+                f"\th.PayloadLen = int(n - {adjust})" if adjust else "\th.PayloadLen = int(n)"]
+    else:
+        out.append("\th.PayloadLen = messageTable[h.Msg].fixed")
+    if seqf is not None:
+        out.append(f"\th.Seq = {get_call(seqf.type, 'b', str(seqf.offset))}")
+    for i, h in enumerate(frame.plain):
+        v = get_call(h.type, "b", str(h.offset))
+        out.append(f"\th.Plain[{i}] = " + (f"signExtend({v}, {8 * h.type.size})" if h.type.signed else v))
+    return out + ["\th.Size = HeaderLen + h.PayloadLen + TrailerLen", "\treturn h, nil", "}", ""]
+
+
+def lookup(schema: S.Schema) -> list[str]:
+    """The message of an id, for a receiver of a direction (ids are unique per direction)."""
+    out = ["// lookup is the index of the message with this id that a receiver of direction dir reads:",
+           "// -1 when there is none, -2 when two share it and dir does not tell them apart.",
+           "func lookup(id uint64, dir string) int {", "\tswitch id {"]
+    by_id: dict[int, list[tuple[int, S.Message]]] = {}
+    for i, m in enumerate(schema.messages.values()):
+        by_id.setdefault(m.id, []).append((i, m))
+    for mid, ms in by_id.items():
+        out.append(f"\tcase {mid}:")
+        if len(ms) == 2:
+            side = {m.direction: i for i, m in ms}
+            out.append(f"\t\treturn byDirection(dir, {side['request']}, {side['response']})")
+        elif ms[0][1].direction:
+            out.append(f"\t\treturn onlyFor(dir, {quoted(ms[0][1].direction)}, {ms[0][0]})")
+        else:
+            out.append(f"\t\treturn {ms[0][0]}")
+    return out + ["\t}", "\treturn -1", "}", ""]
+
+
+def checksum(frame: S.Frame) -> list[str]:
+    """The checksum over the run of parts it covers (a contiguous run of the frame's bytes), with
+    the message's seed byte, and its table."""
+    c = frame.checksum
+    assert c is not None
+    algo = c.algorithm
+    first, last = c.covers[0], c.covers[-1]
+    offsets = {h.name: (h.offset, h.offset + h.type.size) for h in frame.header}
+    start = frame.header_size if first == "payload" else offsets[first][0]
+    end = "HeaderLen+payloadLen" if last == "payload" else offsets[last][1]
+    update = "crcReflected(&crcTable, c, " if algo.reflect else f"crcForward(&crcTable, {algo.width}, c, "
+    seed = {"before": [f"\tc = {update}[]byte{{seed}})"], "after": [], "": ["\t_ = seed"]}[c.seed]
+    out = [f"// frameSum is the {algo.name} of {first}..{last}"
+           + (f", with the message's seed byte fed {c.seed} them" if c.seed else "") + ".",
+           "func frameSum(frame []byte, payloadLen int, seed byte) uint64 {",
+           f"\tc := uint32({hexint(algo.init)})", *seed, f"\tc = {update}frame[{start}:{end}])"]
+    if c.seed == "after":
+        out.append(f"\tc = {update}[]byte{{seed}})")
+    out += [f"\treturn uint64(c ^ {hexint(algo.xorout)})", "}", "",
+            "// crcOf is the checksum's algorithm over data (for the tests: its check value).",
+            "func crcOf(data []byte) uint64 {", f"\tc := uint32({hexint(algo.init)})",
+            f"\treturn uint64({update}data) ^ {hexint(algo.xorout)})", "}", "",
+            f"// crcCheck is the {algo.name} of \"123456789\", from the CRC catalogue.",
+            f"const crcCheck uint64 = {hexint(algo.check)}", "",
+            "func putSum(frame []byte, payloadLen int, sum uint64) {",
+            "\t" + put_call(c.type, "frame", "HeaderLen+payloadLen", "sum"), "}", "",
+            "func getSum(frame []byte, payloadLen int) uint64 {",
+            f"\treturn {get_call(c.type, 'frame', 'HeaderLen+payloadLen')}", "}", "",
+            f"// crcTable is the 256-entry table of the {algo.name} "
+            f"({'reflected' if algo.reflect else 'shifting left'}, polynomial {hexint(algo.poly)}).",
+            "var crcTable = [256]uint32{"]
+    digits = algo.width // 4
+    for row in range(0, 256, 8):
+        out.append("\t" + " ".join(f"0x{v:0{digits}x}," for v in algo.table[row:row + 8]))
+    return out + ["}", ""]
+
+
+# ------------------------------------------------------------------ the file
 
 
 def source(schema: S.Schema) -> str:
-    check_names(schema)
+    names = Names(schema)
     lines = [generated_banner("//").rstrip("\n"), "", "package codec", "",
-             "// Every enum, struct and message of protocols/schema.toml as a Go type with its codec,",
-             "// and the dispatch by message name and id.", "",
-             "// Magic is frame.magic: the first four bytes of every frame.",
-             f"const Magic uint32 = {schema.magic:#010x}", "",
-             "// Version is format.version, carried in every frame header.",
-             f"const Version uint16 = {schema.version}", "",
+             f"// Every enum, flag set, struct, union and message of protocol {quoted(schema.name)} as a Go",
+             "// type with its codec, the message table, and the frame.", "",
+             "// SchemaName is format.name.",
+             f"const SchemaName = {quoted(schema.name)}", "",
              "// MaxPayload is format.max_payload: the largest payload of a frame, in bytes.",
-             f"const MaxPayload = {schema.max_payload}"]
-    for e in schema.enums.values():
-        lines += ["", *gen_enum(e)]
-    for s in (*schema.structs.values(), *schema.messages.values()):
-        lines += ["", *gen_struct(s)]
-    lines += ["", *gen_dispatch(schema)]
-    return "\n".join(lines) + "\n"
-
-
-# ------------------------------------------------------------------ the test's description
-
-
-def test_type(t: S.Type) -> str:
-    if isinstance(t, S.Prim):
-        return f'tLeaf("{t.name}")'
-    if isinstance(t, S.Enum):
-        return 'tLeaf("enum")'
-    if isinstance(t, S.CharArray):
-        return 'tLeaf("char")'
-    if isinstance(t, S.Bytes):
-        return f'tLeaf("{"string" if t.utf8 else "bytes"}")'
-    if isinstance(t, S.BigInt):
-        return 'tLeaf("bigint")'
-    if isinstance(t, S.Array):
-        return f"tArray({test_type(t.elem)}, {t.n})"
-    if isinstance(t, S.Vec):
-        return f"tVec({test_type(t.elem)})"
-    return f"tStruct({quoted(t.name)})"
-
-
-def test_source(schema: S.Schema) -> str:
-    lines = [generated_banner("//").rstrip("\n"), "", "package codec", "",
-             "// testFields is the fields that carry a value of each struct and message, with their types,",
-             "// for codec_test.go to turn the JSON values of the vectors into text tokens.",
-             "func testFields(name string) []testField {", "\tswitch name {"]
-    for s in (*schema.structs.values(), *schema.messages.values()):
-        lines.append(f"\tcase {quoted(s.name)}:")
-        if not s.value_fields:
-            lines.append("\t\treturn []testField{}")
-            continue
-        lines.append("\t\treturn []testField{")
-        lines += [f"\t\t\t{{{quoted(f.name)}, {test_type(f.type)}}}," for f in s.value_fields]
-        lines.append("\t\t}")
-    lines += ["\t}", "\treturn nil", "}"]
+             f"const MaxPayload = {schema.max_payload}", "",
+             "// Newest is format.version: the protocol's newest version, the one spoken by default.",
+             f"const Newest = {schema.version}", "",
+             "// trimTrailing is format.trailing_zeros = \"trim\": trailing zero bytes are left off a payload.",
+             f"const trimTrailing = {'true' if schema.trim_zeros else 'false'}"]
+    for t in (*schema.enums.values(), *schema.flags.values()):
+        lines += ["", *gen_scalar_type(names, t)]
+    for u in schema.unions.values():
+        lines += ["", *gen_union(names, u)]
+    for s in schema.structs.values():
+        lines += ["", *gen_struct(names, s)]
+    with_id = schema.frame is not None and schema.frame.role("id") is not None
+    for i, m in enumerate(schema.messages.values()):
+        lines += ["", *gen_struct(names, m, i, with_id)]
+    lines += ["", *gen_messages(names, schema)]
+    lines += ["", *gen_frame(schema)]
     return "\n".join(lines) + "\n"
 
 
 def generate(schema: S.Schema) -> dict[str, str]:
-    return {OUT: source(schema), OUT_TEST: test_source(schema)}
+    return {OUT: source(schema)}
 
 
 class _Backend:

@@ -7,7 +7,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"slices"
 	"time"
 
@@ -17,39 +16,42 @@ import (
 // benchMaxCount bounds count and warmup: a PING keeps count samples, 8 bytes each.
 const benchMaxCount = 10_000_000
 
-// seqAt is where a frame header keeps its seq (WIRE.md): u64, little-endian.
-const seqAt = 16
-
 // benchFrame parses a bench frame size (8 to max_payload) and builds the frame in p.frame:
-// a Blob of size - 8 data bytes, byte j being j mod 256. It returns the frame.
+// a Blob of size - 8 data bytes, byte j being j mod 256, seq 0. It returns the frame. Its seq
+// is rewritten in place from frame to frame, so the frame has no checksum to keep right.
 func (p *peer) benchFrame(token string) ([]byte, error) {
 	size, over, ok := number(token)
 	if !ok || over || size < 8 || size > codec.MaxPayload {
-		return nil, fail("request", "bad size %s (8 to %d)", quote(token), codec.MaxPayload)
+		return nil, fail("request", "bad size %s (8 to %d)", quote(token), uint64(codec.MaxPayload))
 	}
-	id, ok := blobID()
-	if !ok {
-		return nil, fail("unsupported", "the bench needs the Blob message in the schema")
+	id, err := p.blobMessage()
+	if err != nil {
+		return nil, err
 	}
-	payload := p.frame[codec.HeaderLen:]
+	if codec.HasChecksum {
+		return nil, fail("unsupported", "the bench frame needs a frame without a checksum (its seq changes in place)")
+	}
+	out := p.outFrame(int(size))
+	payload := out[codec.HeaderLen:]
 	data := payload[8:size]
 	for j := range data {
 		data[j] = byte(j)
 	}
-	n := putBlob(payload, data)
-	codec.PutHeader(p.frame, id, uint32(n), 0)
-	return p.frame[:codec.HeaderLen+n], nil
+	var h codec.Head // its plain header values: 0
+	n := codec.PutFrame(out, id, 0, &h.Plain, putBlob(payload, data))
+	return out[:n], nil
 }
 
 // benchCheck: the frame read is the bench frame with seq i (its header; all of it when whole).
 func benchCheck(what string, i uint64, got, frame []byte, whole bool) error {
+	const at, end = codec.SeqAt, codec.SeqAt + codec.SeqLen
 	switch {
 	case len(got) != len(frame):
 		return fail("runtime", "%s %d: a frame of %d bytes, expected %d", what, i, len(got), len(frame))
-	case !bytes.Equal(got[:seqAt], frame[:seqAt]):
+	case !bytes.Equal(got[:at], frame[:at]) || !bytes.Equal(got[end:codec.HeaderLen], frame[end:codec.HeaderLen]):
 		return fail("runtime", "%s %d: the header differs from the bench frame's", what, i)
-	case binary.LittleEndian.Uint64(got[seqAt:]) != i:
-		return fail("runtime", "%s %d: seq %d, expected %d", what, i, binary.LittleEndian.Uint64(got[seqAt:]), i)
+	case codec.SeqOf(got) != i:
+		return fail("runtime", "%s %d: seq %d, expected %d", what, i, codec.SeqOf(got), i)
 	case whole && !bytes.Equal(got[codec.HeaderLen:], frame[codec.HeaderLen:]):
 		return fail("runtime", "%s %d: the payload differs from the bench frame's", what, i)
 	}
@@ -80,12 +82,12 @@ func (p *peer) ping(rq *request) error {
 	waits := p.waitsNow()
 	samples := make([]uint64, count)
 	for i := uint64(1); i <= warmup+count; i++ {
-		binary.LittleEndian.PutUint64(frame[seqAt:], i)
+		codec.PutSeq(frame, i)
 		t0 := time.Now()
 		if err := p.frameOut(frame); err != nil {
 			return err
 		}
-		got, _, err := p.frameIn(deadline)
+		got, _, err := p.frameIn(deadline, "")
 		if err != nil {
 			return err
 		}
@@ -137,7 +139,7 @@ func (p *peer) pong(rq *request) error {
 	}
 	waits := p.waitsNow()
 	for i := uint64(0); i < count; i++ {
-		got, _, err := p.frameIn(deadline)
+		got, _, err := p.frameIn(deadline, "")
 		if err != nil {
 			return err
 		}
@@ -165,7 +167,7 @@ func (p *peer) flood(rq *request) error {
 	}
 	waits, start := p.waitsNow(), time.Now()
 	for i := uint64(1); i <= count; i++ {
-		binary.LittleEndian.PutUint64(frame[seqAt:], i)
+		codec.PutSeq(frame, i)
 		if err := p.frameOut(frame); err != nil {
 			return err
 		}
@@ -197,7 +199,7 @@ func (p *peer) sink(rq *request) error {
 	var start time.Time
 	var ns int64
 	for i := uint64(1); i <= count; i++ {
-		got, _, err := p.frameIn(deadline)
+		got, _, err := p.frameIn(deadline, "")
 		if err != nil {
 			return err
 		}

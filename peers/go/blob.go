@@ -2,25 +2,77 @@ package main
 
 // The Blob message that streams and the bench carry, written and read here directly rather
 // than through the codec's text form (a megabyte of data would be two of hex). Its layout, as
-// protocols/schema.toml declares it and WIRE.md encodes it:
+// crosswire's protocols/schema.toml declares it and WIRE.md encodes it:
 //
-//	checksum  u32                     4 bytes, little-endian
-//	data      bytes, max = 1048568    u32 length L, little-endian, then L bytes
+//	checksum  u32                                4 bytes, little-endian
+//	data      bytes, max = max_payload - 8       u32 length L, little-endian, then L bytes
 //
-// peer_test.go checks this against the codec.
+// The peer compiles for any schema; the streams and the bench work on one whose Blob is this
+// one, behind a frame with a 64-bit seq (crosswire's), which checkBlob makes sure of at run
+// time, with the codec itself. Other schemas get `ERR unsupported`.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"hash/crc32"
+	"strconv"
 
 	"crosswire/peers/go/codec"
 )
 
-// blobDataMax is Blob.data's max in the schema: max_payload minus the checksum and the length.
-const blobDataMax = codec.MaxPayload - 8
+// blobDataMax is Blob.data's max: max_payload minus the checksum and the length.
+var blobDataMax = uint64(codec.MaxPayload) - 8
 
-// blobID is the Blob message's id; ok is false when the schema has none.
-func blobID() (id uint16, ok bool) { return codec.MessageID("Blob") }
+// blobSchema is what checkBlob found: the Blob message's index, or why there is none.
+type blobSchema struct {
+	msg int
+	err error
+}
+
+// blobMessage is the Blob message's index, checked once; an unsupported error when the schema
+// has no Blob of crosswire's layout behind a frame with a 64-bit seq.
+func (p *peer) blobMessage() (int, error) {
+	if p.blob == nil {
+		p.blob = checkBlob()
+	}
+	return p.blob.msg, p.blob.err
+}
+
+func checkBlob() *blobSchema {
+	no := func(what string) *blobSchema {
+		return &blobSchema{err: fail("unsupported", "streams and the bench need %s", what)}
+	}
+	if !codec.HasFrame {
+		return &blobSchema{err: fail("unsupported", "the schema declares no frame")}
+	}
+	if codec.SeqLen != 8 {
+		return no("a frame with a 64-bit seq field (crosswire's)")
+	}
+	i, ok := codec.Lookup("Blob")
+	if !ok || codec.MessageDirection(i) != "" || codec.MaxPayload < 8 {
+		return no("the Blob message of crosswire's schema")
+	}
+	data := []byte{1, 2, 3}
+	payload := make([]byte, 8+len(data))
+	putBlob(payload, data)
+	crc := strconv.FormatUint(uint64(crc32.ChecksumIEEE(data)), 10)
+	encoded, err := codec.EncodeText("Blob", []string{crc, blob(data)}, codec.Newest)
+	if err != nil || !bytes.Equal(encoded, payload) ||
+		decodeCode(i, blobDataMax) != "truncated" || decodeCode(i, blobDataMax+1) != "length" {
+		return no("a Blob of crosswire's layout: u32 checksum, then bytes of at most max_payload - 8 with a u32 length")
+	}
+	return &blobSchema{msg: i}
+}
+
+// decodeCode is the error code of decoding a Blob whose length says n and whose data is missing.
+func decodeCode(i int, n uint64) string {
+	payload := binary.LittleEndian.AppendUint32(make([]byte, 4), uint32(n))
+	_, err := codec.DecodeText(i, payload, codec.Newest)
+	if e, ok := err.(*codec.Error); ok {
+		return e.Code
+	}
+	return ""
+}
 
 // putBlob writes a Blob payload into dst: the checksum of data (CRC-32, IEEE 802.3, zlib's),
 // then data with its length. data may already sit at dst[8:]. It returns the payload length.

@@ -13,7 +13,7 @@ import (
 //go:embed peer.toml
 var manifest string
 
-const contract = "1"
+const contract = "2"
 
 // HELLO <contract>: who we are, with the pointer width and the byte order of the machine the
 // program really runs on (under qemu-user: the emulated one).

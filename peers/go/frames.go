@@ -17,9 +17,13 @@ import (
 func (p *peer) fill(n int, deadline time.Time) error {
 	for p.inLen-p.inPos < n {
 		have := p.inLen - p.inPos
-		if p.inPos+n > len(p.in) { // make room: the unused bytes to the front
-			copy(p.in, p.in[p.inPos:p.inLen])
-			p.inPos, p.inLen = 0, have
+		if p.inPos+n > len(p.in) { // make room: the unused bytes to the front, in a bigger buffer if need be
+			in := p.in
+			if n > len(in) {
+				in = make([]byte, max(n, 2*len(in)))
+			}
+			copy(in, p.in[p.inPos:p.inLen])
+			p.in, p.inPos, p.inLen = in, 0, have
 		}
 		got, err := p.conn.Read(p.in[p.inLen:], deadline)
 		switch {
@@ -31,34 +35,37 @@ func (p *peer) fill(n int, deadline time.Time) error {
 			return fail("runtime", "closed by the other side")
 		case got == 0:
 			p.closeConn()
-			return &codec.Error{Kind: "decode", Code: "truncated", Path: "frame",
-				Msg: "closed after " + strconv.Itoa(have) + " of " + strconv.Itoa(n) + " bytes"}
+			return codec.FrameCut(have, n)
 		}
 		p.inLen += got
 	}
 	return nil
 }
 
-// frameIn reads one whole frame with its header checked, without decoding the payload. The
-// frame is a slice of p.in, valid until the next read. A bad header closes the connection:
-// the stream is out of step.
-func (p *peer) frameIn(deadline time.Time) (frame []byte, h codec.Header, err error) {
+// frameIn reads one whole frame for a receiver of direction dir ("request", "response" or ""),
+// its header checked (WIRE.md "Receiving": the constants, the id, the length, which give the
+// frame's size), without checking its checksum or decoding the payload. The frame is a slice
+// of p.in, valid until the next read. A bad header closes the connection: the stream is out of
+// step.
+func (p *peer) frameIn(deadline time.Time, dir string) (frame []byte, h codec.Head, err error) {
+	if !codec.HasFrame {
+		return nil, h, fail("unsupported", "the schema declares no frame")
+	}
 	if p.conn == nil {
 		return nil, h, fail("runtime", "no connection: CONNECT or ACCEPT first")
 	}
 	if err = p.fill(codec.HeaderLen, deadline); err != nil {
 		return nil, h, err
 	}
-	if h, err = codec.ParseHeader(p.in[p.inPos : p.inPos+codec.HeaderLen]); err != nil {
+	if h, err = codec.ParseHead(p.in[p.inPos:p.inPos+codec.HeaderLen], dir); err != nil {
 		p.closeConn()
 		return nil, h, err
 	}
-	size := codec.HeaderLen + int(h.PayloadLen)
-	if err = p.fill(size, deadline); err != nil {
+	if err = p.fill(h.Size, deadline); err != nil {
 		return nil, h, err
 	}
-	frame = p.in[p.inPos : p.inPos+size]
-	if p.inPos += size; p.inPos == p.inLen {
+	frame = p.in[p.inPos : p.inPos+h.Size]
+	if p.inPos += h.Size; p.inPos == p.inLen {
 		p.inPos, p.inLen = 0, 0 // the bytes stay where they are until the next read
 	}
 	return frame, h, nil
@@ -66,15 +73,12 @@ func (p *peer) frameIn(deadline time.Time) (frame []byte, h codec.Header, err er
 
 // ------------------------------------------------------------------ writing frames
 
-// writeFrame frames payload with msgType and seq in p.frame and writes the whole frame. It
-// returns the frame's length.
-func (p *peer) writeFrame(msgType uint16, seq uint64, payload []byte) (int, error) {
-	if p.conn == nil {
-		return 0, fail("runtime", "no connection: CONNECT or ACCEPT first")
+// outFrame is p.frame with room for a frame of a payloadLen-byte payload.
+func (p *peer) outFrame(payloadLen int) []byte {
+	if n := codec.HeaderLen + payloadLen + codec.TrailerLen; n > len(p.frame) {
+		p.frame = make([]byte, max(n, 2*len(p.frame)))
 	}
-	codec.PutHeader(p.frame, msgType, uint32(len(payload)), seq)
-	n := codec.HeaderLen + copy(p.frame[codec.HeaderLen:], payload)
-	return n, p.frameOut(p.frame[:n])
+	return p.frame
 }
 
 // frameOut writes all of a frame.
@@ -95,7 +99,7 @@ func (p *peer) encode(rq *request) error {
 	if _, err := message(rq.words[1]); err != nil {
 		return err
 	}
-	payload, err := codec.EncodeText(rq.words[1], rq.words[2:])
+	payload, err := codec.EncodeText(rq.words[1], rq.words[2:], p.version)
 	if err != nil {
 		return err
 	}
@@ -108,7 +112,7 @@ func (p *peer) decode(rq *request) error {
 	if err := rq.usage(2, "DECODE <Message> x<payload>"); err != nil {
 		return err
 	}
-	id, err := message(rq.words[1])
+	i, err := message(rq.words[1])
 	if err != nil {
 		return err
 	}
@@ -116,7 +120,7 @@ func (p *peer) decode(rq *request) error {
 	if err != nil {
 		return err
 	}
-	tokens, err := codec.DecodeText(id, payload)
+	tokens, err := codec.DecodeText(i, payload, p.version)
 	if err != nil {
 		return err
 	}
@@ -124,14 +128,17 @@ func (p *peer) decode(rq *request) error {
 	return nil
 }
 
-// SEND <Message> <seq> <value>: codec.EncodeFrame gives the errors in the contract's order
-// (request, then encode: the value, then the seq's range); then runtime (no connection, a
-// failed write).
+// SEND <Message> <seq> [<h>...] <value>: codec.EncodeFrame gives the errors in the contract's
+// order (request, then encode: the value, then the seq's range, then the header values'); then
+// runtime (no connection, a failed write).
 func (p *peer) send(rq *request) error {
-	if len(rq.words) < 3 {
-		return fail("request", "usage: SEND <Message> <seq> <value>")
+	if !codec.HasFrame {
+		return fail("unsupported", "the schema declares no frame")
 	}
-	frame, err := codec.EncodeFrame(rq.words[1], rq.words[2], rq.words[3:])
+	if len(rq.words) < 3 {
+		return fail("request", "usage: SEND <Message> <seq> [<header values>] <value>")
+	}
+	frame, err := codec.EncodeFrame(rq.words[1], rq.words[2], rq.words[3:], p.version)
 	if err != nil {
 		return err
 	}
@@ -142,36 +149,77 @@ func (p *peer) send(rq *request) error {
 	return nil
 }
 
-// RECV <timeout_ms>: one frame, reported as <Message> <seq> <value>. A bad payload, read
-// whole, leaves the connection open.
+// RECV <timeout_ms> [request|response]: one frame, reported as <Message> <seq> [<h>...]
+// <value>. A bad checksum or payload, read whole, leaves the connection open.
 func (p *peer) recv(rq *request) error {
-	frame, h, err := p.frameFor(rq, "RECV <timeout_ms>")
+	frame, h, err := p.frameFor(rq, "RECV")
 	if err != nil {
 		return err
 	}
-	tokens, err := codec.DecodeText(h.MsgType, frame[codec.HeaderLen:])
+	tokens, err := codec.DecodeText(h.Msg, h.Payload(frame), p.version)
 	if err != nil {
 		return err
 	}
-	p.add(codec.MessageName(h.MsgType), strconv.FormatUint(h.Seq, 10))
+	p.add(codec.MessageName(h.Msg))
+	p.add(codec.HeadTokens(&h)...)
 	p.add(tokens...)
 	return nil
 }
 
-// ECHO <timeout_ms>: one frame, decoded, re-encoded from its value and sent back with its seq.
+// ECHO <timeout_ms> [request|response]: one frame, decoded, re-encoded from its value and sent
+// back with its seq and header values.
 func (p *peer) echo(rq *request) error {
-	frame, h, err := p.frameFor(rq, "ECHO <timeout_ms>")
+	frame, h, err := p.frameFor(rq, "ECHO")
 	if err != nil {
 		return err
 	}
-	payload, err := codec.Reencode(h.MsgType, frame[codec.HeaderLen:])
+	payload, err := codec.Reencode(h.Msg, h.Payload(frame), p.version)
 	if err != nil {
 		return err
 	}
-	if _, err = p.writeFrame(h.MsgType, h.Seq, payload); err != nil {
+	out := p.outFrame(len(payload))
+	copy(out[codec.HeaderLen:], payload)
+	n := codec.PutFrame(out, h.Msg, h.Seq, &h.Plain, len(payload))
+	if err = p.frameOut(out[:n]); err != nil {
 		return err
 	}
-	p.add(codec.MessageName(h.MsgType), strconv.FormatUint(h.Seq, 10))
+	p.add(codec.MessageName(h.Msg), strconv.FormatUint(h.Seq, 10))
+	return nil
+}
+
+// frameFor reads one frame, its checksum checked, for a request of the form `<VERB>
+// <timeout_ms> [request|response]` (RECV, ECHO).
+func (p *peer) frameFor(rq *request, verb string) ([]byte, codec.Head, error) {
+	if len(rq.words) != 2 && len(rq.words) != 3 {
+		return nil, codec.Head{}, fail("request", "usage: %s <timeout_ms> [request|response]", verb)
+	}
+	deadline, err := deadlineOf(rq.words[1])
+	if err != nil {
+		return nil, codec.Head{}, err
+	}
+	dir := ""
+	if len(rq.words) == 3 {
+		if dir = rq.words[2]; dir != "request" && dir != "response" {
+			return nil, codec.Head{}, fail("request", "bad direction %s: request or response", quote(dir))
+		}
+	}
+	frame, h, err := p.frameIn(deadline, dir)
+	if err == nil {
+		err = codec.CheckFrame(frame, &h)
+	}
+	return frame, h, err
+}
+
+// VERSION <n>: speak protocol version n (1 to the schema's newest) from now on.
+func (p *peer) versionRequest(rq *request) error {
+	if err := rq.usage(1, "VERSION <n>"); err != nil {
+		return err
+	}
+	n, over, ok := number(rq.words[1])
+	if !ok || over || n < 1 || n > codec.Newest {
+		return fail("request", "bad version %s (1 to %d)", quote(rq.words[1]), codec.Newest)
+	}
+	p.version = int(n)
 	return nil
 }
 
@@ -195,16 +243,4 @@ func parseBlob(token string) ([]byte, error) {
 		return nil, fail("request", "bad blob %s", quote(token))
 	}
 	return b, nil
-}
-
-// frameFor reads one frame for a request of the form `<VERB> <timeout_ms>` (RECV, ECHO).
-func (p *peer) frameFor(rq *request, usage string) ([]byte, codec.Header, error) {
-	if err := rq.usage(1, usage); err != nil {
-		return nil, codec.Header{}, err
-	}
-	deadline, err := deadlineOf(rq.words[1])
-	if err != nil {
-		return nil, codec.Header{}, err
-	}
-	return p.frameIn(deadline)
 }

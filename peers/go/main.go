@@ -13,6 +13,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
@@ -20,9 +21,9 @@ import (
 	"crosswire/peers/go/codec"
 )
 
-// lineLimit is the longest request line (PEER_CONTRACT.md, "Lines"): a 1 MiB payload is 2 MiB
-// of hex, a vec<bool> up to 6 characters a byte.
-const lineLimit = 8*codec.MaxPayload + 65536
+// lineLimit is the longest request line (PEER_CONTRACT.md, "Lines"): 8 x max_payload + 65536
+// (a 1 MiB payload is 2 MiB of hex, a vec<bool> up to 6 characters a byte), within an int.
+const lineLimit = int(min(8*uint64(codec.MaxPayload)+65536, math.MaxInt32))
 
 func main() {
 	// A write to a socket the other side closed is an error return (EPIPE), not a signal: as

@@ -9,29 +9,32 @@ import (
 	"crosswire/peers/go/codec"
 )
 
-// frameMax is the largest frame: a header and a max_payload payload.
-const frameMax = codec.HeaderLen + codec.MaxPayload
+// bufferSize is the size the frame buffers start at: the largest frame, up to 2 MiB (they
+// grow for a larger frame: a schema's max_payload may be up to 4 GiB).
+const bufferSize = min(uint64(codec.HeaderLen)+codec.MaxPayload+codec.TrailerLen, 1<<21)
 
 // peer is the program's state: at most one endpoint and one connection (PEER_CONTRACT.md,
-// "Requests"), the buffers, and the reply being built. Buffers are allocated once, at start,
-// with sizes bounded by the schema.
+// "Requests"), the protocol version it speaks, the buffers, and the reply being built.
 type peer struct {
 	listener Listener // after LISTEN, or nil
 	conn     Conn     // after CONNECT or ACCEPT, or nil
-	in       []byte   // bytes read from conn: in[inPos:inLen] not used yet; frameMax long
+	in       []byte   // bytes read from conn: in[inPos:inLen] not used yet
 	inPos    int
 	inLen    int
-	frame    []byte // a frame being written, frameMax long
+	frame    []byte // a frame being written
 	reply    []byte // the reply line being built
+	version  int    // VERSION: the protocol version spoken (the newest by default)
+	blob     *blobSchema
 	waits    uint64 // ring sleeps of the connections closed already
 	quitting bool
 }
 
 func newPeer() *peer {
 	return &peer{
-		in:    make([]byte, frameMax),
-		frame: make([]byte, frameMax),
-		reply: make([]byte, 0, 1<<16),
+		in:      make([]byte, bufferSize),
+		frame:   make([]byte, bufferSize),
+		reply:   make([]byte, 0, 1<<16),
+		version: codec.Newest,
 	}
 }
 
@@ -92,7 +95,7 @@ func init() {
 	commands = map[string]handler{
 		"HELLO": (*peer).hello, "ENCODE": (*peer).encode, "DECODE": (*peer).decode,
 		"LISTEN": (*peer).listen, "CONNECT": (*peer).connect, "ACCEPT": (*peer).accept,
-		"SEND": (*peer).send, "RECV": (*peer).recv, "ECHO": (*peer).echo,
+		"SEND": (*peer).send, "RECV": (*peer).recv, "ECHO": (*peer).echo, "VERSION": (*peer).versionRequest,
 		"CLOSE": (*peer).closeRequest, "QUIT": (*peer).quit,
 		"BLAST": (*peer).blast, "DRAIN": (*peer).drain,
 		"WAIT": (*peer).wait, "PING": (*peer).ping, "PONG": (*peer).pong,
@@ -192,11 +195,11 @@ func parseCount(token, what string, max uint64) (uint64, error) {
 	return v, nil
 }
 
-// message checks a message name: known to the codec, or a request error.
-func message(name string) (uint16, error) {
-	id, ok := codec.MessageID(name)
+// message checks a message name: known to the codec (its index), or a request error.
+func message(name string) (int, error) {
+	i, ok := codec.Lookup(name)
 	if !ok {
 		return 0, fail("request", "unknown message %s", quote(name))
 	}
-	return id, nil
+	return i, nil
 }

@@ -51,7 +51,7 @@ func (s stream) matches(i uint64, checksum uint32, data []byte) bool {
 }
 
 // streamArgs parses BLAST's and DRAIN's count, seed, min_len and max_len (words 1 to 4), then
-// checks the lengths, that the schema has a Blob, and that there is a connection.
+// checks that the schema has a Blob, the lengths, and that there is a connection.
 func (p *peer) streamArgs(rq *request) (count uint64, s stream, err error) {
 	var v [4]uint64
 	for i := range v {
@@ -62,8 +62,8 @@ func (p *peer) streamArgs(rq *request) (count uint64, s stream, err error) {
 		v[i] = n
 	}
 	count, s = v[0], stream{seed: v[1], minLen: v[2], maxLen: v[3]}
-	if _, ok := blobID(); !ok {
-		return 0, s, fail("unsupported", "streams need the Blob message in the schema")
+	if _, err := p.blobMessage(); err != nil {
+		return 0, s, err
 	}
 	if s.minLen > s.maxLen {
 		return 0, s, fail("request", "min_len %d is more than max_len %d", s.minLen, s.maxLen)
@@ -86,19 +86,20 @@ func (p *peer) blast(rq *request) error {
 	if err != nil {
 		return err
 	}
-	id, _ := blobID()
+	id, _ := p.blobMessage()
 	var bytes uint64
+	var h codec.Head // its plain header values: 0
+	out := p.outFrame(8 + int(s.maxLen))
+	payload := out[codec.HeaderLen:]
 	waits, start := p.waitsNow(), time.Now()
-	payload := p.frame[codec.HeaderLen:]
 	for i := uint64(1); i <= count; i++ {
 		data := payload[8 : 8+s.length(i)]
 		fillStream(i, data)
-		n := putBlob(payload, data)
-		codec.PutHeader(p.frame, id, uint32(n), i)
-		if err := p.frameOut(p.frame[:codec.HeaderLen+n]); err != nil {
+		n := codec.PutFrame(out, id, i, &h.Plain, putBlob(payload, data))
+		if err := p.frameOut(out[:n]); err != nil {
 			return err
 		}
-		bytes += uint64(codec.HeaderLen + n)
+		bytes += uint64(n)
 	}
 	p.addf("sent=%d bytes=%d ns=%d waits=%d", count, bytes, time.Since(start).Nanoseconds(), p.waitsNow()-waits)
 	return nil
@@ -120,20 +121,21 @@ func (p *peer) drain(rq *request) error {
 	if err != nil {
 		return err
 	}
-	id, _ := blobID()
+	id, _ := p.blobMessage()
 	t := tally{count: count, next: 1}
 	waits := p.waitsNow()
 	var start time.Time
 	for t.received < count {
-		frame, h, err := p.frameIn(deadline)
+		frame, h, err := p.frameIn(deadline, "")
 		if err == nil {
-			payload := frame[codec.HeaderLen:]
+			payload := h.Payload(frame)
 			checksum, data, decoded := readBlob(payload)
-			isBlob := h.MsgType == id
+			isBlob := h.Msg == id
 			if !isBlob {
-				_, derr := codec.DecodeText(h.MsgType, payload)
+				_, derr := codec.DecodeText(h.Msg, payload, p.version)
 				decoded = derr == nil
 			}
+			decoded = decoded && codec.CheckFrame(frame, &h) == nil
 			if decoded {
 				good := isBlob && h.Seq >= 1 && h.Seq <= count && s.matches(h.Seq, checksum, data)
 				if start.IsZero() {
@@ -142,7 +144,7 @@ func (p *peer) drain(rq *request) error {
 				t.add(isBlob, h.Seq, good, uint64(len(frame)))
 				continue
 			}
-			err = fail("decode", "the payload does not decode")
+			err = fail("decode", "the frame's checksum or payload does not decode")
 		}
 		switch kind := kindOf(err); {
 		case kind == "decode":

@@ -1,8 +1,9 @@
 package codec
 
 // Bigint is the value of a bigint field (WIRE.md "bigint"): an integer of any size as its
-// two's complement, little-endian. Decoded values are in the minimal form (zero is empty);
-// encoding accepts any form of the integer (extra sign-extension bytes are dropped).
+// two's complement, little-endian (a big-endian field's bytes are reversed on the wire).
+// Decoded values are in the minimal form (zero is empty); encoding accepts any form of the
+// integer (extra sign-extension bytes are dropped).
 type Bigint []byte
 
 // minimalLen is the length of the minimal form of two's-complement little-endian bytes:
@@ -70,4 +71,15 @@ func bigintToken(v Bigint) string {
 		out = append(out, '0')
 	}
 	return string(out)
+}
+
+// bigintLen is the length of v's minimal form: what a count field of a bigint carries.
+func bigintLen(v Bigint) int { return minimalLen(v) }
+
+// reverse turns b around in place: a big-endian bigint's bytes are the little-endian ones
+// reversed.
+func reverse(b []byte) {
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
 }

@@ -1,119 +1,44 @@
 package codec
 
-// The codec against the project's vectors (protocols/vectors/*.json, read with encoding/json):
-// every golden value, turned into text tokens here (independently of the codec's own format
-// code), must encode to the golden payload byte for byte, and that payload must decode to the
-// same tokens and re-encode to itself; every malformed payload must be refused with the code
-// and field path the file gives. Then the errors of the text form, the frame header, strict
-// UTF-8, bigint and the streams.
+// The codec against the project's vectors (protocols/vectors/*.json, read with encoding/json),
+// whatever the schema: every golden case's text form must encode to the golden payload byte
+// for byte, that payload must decode to the same text and re-encode to itself; each older
+// version's payload must be what a peer of that version writes and reads; the frame around
+// each case must be the golden head and tail, and read back; every malformed payload must be
+// refused with the code and field path the file gives.
 //
 // CW_VECTORS names another directory of vectors (tests/test_codegen_go.py uses it for a schema
-// with more type combinations than the project's); its malformed.json and extra.json are
-// optional, the project's are not.
+// with more type combinations than the project's); its malformed.json is optional there.
 
 import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
 
-// -- the generated description of the schema (schema_gen_test.go) is made of these
-
-type testType struct {
-	kind string // u8..i64, f32, f64, bool, enum, char, bytes, string, bigint, array, vec, struct
-	elem *testType
-	name string // of a struct
+type frameVector struct {
+	Seq    uint64           `json:"seq"`
+	Header map[string]int64 `json:"header"`
+	Head   string           `json:"head"`
+	Tail   string           `json:"tail"`
 }
-
-type testField struct {
-	name string
-	typ  *testType
-}
-
-func tLeaf(kind string) *testType               { return &testType{kind: kind} }
-func tArray(elem *testType, n int) *testType    { return &testType{kind: "array", elem: elem} }
-func tVec(elem *testType) *testType             { return &testType{kind: "vec", elem: elem} }
-func tStruct(name string) *testType             { return &testType{kind: "struct", name: name} }
-func (t *testType) isLeaf(kinds ...string) bool { return contains(kinds, t.kind) }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// tokens appends the text tokens of a JSON value of type t (PEER_CONTRACT.md "Values as text",
-// from the JSON form of harness/vectors.py: integers as numbers, floats and bigints as their
-// tokens already, char and bytes as hex, strings as text).
-func jsonTokens(t *testType, v any, out []string) ([]string, error) {
-	switch {
-	case t.kind == "struct":
-		obj, ok := v.(map[string]any)
-		fields := testFields(t.name)
-		if !ok || fields == nil {
-			return nil, fmt.Errorf("struct %s: got %v", t.name, v)
-		}
-		return fieldsTokens(fields, obj, out)
-	case t.kind == "array" || t.kind == "vec":
-		items, ok := v.([]any)
-		if !ok {
-			return nil, fmt.Errorf("%s: got %v", t.kind, v)
-		}
-		if t.kind == "vec" {
-			out = append(out, fmt.Sprint(len(items)))
-		}
-		for _, item := range items {
-			var err error
-			if out, err = jsonTokens(t.elem, item, out); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
-	case t.isLeaf("f32", "f64", "bigint"):
-		return append(out, v.(string)), nil
-	case t.kind == "bool":
-		return append(out, fmt.Sprint(v.(bool))), nil
-	case t.isLeaf("char", "bytes"):
-		return append(out, "x"+v.(string)), nil
-	case t.kind == "string":
-		return append(out, "x"+hex.EncodeToString([]byte(v.(string)))), nil
-	default: // integers and enums
-		return append(out, v.(json.Number).String()), nil
-	}
-}
-
-func fieldsTokens(fields []testField, obj map[string]any, out []string) ([]string, error) {
-	for _, f := range fields {
-		v, ok := obj[f.name]
-		if !ok {
-			return nil, fmt.Errorf("no field %s", f.name)
-		}
-		var err error
-		if out, err = jsonTokens(f.typ, v, out); err != nil {
-			return nil, fmt.Errorf("%s: %w", f.name, err)
-		}
-	}
-	return out, nil
-}
-
-// -- the vectors
 
 type vector struct {
-	ID      string         `json:"id"`
-	Message string         `json:"message"`
-	Value   map[string]any `json:"value"`
-	Payload *string        `json:"payload"`
-	Code    string         `json:"code"`
-	Path    string         `json:"path"`
+	ID       string            `json:"id"`
+	Message  string            `json:"message"`
+	Text     string            `json:"text"`
+	Payload  string            `json:"payload"`
+	Versions map[string]string `json:"versions"`
+	Frame    *frameVector      `json:"frame"`
+	Code     string            `json:"code"`
+	Path     string            `json:"path"`
 }
 
 func vectorsDir() (string, bool) {
@@ -124,7 +49,7 @@ func vectorsDir() (string, bool) {
 }
 
 // load reads one vectors file; a missing file fails the test unless optional.
-func load(t *testing.T, name string, optional bool) []vector {
+func load(t testing.TB, name string, optional bool) []vector {
 	t.Helper()
 	dir, custom := vectorsDir()
 	raw, err := os.ReadFile(filepath.Join(dir, name))
@@ -134,10 +59,8 @@ func load(t *testing.T, name string, optional bool) []vector {
 		}
 		t.Fatal(err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // u64 values beyond float64's 53 bits stay exact
 	var out []vector
-	if err := dec.Decode(&out); err != nil {
+	if err := json.Unmarshal(raw, &out); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	if len(out) == 0 {
@@ -146,89 +69,132 @@ func load(t *testing.T, name string, optional bool) []vector {
 	return out
 }
 
-func valueTokens(t *testing.T, v vector) []string {
-	t.Helper()
-	fields := testFields(v.Message)
-	if fields == nil {
-		t.Fatalf("%s: no message %s in schema_gen_test.go", v.ID, v.Message)
+func words(line string) []string {
+	if line == "" {
+		return nil
 	}
-	words, err := fieldsTokens(fields, v.Value, nil)
-	if err != nil {
-		t.Fatalf("%s: the JSON value: %v", v.ID, err)
-	}
-	return words
+	return strings.Split(line, " ")
 }
 
-func mustID(t *testing.T, name string) uint16 {
+func unhexT(t testing.TB, what, h string) []byte {
 	t.Helper()
-	id, ok := MessageID(name)
+	b, err := hex.DecodeString(h)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return b
+}
+
+func mustIndex(t testing.TB, name string) int {
+	t.Helper()
+	i, ok := Lookup(name)
 	if !ok {
 		t.Fatalf("no message %s", name)
 	}
-	return id
+	return i
 }
 
 func TestGoldenVectors(t *testing.T) {
 	for _, v := range load(t, "golden.json", false) {
-		words := valueTokens(t, v)
-		want, err := hex.DecodeString(*v.Payload)
-		if err != nil {
-			t.Fatalf("%s: payload: %v", v.ID, err)
-		}
-		id := mustID(t, v.Message)
-		got, err := EncodeText(v.Message, words)
+		i := mustIndex(t, v.Message)
+		want := unhexT(t, v.ID, v.Payload)
+		got, err := EncodeText(v.Message, words(v.Text), Newest)
 		if err != nil {
 			t.Errorf("%s: EncodeText: %v", v.ID, err)
-			continue
-		}
-		if !bytes.Equal(got, want) {
+		} else if !bytes.Equal(got, want) {
 			t.Errorf("%s: EncodeText\n got %x\nwant %x", v.ID, got, want)
 		}
-		back, err := DecodeText(id, want)
+		back, err := DecodeText(i, want, Newest)
 		if err != nil {
 			t.Errorf("%s: DecodeText: %v", v.ID, err)
-		} else if strings.Join(back, " ") != strings.Join(words, " ") {
-			t.Errorf("%s: DecodeText\n got %s\nwant %s", v.ID, strings.Join(back, " "), strings.Join(words, " "))
+		} else if strings.Join(back, " ") != v.Text {
+			t.Errorf("%s: DecodeText\n got %s\nwant %s", v.ID, strings.Join(back, " "), v.Text)
 		}
-		again, err := Reencode(id, want)
+		again, err := Reencode(i, want, Newest)
 		if err != nil || !bytes.Equal(again, want) {
 			t.Errorf("%s: Reencode: %x, %v", v.ID, again, err)
 		}
 	}
 }
 
-func TestExtraVectors(t *testing.T) {
-	golden := map[string]string{}
+// An older version's payload: what a peer speaking it writes, reads and writes back; a newer
+// peer reads it (the fields it lacks at their defaults) and writes it again at that version.
+func TestVersionVectors(t *testing.T) {
 	for _, v := range load(t, "golden.json", false) {
-		golden[v.ID] = *v.Payload
+		for ver, h := range v.Versions {
+			n, _ := strconv.Atoi(ver)
+			what := v.ID + " at version " + ver
+			want := unhexT(t, what, h)
+			got, err := EncodeText(v.Message, words(v.Text), n)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s: EncodeText: %x %v, want %x", what, got, err, want)
+			}
+			i := mustIndex(t, v.Message)
+			if again, err := Reencode(i, want, n); err != nil || !bytes.Equal(again, want) {
+				t.Errorf("%s: Reencode: %x %v", what, again, err)
+			}
+			m := newMessage(i)
+			if err := DecodeMessage(want, m, Newest); err != nil {
+				t.Errorf("%s: the newest version cannot read it: %v", what, err)
+			} else if back, err := EncodeMessage(m, n); err != nil || !bytes.Equal(back, want) {
+				t.Errorf("%s: read by the newest, written at %d: %x %v", what, n, back, err)
+			}
+			// and the newest payload, read by this version, ignores what it does not know
+			if _, err := DecodeText(i, unhexT(t, v.ID, v.Payload), n); err != nil {
+				t.Errorf("%s: cannot read the newest payload: %v", what, err)
+			}
+		}
 	}
-	for _, v := range load(t, "extra.json", true) {
-		words := valueTokens(t, v)
-		got, err := EncodeText(v.Message, words)
-		if err != nil {
-			t.Errorf("%s: EncodeText: %v", v.ID, err)
+}
+
+func TestFrameVectors(t *testing.T) {
+	for _, v := range load(t, "golden.json", false) {
+		if v.Frame == nil {
 			continue
 		}
-		if want, ok := golden[v.ID]; ok && hex.EncodeToString(got) != want {
-			t.Errorf("%s: got %x, golden.json has %s", v.ID, got, want)
+		if !HasFrame {
+			t.Fatalf("%s: a frame in the vectors of a schema without one", v.ID)
 		}
-		back, err := DecodeText(mustID(t, v.Message), got)
-		if err != nil || strings.Join(back, " ") != strings.Join(words, " ") {
-			t.Errorf("%s: DecodeText: %v, %v", v.ID, back, err)
+		i := mustIndex(t, v.Message)
+		payload := unhexT(t, v.ID, v.Payload)
+		var plain [plainCount]uint64
+		for k := range plain {
+			h, ok := v.Frame.Header[plainFields[k].name]
+			if !ok {
+				t.Fatalf("%s: no header value %s", v.ID, plainFields[k].name)
+			}
+			plain[k] = uint64(h)
+		}
+		want := append(append(unhexT(t, v.ID, v.Frame.Head), payload...), unhexT(t, v.ID, v.Frame.Tail)...)
+		frame := AppendFrame(nil, i, v.Frame.Seq, &plain, payload)
+		if !bytes.Equal(frame, want) {
+			t.Errorf("%s: AppendFrame\n got %x\nwant %x", v.ID, frame, want)
+			continue
+		}
+		h, err := ParseHead(frame, MessageDirection(i))
+		if err != nil || h.Msg != i || h.Seq != v.Frame.Seq || h.Plain != plain || h.Size != len(frame) ||
+			!bytes.Equal(h.Payload(frame), payload) {
+			t.Errorf("%s: ParseHead: %+v %v", v.ID, h, err)
+			continue
+		}
+		if err := CheckFrame(frame, &h); err != nil {
+			t.Errorf("%s: CheckFrame: %v", v.ID, err)
+		}
+		if HasChecksum {
+			frame[len(frame)-1] ^= 1
+			checkErr(t, v.ID+" with its checksum changed", CheckFrame(frame, &h), "decode", "checksum",
+				"frame."+headerChecksum)
 		}
 	}
 }
 
 func TestMalformedVectors(t *testing.T) {
 	for _, v := range load(t, "malformed.json", true) {
-		payload, err := hex.DecodeString(*v.Payload)
-		if err != nil {
-			t.Fatalf("%s: payload: %v", v.ID, err)
-		}
-		id := mustID(t, v.Message)
-		_, err = DecodeText(id, payload)
+		payload := unhexT(t, v.ID, v.Payload)
+		i := mustIndex(t, v.Message)
+		_, err := DecodeText(i, payload, Newest)
 		checkErr(t, v.ID, err, "decode", v.Code, v.Path)
-		_, err = Reencode(id, payload)
+		_, err = Reencode(i, payload, Newest)
 		checkErr(t, v.ID+" (Reencode)", err, "decode", v.Code, v.Path)
 	}
 }
@@ -245,4 +211,31 @@ func checkErr(t *testing.T, what string, err error, kind, code, path string) *Er
 		t.Errorf("%s: want %s %s %s, got %q", what, kind, code, path, e.Error())
 	}
 	return e
+}
+
+// The decoder's speed over the golden payloads (every message, each payload decoded into a new
+// value): `go test -run X -bench Golden ./codec/`. Small: the payloads of at most 4 KiB, which
+// a 1 MiB Blob's copy would otherwise drown.
+func BenchmarkDecodeGolden(b *testing.B)      { benchDecode(b, math.MaxInt) }
+func BenchmarkDecodeSmallGolden(b *testing.B) { benchDecode(b, 4096) }
+
+func benchDecode(b *testing.B, limit int) {
+	type payload struct {
+		i    int
+		data []byte
+	}
+	var cases []payload
+	for _, v := range load(b, "golden.json", false) {
+		if data := unhexT(b, v.ID, v.Payload); len(data) <= limit {
+			cases = append(cases, payload{mustIndex(b, v.Message), data})
+		}
+	}
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		for _, c := range cases {
+			if err := DecodeMessage(c.data, newMessage(c.i), Newest); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }

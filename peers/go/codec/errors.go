@@ -7,8 +7,7 @@ import (
 
 // Error is a codec error. Kind is "decode" or "encode" (Code and Path as PEER_CONTRACT.md's
 // Errors section), or "request" (a bad value token, an unknown message name), or
-// "unsupported" (a message id the schema does not have). Error() is the text after "ERR " on
-// the reply line.
+// "unsupported" (a schema without a frame). Error() is the text after "ERR " on the reply line.
 //
 // A decode or encode error is made where the bad byte or value is found, with the path
 // relative to the value being read or written; each enclosing struct field and array index,
@@ -23,12 +22,6 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("%s %s", e.Kind, e.Msg)
 	}
 	return fmt.Sprintf("%s %s %s %s", e.Kind, e.Code, e.Path, e.Msg)
-}
-
-// BreaksStream reports whether a stream is out of step after this error while reading a
-// frame: an error in the frame header, or a frame cut short. The peer closes the connection.
-func (e *Error) BreaksStream() bool {
-	return e.Kind == "decode" && (e.Path == "frame" || len(e.Path) > 6 && e.Path[:6] == "frame.")
 }
 
 // Errorf is an error of a kind without code and path: "request", "runtime", "timeout",
@@ -75,12 +68,50 @@ func errTooLong(kind string, n, max uint64, unit string) error {
 	return &Error{Kind: kind, Code: "length", Msg: fmt.Sprintf("%d %s, at most %d", n, unit, max)}
 }
 
-func errBigintTooLong(n int, max uint32) error {
+func errNotWhole(n, width uint64) error {
+	return decodeErr("length", "", fmt.Sprintf("%d bytes is not a whole number of %d-byte elements", n, width))
+}
+
+func errDisagree(first, other uint64) error {
+	return decodeErr("length", "", fmt.Sprintf("its count fields disagree: %d and %d elements", first, other))
+}
+
+func errBigintTooLong(n int, max uint64) error {
 	return encodeErr("length", fmt.Sprintf("needs %d bytes, at most %d", n, max))
 }
 
-func errEnum(kind, value, name string) error {
-	return &Error{Kind: kind, Code: "enum", Msg: value + " is not a value of " + name}
+// errEnum is a value an enum does not take: not listed (`enum`), or beyond an open enum's
+// base type (`range`).
+func errEnum(kind, value, name string, open bool) error {
+	if open {
+		return &Error{Kind: kind, Code: "range", Msg: value + " does not fit the base type of enum " + name}
+	}
+	return &Error{Kind: kind, Code: "enum", Msg: value + " is not a value of enum " + name}
+}
+
+// errFlags is a value a flag set does not take: beyond its base type (`range`), or with bits
+// it does not name (`flags`).
+func errFlags(kind string, v, mask, max uint64, name string) error {
+	if v > max {
+		return &Error{Kind: kind, Code: "range", Msg: fmt.Sprintf("%d does not fit the base type of flags %s", v, name)}
+	}
+	return &Error{Kind: kind, Code: "flags", Msg: fmt.Sprintf("%#x sets bits %#x that flags %s does not name", v, v&^mask, name)}
+}
+
+func errUnion(kind, tag, name string) error {
+	return &Error{Kind: kind, Code: "union", Msg: tag + " picks no case of union " + name}
+}
+
+// errConst is a constant field with another value; path is "" in a payload (the generated code
+// puts the field in front), frame.<name> in a header.
+func errConst(path string, got, want uint64, size int, signed bool) error {
+	show := func(v uint64) string {
+		if signed {
+			return strconv.FormatInt(int64(signExtend(v, 8*size)), 10)
+		}
+		return fmt.Sprintf("%#x", v)
+	}
+	return decodeErr("const", path, show(got)+" is not the constant "+show(want))
 }
 
 func errRange(value string, min, max string) error {

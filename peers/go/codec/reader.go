@@ -6,12 +6,14 @@ import (
 	"unicode/utf8"
 )
 
-// reader is a payload being decoded (WIRE.md "Types"), and how far the decoder has got.
-// Every method reads one value into *p and returns an error whose path is relative to that
-// value (empty); the generated code puts the field path in front.
+// reader is a payload being decoded (WIRE.md "Types"), and how far the decoder has got (a
+// message's decode method takes the version it reads). Every method reads one value into *p
+// and returns an error whose path is relative to that value (empty); the generated code puts
+// the field path in front.
 //
-// Multi-byte values are read with encoding/binary's LittleEndian, byte by byte, so the host's
-// byte order and alignment never matter (s390x is big-endian, 386 aligns 8-byte values to 4).
+// Multi-byte values are read with encoding/binary, byte by byte, in the order the schema
+// declares (u16 little-endian, u16be big-endian), so the host's byte order and alignment never
+// matter (s390x is big-endian, 386 aligns 8-byte values to 4).
 type reader struct {
 	data []byte
 	pos  int
@@ -45,10 +47,42 @@ func (r *reader) u16(p *uint16) error {
 	return err
 }
 
+func (r *reader) u16be(p *uint16) error {
+	b, err := r.take(2)
+	if err == nil {
+		*p = binary.BigEndian.Uint16(b)
+	}
+	return err
+}
+
+func (r *reader) u24(p *uint32) error {
+	b, err := r.take(3)
+	if err == nil {
+		*p = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
+	}
+	return err
+}
+
+func (r *reader) u24be(p *uint32) error {
+	b, err := r.take(3)
+	if err == nil {
+		*p = uint32(b[2]) | uint32(b[1])<<8 | uint32(b[0])<<16
+	}
+	return err
+}
+
 func (r *reader) u32(p *uint32) error {
 	b, err := r.take(4)
 	if err == nil {
 		*p = binary.LittleEndian.Uint32(b)
+	}
+	return err
+}
+
+func (r *reader) u32be(p *uint32) error {
+	b, err := r.take(4)
+	if err == nil {
+		*p = binary.BigEndian.Uint32(b)
 	}
 	return err
 }
@@ -61,7 +95,16 @@ func (r *reader) u64(p *uint64) error {
 	return err
 }
 
-// The signed types: the same bytes, two's complement (Go's conversions wrap).
+func (r *reader) u64be(p *uint64) error {
+	b, err := r.take(8)
+	if err == nil {
+		*p = binary.BigEndian.Uint64(b)
+	}
+	return err
+}
+
+// The signed types: the same bytes, two's complement (Go's conversions wrap; a 24-bit value
+// is sign-extended from its bit 23).
 
 func (r *reader) i8(p *int8) error {
 	var u uint8
@@ -77,6 +120,27 @@ func (r *reader) i16(p *int16) error {
 	return err
 }
 
+func (r *reader) i16be(p *int16) error {
+	var u uint16
+	err := r.u16be(&u)
+	*p = int16(u)
+	return err
+}
+
+func (r *reader) i24(p *int32) error {
+	var u uint32
+	err := r.u24(&u)
+	*p = int32(u<<8) >> 8
+	return err
+}
+
+func (r *reader) i24be(p *int32) error {
+	var u uint32
+	err := r.u24be(&u)
+	*p = int32(u<<8) >> 8
+	return err
+}
+
 func (r *reader) i32(p *int32) error {
 	var u uint32
 	err := r.u32(&u)
@@ -84,9 +148,23 @@ func (r *reader) i32(p *int32) error {
 	return err
 }
 
+func (r *reader) i32be(p *int32) error {
+	var u uint32
+	err := r.u32be(&u)
+	*p = int32(u)
+	return err
+}
+
 func (r *reader) i64(p *int64) error {
 	var u uint64
 	err := r.u64(&u)
+	*p = int64(u)
+	return err
+}
+
+func (r *reader) i64be(p *int64) error {
+	var u uint64
+	err := r.u64be(&u)
 	*p = int64(u)
 	return err
 }
@@ -101,9 +179,23 @@ func (r *reader) f32(p *float32) error {
 	return err
 }
 
+func (r *reader) f32be(p *float32) error {
+	var u uint32
+	err := r.u32be(&u)
+	*p = math.Float32frombits(u)
+	return err
+}
+
 func (r *reader) f64(p *float64) error {
 	var u uint64
 	err := r.u64(&u)
+	*p = math.Float64frombits(u)
+	return err
+}
+
+func (r *reader) f64be(p *float64) error {
+	var u uint64
+	err := r.u64be(&u)
 	*p = math.Float64frombits(u)
 	return err
 }
@@ -120,19 +212,35 @@ func (r *reader) bool(p *bool) error {
 	return nil
 }
 
+// uint is an unsigned integer of size bytes (1, 2, 3, 4 or 8) in either byte order: a count
+// or size field, a constant.
+func (r *reader) uint(size int, big bool) (uint64, error) {
+	b, err := r.take(size)
+	if err != nil {
+		return 0, err
+	}
+	return getUint(b, size, big), nil
+}
+
+// constant is a constant field: any other value is refused (`const`).
+func (r *reader) constant(size int, big bool, want uint64, signed bool) error {
+	got, err := r.uint(size, big)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return errConst("", got, want, size, signed)
+	}
+	return nil
+}
+
 // char is a char[n]: the text before the first NUL; only NULs may follow it.
 func (r *reader) char(p *[]byte, n int) error {
 	b, err := r.take(n)
 	if err != nil {
 		return err
 	}
-	end := n
-	for i, c := range b {
-		if c == 0 {
-			end = i
-			break
-		}
-	}
+	end := textEnd(b)
 	for _, c := range b[end:] {
 		if c != 0 {
 			return decodeErr("char", "", "a non-NUL byte after the first NUL")
@@ -142,7 +250,31 @@ func (r *reader) char(p *[]byte, n int) error {
 	return nil
 }
 
-// pad is a pad[n]: n zero bytes.
+// constChar is a char[n] constant: its n bytes must be want's, NUL-padded (WIRE.md, Constants).
+func (r *reader) constChar(want string, n int) error {
+	b, err := r.take(n)
+	if err != nil {
+		return err
+	}
+	padded := make([]byte, n)
+	copy(padded, want)
+	if string(b) != string(padded) {
+		return decodeErr("const", "", Hex(b)+" is not the constant "+Hex(padded))
+	}
+	return nil
+}
+
+// textEnd is the length of a char[n]'s text: up to the first NUL.
+func textEnd(b []byte) int {
+	for i, c := range b {
+		if c == 0 {
+			return i
+		}
+	}
+	return len(b)
+}
+
+// pad is a pad[n] (or a C layout's implicit padding): n zero bytes.
 func (r *reader) pad(n int) error {
 	b, err := r.take(n)
 	if err != nil {
@@ -156,26 +288,63 @@ func (r *reader) pad(n int) error {
 	return nil
 }
 
-// length is a u32 length or count, refused above max before anything is allocated for it.
-func (r *reader) length(max uint32, unit string) (int, error) {
-	var n uint32
-	if err := r.u32(&n); err != nil {
-		return 0, err
+// count reads a length prefix and checks it as counted does: the number of bytes of a bytes,
+// string or bigint, or of elements of a vec.
+func (r *reader) count(p prefix, width, max uint64) (int, error) {
+	var n uint64
+	if p == pU32 { // the default prefix, the common case
+		b, err := r.take(4)
+		if err != nil {
+			return 0, err
+		}
+		n = uint64(binary.LittleEndian.Uint32(b))
+	} else {
+		b, err := r.take(p.size())
+		if err != nil {
+			return 0, err
+		}
+		n = getUint(b, p.size(), p.big())
+	}
+	if width > 1 {
+		if n%width != 0 {
+			return 0, errNotWhole(n, width)
+		}
+		n /= width
 	}
 	if n > max {
-		return 0, errTooLong("decode", uint64(n), uint64(max), unit)
+		return 0, errTooLong("decode", n, max, "items")
 	}
-	// max <= format.max_payload (the schema loader checks it), so n fits an int on 386 too.
 	return int(n), nil
 }
 
-// bytes is a u32 length of at most max, then that many bytes (copied: the payload buffer is
-// the transport's and is reused).
-func (r *reader) bytes(p *[]byte, max uint32) error {
-	n, err := r.length(max, "bytes")
-	if err != nil {
-		return err
+// counted checks the counts of one field, in WIRE.md's order, and is its length: pairs of
+// (count, width), where width is the element size when the count is in bytes of a vec's
+// elements (it must be a whole number of them), else 1. Every count must agree, and the
+// length is at most max. Nothing is allocated before the length passed.
+func counted(max uint64, specs ...uint64) (int, error) {
+	var n uint64
+	for i := 0; i < len(specs); i += 2 {
+		got, width := specs[i], specs[i+1]
+		if width > 1 {
+			if got%width != 0 {
+				return 0, errNotWhole(got, width)
+			}
+			got /= width
+		}
+		if i > 0 && got != n {
+			return 0, errDisagree(n, got)
+		}
+		n = got
 	}
+	if n > max {
+		return 0, errTooLong("decode", n, max, "items")
+	}
+	// max <= format.max_payload <= 2^32 - 1 (the schema loader checks it).
+	return int(n), nil
+}
+
+// bytes is n bytes (copied: the payload buffer is the transport's and is reused).
+func (r *reader) bytes(p *[]byte, n int) error {
 	b, err := r.take(n)
 	if err != nil {
 		return err
@@ -184,13 +353,9 @@ func (r *reader) bytes(p *[]byte, max uint32) error {
 	return nil
 }
 
-// string is bytes that must be strict UTF-8 (RFC 3629). utf8.Valid is that: it refuses
+// string is n bytes that must be strict UTF-8 (RFC 3629). utf8.Valid is that: it refuses
 // overlong forms, surrogates (U+D800..U+DFFF) and anything above U+10FFFF.
-func (r *reader) string(p *string, max uint32) error {
-	n, err := r.length(max, "bytes")
-	if err != nil {
-		return err
-	}
+func (r *reader) string(p *string, n int) error {
 	b, err := r.take(n)
 	if err != nil {
 		return err
@@ -202,26 +367,21 @@ func (r *reader) string(p *string, max uint32) error {
 	return nil
 }
 
-// bigint is a u32 length of at most max, then the integer's minimal two's complement.
-func (r *reader) bigint(p *Bigint, max uint32) error {
-	n, err := r.length(max, "bytes")
-	if err != nil {
-		return err
-	}
+// bigint is n bytes of an integer's minimal two's complement, in the field's byte order.
+func (r *reader) bigint(p *Bigint, n int, big bool) error {
 	b, err := r.take(n)
 	if err != nil {
 		return err
 	}
-	if minimalLen(b) != len(b) {
+	v := append(Bigint(nil), b...)
+	if big {
+		reverse(v)
+	}
+	if minimalLen(v) != len(v) {
 		return decodeErr("bigint", "", "not the minimal form")
 	}
-	*p = append(Bigint(nil), b...)
+	*p = v
 	return nil
-}
-
-// count is the count of a vec<T>, at most max.
-func (r *reader) count(max uint32) (int, error) {
-	return r.length(max, "items")
 }
 
 // room is the capacity to reserve for n items: every item takes at least one byte, so no more

@@ -2,45 +2,40 @@
 
 package codec
 
-// Every enum, struct and message of protocols/schema.toml as a Go type with its codec,
-// and the dispatch by message name and id.
+// Every enum, flag set, struct, union and message of protocol "crosswire" as a Go
+// type with its codec, the message table, and the frame.
 
-// Magic is frame.magic: the first four bytes of every frame.
-const Magic uint32 = 0x52575843
-
-// Version is format.version, carried in every frame header.
-const Version uint16 = 1
+// SchemaName is format.name.
+const SchemaName = "crosswire"
 
 // MaxPayload is format.max_payload: the largest payload of a frame, in bytes.
 const MaxPayload = 1048576
 
-// Color is enum `Color`, carried as its `u8` value.
+// Newest is format.version: the protocol's newest version, the one spoken by default.
+const Newest = 1
+
+// trimTrailing is format.trailing_zeros = "trim": trailing zero bytes are left off a payload.
+const trimTrailing = false
+
+// Color is enum `Color`, carried as its `u8` value: red = 0, green = 1, blue = 2, alpha = 255.
 type Color uint8
 
-// ColorRed is `red`.
-const ColorRed Color = 0
-
-// ColorGreen is `green`.
-const ColorGreen Color = 1
-
-// ColorBlue is `blue`.
-const ColorBlue Color = 2
-
-// ColorAlpha is `alpha`.
-const ColorAlpha Color = 255
-
-// valid reports whether e is one of the values of Color.
+// valid reports whether e is a value Color takes.
 func (e Color) valid() bool {
 	switch e {
-	case ColorRed, ColorGreen, ColorBlue, ColorAlpha:
+	case 0, 1, 2, 255:
 		return true
 	}
 	return false
 }
 
+func (e Color) refused(kind string) error {
+	return errEnum(kind, fmtUint(uint64(e)), "Color", false)
+}
+
 func (e Color) encode(w *writer) error {
 	if !e.valid() {
-		return badEnumU(uint64(e), "Color")
+		return e.refused("encode")
 	}
 	w.u8(uint8(e))
 	return nil
@@ -51,49 +46,43 @@ func (e *Color) decode(r *reader) error {
 	if err := r.u8(&raw); err != nil {
 		return err
 	}
-	if !Color(raw).valid() {
-		return decodeBadEnumU(uint64(raw), "Color")
-	}
 	*e = Color(raw)
+	if !e.valid() {
+		return e.refused("decode")
+	}
 	return nil
 }
 
 func (e *Color) parse(t *tokens) error {
-	raw, err := t.enumU(255, "Color", func(v uint64) bool { return Color(v).valid() })
+	k := t.kept
+	raw, err := t.uintAs(255, "enum")
 	*e = Color(raw)
+	if err == nil && t.kept == k && !e.valid() {
+		t.keep(e.refused("encode"))
+	}
 	return err
 }
 
-// Status is enum `Status`, carried as its `i16` value.
+// Status is enum `Status`, carried as its `i16` value: failed = -32768, error = -1, ok = 0, retry =
+// 1, done = 32767.
 type Status int16
 
-// StatusFailed is `failed`.
-const StatusFailed Status = -32768
-
-// StatusError is `error`.
-const StatusError Status = -1
-
-// StatusOk is `ok`.
-const StatusOk Status = 0
-
-// StatusRetry is `retry`.
-const StatusRetry Status = 1
-
-// StatusDone is `done`.
-const StatusDone Status = 32767
-
-// valid reports whether e is one of the values of Status.
+// valid reports whether e is a value Status takes.
 func (e Status) valid() bool {
 	switch e {
-	case StatusFailed, StatusError, StatusOk, StatusRetry, StatusDone:
+	case -32768, -1, 0, 1, 32767:
 		return true
 	}
 	return false
 }
 
+func (e Status) refused(kind string) error {
+	return errEnum(kind, fmtInt(int64(e)), "Status", false)
+}
+
 func (e Status) encode(w *writer) error {
 	if !e.valid() {
-		return badEnumS(int64(e), "Status")
+		return e.refused("encode")
 	}
 	w.i16(int16(e))
 	return nil
@@ -104,16 +93,40 @@ func (e *Status) decode(r *reader) error {
 	if err := r.i16(&raw); err != nil {
 		return err
 	}
-	if !Status(raw).valid() {
-		return decodeBadEnumS(int64(raw), "Status")
+	*e = Status(raw)
+	if !e.valid() {
+		return e.refused("decode")
+	}
+	return nil
+}
+
+func (e Status) encodeBE(w *writer) error {
+	if !e.valid() {
+		return e.refused("encode")
+	}
+	w.i16be(int16(e))
+	return nil
+}
+
+func (e *Status) decodeBE(r *reader) error {
+	var raw int16
+	if err := r.i16be(&raw); err != nil {
+		return err
 	}
 	*e = Status(raw)
+	if !e.valid() {
+		return e.refused("decode")
+	}
 	return nil
 }
 
 func (e *Status) parse(t *tokens) error {
-	raw, err := t.enumS(-32768, 32767, "Status", func(v int64) bool { return Status(v).valid() })
+	k := t.kept
+	raw, err := t.intAs(-32768, 32767, "enum")
 	*e = Status(raw)
+	if err == nil && t.kept == k && !e.valid() {
+		t.keep(e.refused("encode"))
+	}
 	return err
 }
 
@@ -240,11 +253,11 @@ func (v *Pose) format(out []string) []string {
 // Empty is message `Empty`, id 0.
 type Empty struct{}
 
-func (v *Empty) encode(w *writer) error {
+func (v *Empty) encode(w *writer, version int) error {
 	return nil
 }
 
-func (v *Empty) decode(r *reader) error {
+func (v *Empty) decode(r *reader, version int) error {
 	return nil
 }
 
@@ -256,9 +269,7 @@ func (v *Empty) format(out []string) []string {
 	return out
 }
 
-func (*Empty) messageID() uint16 { return EmptyID }
-
-func (*Empty) messageName() string { return "Empty" }
+func (*Empty) index() int { return 0 }
 
 // Integers is message `Integers`, id 1.
 type Integers struct {
@@ -287,7 +298,7 @@ type Integers struct {
 	ValI64 int64
 }
 
-func (v *Integers) encode(w *writer) error {
+func (v *Integers) encode(w *writer, version int) error {
 	w.u8(v.ValU8)
 	w.u16(v.ValU16)
 	w.u32(v.ValU32)
@@ -299,7 +310,7 @@ func (v *Integers) encode(w *writer) error {
 	return nil
 }
 
-func (v *Integers) decode(r *reader) error {
+func (v *Integers) decode(r *reader, version int) error {
 	if err := r.u8(&v.ValU8); err != nil {
 		return at(err, ".val_u8")
 	}
@@ -383,9 +394,7 @@ func (v *Integers) format(out []string) []string {
 	return out
 }
 
-func (*Integers) messageID() uint16 { return IntegersID }
-
-func (*Integers) messageName() string { return "Integers" }
+func (*Integers) index() int { return 1 }
 
 // Floats is message `Floats`, id 2.
 type Floats struct {
@@ -396,13 +405,13 @@ type Floats struct {
 	ValF64 float64
 }
 
-func (v *Floats) encode(w *writer) error {
+func (v *Floats) encode(w *writer, version int) error {
 	w.f32(v.ValF32)
 	w.f64(v.ValF64)
 	return nil
 }
 
-func (v *Floats) decode(r *reader) error {
+func (v *Floats) decode(r *reader, version int) error {
 	if err := r.f32(&v.ValF32); err != nil {
 		return at(err, ".val_f32")
 	}
@@ -432,9 +441,7 @@ func (v *Floats) format(out []string) []string {
 	return out
 }
 
-func (*Floats) messageID() uint16 { return FloatsID }
-
-func (*Floats) messageName() string { return "Floats" }
+func (*Floats) index() int { return 2 }
 
 // Choices is message `Choices`, id 3.
 type Choices struct {
@@ -448,7 +455,7 @@ type Choices struct {
 	Status Status
 }
 
-func (v *Choices) encode(w *writer) error {
+func (v *Choices) encode(w *writer, version int) error {
 	w.bool(v.Flag)
 	if err := v.Color.encode(w); err != nil {
 		return at(err, ".color")
@@ -459,7 +466,7 @@ func (v *Choices) encode(w *writer) error {
 	return nil
 }
 
-func (v *Choices) decode(r *reader) error {
+func (v *Choices) decode(r *reader, version int) error {
 	if err := r.bool(&v.Flag); err != nil {
 		return at(err, ".flag")
 	}
@@ -498,9 +505,7 @@ func (v *Choices) format(out []string) []string {
 	return out
 }
 
-func (*Choices) messageID() uint16 { return ChoicesID }
-
-func (*Choices) messageName() string { return "Choices" }
+func (*Choices) index() int { return 3 }
 
 // Text is message `Text`, id 4.
 type Text struct {
@@ -514,27 +519,35 @@ type Text struct {
 	Data []byte
 }
 
-func (v *Text) encode(w *writer) error {
+func (v *Text) encode(w *writer, version int) error {
 	if err := w.char(v.Name, 16); err != nil {
 		return at(err, ".name")
 	}
-	if err := w.string(v.Label, 64); err != nil {
+	if err := w.string(v.Label, pU32, 64); err != nil {
 		return at(err, ".label")
 	}
-	if err := w.bytes(v.Data, 64); err != nil {
+	if err := w.bytes(v.Data, pU32, 64); err != nil {
 		return at(err, ".data")
 	}
 	return nil
 }
 
-func (v *Text) decode(r *reader) error {
+func (v *Text) decode(r *reader, version int) error {
 	if err := r.char(&v.Name, 16); err != nil {
 		return at(err, ".name")
 	}
-	if err := r.string(&v.Label, 64); err != nil {
+	n0, err := r.count(pU32, 1, 64)
+	if err != nil {
 		return at(err, ".label")
 	}
-	if err := r.bytes(&v.Data, 64); err != nil {
+	if err := r.string(&v.Label, n0); err != nil {
+		return at(err, ".label")
+	}
+	n1, err := r.count(pU32, 1, 64)
+	if err != nil {
+		return at(err, ".data")
+	}
+	if err := r.bytes(&v.Data, n1); err != nil {
 		return at(err, ".data")
 	}
 	return nil
@@ -566,9 +579,7 @@ func (v *Text) format(out []string) []string {
 	return out
 }
 
-func (*Text) messageID() uint16 { return TextID }
-
-func (*Text) messageName() string { return "Text" }
+func (*Text) index() int { return 4 }
 
 // Arrays is message `Arrays`, id 5.
 type Arrays struct {
@@ -585,20 +596,20 @@ type Arrays struct {
 	Colors []Color
 }
 
-func (v *Arrays) encode(w *writer) error {
+func (v *Arrays) encode(w *writer, version int) error {
 	for i0 := range v.Fixed {
 		w.i32(v.Fixed[i0])
 	}
 	for i0 := range v.Weights {
 		w.f64(v.Weights[i0])
 	}
-	if err := w.count(len(v.Samples), 16); err != nil {
+	if err := w.count(len(v.Samples), pU32, 1, 16); err != nil {
 		return at(err, ".samples")
 	}
 	for i0 := range v.Samples {
 		w.u16(v.Samples[i0])
 	}
-	if err := w.count(len(v.Colors), 4); err != nil {
+	if err := w.count(len(v.Colors), pU32, 1, 4); err != nil {
 		return at(err, ".colors")
 	}
 	for i0 := range v.Colors {
@@ -609,7 +620,7 @@ func (v *Arrays) encode(w *writer) error {
 	return nil
 }
 
-func (v *Arrays) decode(r *reader) error {
+func (v *Arrays) decode(r *reader, version int) error {
 	for i0 := range v.Fixed {
 		if err := r.i32(&v.Fixed[i0]); err != nil {
 			return at(err, ".fixed", i0)
@@ -620,7 +631,7 @@ func (v *Arrays) decode(r *reader) error {
 			return at(err, ".weights", i0)
 		}
 	}
-	n0, err := r.count(16)
+	n0, err := r.count(pU32, 1, 16)
 	if err != nil {
 		return at(err, ".samples")
 	}
@@ -631,7 +642,7 @@ func (v *Arrays) decode(r *reader) error {
 			return at(err, ".samples", i0)
 		}
 	}
-	n1, err := r.count(4)
+	n1, err := r.count(pU32, 1, 4)
 	if err != nil {
 		return at(err, ".colors")
 	}
@@ -725,9 +736,7 @@ func (v *Arrays) format(out []string) []string {
 	return out
 }
 
-func (*Arrays) messageID() uint16 { return ArraysID }
-
-func (*Arrays) messageName() string { return "Arrays" }
+func (*Arrays) index() int { return 5 }
 
 // BigNumber is message `BigNumber`, id 6.
 type BigNumber struct {
@@ -735,15 +744,19 @@ type BigNumber struct {
 	Value Bigint
 }
 
-func (v *BigNumber) encode(w *writer) error {
-	if err := w.bigint(v.Value, 64); err != nil {
+func (v *BigNumber) encode(w *writer, version int) error {
+	if err := w.bigint(v.Value, pU32, 64, false); err != nil {
 		return at(err, ".value")
 	}
 	return nil
 }
 
-func (v *BigNumber) decode(r *reader) error {
-	if err := r.bigint(&v.Value, 64); err != nil {
+func (v *BigNumber) decode(r *reader, version int) error {
+	n0, err := r.count(pU32, 1, 64)
+	if err != nil {
+		return at(err, ".value")
+	}
+	if err := r.bigint(&v.Value, n0, false); err != nil {
 		return at(err, ".value")
 	}
 	return nil
@@ -763,9 +776,7 @@ func (v *BigNumber) format(out []string) []string {
 	return out
 }
 
-func (*BigNumber) messageID() uint16 { return BigNumberID }
-
-func (*BigNumber) messageName() string { return "BigNumber" }
+func (*BigNumber) index() int { return 6 }
 
 // Sample10f is message `Sample10f`, id 7.
 type Sample10f struct {
@@ -773,14 +784,14 @@ type Sample10f struct {
 	Values [10]float32
 }
 
-func (v *Sample10f) encode(w *writer) error {
+func (v *Sample10f) encode(w *writer, version int) error {
 	for i0 := range v.Values {
 		w.f32(v.Values[i0])
 	}
 	return nil
 }
 
-func (v *Sample10f) decode(r *reader) error {
+func (v *Sample10f) decode(r *reader, version int) error {
 	for i0 := range v.Values {
 		if err := r.f32(&v.Values[i0]); err != nil {
 			return at(err, ".values", i0)
@@ -809,9 +820,7 @@ func (v *Sample10f) format(out []string) []string {
 	return out
 }
 
-func (*Sample10f) messageID() uint16 { return Sample10fID }
-
-func (*Sample10f) messageName() string { return "Sample10f" }
+func (*Sample10f) index() int { return 7 }
 
 // Track is message `Track`, id 8.
 type Track struct {
@@ -831,12 +840,12 @@ type Track struct {
 	Color Color
 }
 
-func (v *Track) encode(w *writer) error {
+func (v *Track) encode(w *writer, version int) error {
 	w.u32(v.Id)
 	if err := v.Origin.encode(w); err != nil {
 		return at(err, ".origin")
 	}
-	if err := w.count(len(v.Poses), 4); err != nil {
+	if err := w.count(len(v.Poses), pU32, 1, 4); err != nil {
 		return at(err, ".poses")
 	}
 	for i0 := range v.Poses {
@@ -844,7 +853,7 @@ func (v *Track) encode(w *writer) error {
 			return at(err, ".poses", i0)
 		}
 	}
-	if err := w.string(v.Label, 16); err != nil {
+	if err := w.string(v.Label, pU32, 16); err != nil {
 		return at(err, ".label")
 	}
 	if err := v.Color.encode(w); err != nil {
@@ -853,14 +862,14 @@ func (v *Track) encode(w *writer) error {
 	return nil
 }
 
-func (v *Track) decode(r *reader) error {
+func (v *Track) decode(r *reader, version int) error {
 	if err := r.u32(&v.Id); err != nil {
 		return at(err, ".id")
 	}
 	if err := v.Origin.decode(r); err != nil {
 		return at(err, ".origin")
 	}
-	n0, err := r.count(4)
+	n0, err := r.count(pU32, 1, 4)
 	if err != nil {
 		return at(err, ".poses")
 	}
@@ -871,7 +880,11 @@ func (v *Track) decode(r *reader) error {
 			return at(err, ".poses", i0)
 		}
 	}
-	if err := r.string(&v.Label, 16); err != nil {
+	n1, err := r.count(pU32, 1, 16)
+	if err != nil {
+		return at(err, ".label")
+	}
+	if err := r.string(&v.Label, n1); err != nil {
 		return at(err, ".label")
 	}
 	if err := v.Color.decode(r); err != nil {
@@ -936,9 +949,7 @@ func (v *Track) format(out []string) []string {
 	return out
 }
 
-func (*Track) messageID() uint16 { return TrackID }
-
-func (*Track) messageName() string { return "Track" }
+func (*Track) index() int { return 8 }
 
 // Padded is message `Padded`, id 9.
 type Padded struct {
@@ -952,7 +963,7 @@ type Padded struct {
 	Value uint64
 }
 
-func (v *Padded) encode(w *writer) error {
+func (v *Padded) encode(w *writer, version int) error {
 	w.u8(v.Tag)
 	w.pad(3)
 	w.u32(v.Count)
@@ -960,7 +971,7 @@ func (v *Padded) encode(w *writer) error {
 	return nil
 }
 
-func (v *Padded) decode(r *reader) error {
+func (v *Padded) decode(r *reader, version int) error {
 	if err := r.u8(&v.Tag); err != nil {
 		return at(err, ".tag")
 	}
@@ -1002,9 +1013,7 @@ func (v *Padded) format(out []string) []string {
 	return out
 }
 
-func (*Padded) messageID() uint16 { return PaddedID }
-
-func (*Padded) messageName() string { return "Padded" }
+func (*Padded) index() int { return 9 }
 
 // Blob is message `Blob`, id 10.
 type Blob struct {
@@ -1015,19 +1024,23 @@ type Blob struct {
 	Data []byte
 }
 
-func (v *Blob) encode(w *writer) error {
+func (v *Blob) encode(w *writer, version int) error {
 	w.u32(v.Checksum)
-	if err := w.bytes(v.Data, 1048568); err != nil {
+	if err := w.bytes(v.Data, pU32, 1048568); err != nil {
 		return at(err, ".data")
 	}
 	return nil
 }
 
-func (v *Blob) decode(r *reader) error {
+func (v *Blob) decode(r *reader, version int) error {
 	if err := r.u32(&v.Checksum); err != nil {
 		return at(err, ".checksum")
 	}
-	if err := r.bytes(&v.Data, 1048568); err != nil {
+	n0, err := r.count(pU32, 1, 1048568)
+	if err != nil {
+		return at(err, ".data")
+	}
+	if err := r.bytes(&v.Data, n0); err != nil {
 		return at(err, ".data")
 	}
 	return nil
@@ -1053,131 +1066,208 @@ func (v *Blob) format(out []string) []string {
 	return out
 }
 
-func (*Blob) messageID() uint16 { return BlobID }
+func (*Blob) index() int { return 10 }
 
-func (*Blob) messageName() string { return "Blob" }
+// messageTable is every message, in schema order: name, id, direction, checksum seed, the
+// newest version that added fields, the fixed size (-1: variable) and, when trailing zeros are
+// trimmed, the size at each version (index = version).
+var messageTable = [...]msgInfo{
+	{"Empty", 0, "", 0, 1, 0, nil},
+	{"Integers", 1, "", 0, 1, 30, nil},
+	{"Floats", 2, "", 0, 1, 12, nil},
+	{"Choices", 3, "", 0, 1, 4, nil},
+	{"Text", 4, "", 0, 1, -1, nil},
+	{"Arrays", 5, "", 0, 1, -1, nil},
+	{"BigNumber", 6, "", 0, 1, -1, nil},
+	{"Sample10f", 7, "", 0, 1, 40, nil},
+	{"Track", 8, "", 0, 1, -1, nil},
+	{"Padded", 9, "", 0, 1, 16, nil},
+	{"Blob", 10, "", 0, 1, -1, nil},
+}
 
-// EmptyID is the id of message Empty, its frames' msg_type.
-const EmptyID uint16 = 0
-
-// IntegersID is the id of message Integers, its frames' msg_type.
-const IntegersID uint16 = 1
-
-// FloatsID is the id of message Floats, its frames' msg_type.
-const FloatsID uint16 = 2
-
-// ChoicesID is the id of message Choices, its frames' msg_type.
-const ChoicesID uint16 = 3
-
-// TextID is the id of message Text, its frames' msg_type.
-const TextID uint16 = 4
-
-// ArraysID is the id of message Arrays, its frames' msg_type.
-const ArraysID uint16 = 5
-
-// BigNumberID is the id of message BigNumber, its frames' msg_type.
-const BigNumberID uint16 = 6
-
-// Sample10fID is the id of message Sample10f, its frames' msg_type.
-const Sample10fID uint16 = 7
-
-// TrackID is the id of message Track, its frames' msg_type.
-const TrackID uint16 = 8
-
-// PaddedID is the id of message Padded, its frames' msg_type.
-const PaddedID uint16 = 9
-
-// BlobID is the id of message Blob, its frames' msg_type.
-const BlobID uint16 = 10
-
-// newMessage is a new value of message id, nil when there is none.
-func newMessage(id uint16) Message {
-	switch id {
-	case EmptyID:
+// newMessage is a new value of message i (an index into messageTable).
+func newMessage(i int) Message {
+	switch i {
+	case 0:
 		return new(Empty)
-	case IntegersID:
+	case 1:
 		return new(Integers)
-	case FloatsID:
+	case 2:
 		return new(Floats)
-	case ChoicesID:
+	case 3:
 		return new(Choices)
-	case TextID:
+	case 4:
 		return new(Text)
-	case ArraysID:
+	case 5:
 		return new(Arrays)
-	case BigNumberID:
+	case 6:
 		return new(BigNumber)
-	case Sample10fID:
+	case 7:
 		return new(Sample10f)
-	case TrackID:
+	case 8:
 		return new(Track)
-	case PaddedID:
+	case 9:
 		return new(Padded)
-	case BlobID:
+	case 10:
 		return new(Blob)
 	}
 	return nil
 }
 
-// MessageID is the id of the message called name.
-func MessageID(name string) (uint16, bool) {
+// messageIndex is the index of the message called name, -1 when there is none.
+func messageIndex(name string) int {
 	switch name {
 	case "Empty":
-		return EmptyID, true
+		return 0
 	case "Integers":
-		return IntegersID, true
+		return 1
 	case "Floats":
-		return FloatsID, true
+		return 2
 	case "Choices":
-		return ChoicesID, true
+		return 3
 	case "Text":
-		return TextID, true
+		return 4
 	case "Arrays":
-		return ArraysID, true
+		return 5
 	case "BigNumber":
-		return BigNumberID, true
+		return 6
 	case "Sample10f":
-		return Sample10fID, true
+		return 7
 	case "Track":
-		return TrackID, true
+		return 8
 	case "Padded":
-		return PaddedID, true
+		return 9
 	case "Blob":
-		return BlobID, true
+		return 10
 	}
-	return 0, false
+	return -1
 }
 
-// MessageName is the name of message id, "" when there is none.
-func MessageName(id uint16) string {
+// HasFrame is true: the schema declares a [frame].
+const HasFrame = true
+
+// HeaderLen is the frame header's size: magic u32, version u16, msg_type u16, flags u32,
+// payload_len u32, seq u64, little-endian.
+const HeaderLen = 24
+
+// TrailerLen is the size of the checksum after the payload (0: none).
+const TrailerLen = 0
+
+// HasSeq: the header has a seq field; HasChecksum: the frame ends with a checksum.
+const (
+	HasSeq      = true
+	HasChecksum = false
+)
+
+// SeqAt and SeqLen: where the seq field is in the header, and its size (0: none).
+const (
+	SeqAt  = 16
+	SeqLen = 8
+)
+
+// headerChecksum is the checksum's name, for its errors' path (frame.<name>).
+const headerChecksum = ""
+
+// lengthAdjust is what the length field counts besides the payload.
+const lengthAdjust = 0
+
+// plainCount is the number of plain header fields (the sender's values: SEND's <h>...).
+const plainCount = 0
+
+// plainFields are the plain header fields, in header order.
+var plainFields = [plainCount]headerField{}
+
+// headerFields are every header field, in header order.
+var headerFields = []headerField{
+	{"magic", 0, 4, false, false, "const", 0x52575843},
+	{"version", 4, 2, false, false, "const", 0x1},
+	{"msg_type", 6, 2, false, false, "id", 0},
+	{"flags", 8, 4, false, false, "const", 0x0},
+	{"payload_len", 12, 4, false, false, "length", 0},
+	{"seq", 16, 8, false, false, "seq", 0},
+}
+
+// putHeader writes the header of a frame of message m with a payload of payloadLen bytes.
+func putHeader(dst []byte, m *msgInfo, payloadLen int, seq uint64, plain *[plainCount]uint64) {
+	putLE32(dst[0:], 0x52575843)
+	putLE16(dst[4:], 0x1)
+	putLE16(dst[6:], uint64(m.id))
+	putLE32(dst[8:], 0x0)
+	putLE32(dst[12:], uint64(payloadLen))
+	putLE64(dst[16:], seq)
+	_ = plain
+}
+
+// parseHeader checks a header in WIRE.md's order (the constants in header order, then the
+// id for a receiver of direction dir, then the length) and says how big the frame is.
+func parseHeader(b []byte, dir string) (h Head, err error) {
+	if v := getLE32(b[0:]); v != 0x52575843 {
+		return h, errConst("frame.magic", v, 0x52575843, 4, false)
+	}
+	if v := getLE16(b[4:]); v != 0x1 {
+		return h, errConst("frame.version", v, 0x1, 2, false)
+	}
+	if v := getLE32(b[8:]); v != 0x0 {
+		return h, errConst("frame.flags", v, 0x0, 4, false)
+	}
+	id := getLE16(b[6:])
+	if h.Msg = lookup(id, dir); h.Msg < 0 {
+		return h, errFrameType("frame.msg_type", id, dir, h.Msg)
+	}
+	n := getLE32(b[12:])
+	if n > MaxPayload {
+		return h, errFrameLength("frame.payload_len", n, 0)
+	}
+	h.PayloadLen = int(n)
+	h.Seq = getLE64(b[16:])
+	h.Size = HeaderLen + h.PayloadLen + TrailerLen
+	return h, nil
+}
+
+// lookup is the index of the message with this id that a receiver of direction dir reads:
+// -1 when there is none, -2 when two share it and dir does not tell them apart.
+func lookup(id uint64, dir string) int {
 	switch id {
-	case EmptyID:
-		return "Empty"
-	case IntegersID:
-		return "Integers"
-	case FloatsID:
-		return "Floats"
-	case ChoicesID:
-		return "Choices"
-	case TextID:
-		return "Text"
-	case ArraysID:
-		return "Arrays"
-	case BigNumberID:
-		return "BigNumber"
-	case Sample10fID:
-		return "Sample10f"
-	case TrackID:
-		return "Track"
-	case PaddedID:
-		return "Padded"
-	case BlobID:
-		return "Blob"
+	case 0:
+		return 0
+	case 1:
+		return 1
+	case 2:
+		return 2
+	case 3:
+		return 3
+	case 4:
+		return 4
+	case 5:
+		return 5
+	case 6:
+		return 6
+	case 7:
+		return 7
+	case 8:
+		return 8
+	case 9:
+		return 9
+	case 10:
+		return 10
 	}
-	return ""
+	return -1
 }
 
-// Messages lists every message name, in schema order.
-func Messages() []string {
-	return []string{"Empty", "Integers", "Floats", "Choices", "Text", "Arrays", "BigNumber", "Sample10f", "Track", "Padded", "Blob"}
+func frameSum([]byte, int, byte) uint64 { return 0 }
+
+func crcOf([]byte) uint64 { return 0 }
+
+const crcCheck uint64 = 0
+
+func putSum([]byte, int, uint64) {}
+
+func getSum([]byte, int) uint64 { return 0 }
+
+func putSeq(frame []byte, seq uint64) {
+	putLE64(frame[16:], seq)
+}
+
+func getSeq(frame []byte) uint64 {
+	return getLE64(frame[16:])
 }

@@ -17,11 +17,19 @@ import (
 //
 // Unlike reader and writer, tokens keeps the path of the value being parsed as it goes (push,
 // pop), since the errors kept aside and the request errors' messages need it at that moment.
+//
+// kept counts the encode errors found (kept or not), so that a union can tell whether its
+// discriminator's token passed. mute is set for the fields newer than the version spoken: a
+// peer of an older version does not look at their values (WIRE.md "Versions"), though their
+// tokens must still parse.
 type tokens struct {
 	words    []string
 	pos      int
 	path     []byte
 	deferred *Error
+	kept     int
+	mute     bool
+	version  int
 }
 
 // push appends a struct field (".name") to the path; pop(".name") takes it off again.
@@ -41,7 +49,8 @@ func (t *tokens) cut(mark int) { t.path = t.path[:mark] }
 
 // keep records an encode error at the current path, unless one is kept already.
 func (t *tokens) keep(err error) {
-	if t.deferred == nil {
+	t.kept++
+	if t.deferred == nil && !t.mute {
 		e := err.(*Error)
 		e.Path = string(t.path)
 		t.deferred = e
@@ -111,25 +120,36 @@ func (t *tokens) decimal() (mag uint64, negative, ok bool, text string, err erro
 
 // uint reads an unsigned integer of at most max; out of range, it keeps a range error and
 // gives 0.
-func (t *tokens) uint(max uint64) (uint64, error) {
+func (t *tokens) uint(max uint64) (uint64, error) { return t.uintAs(max, "range") }
+
+// uintAs is uint, keeping an error of this code out of range (a closed enum's is `enum`).
+func (t *tokens) uintAs(max uint64, code string) (uint64, error) {
 	mag, negative, ok, text, err := t.decimal()
 	if err != nil {
 		return 0, err
 	}
 	if negative || !ok || mag > max {
-		t.keep(errRange(text, "0", strconv.FormatUint(max, 10)))
+		t.keep(outside(code, text, "0", strconv.FormatUint(max, 10)))
 		return 0, nil
 	}
 	return mag, nil
 }
 
 // int reads a signed integer in min..max; out of range, it keeps a range error and gives 0.
-func (t *tokens) int(min, max int64) (int64, error) {
+func (t *tokens) int(min, max int64) (int64, error) { return t.intAs(min, max, "range") }
+
+func (t *tokens) intAs(min, max int64, code string) (int64, error) {
 	v, fits, text, err := t.signed(min, max)
 	if err == nil && !fits {
-		t.keep(errRange(text, strconv.FormatInt(min, 10), strconv.FormatInt(max, 10)))
+		t.keep(outside(code, text, strconv.FormatInt(min, 10), strconv.FormatInt(max, 10)))
 	}
 	return v, err
+}
+
+func outside(code, text, min, max string) error {
+	e := errRange(text, min, max).(*Error)
+	e.Code = code
+	return e
 }
 
 // signed reads a decimal token as an int64 in min..max: the value, or fits false and 0.
@@ -153,32 +173,6 @@ func (t *tokens) signed(min, max int64) (int64, bool, string, error) {
 	return v, true, text, nil
 }
 
-// enumU and enumS read an enum value: a number that fits the enum's integer type and that
-// valid accepts; any other number keeps an enum error (naming the enum) and gives 0.
-func (t *tokens) enumU(max uint64, name string, valid func(uint64) bool) (uint64, error) {
-	mag, negative, ok, text, err := t.decimal()
-	if err != nil {
-		return 0, err
-	}
-	if negative || !ok || mag > max || !valid(mag) {
-		t.keep(errEnum("encode", text, name))
-		return 0, nil
-	}
-	return mag, nil
-}
-
-func (t *tokens) enumS(min, max int64, name string, valid func(int64) bool) (int64, error) {
-	v, fits, text, err := t.signed(min, max)
-	if err != nil {
-		return 0, err
-	}
-	if !fits || !valid(v) {
-		t.keep(errEnum("encode", text, name))
-		return 0, nil
-	}
-	return v, nil
-}
-
 func (t *tokens) u8(p *uint8) error {
 	v, err := t.uint(math.MaxUint8)
 	*p = uint8(v)
@@ -188,6 +182,12 @@ func (t *tokens) u8(p *uint8) error {
 func (t *tokens) u16(p *uint16) error {
 	v, err := t.uint(math.MaxUint16)
 	*p = uint16(v)
+	return err
+}
+
+func (t *tokens) u24(p *uint32) error {
+	v, err := t.uint(1<<24 - 1)
+	*p = uint32(v)
 	return err
 }
 
@@ -212,6 +212,12 @@ func (t *tokens) i8(p *int8) error {
 func (t *tokens) i16(p *int16) error {
 	v, err := t.int(math.MinInt16, math.MaxInt16)
 	*p = int16(v)
+	return err
+}
+
+func (t *tokens) i24(p *int32) error {
+	v, err := t.int(-1<<23, 1<<23-1)
+	*p = int32(v)
 	return err
 }
 
@@ -307,20 +313,20 @@ func (t *tokens) char(p *[]byte, n int) error {
 	return nil
 }
 
-func (t *tokens) bytes(p *[]byte, max uint32) error {
+func (t *tokens) bytes(p *[]byte, max uint64) error {
 	b, err := t.hex()
 	if err != nil {
 		return err
 	}
 	*p = b
-	if uint64(len(b)) > uint64(max) {
-		t.keep(errTooLong("encode", uint64(len(b)), uint64(max), "bytes"))
+	if uint64(len(b)) > max {
+		t.keep(errTooLong("encode", uint64(len(b)), max, "bytes"))
 	}
 	return nil
 }
 
 // string reads a string's UTF-8 bytes in hex: too long first, then not UTF-8.
-func (t *tokens) string(p *string, max uint32) error {
+func (t *tokens) string(p *string, max uint64) error {
 	var b []byte
 	if err := t.bytes(&b, max); err != nil {
 		return err
@@ -333,7 +339,7 @@ func (t *tokens) string(p *string, max uint32) error {
 }
 
 // bigint reads "0x" or "-0x" and hex digits, into the minimal two's complement.
-func (t *tokens) bigint(p *Bigint, limit uint32) error {
+func (t *tokens) bigint(p *Bigint, limit uint64) error {
 	word, err := t.next()
 	if err != nil {
 		return err
@@ -359,7 +365,7 @@ func (t *tokens) bigint(p *Bigint, limit uint32) error {
 		mag = append(mag, b)
 	}
 	*p = bigintFromMagnitude(negative, mag)
-	if uint64(len(*p)) > uint64(limit) {
+	if uint64(len(*p)) > limit {
 		t.keep(errBigintTooLong(len(*p), limit))
 	}
 	return nil
@@ -367,7 +373,7 @@ func (t *tokens) bigint(p *Bigint, limit uint32) error {
 
 // count reads the count of a vec<T>: digits only. Above max it keeps a length error (the
 // items still have to parse); the caller keeps no more than max items.
-func (t *tokens) count(max uint32) (uint64, error) {
+func (t *tokens) count(max uint64) (uint64, error) {
 	word, err := t.next()
 	if err != nil {
 		return 0, err
@@ -384,8 +390,8 @@ func (t *tokens) count(max uint32) (uint64, error) {
 	if perr != nil {
 		n = math.MaxUint64 // all digits: only too big fails
 	}
-	if n > uint64(max) {
-		t.keep(errTooLong("encode", n, uint64(max), "items"))
+	if n > max {
+		t.keep(errTooLong("encode", n, max, "items"))
 	}
 	return n, nil
 }
