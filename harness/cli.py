@@ -422,9 +422,9 @@ def _replay_frames(project: Project, proc: Any, data: bytes, transport: str, dir
         t.cleanup()
 
 
-def _need_streams(project: Project) -> None:
-    from .conformance import streams_unsupported
-    why = streams_unsupported(project.schema)
+def _need_streams(project: Project, bench: bool = False) -> None:
+    from .conformance import bench_unsupported, streams_unsupported
+    why = (bench_unsupported if bench else streams_unsupported)(project.schema)
     if why:
         raise CrosswireError(why)
 
@@ -432,7 +432,7 @@ def _need_streams(project: Project) -> None:
 def cmd_bench(project: Project, args: argparse.Namespace) -> int:
     from .bench import output, suite
 
-    _need_streams(project)
+    _need_streams(project, bench=True)
     sizes = tuple(int(x) for x in args.sizes) if args.sizes else suite.SIZES
     settings = suite.Settings(quick=args.quick, peers=args.peers, transports=tuple(args.transports), sizes=sizes,
                               scaling=not args.no_scaling)
@@ -479,6 +479,10 @@ def cmd_stress(project: Project, args: argparse.Namespace) -> int:
     import json
 
     _need_streams(project)
+    seqf = project.schema.frame.role("seq")
+    if args.count > seqf.type.max:
+        raise CrosswireError(f"--count {args.count} is more than the frame's seq ({seqf.name}, a {seqf.type.name}) "
+                             f"holds: at most {seqf.type.max}")
     from . import peers as P
     from . import stress
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from . import schema as S
 from . import peers as P
 from . import stress, transports
 from .driver import PeerProcess, figures
@@ -461,15 +462,19 @@ class Checker:
 
     def optional(self) -> None:
         ref = self.reference
+        usable = [t for t in self.spec.transports if ref is not None and not ref.unavailable() and t in ref.transports]
         why = streams_unsupported(self.project.schema)
         if why:
-            self.add("streams", "streams and bench", "skip", why)
-            return
-        usable = [t for t in self.spec.transports if ref is not None and not ref.unavailable() and t in ref.transports]
-        for t in usable:
-            self._streams(t)
-        for t in usable:
-            self._bench(t)
+            self.add("streams", "streams", "skip", why)
+        else:
+            for t in usable:
+                self._streams(t)
+        why = bench_unsupported(self.project.schema)
+        if why:
+            self.add("bench", "bench", "skip", why)
+        else:
+            for t in usable:
+                self._bench(t)
 
     def _streams(self, t: str) -> None:
         step = f"implement BLAST and DRAIN (PEER_CONTRACT.md \"Streams\"; {GUIDE}, step 6)"
@@ -532,16 +537,28 @@ class Checker:
 
 
 def streams_unsupported(schema: Any) -> str:
-    """Why the streams and the bench (PEER_CONTRACT.md, "Streams") cannot run on a schema, or "":
-    they need crosswire's Blob message behind crosswire's own 24-byte frame."""
+    """Why the streams (PEER_CONTRACT.md, "Streams") cannot run on a schema, or "": they need
+    crosswire's Blob message (a little-endian u32 checksum, then bytes with a u32 length) behind
+    a frame with a seq field."""
     frame = schema.frame
-    shape = [(h.role, h.type.size, h.type.order) for h in frame.header] if frame is not None else []
-    want = [("const", 4, "little"), ("const", 2, "little"), ("id", 2, "little"), ("const", 4, "little"),
-            ("length", 4, "little"), ("seq", 8, "little")]
-    if frame is None or shape != want or frame.checksum is not None or frame.length_adjust or "Blob" not in schema.messages:
-        return (f"schema {schema.name} has no Blob message behind crosswire's 24-byte frame: the streams and the "
-                "bench are crosswire's own (PEER_CONTRACT.md, \"Streams\")")
+    blob = schema.messages.get("Blob")
+    shape = [(f.name, type(f.type).__name__, getattr(f.type, "order", "little"),
+              getattr(getattr(f.type, "count", None), "prefix", None)) for f in blob.fields] if blob else []
+    u32 = S.PRIMS["u32"]
+    if frame is None or frame.role("seq") is None or shape != [("checksum", "Prim", "little", None),
+                                                                ("data", "Bytes", "little", u32)]:
+        return (f"schema {schema.name} has no Blob message (u32 checksum, bytes data, little-endian) behind a "
+                "frame with a seq field: the streams are crosswire's own (PEER_CONTRACT.md, \"Streams\")")
     return ""
+
+
+def bench_unsupported(schema: Any) -> str:
+    """Why the bench cannot run, or "": the streams' needs, and a frame without a checksum (the
+    bench frame's seq is rewritten in place)."""
+    why = streams_unsupported(schema)
+    if not why and schema.frame.checksum is not None:
+        why = f"schema {schema.name}'s frame has a checksum: the bench rewrites the seq of one frame in place"
+    return why
 
 
 def run_own_tests(spec: P.PeerSpec, timeout: float = 600) -> str | None:

@@ -23,8 +23,16 @@ from . import codegen
 from .errors import CrosswireError
 from .schema import Schema
 
-CHECKOUT = Path(__file__).resolve().parent.parent
-SOURCE = CHECKOUT / "peers"
+def _checkout() -> Path:
+    """The crosswire checkout whose peers/ are the reference peers: where this package lives
+    (an editable install, as `make` makes), else $CROSSWIRE_CHECKOUT (a wheel installed from a
+    checkout, as tox does)."""
+    here = Path(__file__).resolve().parent.parent
+    if (here / "peers").is_dir() or not os.environ.get("CROSSWIRE_CHECKOUT"):
+        return here
+    return Path(os.environ["CROSSWIRE_CHECKOUT"]).resolve()
+
+
 SKIP = {"build", "target", "__pycache__"}
 
 
@@ -34,7 +42,7 @@ def home(root: Path) -> Path:
 
 
 def is_checkout(root: Path) -> bool:
-    return root.resolve() == CHECKOUT
+    return root.resolve() == _checkout()
 
 
 def prepare(root: Path, schema: Schema) -> Path:
@@ -42,9 +50,10 @@ def prepare(root: Path, schema: Schema) -> Path:
     generated code; return it."""
     if is_checkout(root):
         return root
-    if not SOURCE.is_dir():
-        raise CrosswireError(f"the reference peers are not at {SOURCE}: crosswire must run from its checkout "
-                             "(pip install -e) to build them for another schema")
+    source = _checkout() / "peers"
+    if not source.is_dir():
+        raise CrosswireError(f"the reference peers are not at {source}: install crosswire from its checkout with "
+                             "pip install -e, or set CROSSWIRE_CHECKOUT to the checkout, to build them for another schema")
     dest = home(root)
     (dest / "peers").mkdir(parents=True, exist_ok=True)
     link = dest / "protocols"
@@ -60,7 +69,7 @@ def prepare(root: Path, schema: Schema) -> Path:
         except Exception as exc:  # one backend's failure leaves its peer unbuilt, not the others
             print(f"codegen {name}: cannot generate for {schema.path}: {type(exc).__name__}: {exc}")
     generated = {rel for files in outputs.values() for rel in files}
-    for peer in sorted(SOURCE.iterdir()):
+    for peer in sorted(source.iterdir()):
         if peer.is_dir() and (peer / "peer.toml").is_file():
             _sync(peer, dest / "peers" / peer.name, dest, generated)
     for files in outputs.values():

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.peers import PeerSpec, load_manifest
-from harness.project import Project
+ROOT_DIR = Path(__file__).resolve().parent.parent
+os.environ.setdefault("CROSSWIRE_CHECKOUT", str(ROOT_DIR))   # the reference peers, under tox's installed wheel
+
+from harness.peers import PeerSpec, load_manifest  # noqa: E402
+from harness.project import Project  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,6 +15,7 @@ from harness.project import Project
 from .conftest import ROOT
 
 PROJECTS = ["examples/modbus", "examples/mavlink", "tests/schemas/demo", "tests/schemas/zoo", "tests/schemas/fixed",
+            "tests/schemas/streams",
             "tests/schemas/noid",
             "tests/schemas/payloads"]
 PEERS = [spec.name for spec in Project(ROOT).registry.values()]
@@ -62,3 +63,27 @@ def test_every_peer_refuses_every_malformed_payload(built_project, rel):
                         wrong.append(f"{name} {row['id']}: ERR {exc.kind} {exc.detail[:80]}, expected "
                                      f"ERR decode {row['code']} {row['path']}")
     assert not wrong, "\n".join(wrong[:20])
+
+
+@pytest.mark.timeout(1200)
+def test_streams_through_a_frame_of_its_own(built_project):
+    """BLAST/DRAIN between every pair of native peers, over every transport, behind a big-endian
+    frame with a 32-bit seq and a CRC-32C (tests/schemas/streams): the stream does not depend on
+    crosswire's frame."""
+    from harness import stress
+    proj = built_project("tests/schemas/streams", PEERS)
+    names = [n for n in ready(proj) if "@" not in n]
+    bad = []
+    for t in ("uds", "tcp", "shm"):
+        for a in names:
+            for b in names:
+                r = stress.run_pair(proj.registry[a], proj.registry[b], t, 3000, 4096, freeze=0)
+                if not r.ok:
+                    bad.append(r.line())
+    assert not bad, "\n".join(bad)
+
+
+def test_streams_refuse_a_count_their_seq_cannot_hold(built_project):
+    proj = built_project("tests/schemas/noid", ["python"])   # a u16 seq, and no Blob: unsupported first
+    from harness.conformance import streams_unsupported
+    assert "no Blob message" in streams_unsupported(proj.schema)

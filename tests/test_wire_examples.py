@@ -69,6 +69,14 @@ def test_mavlink_example():
     assert frame == block_after("HEARTBEAT (id 0, CRC_EXTRA 50)")
 
 
+def test_trimmed_zeros_example():
+    s = load("examples/mavlink")
+    ack = s.message("CommandAck")
+    value = {"command": 400, "result": 0, "progress": 0, "result_param2": 0, "target_system": 0, "target_component": 0}
+    assert codec.encode(ack, value) == block_after("MAVLink's COMMAND_ACK {command 400")
+    assert S.fixed_size(ack) == 10
+
+
 def test_crosswire_frame_example():
     s = S.load(ROOT / "protocols" / "schema.toml")
     frame = codec.frame_bytes(s, s.message("Integers"), 7, bytes(30))

@@ -8,8 +8,8 @@ package main
 //	data      bytes, max = max_payload - 8       u32 length L, little-endian, then L bytes
 //
 // The peer compiles for any schema; the streams and the bench work on one whose Blob is this
-// one, behind a frame with a 64-bit seq (crosswire's), which checkBlob makes sure of at run
-// time, with the codec itself. Other schemas get `ERR unsupported`.
+// one, behind a frame with a seq field (whatever else the frame declares), which checkBlob makes
+// sure of at run time, with the codec itself. Other schemas get `ERR unsupported`.
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ type blobSchema struct {
 }
 
 // blobMessage is the Blob message's index, checked once; an unsupported error when the schema
-// has no Blob of crosswire's layout behind a frame with a 64-bit seq.
+// has no Blob of crosswire's layout behind a frame with a seq field.
 func (p *peer) blobMessage() (int, error) {
 	if p.blob == nil {
 		p.blob = checkBlob()
@@ -45,8 +45,8 @@ func checkBlob() *blobSchema {
 	if !codec.HasFrame {
 		return &blobSchema{err: fail("unsupported", "the schema declares no frame")}
 	}
-	if codec.SeqLen != 8 {
-		return no("a frame with a 64-bit seq field (crosswire's)")
+	if codec.SeqLen == 0 {
+		return no("a frame with a seq field")
 	}
 	i, ok := codec.Lookup("Blob")
 	if !ok || codec.MessageDirection(i) != "" || codec.MaxPayload < 8 {

@@ -459,6 +459,19 @@ class Schema:
                 and self.checksum is None and "Blob" in self.messages)
 
     @property
+    def streams_frame(self):
+        """Whether BLAST and DRAIN can run: crosswire's Blob message behind a frame with a seq
+        field (whatever else the frame declares)."""
+        if self.frame is None or "seq" not in self.roles or "Blob" not in self.messages:
+            return False
+        blob = [(f.name, f.type.kind, f.type.size, f.type.order, f.type.prefix) for f in self.layouts["Blob"]]
+        return blob == [("checksum", "int", 4, "little", 4), ("data", "bytes", 0, "little", 4)]
+
+    @property
+    def seq_max(self):
+        return int_range(self.roles["seq"].type)[1] if self.frame is not None and "seq" in self.roles else 0
+
+    @property
     def magic(self):
         return self.header[0].const
 

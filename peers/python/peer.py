@@ -303,7 +303,7 @@ class Peer:
     def blast(self, args):
         expect_args(args, 4, "BLAST <count> <seed> <min_len> <max_len>")
         count, seed, low, high = (parse_count(a) for a in args)
-        stream = self.stream(seed, low, high)
+        stream = self.stream(seed, low, high, count)
         conn = self.require_conn()
         conn.settimeout(None)
         sleeps, sent = getattr(conn, "sleeps", 0), 0
@@ -319,7 +319,7 @@ class Peer:
         expect_args(args, 5, "DRAIN <count> <seed> <min_len> <max_len> <timeout_ms>")
         count, seed, low, high = (parse_count(a) for a in args[:4])
         deadline = parse_timeout(args[4])
-        stream, tally = self.stream(seed, low, high), Tally(count)
+        stream, tally = self.stream(seed, low, high, count), Tally(count)
         conn = self.require_conn()
         sleeps, start = getattr(conn, "sleeps", 0), None
         while tally.received < count and self.conn is not None:
@@ -340,9 +340,11 @@ class Peer:
                 f"reordered={tally.reordered}", f"corrupt={tally.corrupt}", f"bytes={tally.bytes}",
                 f"ns={elapsed}", f"waits={getattr(conn, 'sleeps', 0) - sleeps}"]
 
-    def stream(self, seed, low, high):
-        if not self.schema.classic_frame:
-            raise PeerError("unsupported", "streams need crosswire's frame and its Blob message")
+    def stream(self, seed, low, high, count):
+        if not self.schema.streams_frame:
+            raise PeerError("unsupported", "streams need crosswire's Blob message behind a frame with a seq")
+        if count > self.schema.seq_max:
+            raise RequestError(f"count {count} is more than the frame's seq holds ({self.schema.seq_max})")
         if low > high:
             raise RequestError(f"min_len {low} is more than max_len {high}")
         return Stream(seed, low, high)

@@ -22,16 +22,28 @@ pub const BLOB_DATA_AT: usize = 8;
 /// The index of crosswire's `Blob` message in this schema, if it has one and a frame: its
 /// payload is the checksum and the data's length (u32, little-endian), then the data.
 pub fn blob() -> Result<usize> {
-    let unsupported =
-        || Error::Unsupported("streams need crosswire's Blob message behind a frame".into());
+    let unsupported = || {
+        Error::Unsupported("streams need crosswire's Blob message behind a frame with a seq".into())
+    };
     let index = schema::message_index("Blob")
-        .filter(|_| schema::HAS_FRAME)
+        .filter(|_| schema::HAS_FRAME && schema::SEQ_MAX > 0)
         .ok_or_else(unsupported)?;
     let probe = schema::encode_text(index, &["305419896", "xabcd"], schema::NEWEST_VERSION);
     if probe.as_deref() != Ok(&blob_payload(0x1234_5678, &[0xab, 0xcd])[..]) {
         return Err(unsupported());
     }
     Ok(index)
+}
+
+/// A stream of `count` frames numbers them 1..=count: the frame's seq must hold them.
+fn seq_holds(count: u64) -> Result<()> {
+    if count > schema::SEQ_MAX {
+        return Err(Error::Request(format!(
+            "count {count} is more than the frame's seq holds ({})",
+            schema::SEQ_MAX
+        )));
+    }
+    Ok(())
 }
 
 /// The payload of a Blob carrying `data`, as crosswire's schema writes it.
@@ -229,6 +241,7 @@ fn nanos(start: Instant, end: Instant) -> u128 {
 /// `BLAST`: send frames 1..=count of the stream, timing the whole.
 pub fn blast(link: &mut Link, count: u64, stream: &Stream) -> Result<Vec<String>> {
     let blob = blob()?;
+    seq_holds(count)?;
     require(link)?;
     let sleeps = link.sleeps();
     let plain = [0; schema::PLAIN_COUNT]; // every header field holds a 0
@@ -262,6 +275,7 @@ pub fn drain(
     version: u16,
 ) -> Result<Vec<String>> {
     let blob = blob()?;
+    seq_holds(count)?;
     require(link)?;
     let sleeps = link.sleeps();
     let mut tally = Tally::new(count);
