@@ -65,7 +65,7 @@ func (p *peer) streamArgs(rq *request) (count uint64, s stream, err error) {
 	if _, err := p.blobMessage(); err != nil {
 		return 0, s, err
 	}
-	if codec.SeqLen < 8 && count >= 1<<(8*uint(codec.SeqLen)) {
+	if bits := 8 * uint(codec.SeqLen); bits < 64 && count >= uint64(1)<<bits {
 		return 0, s, fail("request", "count %d is more than the frame's %d-byte seq holds", count, codec.SeqLen)
 	}
 	if s.minLen > s.maxLen {
