@@ -37,7 +37,8 @@ pub fn blob() -> Result<usize> {
 
 /// A stream of `count` frames numbers them 1..=count: the frame's seq must hold them.
 fn seq_holds(count: u64) -> Result<()> {
-    if count > schema::SEQ_MAX {
+    // u128: with a u64 seq the bound is u64::MAX, which no count exceeds
+    if u128::from(count) > u128::from(schema::SEQ_MAX) {
         return Err(Error::Request(format!(
             "count {count} is more than the frame's seq holds ({})",
             schema::SEQ_MAX
