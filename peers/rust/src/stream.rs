@@ -26,7 +26,7 @@ pub fn blob() -> Result<usize> {
         Error::Unsupported("streams need crosswire's Blob message behind a frame with a seq".into())
     };
     let index = schema::message_index("Blob")
-        .filter(|_| schema::HAS_FRAME && schema::SEQ_MAX > 0)
+        .filter(|_| schema::HAS_FRAME && u128::from(schema::SEQ_MAX) > 0) // u128: SEQ_MAX may be 0 or u64::MAX
         .ok_or_else(unsupported)?;
     let probe = schema::encode_text(index, &["305419896", "xabcd"], schema::NEWEST_VERSION);
     if probe.as_deref() != Ok(&blob_payload(0x1234_5678, &[0xab, 0xcd])[..]) {
