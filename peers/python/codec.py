@@ -527,7 +527,7 @@ class Schema:
             return False
         if t.kind == "enum" and self.enums[t.name].get("open"):
             return False
-        if t.kind in ("bytes", "string", "bigint", "vec") and (t.prefix != 4 or t.unit != "elements"):
+        if t.kind in ("bytes", "string", "bigint", "vec") and (t.prefix != 4 or (t.kind == "vec" and t.unit != "elements")):
             return False
         if t.kind in ("bigint",) and t.order != "little":
             return False
