@@ -1,4 +1,4 @@
-"""`python -m harness`: peers, build, matrix, check-peer, new-peer, vectors, ...
+"""`crosswire` (or `python -m harness`): init, peers, build, matrix, check-peer, new-peer, kit, ...
 
 Exit status: 0 all good, 1 an unexpected failure in the run, 2 the run could not start
 (bad schema, unknown peer, ...), 130 interrupted. Errors are one line, never a traceback.
@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import __version__, reference
 from .errors import CrosswireError
+from .kits import KIT_VERSION
 from .project import Project
 
 
@@ -21,11 +23,24 @@ def _csv(text: str) -> list[str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m harness", description="crosswire: cross-language IPC interop harness")
+    p = argparse.ArgumentParser(prog="crosswire", description="crosswire: cross-language IPC interop harness")
+    p.add_argument("--version", action="version", version=f"crosswire {__version__} (kit {KIT_VERSION}, contract 2)")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--root", type=Path, help="the crosswire checkout (default: found from the current directory)")
+    common.add_argument("--project", "--root", dest="root", type=Path, metavar="DIR",
+                        help="the crosswire project (default: the nearest folder at or above the current one "
+                             "with a crosswire.toml or a [tool.crosswire] in its pyproject.toml)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser = functools.partial(sub.add_parser, parents=[common])  # type: ignore[method-assign]
+
+    s = sub.add_parser("init", help="make a crosswire project here (or in DIR): a config, a starter schema, "
+                       "its vectors and a README section saying what to do next")
+    s.add_argument("dir", nargs="?", type=Path, default=Path("."), help="the folder (default: the current one)")
+    s.add_argument("--pyproject", action="store_true",
+                   help="put the config in [tool.crosswire] of DIR/pyproject.toml instead of crosswire.toml")
+
+    s = sub.add_parser("kit", help="vendor a language's peer kit (the protocol-free part of a peer) into a folder")
+    s.add_argument("--lang", required=True, help="c, rust, go or python")
+    s.add_argument("--out", type=Path, help="the folder (default: the project's kits folder / LANG)")
 
     s = sub.add_parser("peers", help="list the discovered peers, what they support and whether they can run")
     s.add_argument("--no-hello", action="store_true", help="do not start the peers to ask who they are")
@@ -73,10 +88,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-build", action="store_true", help="do not run the manifest's build step first")
     s.add_argument("--json", type=Path, help="write the checklist here as JSON")
 
-    s = sub.add_parser("new-peer", help="scaffold peers/NAME: a manifest and a skeleton that answers HELLO and QUIT")
-    s.add_argument("name", help="the peer's name (a folder under peers/)")
+    s = sub.add_parser("new-peer", help="scaffold peers/NAME: a skeleton that answers HELLO and QUIT, or (--adapter) "
+                       "a peer around an existing library: kit, generated types and one stub per message")
+    s.add_argument("name", nargs="?", help="the peer's name (a folder under the project's peers folder)")
     s.add_argument("--lang", help="the skeleton's language (default: NAME); see --list")
-    s.add_argument("--list", action="store_true", help="list the languages that have a skeleton")
+    s.add_argument("--list", action="store_true", help="list the languages that have a skeleton or an adapter")
+    s.add_argument("--adapter", action="store_true", help="a peer that wraps a library: encode/decode stubs per message")
+    s.add_argument("--frames", action="store_true", help="with --adapter: the library writes and reads whole frames "
+                   "(header and checksum), not only payloads")
 
     s = sub.add_parser("expected", help="show or rewrite the peers' expected-failure lists")
     s.add_argument("--update", action="store_true", help="rewrite every list from the last run (reports/last-run.json)")
@@ -94,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("codegen", help="write each language's generated types and codec from the schema")
     s.add_argument("--check", action="store_true", help="only report generated files that are missing or stale")
     s.add_argument("--lang", type=_csv, help="comma-separated backends (default: all)")
+    s.add_argument("--out", type=Path, help="write into this folder (one --lang only; default: the project's [codegen] "
+                   "folder for the language, else where crosswire's reference peer keeps it)")
 
     s = sub.add_parser("diagnose", help="say where two encodings of a message differ and most likely why")
     s.add_argument("--message", help="the message name (optional for whole frames: read from the header)")
@@ -122,17 +143,23 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-STANDALONE = {"import-c"}   # commands that need no crosswire project
+STANDALONE = {"import-c", "init"}   # commands that need no crosswire project
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        if args.command in STANDALONE:
+        if args.command in STANDALONE or (args.command == "new-peer" and args.list) or \
+                (args.command == "kit" and args.out is not None and args.root is None):
             project = None
         else:
-            project = Project(args.root.resolve()) if args.root else Project.find()
+            project = Project.at(args.root) if args.root else Project.find()
         return int(globals()[f"cmd_{args.command.replace('-', '_')}"](project, args) or 0)
     except CrosswireError as exc:
         print(f"crosswire: error: {exc}", file=sys.stderr)
@@ -186,7 +213,7 @@ def cmd_build(project: Project, args: argparse.Namespace) -> int:
     project.prepare_reference()
     failed = False
     for spec in P.select(project.registry, args.peers):
-        result = P.build(spec)
+        result = project.build(spec)
         if result.status == "failed":
             failed = True
             print(f"FAILED   {spec.name}: {result.detail}")
@@ -228,9 +255,13 @@ def cmd_matrix(project: Project, args: argparse.Namespace) -> int:
                              schema=project.schema,
                              on_result=lambda r: progress.advance(task))
     from . import expected
-    results = expected.apply(results, expected.load(project.registry))
+    entries = expected.load(project.registry)
+    results = expected.apply(results, entries, project.registry)
     report.print_report(results, console)
-    last = project.root / "reports" / "last-run.json"
+    stale = expected.stale(results, entries)
+    for line in stale:
+        console.print(f"[red]stale[/] {line}", highlight=False)
+    last = project.reports_dir / "last-run.json"
     if not args.only:
         report.print_comparison(report.compare(report.read_records(last), results), console)
         report.write_json(results, last)
@@ -238,7 +269,7 @@ def cmd_matrix(project: Project, args: argparse.Namespace) -> int:
         if path:
             write(results, path)
             console.print(f"wrote {path}")
-    return 1 if any(r.status in ("fail", "xpass") for r in results) else 0
+    return 1 if stale or any(r.status in ("fail", "xpass") for r in results) else 0
 
 
 def cmd_import_c(project: None, args: argparse.Namespace) -> int:
@@ -290,16 +321,45 @@ def cmd_codegen(project: Project, args: argparse.Namespace) -> int:
     bad = [n for n in args.lang or [] if n not in known]
     if bad:
         raise CrosswireError(f"unknown codegen backend {bad[0]!r}; known: {', '.join(known) or 'none'}")
+    langs = args.lang or [n for n in known if args.out or project.codegen_dir(n) or reference.is_checkout(project.root)]
+    if args.out and len(langs) != 1:
+        raise CrosswireError("--out takes one language: add --lang L")
+    if not langs:
+        raise CrosswireError("nothing to generate: name a language (--lang L --out DIR), or say where each goes "
+                             "in the [codegen] table of the project's config")
+    places = {n: args.out.resolve() if args.out else project.codegen_dir(n) for n in langs}
     if args.check:
-        problems = codegen.check(project.schema, project.root, args.lang)
+        problems = [p for n in langs for p in codegen.check(project.schema, places[n] or project.root, [n],
+                                                            flat=places[n] is not None)]
         for line in problems:
             print(line)
         return 1 if problems else 0
-    written = codegen.write(project.schema, project.root, args.lang)
+    written = [p for n in langs for p in codegen.write(project.schema, places[n] or project.root, [n],
+                                                       flat=places[n] is not None)]
     for path in written:
-        print(f"wrote {path.relative_to(project.root)}")
+        print(f"wrote {path}")
     if not written:
         print("generated files are up to date")
+    return 0
+
+
+def cmd_init(project: None, args: argparse.Namespace) -> int:
+    from . import starter
+
+    made, written = starter.init(args.dir, pyproject=args.pyproject)
+    for path in written:
+        print(f"wrote {path}")
+    print(f"{made.root} is a crosswire project ({len(made.cases)} test cases for its schema). "
+          "Next: the README section just written, or `crosswire new-peer NAME --lang python --adapter`")
+    return 0
+
+
+def cmd_kit(project: Project | None, args: argparse.Namespace) -> int:
+    from . import kits
+
+    out = args.out.resolve() if args.out else project.kits_dir / args.lang
+    written = kits.vendor(args.lang, out)
+    print(f"kit {args.lang} (version {kits.KIT_VERSION}) in {out}: {len(written)} file(s) written")
     return 0
 
 
@@ -361,7 +421,7 @@ def cmd_expected(project: Project, args: argparse.Namespace) -> int:
         for e in expected.load(project.registry):
             print(f"{e.source.relative_to(project.root)}:{e.line}: {e.pattern}" + (f"  # {e.message}" if e.message else ""))
         return 0
-    records = report.read_records(project.root / "reports" / "last-run.json")
+    records = report.read_records(project.reports_dir / "last-run.json")
     if not records:
         raise CrosswireError("no last run: run `python -m harness matrix` first (it writes reports/last-run.json)")
     cases = {c.id: c for c in project.cases}
@@ -526,17 +586,31 @@ def cmd_check_peer(project: Project, args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
-def cmd_new_peer(project: Project, args: argparse.Namespace) -> int:
+def cmd_new_peer(project: Project | None, args: argparse.Namespace) -> int:
     from . import scaffold
 
     if args.list:
         for lang, about in scaffold.languages().items():
             print(f"{lang:10} {about}")
+        adapters = scaffold.adapter_languages()
+        print(f"adapters (--adapter): {', '.join(adapters) or 'none'}")
         return 0
-    made = scaffold.create(project, args.name, args.lang or args.name)
+    if not args.name:
+        raise CrosswireError("new-peer needs the peer's NAME (or --list)")
+    if args.frames and not args.adapter:
+        raise CrosswireError("--frames goes with --adapter (a library that writes whole frames)")
+    lang = args.lang or args.name
+    if args.adapter:
+        made = scaffold.create_adapter(project, args.name, lang, frames=args.frames)
+    else:
+        made = scaffold.create(project, args.name, lang)
     for path in made:
-        print(f"wrote {path.relative_to(project.root)}")
-    folder = (project.root / "peers" / args.name).relative_to(project.root)
-    print(f"next: `python -m harness check-peer {folder}` (it builds the peer and prints what to do next); "
-          f"the guide is docs/adding-a-peer.md")
+        print(f"wrote {path.relative_to(project.root) if path.is_relative_to(project.root) else path}")
+    folder = (project.peers_dir / args.name).relative_to(project.root)
+    if args.adapter:
+        print(f"next: fill in the stubs in {folder} (one encode and one decode per message, calling your library), "
+              f"then `crosswire build --peers {args.name}` and `crosswire matrix --peers {args.name},python`")
+    else:
+        print(f"next: `crosswire check-peer {folder}` (it builds the peer and prints what to do next); "
+              f"the guide is docs/adding-a-peer.md")
     return 0

@@ -156,7 +156,7 @@ class Checker:
                      f"install it, or fix [build] requires in {s.manifest.name} ({GUIDE}, step 1)")
             return False
         if self.build and s.build:
-            result = P.build(s)
+            result = self.project.build(s)
             if result.status == "failed":
                 self.add("manifest", "build", "fail", result.detail,
                          f"make `{' '.join(s.build)}` succeed in {s.dir} and produce {', '.join(s.outputs) or 'its outputs'}")

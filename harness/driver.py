@@ -45,7 +45,7 @@ class PeerProcess:
             self.proc = subprocess.Popen(
                 spec.argv(), cwd=spec.dir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, start_new_session=True, bufsize=1 << 16,
-                env={**os.environ, **(env or {})})
+                env={**spec.env(), **(env or {})})
         except OSError as exc:
             raise PeerDied(self.label, "(start)", f"cannot start {spec.argv()[0]}: {exc}") from None
         with _live_lock:
@@ -153,6 +153,11 @@ class PeerProcess:
             self.kill()
             raise PeerProtocolError(self.label, "HELLO", f"HELLO says name={facts.get('name')!r}, "
                                     f"its manifest says {self.spec.program!r}")
+        from .kits import hello_problem
+        problem = hello_problem(facts, self.spec.language)
+        if problem:
+            self.kill()
+            raise PeerProtocolError(self.label, "HELLO", problem)
         self.hello = facts
         return facts
 

@@ -108,6 +108,10 @@ def plan(peers: list[PeerSpec], transport_names: list[str], cases: list[Case],
     return cells
 
 
+class CellSkipped(Exception):
+    """A cell that cannot run after all: an adapter peer's stub for the message is not filled in."""
+
+
 def skip_reason(cell: Cell, registry: dict[str, PeerSpec], unavailable: dict[str, str | None] | None = None) -> str | None:
     """Why a cell cannot run here (a manifest's word, or a missing toolchain), else None.
     `unavailable` caches each peer's spec.unavailable() (a PATH search and file checks) for a run."""
@@ -229,6 +233,16 @@ class Session:
         start = time.perf_counter()
         try:
             problem = getattr(self, f"_run_{cell.kind}")(cell)
+        except CellSkipped as exc:
+            if cell.kind in ("send", "echo"):
+                self._recover()
+            return Result(cell, "skip", str(exc), time.perf_counter() - start)
+        except PeerReplyError as exc:
+            if exc.kind == "unsupported" and self.registry[cell.sender].adapter:   # an adapter's stub left to fill
+                return Result(cell, "skip", f"peer {cell.sender}: {exc.detail}", time.perf_counter() - start)
+            problem = str(exc)
+            if cell.kind in ("send", "echo"):
+                self._recover()
         except (PeerError, CrosswireError) as exc:
             problem = str(exc)
             if cell.kind in ("send", "echo"):
@@ -360,11 +374,18 @@ class Session:
                 transports.connect(tx, grab, cell.transport, address, timeout_ms=self.io_ms, slack_s=self.timeout)
                 tx.send(send_line(c))
                 grab.send(f"GRAB {recv_args(c, self.io_ms)}")
-                tx.reply(self.io_ms / 1000 + self.timeout)
+                try:
+                    tx.reply(self.io_ms / 1000 + self.timeout)
+                except PeerError:
+                    grab.kill()          # nothing will come: do not wait for its GRAB to time out
+                    raise
                 tokens = grab.reply(self.io_ms / 1000 + self.timeout)
                 tx.request("CLOSE")
             actual = parse_blob(tokens[0], "GRAB reply") if len(tokens) == 1 else b""
         except (PeerError, CrosswireError) as exc:
+            stale = self._procs.pop((cell.sender, "tx"), None)   # its connection to the grabber may be open still
+            if stale is not None:
+                stale.kill()
             return f"(the sender's frame could not be captured: {str(exc).splitlines()[0]})"
         finally:
             t.release(address)
@@ -382,13 +403,25 @@ class Session:
         self._last: list[list[str]] = []
         self._refusals: list[PeerReplyError] = []
         problems = []
-        for proc, what in waits:
+        abandoned = False
+        for i, (proc, what) in enumerate(waits):
+            if abandoned:
+                proc.kill()
+                problems.append(f"{proc.label} {what}: not awaited (the other side refused; the peer was restarted)")
+                self._last.append([])
+                continue
             try:
                 self._last.append(proc.reply(self.io_ms / 1000 + self.timeout))
             except PeerReplyError as exc:
+                if exc.kind == "unsupported" and proc.spec.adapter:
+                    for other, _ in waits[i + 1:]:     # waiting on the other side would only time out
+                        other.kill()
+                    raise CellSkipped(f"peer {proc.spec.name} {what}: {exc.detail}")
                 problems.append(f"{proc.label} {what}: ERR {exc.kind} {exc.detail}")
                 self._refusals.append(exc)
                 self._last.append([])
+                # an adapter's library refused: what the other side waits for will not come
+                abandoned = bool(proc.spec.adapter) and any(p is not proc for p, _ in waits[i + 1:])
         return "; ".join(problems) or None
 
     def _frame_hint(self, c: Case) -> str:

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import ManifestError, PeerUnavailable
@@ -29,6 +29,10 @@ class PeerSpec:
     base: str = ""          # for a variant ("c@asan"), the peer it is a build of ("c")
     packages: tuple[str, ...] = ()   # Debian packages that provide `requires` (named when missing)
     check: tuple[str, ...] = ()      # argv of the peer's own unit tests ([check] command), run in its folder
+    adapter: str = ""                # [adapter] lang: a peer around a library, its generated code rewritten by build
+    frames: bool = False             # [adapter] frames: the library writes and reads whole frames
+    quirks: tuple = ()   # [quirks]: (quirk, "encode" | "decode" | "both" | ranges), harness/quirks.py
+    schema: str = ""                 # the project's schema file, given to the peer as $CROSSWIRE_SCHEMA
 
     @property
     def program(self) -> str:
@@ -53,6 +57,11 @@ class PeerSpec:
         """Why the tools `missing` keep this peer from building or running, and what to install."""
         return f"{', '.join(missing)} not found on PATH{self.install_hint()}"
 
+    def env(self) -> dict[str, str]:
+        """The environment the peer runs and builds in: ours, plus where the project's schema is."""
+        import os
+        return {**os.environ, **({"CROSSWIRE_SCHEMA": self.schema} if self.schema else {})}
+
     def argv(self) -> list[str]:
         """The run command, with {python} standing for this interpreter and paths made absolute."""
         out = []
@@ -70,11 +79,11 @@ class PeerSpec:
             return f"toolchain missing: {self.missing_reason(missing)} (needed by {self.manifest})"
         absent = [o for o in self.outputs if not (self.dir / o).exists()]
         if absent:
-            return f"not built: {self.dir.name}/{absent[0]} is missing; run `make peers`"
+            return f"not built: {self.dir.name}/{absent[0]} is missing; run `crosswire build` (`make peers` in crosswire's checkout)"
         exe = self.argv()[0]
         if "/" in exe:
             if not Path(exe).exists():
-                return f"run command {exe} does not exist; run `make peers`"
+                return f"run command {exe} does not exist; run `crosswire build`"
         elif shutil.which(exe) is None:
             return f"run command {exe!r} not found on PATH"
         return None
@@ -97,7 +106,8 @@ def load_manifest(path: Path) -> PeerSpec:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ManifestError(f"{where}: cannot read: {exc}") from None
-    unknown = sorted(doc.keys() - {"name", "language", "contract", "build", "run", "supports", "variants", "check"})
+    unknown = sorted(doc.keys() - {"name", "language", "contract", "build", "run", "supports", "variants", "check",
+                                   "adapter", "quirks"})
     if unknown:
         raise ManifestError(f"{where}: unknown key(s) {', '.join(unknown)}")
     for key in ("name", "language", "contract", "run", "supports"):
@@ -120,6 +130,13 @@ def load_manifest(path: Path) -> PeerSpec:
     if not command:
         raise ManifestError(f"{where}: run.command is empty")
     messages = sup.get("messages", "*")
+    adapter = doc.get("adapter", {})
+    if not isinstance(adapter, dict) or sorted(adapter.keys() - {"lang", "frames"}) or \
+            not isinstance(adapter.get("lang", ""), str) or not isinstance(adapter.get("frames", False), bool):
+        raise ManifestError(f"{where}: [adapter] takes lang (a codegen language) and frames (true or false)")
+    if adapter and not adapter.get("lang"):
+        raise ManifestError(f"{where}: [adapter] needs lang, the language of its generated code")
+    from . import quirks
     return PeerSpec(
         name=name, language=str(doc["language"]), dir=path.parent.resolve(), run=command,
         transports=_strings(where, sup.get("transports", []), "supports.transports"),
@@ -129,6 +146,8 @@ def load_manifest(path: Path) -> PeerSpec:
         outputs=_strings(where, build.get("outputs", []), "build.outputs"),
         packages=_strings(where, build.get("packages", []), "build.packages"),
         check=_strings(where, check.get("command", []), "check.command"),
+        adapter=adapter.get("lang", ""), frames=adapter.get("frames", False),
+        quirks=quirks.parse(doc.get("quirks", {}), where),
     )
 
 
@@ -158,16 +177,19 @@ def load_variants(path: Path, base: PeerSpec) -> list[PeerSpec]:
             build=_strings(where, table.get("build", []), "build"),
             requires=base.requires + _strings(where, table.get("requires", []), "requires"),
             outputs=_strings(where, table.get("outputs", []), "outputs"), base=base.name,
+            adapter=base.adapter, frames=base.frames, quirks=base.quirks,
             packages=base.packages + _strings(where, table.get("packages", []), "packages")))
     return out
 
 
-def discover(peers_dir: Path) -> dict[str, PeerSpec]:
-    """Every peer under peers_dir, by name, in folder order."""
+def discover(peers_dir: Path, schema: Path | None = None) -> dict[str, PeerSpec]:
+    """Every peer under peers_dir, by name, in folder order (`schema`: the project's, for $CROSSWIRE_SCHEMA)."""
     found: dict[str, PeerSpec] = {}
     for manifest in sorted(peers_dir.glob("*/peer.toml")):
         spec = load_manifest(manifest)
         for each in (spec, *load_variants(manifest, spec)):
+            if schema is not None:
+                each = replace(each, schema=str(schema))
             if each.name in found:
                 raise ManifestError(f"{manifest}: peer name {each.name!r} is already used by "
                                     f"{found[each.name].manifest}")
@@ -214,7 +236,7 @@ def run_step(spec: PeerSpec, argv: tuple[str, ...], what: str, timeout: float) -
     argv = tuple(a.replace("{python}", sys.executable) for a in argv)
     try:
         proc = subprocess.run(argv, cwd=spec.dir, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, env=spec.env())
     except FileNotFoundError:
         return f"{what} command {argv[0]!r} not found"
     except subprocess.TimeoutExpired:

@@ -129,7 +129,7 @@ def crosswire_run(crosswire_session: matrix.Session, crosswire_expected: list) -
     from . import expected, report
 
     def run(cell: matrix.Cell) -> matrix.Result:
-        result = expected.apply([crosswire_session.run(cell)], crosswire_expected)[0]
+        result = expected.apply([crosswire_session.run(cell)], crosswire_expected, crosswire_session.registry)[0]
         if result.status == "skip":
             pytest.skip(result.detail)
         if result.status == "xfail":

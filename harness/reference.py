@@ -4,7 +4,8 @@ crosswire's own peers (peers/ in its checkout) are generated from its example sc
 with a schema of its own (a folder holding protocols/schema.toml, like examples/modbus) gets
 copies of them in `<project>/build/reference/`, laid out like a checkout:
 
-    build/reference/protocols -> ../../protocols      (a link: the project's schema and vectors)
+    build/reference/protocols/schema.toml -> the project's schema   (links, wherever its config puts them)
+    build/reference/protocols/vectors     -> the project's vectors
     build/reference/peers/<name>/                     (the peer's sources, and its generated code)
 
 `prepare()` brings the copies up to date (only files that changed are written, so builds stay
@@ -18,19 +19,26 @@ import filecmp
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import codegen
 from .errors import CrosswireError
 from .schema import Schema
 
+if TYPE_CHECKING:
+    from .project import Project
+
 def _checkout() -> Path:
     """The crosswire checkout whose peers/ are the reference peers: where this package lives
     (an editable install, as `make` makes), else $CROSSWIRE_CHECKOUT (a wheel installed from a
-    checkout, as tox does)."""
+    checkout, as tox does), else the copy the wheel carries (harness/_share, setup.py)."""
     here = Path(__file__).resolve().parent.parent
-    if (here / "peers").is_dir() or not os.environ.get("CROSSWIRE_CHECKOUT"):
+    if (here / "peers").is_dir():
         return here
-    return Path(os.environ["CROSSWIRE_CHECKOUT"]).resolve()
+    if os.environ.get("CROSSWIRE_CHECKOUT"):
+        return Path(os.environ["CROSSWIRE_CHECKOUT"]).resolve()
+    share = Path(__file__).resolve().parent / "_share"
+    return share if (share / "peers").is_dir() else here
 
 
 SKIP = {"build", "target", "__pycache__"}
@@ -45,9 +53,27 @@ def is_checkout(root: Path) -> bool:
     return root.resolve() == _checkout()
 
 
-def prepare(root: Path, schema: Schema) -> Path:
+def checkout() -> Path:
+    """The checkout (or the installed copy of it) that holds the reference peers and the kits."""
+    return _checkout()
+
+
+def _link(link: Path, target: Path) -> None:
+    """Make `link` a relative symlink to `target` (replacing another link or a stale folder link)."""
+    rel = os.path.relpath(target, link.parent)
+    if link.is_symlink() and os.readlink(link) == rel:
+        return
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.is_dir():
+        shutil.rmtree(link)
+    link.symlink_to(rel, target_is_directory=target.is_dir())
+
+
+def prepare(project: "Project", schema: Schema) -> Path:
     """Bring `<root>/build/reference` up to date with the reference peers and the schema's
     generated code; return it."""
+    root = project.root
     if is_checkout(root):
         return root
     source = _checkout() / "peers"
@@ -56,12 +82,12 @@ def prepare(root: Path, schema: Schema) -> Path:
                              "pip install -e, or set CROSSWIRE_CHECKOUT to the checkout, to build them for another schema")
     dest = home(root)
     (dest / "peers").mkdir(parents=True, exist_ok=True)
-    link = dest / "protocols"
-    target = os.path.relpath(root / "protocols", dest)
-    if link.is_symlink() and os.readlink(link) != target:
-        link.unlink()
-    if not link.exists():
-        link.symlink_to(target, target_is_directory=True)
+    protocols = dest / "protocols"
+    if protocols.is_symlink():          # an older layout linked the whole folder
+        protocols.unlink()
+    protocols.mkdir(exist_ok=True)
+    _link(protocols / "schema.toml", project.schema_path)
+    _link(protocols / "vectors", project.vectors_dir)
     outputs: dict[str, dict[str, str]] = {}
     for name, backend in codegen.backends().items():
         try:

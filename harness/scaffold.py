@@ -26,20 +26,36 @@ def languages() -> dict[str, str]:
             for d in sorted(TEMPLATES.iterdir()) if (d / "about").is_file()}
 
 
+def adapter_languages() -> list[str]:
+    from . import adapters
+    return adapters.languages()
+
+
+def create_adapter(project: Project, name: str, lang: str, frames: bool) -> list[Path]:
+    from . import adapters
+    return adapters.create(project, name, lang, frames)
+
+
+def check_name(project: Project, name: str) -> Path:
+    """The folder of a new peer called `name`, after checking the name is usable and free."""
+    if not NAME.match(name):
+        raise CrosswireError(f"peer name {name!r}: use lower-case letters, digits and '_', starting with a letter "
+                             "(it is a folder name and the peer's id in cell ids)")
+    if name in project.registry:
+        raise CrosswireError(f"there is already a peer called {name!r}: {project.registry[name].manifest}")
+    target = project.peers_dir / name
+    if target.exists():
+        raise CrosswireError(f"{target} already exists; new-peer never writes over files")
+    return target
+
+
 def create(project: Project, name: str, lang: str) -> list[Path]:
     """Write peers/<name>/ from the skeleton of `lang`; the paths written."""
     known = languages()
     if lang not in known:
         raise CrosswireError(f"no skeleton for language {lang!r}; there are: {', '.join(known)} "
                              f"(choose one with --lang, or start from the guide, docs/adding-a-peer.md)")
-    if not NAME.match(name):
-        raise CrosswireError(f"peer name {name!r}: use lower-case letters, digits and '_', starting with a letter "
-                             "(it is a folder name and the peer's id in cell ids)")
-    if name in project.registry:
-        raise CrosswireError(f"there is already a peer called {name!r}: {project.registry[name].manifest}")
-    target = project.root / "peers" / name
-    if target.exists():
-        raise CrosswireError(f"{target} already exists; new-peer never writes over files")
+    target = check_name(project, name)
     values = {"@NAME@": name, "@LANGUAGE@": lang, "@MAX_LINE@": str(8 * project.schema.max_payload + 65536)}
     written = []
     source = TEMPLATES / lang

@@ -51,7 +51,7 @@ def test_a_skeleton_passes_the_contract_and_lists_what_is_next(checkout, lang, t
     assert f"check-peer peers/{name}" in r.stdout
     spec = load_manifest(checkout / "peers" / name / "peer.toml")
     assert (spec.name, spec.transports, spec.messages) == (name, (), ())
-    assert "scaffolded by `python -m harness new-peer`" in (checkout / "peers" / name / "peer.toml").read_text()
+    assert "scaffolded by `crosswire new-peer`" in (checkout / "peers" / name / "peer.toml").read_text()
 
     lint = {"go": ["gofmt", "-l", "."], "rust": ["cargo", "fmt", "--check"],
             "c": ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-fsyntax-only", "peer.c"]}.get(lang)

@@ -248,7 +248,7 @@ def schema_texts(draw) -> str:
 
 
 def _peer_codec():
-    path = ROOT / "peers" / "python" / "codec.py"
+    path = ROOT / "peers" / "python" / "kit" / "codec.py"
     spec = importlib.util.spec_from_file_location("crosswire_peer_codec_for_schemas", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -336,10 +336,10 @@ def test_a_broken_schema_is_one_line_naming_the_place(tmp_path, text, where, wor
 
 
 def test_the_python_peer_plans_every_classic_message(tmp_path):
-    """The Python peer's fast codec (peers/python/plans.py) covers every message of crosswire's
+    """The Python peer's fast codec (peers/python/kit/plans.py) covers every message of crosswire's
     schema, as before the language grew; a message of the new kinds goes to the walker only."""
     import subprocess
-    peer_dir = ROOT / "peers" / "python"
+    peer_dir = ROOT / "peers" / "python" / "kit"
     out = tmp_path / "cw_plans.py"
     r = subprocess.run([sys.executable, "build_codec.py", str(ROOT / "protocols" / "schema.toml"), str(out)],
                        cwd=peer_dir, capture_output=True, text=True, timeout=120)

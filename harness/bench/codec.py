@@ -38,7 +38,7 @@ def bare_format(t: S.Type) -> str:
 
 
 def load_peer_codec(root: Path) -> ModuleType:
-    path = root / "peers" / "python" / "codec.py"
+    path = root / "peers" / "python" / "kit" / "codec.py"
     spec = importlib.util.spec_from_file_location("crosswire_python_peer_codec", path)
     if spec is None or spec.loader is None:
         raise CrosswireError(f"cannot load {path}")

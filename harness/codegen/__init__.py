@@ -49,11 +49,17 @@ def outputs(schema: Schema, names: list[str] | None = None) -> dict[str, str]:
     return out
 
 
-def write(schema: Schema, root: Path, names: list[str] | None = None) -> list[Path]:
+def _place(root: Path, rel: str, flat: bool) -> Path:
+    """Where a generated file goes: under root as the backend names it, or (flat) by its file name
+    alone, in a folder a project chose for that language (`--out`, [codegen])."""
+    return root / (Path(rel).name if flat else rel)
+
+
+def write(schema: Schema, root: Path, names: list[str] | None = None, flat: bool = False) -> list[Path]:
     """Write every generated file that differs; return the paths written."""
     written = []
     for rel, text in outputs(schema, names).items():
-        path = root / rel
+        path = _place(root, rel, flat)
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
@@ -61,11 +67,11 @@ def write(schema: Schema, root: Path, names: list[str] | None = None) -> list[Pa
     return written
 
 
-def check(schema: Schema, root: Path, names: list[str] | None = None) -> list[str]:
+def check(schema: Schema, root: Path, names: list[str] | None = None, flat: bool = False) -> list[str]:
     """Generated files that are missing, stale against the schema, or lack the banner."""
     problems = []
     for rel, text in outputs(schema, names).items():
-        path = root / rel
+        path = _place(root, rel, flat)
         if not path.exists():
             problems.append(f"{rel}: missing; run `python -m harness codegen`")
         elif path.read_text(encoding="utf-8") != text:

@@ -1,11 +1,7 @@
-"""The Python peer's build step, what peer.toml's [build] runs (`make peers`): `python3 build_peer.py`.
-
-1. build_codec.py: build/cw_plans.py, the codec plans generated from protocols/schema.toml;
-2. build_shm.py: the shared-memory helper (cffi), build/_cwshm*.so and build/_cwshm.stamp.
-"""
-import build_codec
-import build_shm
+"""The Python peer's build step, what peer.toml's [build] runs (`crosswire build`): the kit's
+build_kit.py in this folder (the codec plans and the shared-memory helper, into build/)."""
+import runpy
+from pathlib import Path
 
 if __name__ == "__main__":
-    build_codec.main()
-    build_shm.main()
+    runpy.run_path(str(Path(__file__).resolve().parent / "kit" / "build_kit.py"), run_name="__main__")

@@ -29,9 +29,9 @@ import struct
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "peers" / "python"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "peers" / "python" / "kit"))
 import codec  # noqa: E402  (the reference peer's modules)
-import peer  # noqa: E402
+import cwkit as peer  # noqa: E402  (the reference peer's kit)
 
 FAULT, FIELD = sys.argv[1], sys.argv[2]
 SCHEMA = Path(sys.argv[3]) if len(sys.argv) > 3 else codec.SCHEMA_PATH
@@ -105,8 +105,8 @@ class Faulty(codec.Schema):
 
 
 class FaultyPeer(peer.Peer):
-    def __init__(self):
-        super().__init__()
+    def __init__(self, *args):
+        super().__init__(*args)
         self.schema = Faulty(SCHEMA, plans_path=None)
         self.manifest = {**self.manifest, "name": "faulty"}
 

@@ -21,8 +21,8 @@ import signal
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "peers" / "python"))
-import peer  # noqa: E402  (the reference peer)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "peers" / "python" / "kit"))
+import cwkit as peer  # noqa: E402  (the reference peer's kit)
 
 FAULT, COMMAND, N, ONCE = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 

@@ -12,15 +12,15 @@ ring costs microseconds a turn, so the rings of protocols/SHM.md (layout version
   than the ring): one call per frame, no system call unless a side sleeps or wakes the other;
 - `cw_sort_u64` for the PING samples.
 
-Control words are little-endian in the segment, whatever the host. The module lands in build/
-next to a stamp file that the manifest lists as the build output.
+Control words are little-endian in the segment, whatever the host. The module lands in the peer's
+build/ folder next to a stamp file that the manifest lists as the build output.
 """
 from pathlib import Path
 
 import cffi
 
 HERE = Path(__file__).resolve().parent
-BUILD = HERE / "build"
+BUILD = Path.cwd() / "build"       # the peer's build folder: the build step runs in the peer's folder
 
 CDEF = """
 enum { CW_TIMEOUT = -1, CW_CLOSED = -2, CW_BADHDR = -3 };
@@ -404,7 +404,9 @@ void cw_sort_u64(uint64_t *v, size_t n) { qsort(v, n, sizeof *v, by_value); }
 """
 
 
-def main() -> None:
+def main(build: Path = BUILD) -> None:
+    global BUILD
+    BUILD = Path(build)
     ffi = cffi.FFI()
     ffi.cdef(CDEF)
     ffi.set_source("_cwshm", SOURCE, extra_compile_args=["-std=gnu11", "-O2"])

@@ -14,15 +14,13 @@ import codec
 from plans import Plans
 
 HERE = Path(__file__).resolve().parent
-OUTPUT = HERE / "build" / "cw_plans.py"
+OUTPUT = Path.cwd() / "build" / "cw_plans.py"     # in the peer's folder, where its build step runs
 
 
 def label(path):
-    """How the generated file names a file: from the repository root when it is inside it."""
-    try:
-        return path.resolve().relative_to(HERE.parents[1]).as_posix()
-    except ValueError:
-        return str(path)
+    """How the generated file names a file: its name and its folder's (no machine's paths in it)."""
+    path = path.resolve()
+    return f"{path.parent.name}/{path.name}"
 
 
 def main(schema_path=codec.SCHEMA_PATH, output=OUTPUT):

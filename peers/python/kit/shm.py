@@ -17,11 +17,16 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "build"))
-try:
-    from _cwshm import ffi, lib  # built by build_shm.py (make peers)
-except ImportError:  # reported when a shm request arrives, not at start
-    ffi = lib = None
+ffi = lib = None   # the helper build_shm.py builds into the peer's build/ (cwkit.run puts it on sys.path)
+
+
+def _load():
+    global ffi, lib
+    if lib is None:
+        try:
+            from _cwshm import ffi, lib  # noqa: F811
+        except ImportError:  # reported when a shm request arrives, not at start
+            pass
 
 MAGIC, VERSION, ENDIAN = 0x4D485343, 2, 0x0102
 HEADER_SIZE = 1152
@@ -56,8 +61,9 @@ def check_name(name):
 
 
 def require_helper():
+    _load()
     if lib is None:
-        raise RuntimeError("the shm helper is not built: run `make peers` (peers/python/build_shm.py)")
+        raise RuntimeError("the shm helper is not built: run `crosswire build` (the Python kit's build_shm.py)")
 
 
 def deadline_ns(seconds):

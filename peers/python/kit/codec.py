@@ -22,6 +22,7 @@ loaded here (its SCHEMA_SHA256); otherwise the walker runs, and a note on stderr
 walker alone runs for a subclass that overrides its functions (tests/faulty_peer).
 """
 import functools
+import os
 import hashlib
 import importlib.util
 import re
@@ -32,8 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCHEMA_PATH = HERE / ".." / ".." / "protocols" / "schema.toml"
-PLANS_PATH = HERE / "build" / "cw_plans.py"  # written by build_codec.py
+# The schema: the harness gives every peer the project's ($CROSSWIRE_SCHEMA); else the checkout's.
+SCHEMA_PATH = Path(os.environ.get("CROSSWIRE_SCHEMA") or HERE.parents[2] / "protocols" / "schema.toml")
+PLANS_PATH = HERE.parent / "build" / "cw_plans.py"  # written by build_codec.py (cwkit.run names the peer's)
 
 # f32 and f64 travel as their bit patterns and are never turned into Python floats,
 # which would quiet signalling NaNs.
