@@ -11,6 +11,8 @@ package codec
 // with more type combinations than the project's); its malformed.json is optional there.
 
 import (
+	cw "crosswire.dev/kit/codec"
+
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
@@ -134,9 +136,9 @@ func TestVersionVectors(t *testing.T) {
 				t.Errorf("%s: Reencode: %x %v", what, again, err)
 			}
 			m := newMessage(i)
-			if err := DecodeMessage(want, m, Newest); err != nil {
+			if err := cw.Decode(&messageTable[i], want, Newest, m.decode); err != nil {
 				t.Errorf("%s: the newest version cannot read it: %v", what, err)
-			} else if back, err := EncodeMessage(m, n); err != nil || !bytes.Equal(back, want) {
+			} else if back, err := EncodeAt(m, n); err != nil || !bytes.Equal(back, want) {
 				t.Errorf("%s: read by the newest, written at %d: %x %v", what, n, back, err)
 			}
 			// and the newest payload, read by this version, ignores what it does not know
@@ -157,32 +159,32 @@ func TestFrameVectors(t *testing.T) {
 		}
 		i := mustIndex(t, v.Message)
 		payload := unhexT(t, v.ID, v.Payload)
-		var plain [plainCount]uint64
-		for k := range plain {
-			h, ok := v.Frame.Header[plainFields[k].name]
+		var plain cw.Plain
+		for k := range plainFields {
+			h, ok := v.Frame.Header[plainFields[k].Name]
 			if !ok {
-				t.Fatalf("%s: no header value %s", v.ID, plainFields[k].name)
+				t.Fatalf("%s: no header value %s", v.ID, plainFields[k].Name)
 			}
 			plain[k] = uint64(h)
 		}
 		want := append(append(unhexT(t, v.ID, v.Frame.Head), payload...), unhexT(t, v.ID, v.Frame.Tail)...)
-		frame := AppendFrame(nil, i, v.Frame.Seq, &plain, payload)
+		frame := Frame.AppendFrame(nil, i, v.Frame.Seq, &plain, payload)
 		if !bytes.Equal(frame, want) {
 			t.Errorf("%s: AppendFrame\n got %x\nwant %x", v.ID, frame, want)
 			continue
 		}
-		h, err := ParseHead(frame, MessageDirection(i))
+		h, err := Frame.ParseHead(frame, messageTable[i].Direction)
 		if err != nil || h.Msg != i || h.Seq != v.Frame.Seq || h.Plain != plain || h.Size != len(frame) ||
-			!bytes.Equal(h.Payload(frame), payload) {
+			!bytes.Equal(Frame.Payload(frame, &h), payload) {
 			t.Errorf("%s: ParseHead: %+v %v", v.ID, h, err)
 			continue
 		}
-		if err := CheckFrame(frame, &h); err != nil {
+		if err := Frame.CheckFrame(frame, &h); err != nil {
 			t.Errorf("%s: CheckFrame: %v", v.ID, err)
 		}
 		if HasChecksum {
 			frame[len(frame)-1] ^= 1
-			checkErr(t, v.ID+" with its checksum changed", CheckFrame(frame, &h), "decode", "checksum",
+			checkErr(t, v.ID+" with its checksum changed", Frame.CheckFrame(frame, &h), "decode", "checksum",
 				"frame."+headerChecksum)
 		}
 	}
@@ -199,10 +201,10 @@ func TestMalformedVectors(t *testing.T) {
 	}
 }
 
-// checkErr wants err to be a *Error of this kind, code and path.
-func checkErr(t *testing.T, what string, err error, kind, code, path string) *Error {
+// checkErr wants err to be a *cw.Error of this kind, code and path.
+func checkErr(t *testing.T, what string, err error, kind, code, path string) *cw.Error {
 	t.Helper()
-	e, ok := err.(*Error)
+	e, ok := err.(*cw.Error)
 	if !ok || e == nil {
 		t.Errorf("%s: want %s %s %s, got %v", what, kind, code, path, err)
 		return nil
@@ -233,7 +235,7 @@ func benchDecode(b *testing.B, limit int) {
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {
 		for _, c := range cases {
-			if err := DecodeMessage(c.data, newMessage(c.i), Newest); err != nil {
+			if err := cw.Decode(&messageTable[c.i], c.data, Newest, newMessage(c.i).decode); err != nil {
 				b.Fatal(err)
 			}
 		}

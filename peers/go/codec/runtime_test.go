@@ -1,11 +1,13 @@
 package codec
 
-// The hand-written half against the contract's words: bad values and bad tokens, the frame
+// The hand-written half against the contract's words: bad values and bad cw.Tokens, the frame
 // header in WIRE.md's order, strict UTF-8, bigint's minimal form, the CRCs. The cases name
 // messages of crosswire's own schema; built for another schema (the copies under
 // build/reference), a test whose messages that schema lacks is skipped.
 
 import (
+	cw "crosswire.dev/kit/codec"
+
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
@@ -68,11 +70,11 @@ func TestErrorOrder(t *testing.T) {
 	_, err := EncodeText("Integers", words("256 65536 0 0 0 0 0 0"), Newest)
 	checkErr(t, "two ranges", err, "encode", "range", "Integers.val_u8")
 	_, err = EncodeText("Integers", words("256 0 0 0 0 0 0 zz"), Newest)
-	if e, ok := err.(*Error); !ok || e.Kind != "request" {
+	if e, ok := err.(*cw.Error); !ok || e.Kind != "request" {
 		t.Errorf("a bad token after a range error: %v", err)
 	}
 	_, err = EncodeText("Integers", words("256 0 0 0 0 0 0 0 0"), Newest)
-	if e, ok := err.(*Error); !ok || e.Kind != "request" {
+	if e, ok := err.(*cw.Error); !ok || e.Kind != "request" {
 		t.Errorf("a token left over after a range error: %v", err)
 	}
 }
@@ -174,11 +176,11 @@ func TestHeaderErrors(t *testing.T) {
 	for _, v := range load(t, "golden.json", false) {
 		if v.Frame != nil {
 			good = unhexT(t, v.ID, v.Frame.Head)
-			dir = MessageDirection(mustIndex(t, v.Message))
+			dir = messageTable[mustIndex(t, v.Message)].Direction
 			break
 		}
 	}
-	if _, err := ParseHead(good, dir); err != nil {
+	if _, err := Frame.ParseHead(good, dir); err != nil {
 		t.Fatalf("the golden header: %v", err)
 	}
 	all := append([]byte(nil), good...)
@@ -186,19 +188,19 @@ func TestHeaderErrors(t *testing.T) {
 	for _, f := range headerFields {
 		b := append([]byte(nil), good...)
 		code := ""
-		switch f.role {
+		switch f.Role {
 		case "const":
-			putUint(b[f.offset:], f.size, f.big, f.value^1)
+			cw.PutUint(b[f.Offset:], f.Size, f.Big, f.Value^1)
 			code = "const"
 		case "id":
-			putUint(b[f.offset:], f.size, f.big, unusedID())
+			cw.PutUint(b[f.Offset:], f.Size, f.Big, unusedID())
 			code = "type"
 		case "length": // too long, or shorter than the header bytes it counts
-			switch top := ^uint64(0) >> (64 - 8*f.size); {
+			switch top := ^uint64(0) >> (64 - 8*f.Size); {
 			case top-min(top, lengthAdjust) > MaxPayload:
-				putUint(b[f.offset:], f.size, f.big, top)
+				cw.PutUint(b[f.Offset:], f.Size, f.Big, top)
 			case lengthAdjust > 0:
-				putUint(b[f.offset:], f.size, f.big, 0)
+				cw.PutUint(b[f.Offset:], f.Size, f.Big, 0)
 			default:
 				continue // every value is a length (MAVLink's u8)
 			}
@@ -209,34 +211,34 @@ func TestHeaderErrors(t *testing.T) {
 		if code == "type" && unusedID() == ^uint64(0) {
 			continue
 		}
-		copy(all[f.offset:f.offset+f.size], b[f.offset:f.offset+f.size])
+		copy(all[f.Offset:f.Offset+f.Size], b[f.Offset:f.Offset+f.Size])
 		if first == "" {
-			first = code + " frame." + f.name
+			first = code + " frame." + f.Name
 		}
-		_, err := ParseHead(b, dir)
-		checkErr(t, f.name, err, "decode", code, "frame."+f.name)
+		_, err := Frame.ParseHead(b, dir)
+		checkErr(t, f.Name, err, "decode", code, "frame."+f.Name)
 	}
 	if first != "" {
-		_, err := ParseHead(all, dir)
-		if e, ok := err.(*Error); !ok || e.Code+" "+e.Path != first {
+		_, err := Frame.ParseHead(all, dir)
+		if e, ok := err.(*cw.Error); !ok || e.Code+" "+e.Path != first {
 			t.Errorf("every field broken: %v, want %s", err, first)
 		}
 	}
 	short := HeaderLen - 1
-	_, err := ParseHead(good[:short], dir)
+	_, err := Frame.ParseHead(good[:short], dir)
 	checkErr(t, "a header cut short", err, "decode", "truncated", "frame")
 }
 
 // unusedID is an id no message has, that fits the id field (^0 when there is none).
 func unusedID() uint64 {
 	for _, f := range headerFields {
-		if f.role != "id" {
+		if f.Role != "id" {
 			continue
 		}
 	next:
-		for id := uint64(0); id < 1<<(8*min(f.size, 4)); id++ {
+		for id := uint64(0); id < 1<<(8*min(f.Size, 4)); id++ {
 			for i := range messageTable {
-				if uint64(messageTable[i].id) == id {
+				if uint64(messageTable[i].ID) == id {
 					continue next
 				}
 			}
@@ -248,7 +250,7 @@ func unusedID() uint64 {
 
 func TestFrames(t *testing.T) {
 	need(t, "Choices", "Empty", "Integers")
-	frame, err := EncodeFrame("Choices", "7", words("true 2 -1"), Newest)
+	frame, err := EncodeFrameText("Choices", "7", words("true 2 -1"), Newest)
 	if err != nil || hex.EncodeToString(frame) != "435857520100030000000000040000000700000000000000"+"0102ffff" {
 		t.Errorf("EncodeFrame: %x %v", frame, err)
 	}
@@ -262,7 +264,7 @@ func TestFrames(t *testing.T) {
 			"encode range frame.seq 18446744073709551616 is outside 0..18446744073709551615"},
 	}
 	for _, c := range cases {
-		_, err := EncodeFrame(c.msg, c.seq, words(c.value), Newest)
+		_, err := EncodeFrameText(c.msg, c.seq, words(c.value), Newest)
 		if err == nil || err.Error() != c.want {
 			t.Errorf("EncodeFrame %s %q %s:\n got %v\nwant %s", c.msg, c.seq, c.value, err, c.want)
 		}
@@ -272,30 +274,30 @@ func TestFrames(t *testing.T) {
 // The header values of SEND: numbers first (request), then their range in header order, after
 // the value's and the seq's errors.
 func TestFrameHeaderValues(t *testing.T) {
-	if !HasFrame || plainCount == 0 {
+	if !HasFrame || len(plainFields) == 0 {
 		t.Skip("no plain header fields")
 	}
 	v := load(t, "golden.json", false)[0]
-	rest := make([]string, plainCount)
+	rest := make([]string, len(plainFields))
 	for k := range rest {
 		rest[k] = "0"
 	}
-	if _, err := EncodeFrame(v.Message, "0", append(rest, words(v.Text)...), Newest); err != nil {
+	if _, err := EncodeFrameText(v.Message, "0", append(rest, words(v.Text)...), Newest); err != nil {
 		t.Fatalf("%s with header values 0: %v", v.ID, err)
 	}
 	bad := append([]string{}, rest...)
 	bad[0] = "x1"
-	_, err := EncodeFrame(v.Message, "0", append(bad, words(v.Text)...), Newest)
-	if e, ok := err.(*Error); !ok || e.Kind != "request" {
+	_, err := EncodeFrameText(v.Message, "0", append(bad, words(v.Text)...), Newest)
+	if e, ok := err.(*cw.Error); !ok || e.Kind != "request" {
 		t.Errorf("a header value that is no number: %v", err)
 	}
-	last := plainCount - 1
+	last := len(plainFields) - 1
 	f := plainFields[last]
-	_, hi := limits(f.size, f.signed)
+	_, hi := cw.Limits(f.Size, f.Signed)
 	over := append([]string{}, rest...)
 	over[last] = hi + "0"
-	_, err = EncodeFrame(v.Message, "0", append(over, words(v.Text)...), Newest)
-	checkErr(t, "a header value too big", err, "encode", "range", "frame."+f.name)
+	_, err = EncodeFrameText(v.Message, "0", append(over, words(v.Text)...), Newest)
+	checkErr(t, "a header value too big", err, "encode", "range", "frame."+f.Name)
 }
 
 // The CRC loops against the catalogue's check values, every algorithm of WIRE.md (the tables
@@ -341,7 +343,7 @@ func TestCRCs(t *testing.T) {
 				}
 				table[i] = c
 			}
-			got = crcReflected(&table, a.init, data) ^ a.xorout
+			got = cw.CrcReflected(&table, a.init, data) ^ a.xorout
 		} else {
 			top, mask := uint64(1)<<(a.width-1), uint64(1)<<a.width-1
 			for i := range table {
@@ -355,7 +357,7 @@ func TestCRCs(t *testing.T) {
 				}
 				table[i] = uint32(c & mask)
 			}
-			got = crcForward(&table, a.width, a.init, data) ^ a.xorout
+			got = cw.CrcForward(&table, a.width, a.init, data) ^ a.xorout
 		}
 		if got != a.check {
 			t.Errorf("%s: %#x, want %#x", a.name, got, a.check)
@@ -421,24 +423,24 @@ func TestBigint(t *testing.T) {
 // Encoding a non-minimal form writes the minimal one, in either byte order.
 func TestBigintForms(t *testing.T) {
 	for _, c := range []struct {
-		v    Bigint
+		v    cw.Bigint
 		big  bool
 		want string
 	}{
-		{Bigint{0xff, 0xff, 0xff}, false, "00000001ff"}, {Bigint{0x01, 0x80, 0x00}, true, "00000003008001"},
-		{Bigint{0, 0}, false, "00000000"},
+		{cw.Bigint{0xff, 0xff, 0xff}, false, "00000001ff"}, {cw.Bigint{0x01, 0x80, 0x00}, true, "00000003008001"},
+		{cw.Bigint{0, 0}, false, "00000000"},
 	} {
-		w := writer{}
-		if err := w.bigint(c.v, pU32be, 8, c.big); err != nil || hex.EncodeToString(w.b) != c.want {
-			t.Errorf("%x: %x %v, want %s", c.v, w.b, err, c.want)
+		w := cw.Writer{}
+		if err := w.Bigint(c.v, cw.PU32be, 8, c.big); err != nil || hex.EncodeToString(w.Data()) != c.want {
+			t.Errorf("%x: %x %v, want %s", c.v, w.Data(), err, c.want)
 		}
-		r := reader{data: w.b}
-		n, err := r.count(pU32be, 1, 8)
-		var back Bigint
+		r := cw.NewReader(w.Data())
+		n, err := r.Count(cw.PU32be, 1, 8)
+		var back cw.Bigint
 		if err == nil {
-			err = r.bigint(&back, n, c.big)
+			err = r.Bigint(&back, n, c.big)
 		}
-		if err != nil || !bytes.Equal(back, c.v[:minimalLen(c.v)]) {
+		if err != nil || !bytes.Equal(back, c.v[:cw.MinimalLen(c.v)]) {
 			t.Errorf("%x back: %x %v", c.v, back, err)
 		}
 	}
@@ -474,8 +476,8 @@ func FuzzDecode(f *testing.F) {
 		i := int(n) % len(messageTable)
 		once, err := Reencode(i, payload, Newest)
 		if err != nil {
-			if _, ok := err.(*Error); !ok {
-				t.Fatalf("not an *Error: %v", err)
+			if _, ok := err.(*cw.Error); !ok {
+				t.Fatalf("not an *cw.Error: %v", err)
 			}
 			return
 		}
@@ -494,7 +496,7 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// Any line of tokens, as any message: no panic, and only *Error values.
+// Any line of cw.Tokens, as any message: no panic, and only *cw.Error values.
 func FuzzEncodeText(f *testing.F) {
 	f.Add(uint16(8), "7 0x3f800000 0x00000000 0x80000000 0x3fe0000000000000 x61 0 x6869 2")
 	f.Add(uint16(5), "0 0 0 0 0x0000000000000000 0x0000000000000000 0x0000000000000000 99999999999999999999 0")
@@ -503,8 +505,8 @@ func FuzzEncodeText(f *testing.F) {
 		i := int(n) % len(messageTable)
 		payload, err := EncodeText(MessageName(i), strings.Split(line, " "), Newest)
 		if err != nil {
-			if _, ok := err.(*Error); !ok {
-				t.Fatalf("not an *Error: %v", err)
+			if _, ok := err.(*cw.Error); !ok {
+				t.Fatalf("not an *cw.Error: %v", err)
 			}
 			return
 		}

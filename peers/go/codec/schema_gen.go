@@ -2,6 +2,11 @@
 
 package codec
 
+import (
+	"crosswire.dev/kit"
+	cw "crosswire.dev/kit/codec"
+)
+
 // Every enum, flag set, struct, union and message of protocol "crosswire" as a Go
 // type with its codec, the message table, and the frame.
 
@@ -30,20 +35,20 @@ func (e Color) valid() bool {
 }
 
 func (e Color) refused(kind string) error {
-	return errEnum(kind, fmtUint(uint64(e)), "Color", false)
+	return cw.ErrEnum(kind, cw.FmtUint(uint64(e)), "Color", false)
 }
 
-func (e Color) encode(w *writer) error {
+func (e Color) encode(w *cw.Writer) error {
 	if !e.valid() {
 		return e.refused("encode")
 	}
-	w.u8(uint8(e))
+	w.U8(uint8(e))
 	return nil
 }
 
-func (e *Color) decode(r *reader) error {
+func (e *Color) decode(r *cw.Reader) error {
 	var raw uint8
-	if err := r.u8(&raw); err != nil {
+	if err := r.U8(&raw); err != nil {
 		return err
 	}
 	*e = Color(raw)
@@ -53,12 +58,12 @@ func (e *Color) decode(r *reader) error {
 	return nil
 }
 
-func (e *Color) parse(t *tokens) error {
-	k := t.kept
-	raw, err := t.uintAs(255, "enum")
+func (e *Color) parse(t *cw.Tokens) error {
+	k := t.Kept
+	raw, err := t.UintAs(255, "enum")
 	*e = Color(raw)
-	if err == nil && t.kept == k && !e.valid() {
-		t.keep(e.refused("encode"))
+	if err == nil && t.Kept == k && !e.valid() {
+		t.Keep(e.refused("encode"))
 	}
 	return err
 }
@@ -77,20 +82,20 @@ func (e Status) valid() bool {
 }
 
 func (e Status) refused(kind string) error {
-	return errEnum(kind, fmtInt(int64(e)), "Status", false)
+	return cw.ErrEnum(kind, cw.FmtInt(int64(e)), "Status", false)
 }
 
-func (e Status) encode(w *writer) error {
+func (e Status) encode(w *cw.Writer) error {
 	if !e.valid() {
 		return e.refused("encode")
 	}
-	w.i16(int16(e))
+	w.I16(int16(e))
 	return nil
 }
 
-func (e *Status) decode(r *reader) error {
+func (e *Status) decode(r *cw.Reader) error {
 	var raw int16
-	if err := r.i16(&raw); err != nil {
+	if err := r.I16(&raw); err != nil {
 		return err
 	}
 	*e = Status(raw)
@@ -100,17 +105,17 @@ func (e *Status) decode(r *reader) error {
 	return nil
 }
 
-func (e Status) encodeBE(w *writer) error {
+func (e Status) encodeBE(w *cw.Writer) error {
 	if !e.valid() {
 		return e.refused("encode")
 	}
-	w.i16be(int16(e))
+	w.I16be(int16(e))
 	return nil
 }
 
-func (e *Status) decodeBE(r *reader) error {
+func (e *Status) decodeBE(r *cw.Reader) error {
 	var raw int16
-	if err := r.i16be(&raw); err != nil {
+	if err := r.I16be(&raw); err != nil {
 		return err
 	}
 	*e = Status(raw)
@@ -120,12 +125,12 @@ func (e *Status) decodeBE(r *reader) error {
 	return nil
 }
 
-func (e *Status) parse(t *tokens) error {
-	k := t.kept
-	raw, err := t.intAs(-32768, 32767, "enum")
+func (e *Status) parse(t *cw.Tokens) error {
+	k := t.Kept
+	raw, err := t.IntAs(-32768, 32767, "enum")
 	*e = Status(raw)
-	if err == nil && t.kept == k && !e.valid() {
-		t.keep(e.refused("encode"))
+	if err == nil && t.Kept == k && !e.valid() {
+		t.Keep(e.refused("encode"))
 	}
 	return err
 }
@@ -142,49 +147,49 @@ type Vec3 struct {
 	Z float32
 }
 
-func (v *Vec3) encode(w *writer) error {
-	w.f32(v.X)
-	w.f32(v.Y)
-	w.f32(v.Z)
+func (v *Vec3) encode(w *cw.Writer) error {
+	w.F32(v.X)
+	w.F32(v.Y)
+	w.F32(v.Z)
 	return nil
 }
 
-func (v *Vec3) decode(r *reader) error {
-	if err := r.f32(&v.X); err != nil {
-		return at(err, ".x")
+func (v *Vec3) decode(r *cw.Reader) error {
+	if err := r.F32(&v.X); err != nil {
+		return cw.At(err, ".x")
 	}
-	if err := r.f32(&v.Y); err != nil {
-		return at(err, ".y")
+	if err := r.F32(&v.Y); err != nil {
+		return cw.At(err, ".y")
 	}
-	if err := r.f32(&v.Z); err != nil {
-		return at(err, ".z")
+	if err := r.F32(&v.Z); err != nil {
+		return cw.At(err, ".z")
 	}
 	return nil
 }
 
-func (v *Vec3) parse(t *tokens) error {
-	t.push(".x")
-	if err := t.f32(&v.X); err != nil {
+func (v *Vec3) parse(t *cw.Tokens) error {
+	t.Push(".x")
+	if err := t.F32(&v.X); err != nil {
 		return err
 	}
-	t.pop(".x")
-	t.push(".y")
-	if err := t.f32(&v.Y); err != nil {
+	t.Pop(".x")
+	t.Push(".y")
+	if err := t.F32(&v.Y); err != nil {
 		return err
 	}
-	t.pop(".y")
-	t.push(".z")
-	if err := t.f32(&v.Z); err != nil {
+	t.Pop(".y")
+	t.Push(".z")
+	if err := t.F32(&v.Z); err != nil {
 		return err
 	}
-	t.pop(".z")
+	t.Pop(".z")
 	return nil
 }
 
 func (v *Vec3) format(out []string) []string {
-	out = append(out, fmtF32(v.X))
-	out = append(out, fmtF32(v.Y))
-	out = append(out, fmtF32(v.Z))
+	out = append(out, cw.FmtF32(v.X))
+	out = append(out, cw.FmtF32(v.Y))
+	out = append(out, cw.FmtF32(v.Z))
 	return out
 }
 
@@ -200,68 +205,68 @@ type Pose struct {
 	Name []byte
 }
 
-func (v *Pose) encode(w *writer) error {
+func (v *Pose) encode(w *cw.Writer) error {
 	if err := v.Pos.encode(w); err != nil {
-		return at(err, ".pos")
+		return cw.At(err, ".pos")
 	}
-	w.f64(v.Heading)
-	if err := w.char(v.Name, 8); err != nil {
-		return at(err, ".name")
+	w.F64(v.Heading)
+	if err := w.Char(v.Name, 8); err != nil {
+		return cw.At(err, ".name")
 	}
 	return nil
 }
 
-func (v *Pose) decode(r *reader) error {
+func (v *Pose) decode(r *cw.Reader) error {
 	if err := v.Pos.decode(r); err != nil {
-		return at(err, ".pos")
+		return cw.At(err, ".pos")
 	}
-	if err := r.f64(&v.Heading); err != nil {
-		return at(err, ".heading")
+	if err := r.F64(&v.Heading); err != nil {
+		return cw.At(err, ".heading")
 	}
-	if err := r.char(&v.Name, 8); err != nil {
-		return at(err, ".name")
+	if err := r.Char(&v.Name, 8); err != nil {
+		return cw.At(err, ".name")
 	}
 	return nil
 }
 
-func (v *Pose) parse(t *tokens) error {
-	t.push(".pos")
+func (v *Pose) parse(t *cw.Tokens) error {
+	t.Push(".pos")
 	if err := v.Pos.parse(t); err != nil {
 		return err
 	}
-	t.pop(".pos")
-	t.push(".heading")
-	if err := t.f64(&v.Heading); err != nil {
+	t.Pop(".pos")
+	t.Push(".heading")
+	if err := t.F64(&v.Heading); err != nil {
 		return err
 	}
-	t.pop(".heading")
-	t.push(".name")
-	if err := t.char(&v.Name, 8); err != nil {
+	t.Pop(".heading")
+	t.Push(".name")
+	if err := t.Char(&v.Name, 8); err != nil {
 		return err
 	}
-	t.pop(".name")
+	t.Pop(".name")
 	return nil
 }
 
 func (v *Pose) format(out []string) []string {
 	out = v.Pos.format(out)
-	out = append(out, fmtF64(v.Heading))
-	out = append(out, Hex(v.Name))
+	out = append(out, cw.FmtF64(v.Heading))
+	out = append(out, cw.Hex(v.Name))
 	return out
 }
 
 // Empty is message `Empty`, id 0.
 type Empty struct{}
 
-func (v *Empty) encode(w *writer, version int) error {
+func (v *Empty) encode(w *cw.Writer, version int) error {
 	return nil
 }
 
-func (v *Empty) decode(r *reader, version int) error {
+func (v *Empty) decode(r *cw.Reader, version int) error {
 	return nil
 }
 
-func (v *Empty) parse(t *tokens) error {
+func (v *Empty) parse(t *cw.Tokens) error {
 	return nil
 }
 
@@ -298,99 +303,99 @@ type Integers struct {
 	ValI64 int64
 }
 
-func (v *Integers) encode(w *writer, version int) error {
-	w.u8(v.ValU8)
-	w.u16(v.ValU16)
-	w.u32(v.ValU32)
-	w.u64(v.ValU64)
-	w.i8(v.ValI8)
-	w.i16(v.ValI16)
-	w.i32(v.ValI32)
-	w.i64(v.ValI64)
+func (v *Integers) encode(w *cw.Writer, version int) error {
+	w.U8(v.ValU8)
+	w.U16(v.ValU16)
+	w.U32(v.ValU32)
+	w.U64(v.ValU64)
+	w.I8(v.ValI8)
+	w.I16(v.ValI16)
+	w.I32(v.ValI32)
+	w.I64(v.ValI64)
 	return nil
 }
 
-func (v *Integers) decode(r *reader, version int) error {
-	if err := r.u8(&v.ValU8); err != nil {
-		return at(err, ".val_u8")
+func (v *Integers) decode(r *cw.Reader, version int) error {
+	if err := r.U8(&v.ValU8); err != nil {
+		return cw.At(err, ".val_u8")
 	}
-	if err := r.u16(&v.ValU16); err != nil {
-		return at(err, ".val_u16")
+	if err := r.U16(&v.ValU16); err != nil {
+		return cw.At(err, ".val_u16")
 	}
-	if err := r.u32(&v.ValU32); err != nil {
-		return at(err, ".val_u32")
+	if err := r.U32(&v.ValU32); err != nil {
+		return cw.At(err, ".val_u32")
 	}
-	if err := r.u64(&v.ValU64); err != nil {
-		return at(err, ".val_u64")
+	if err := r.U64(&v.ValU64); err != nil {
+		return cw.At(err, ".val_u64")
 	}
-	if err := r.i8(&v.ValI8); err != nil {
-		return at(err, ".val_i8")
+	if err := r.I8(&v.ValI8); err != nil {
+		return cw.At(err, ".val_i8")
 	}
-	if err := r.i16(&v.ValI16); err != nil {
-		return at(err, ".val_i16")
+	if err := r.I16(&v.ValI16); err != nil {
+		return cw.At(err, ".val_i16")
 	}
-	if err := r.i32(&v.ValI32); err != nil {
-		return at(err, ".val_i32")
+	if err := r.I32(&v.ValI32); err != nil {
+		return cw.At(err, ".val_i32")
 	}
-	if err := r.i64(&v.ValI64); err != nil {
-		return at(err, ".val_i64")
+	if err := r.I64(&v.ValI64); err != nil {
+		return cw.At(err, ".val_i64")
 	}
 	return nil
 }
 
-func (v *Integers) parse(t *tokens) error {
-	t.push(".val_u8")
-	if err := t.u8(&v.ValU8); err != nil {
+func (v *Integers) parse(t *cw.Tokens) error {
+	t.Push(".val_u8")
+	if err := t.U8(&v.ValU8); err != nil {
 		return err
 	}
-	t.pop(".val_u8")
-	t.push(".val_u16")
-	if err := t.u16(&v.ValU16); err != nil {
+	t.Pop(".val_u8")
+	t.Push(".val_u16")
+	if err := t.U16(&v.ValU16); err != nil {
 		return err
 	}
-	t.pop(".val_u16")
-	t.push(".val_u32")
-	if err := t.u32(&v.ValU32); err != nil {
+	t.Pop(".val_u16")
+	t.Push(".val_u32")
+	if err := t.U32(&v.ValU32); err != nil {
 		return err
 	}
-	t.pop(".val_u32")
-	t.push(".val_u64")
-	if err := t.u64(&v.ValU64); err != nil {
+	t.Pop(".val_u32")
+	t.Push(".val_u64")
+	if err := t.U64(&v.ValU64); err != nil {
 		return err
 	}
-	t.pop(".val_u64")
-	t.push(".val_i8")
-	if err := t.i8(&v.ValI8); err != nil {
+	t.Pop(".val_u64")
+	t.Push(".val_i8")
+	if err := t.I8(&v.ValI8); err != nil {
 		return err
 	}
-	t.pop(".val_i8")
-	t.push(".val_i16")
-	if err := t.i16(&v.ValI16); err != nil {
+	t.Pop(".val_i8")
+	t.Push(".val_i16")
+	if err := t.I16(&v.ValI16); err != nil {
 		return err
 	}
-	t.pop(".val_i16")
-	t.push(".val_i32")
-	if err := t.i32(&v.ValI32); err != nil {
+	t.Pop(".val_i16")
+	t.Push(".val_i32")
+	if err := t.I32(&v.ValI32); err != nil {
 		return err
 	}
-	t.pop(".val_i32")
-	t.push(".val_i64")
-	if err := t.i64(&v.ValI64); err != nil {
+	t.Pop(".val_i32")
+	t.Push(".val_i64")
+	if err := t.I64(&v.ValI64); err != nil {
 		return err
 	}
-	t.pop(".val_i64")
+	t.Pop(".val_i64")
 	return nil
 }
 
 func (v *Integers) format(out []string) []string {
-	out = append(out, fmtUint(uint64(v.ValU8)))
-	out = append(out, fmtUint(uint64(v.ValU16)))
-	out = append(out, fmtUint(uint64(v.ValU32)))
-	out = append(out, fmtUint(uint64(v.ValU64)))
-	out = append(out, fmtInt(int64(v.ValI8)))
-	out = append(out, fmtInt(int64(v.ValI16)))
-	out = append(out, fmtInt(int64(v.ValI32)))
-	out = append(out, fmtInt(int64(v.ValI64)))
+	out = append(out, cw.FmtUint(uint64(v.ValU8)))
+	out = append(out, cw.FmtUint(uint64(v.ValU16)))
+	out = append(out, cw.FmtUint(uint64(v.ValU32)))
+	out = append(out, cw.FmtUint(uint64(v.ValU64)))
+	out = append(out, cw.FmtInt(int64(v.ValI8)))
+	out = append(out, cw.FmtInt(int64(v.ValI16)))
+	out = append(out, cw.FmtInt(int64(v.ValI32)))
+	out = append(out, cw.FmtInt(int64(v.ValI64)))
 	return out
 }
 
@@ -405,39 +410,39 @@ type Floats struct {
 	ValF64 float64
 }
 
-func (v *Floats) encode(w *writer, version int) error {
-	w.f32(v.ValF32)
-	w.f64(v.ValF64)
+func (v *Floats) encode(w *cw.Writer, version int) error {
+	w.F32(v.ValF32)
+	w.F64(v.ValF64)
 	return nil
 }
 
-func (v *Floats) decode(r *reader, version int) error {
-	if err := r.f32(&v.ValF32); err != nil {
-		return at(err, ".val_f32")
+func (v *Floats) decode(r *cw.Reader, version int) error {
+	if err := r.F32(&v.ValF32); err != nil {
+		return cw.At(err, ".val_f32")
 	}
-	if err := r.f64(&v.ValF64); err != nil {
-		return at(err, ".val_f64")
+	if err := r.F64(&v.ValF64); err != nil {
+		return cw.At(err, ".val_f64")
 	}
 	return nil
 }
 
-func (v *Floats) parse(t *tokens) error {
-	t.push(".val_f32")
-	if err := t.f32(&v.ValF32); err != nil {
+func (v *Floats) parse(t *cw.Tokens) error {
+	t.Push(".val_f32")
+	if err := t.F32(&v.ValF32); err != nil {
 		return err
 	}
-	t.pop(".val_f32")
-	t.push(".val_f64")
-	if err := t.f64(&v.ValF64); err != nil {
+	t.Pop(".val_f32")
+	t.Push(".val_f64")
+	if err := t.F64(&v.ValF64); err != nil {
 		return err
 	}
-	t.pop(".val_f64")
+	t.Pop(".val_f64")
 	return nil
 }
 
 func (v *Floats) format(out []string) []string {
-	out = append(out, fmtF32(v.ValF32))
-	out = append(out, fmtF64(v.ValF64))
+	out = append(out, cw.FmtF32(v.ValF32))
+	out = append(out, cw.FmtF64(v.ValF64))
 	return out
 }
 
@@ -455,53 +460,53 @@ type Choices struct {
 	Status Status
 }
 
-func (v *Choices) encode(w *writer, version int) error {
-	w.bool(v.Flag)
+func (v *Choices) encode(w *cw.Writer, version int) error {
+	w.Bool(v.Flag)
 	if err := v.Color.encode(w); err != nil {
-		return at(err, ".color")
+		return cw.At(err, ".color")
 	}
 	if err := v.Status.encode(w); err != nil {
-		return at(err, ".status")
+		return cw.At(err, ".status")
 	}
 	return nil
 }
 
-func (v *Choices) decode(r *reader, version int) error {
-	if err := r.bool(&v.Flag); err != nil {
-		return at(err, ".flag")
+func (v *Choices) decode(r *cw.Reader, version int) error {
+	if err := r.Bool(&v.Flag); err != nil {
+		return cw.At(err, ".flag")
 	}
 	if err := v.Color.decode(r); err != nil {
-		return at(err, ".color")
+		return cw.At(err, ".color")
 	}
 	if err := v.Status.decode(r); err != nil {
-		return at(err, ".status")
+		return cw.At(err, ".status")
 	}
 	return nil
 }
 
-func (v *Choices) parse(t *tokens) error {
-	t.push(".flag")
-	if err := t.bool(&v.Flag); err != nil {
+func (v *Choices) parse(t *cw.Tokens) error {
+	t.Push(".flag")
+	if err := t.Bool(&v.Flag); err != nil {
 		return err
 	}
-	t.pop(".flag")
-	t.push(".color")
+	t.Pop(".flag")
+	t.Push(".color")
 	if err := v.Color.parse(t); err != nil {
 		return err
 	}
-	t.pop(".color")
-	t.push(".status")
+	t.Pop(".color")
+	t.Push(".status")
 	if err := v.Status.parse(t); err != nil {
 		return err
 	}
-	t.pop(".status")
+	t.Pop(".status")
 	return nil
 }
 
 func (v *Choices) format(out []string) []string {
-	out = append(out, fmtBool(v.Flag))
-	out = append(out, fmtUint(uint64(v.Color)))
-	out = append(out, fmtInt(int64(v.Status)))
+	out = append(out, cw.FmtBool(v.Flag))
+	out = append(out, cw.FmtUint(uint64(v.Color)))
+	out = append(out, cw.FmtInt(int64(v.Status)))
 	return out
 }
 
@@ -519,63 +524,63 @@ type Text struct {
 	Data []byte
 }
 
-func (v *Text) encode(w *writer, version int) error {
-	if err := w.char(v.Name, 16); err != nil {
-		return at(err, ".name")
+func (v *Text) encode(w *cw.Writer, version int) error {
+	if err := w.Char(v.Name, 16); err != nil {
+		return cw.At(err, ".name")
 	}
-	if err := w.string(v.Label, pU32, 64); err != nil {
-		return at(err, ".label")
+	if err := w.String(v.Label, cw.PU32, 64); err != nil {
+		return cw.At(err, ".label")
 	}
-	if err := w.bytes(v.Data, pU32, 64); err != nil {
-		return at(err, ".data")
-	}
-	return nil
-}
-
-func (v *Text) decode(r *reader, version int) error {
-	if err := r.char(&v.Name, 16); err != nil {
-		return at(err, ".name")
-	}
-	n0, err := r.count(pU32, 1, 64)
-	if err != nil {
-		return at(err, ".label")
-	}
-	if err := r.string(&v.Label, n0); err != nil {
-		return at(err, ".label")
-	}
-	n1, err := r.count(pU32, 1, 64)
-	if err != nil {
-		return at(err, ".data")
-	}
-	if err := r.bytes(&v.Data, n1); err != nil {
-		return at(err, ".data")
+	if err := w.Bytes(v.Data, cw.PU32, 64); err != nil {
+		return cw.At(err, ".data")
 	}
 	return nil
 }
 
-func (v *Text) parse(t *tokens) error {
-	t.push(".name")
-	if err := t.char(&v.Name, 16); err != nil {
+func (v *Text) decode(r *cw.Reader, version int) error {
+	if err := r.Char(&v.Name, 16); err != nil {
+		return cw.At(err, ".name")
+	}
+	n0, err := r.Count(cw.PU32, 1, 64)
+	if err != nil {
+		return cw.At(err, ".label")
+	}
+	if err := r.String(&v.Label, n0); err != nil {
+		return cw.At(err, ".label")
+	}
+	n1, err := r.Count(cw.PU32, 1, 64)
+	if err != nil {
+		return cw.At(err, ".data")
+	}
+	if err := r.Bytes(&v.Data, n1); err != nil {
+		return cw.At(err, ".data")
+	}
+	return nil
+}
+
+func (v *Text) parse(t *cw.Tokens) error {
+	t.Push(".name")
+	if err := t.Char(&v.Name, 16); err != nil {
 		return err
 	}
-	t.pop(".name")
-	t.push(".label")
-	if err := t.string(&v.Label, 64); err != nil {
+	t.Pop(".name")
+	t.Push(".label")
+	if err := t.String(&v.Label, 64); err != nil {
 		return err
 	}
-	t.pop(".label")
-	t.push(".data")
-	if err := t.bytes(&v.Data, 64); err != nil {
+	t.Pop(".label")
+	t.Push(".data")
+	if err := t.Bytes(&v.Data, 64); err != nil {
 		return err
 	}
-	t.pop(".data")
+	t.Pop(".data")
 	return nil
 }
 
 func (v *Text) format(out []string) []string {
-	out = append(out, Hex(v.Name))
-	out = append(out, fmtString(v.Label))
-	out = append(out, Hex(v.Data))
+	out = append(out, cw.Hex(v.Name))
+	out = append(out, cw.FmtString(v.Label))
+	out = append(out, cw.Hex(v.Data))
 	return out
 }
 
@@ -596,142 +601,142 @@ type Arrays struct {
 	Colors []Color
 }
 
-func (v *Arrays) encode(w *writer, version int) error {
+func (v *Arrays) encode(w *cw.Writer, version int) error {
 	for i0 := range v.Fixed {
-		w.i32(v.Fixed[i0])
+		w.I32(v.Fixed[i0])
 	}
 	for i0 := range v.Weights {
-		w.f64(v.Weights[i0])
+		w.F64(v.Weights[i0])
 	}
-	if err := w.count(len(v.Samples), pU32, 1, 16); err != nil {
-		return at(err, ".samples")
+	if err := w.Count(len(v.Samples), cw.PU32, 1, 16); err != nil {
+		return cw.At(err, ".samples")
 	}
 	for i0 := range v.Samples {
-		w.u16(v.Samples[i0])
+		w.U16(v.Samples[i0])
 	}
-	if err := w.count(len(v.Colors), pU32, 1, 4); err != nil {
-		return at(err, ".colors")
+	if err := w.Count(len(v.Colors), cw.PU32, 1, 4); err != nil {
+		return cw.At(err, ".colors")
 	}
 	for i0 := range v.Colors {
 		if err := v.Colors[i0].encode(w); err != nil {
-			return at(err, ".colors", i0)
+			return cw.At(err, ".colors", i0)
 		}
 	}
 	return nil
 }
 
-func (v *Arrays) decode(r *reader, version int) error {
+func (v *Arrays) decode(r *cw.Reader, version int) error {
 	for i0 := range v.Fixed {
-		if err := r.i32(&v.Fixed[i0]); err != nil {
-			return at(err, ".fixed", i0)
+		if err := r.I32(&v.Fixed[i0]); err != nil {
+			return cw.At(err, ".fixed", i0)
 		}
 	}
 	for i0 := range v.Weights {
-		if err := r.f64(&v.Weights[i0]); err != nil {
-			return at(err, ".weights", i0)
+		if err := r.F64(&v.Weights[i0]); err != nil {
+			return cw.At(err, ".weights", i0)
 		}
 	}
-	n0, err := r.count(pU32, 1, 16)
+	n0, err := r.Count(cw.PU32, 1, 16)
 	if err != nil {
-		return at(err, ".samples")
+		return cw.At(err, ".samples")
 	}
-	v.Samples = make([]uint16, 0, r.room(n0))
+	v.Samples = make([]uint16, 0, r.Room(n0))
 	for i0 := 0; i0 < n0; i0++ {
 		v.Samples = append(v.Samples, 0)
-		if err := r.u16(&v.Samples[i0]); err != nil {
-			return at(err, ".samples", i0)
+		if err := r.U16(&v.Samples[i0]); err != nil {
+			return cw.At(err, ".samples", i0)
 		}
 	}
-	n1, err := r.count(pU32, 1, 4)
+	n1, err := r.Count(cw.PU32, 1, 4)
 	if err != nil {
-		return at(err, ".colors")
+		return cw.At(err, ".colors")
 	}
-	v.Colors = make([]Color, 0, r.room(n1))
+	v.Colors = make([]Color, 0, r.Room(n1))
 	for i0 := 0; i0 < n1; i0++ {
 		v.Colors = append(v.Colors, 0)
 		if err := v.Colors[i0].decode(r); err != nil {
-			return at(err, ".colors", i0)
+			return cw.At(err, ".colors", i0)
 		}
 	}
 	return nil
 }
 
-func (v *Arrays) parse(t *tokens) error {
-	t.push(".fixed")
+func (v *Arrays) parse(t *cw.Tokens) error {
+	t.Push(".fixed")
 	for i0 := range v.Fixed {
-		m0 := t.index(uint64(i0))
-		if err := t.i32(&v.Fixed[i0]); err != nil {
+		m0 := t.Index(uint64(i0))
+		if err := t.I32(&v.Fixed[i0]); err != nil {
 			return err
 		}
-		t.cut(m0)
+		t.Cut(m0)
 	}
-	t.pop(".fixed")
-	t.push(".weights")
+	t.Pop(".fixed")
+	t.Push(".weights")
 	for i0 := range v.Weights {
-		m0 := t.index(uint64(i0))
-		if err := t.f64(&v.Weights[i0]); err != nil {
+		m0 := t.Index(uint64(i0))
+		if err := t.F64(&v.Weights[i0]); err != nil {
 			return err
 		}
-		t.cut(m0)
+		t.Cut(m0)
 	}
-	t.pop(".weights")
-	t.push(".samples")
-	n0, err := t.count(16)
+	t.Pop(".weights")
+	t.Push(".samples")
+	n0, err := t.Count(16)
 	if err != nil {
 		return err
 	}
 	v.Samples = make([]uint16, 0, int(min(n0, 16)))
 	for i0 := uint64(0); i0 < n0; i0++ {
-		m0, at0 := t.index(i0), t.pos
+		m0, at0 := t.Index(i0), t.Pos
 		var e0 uint16
-		if err := t.u16(&e0); err != nil {
+		if err := t.U16(&e0); err != nil {
 			return err
 		}
-		t.cut(m0)
+		t.Cut(m0)
 		if i0 < 16 {
 			v.Samples = append(v.Samples, e0)
-		} else if t.pos == at0 {
+		} else if t.Pos == at0 {
 			break
 		}
 	}
-	t.pop(".samples")
-	t.push(".colors")
-	n1, err := t.count(4)
+	t.Pop(".samples")
+	t.Push(".colors")
+	n1, err := t.Count(4)
 	if err != nil {
 		return err
 	}
 	v.Colors = make([]Color, 0, int(min(n1, 4)))
 	for i0 := uint64(0); i0 < n1; i0++ {
-		m0, at0 := t.index(i0), t.pos
+		m0, at0 := t.Index(i0), t.Pos
 		var e0 Color
 		if err := e0.parse(t); err != nil {
 			return err
 		}
-		t.cut(m0)
+		t.Cut(m0)
 		if i0 < 4 {
 			v.Colors = append(v.Colors, e0)
-		} else if t.pos == at0 {
+		} else if t.Pos == at0 {
 			break
 		}
 	}
-	t.pop(".colors")
+	t.Pop(".colors")
 	return nil
 }
 
 func (v *Arrays) format(out []string) []string {
 	for i0 := range v.Fixed {
-		out = append(out, fmtInt(int64(v.Fixed[i0])))
+		out = append(out, cw.FmtInt(int64(v.Fixed[i0])))
 	}
 	for i0 := range v.Weights {
-		out = append(out, fmtF64(v.Weights[i0]))
+		out = append(out, cw.FmtF64(v.Weights[i0]))
 	}
-	out = append(out, fmtUint(uint64(len(v.Samples))))
+	out = append(out, cw.FmtUint(uint64(len(v.Samples))))
 	for i0 := range v.Samples {
-		out = append(out, fmtUint(uint64(v.Samples[i0])))
+		out = append(out, cw.FmtUint(uint64(v.Samples[i0])))
 	}
-	out = append(out, fmtUint(uint64(len(v.Colors))))
+	out = append(out, cw.FmtUint(uint64(len(v.Colors))))
 	for i0 := range v.Colors {
-		out = append(out, fmtUint(uint64(v.Colors[i0])))
+		out = append(out, cw.FmtUint(uint64(v.Colors[i0])))
 	}
 	return out
 }
@@ -741,38 +746,38 @@ func (*Arrays) index() int { return 5 }
 // BigNumber is message `BigNumber`, id 6.
 type BigNumber struct {
 	// Value is `value`: bigint, at most 64 bytes of two's complement.
-	Value Bigint
+	Value cw.Bigint
 }
 
-func (v *BigNumber) encode(w *writer, version int) error {
-	if err := w.bigint(v.Value, pU32, 64, false); err != nil {
-		return at(err, ".value")
+func (v *BigNumber) encode(w *cw.Writer, version int) error {
+	if err := w.Bigint(v.Value, cw.PU32, 64, false); err != nil {
+		return cw.At(err, ".value")
 	}
 	return nil
 }
 
-func (v *BigNumber) decode(r *reader, version int) error {
-	n0, err := r.count(pU32, 1, 64)
+func (v *BigNumber) decode(r *cw.Reader, version int) error {
+	n0, err := r.Count(cw.PU32, 1, 64)
 	if err != nil {
-		return at(err, ".value")
+		return cw.At(err, ".value")
 	}
-	if err := r.bigint(&v.Value, n0, false); err != nil {
-		return at(err, ".value")
+	if err := r.Bigint(&v.Value, n0, false); err != nil {
+		return cw.At(err, ".value")
 	}
 	return nil
 }
 
-func (v *BigNumber) parse(t *tokens) error {
-	t.push(".value")
-	if err := t.bigint(&v.Value, 64); err != nil {
+func (v *BigNumber) parse(t *cw.Tokens) error {
+	t.Push(".value")
+	if err := t.Bigint(&v.Value, 64); err != nil {
 		return err
 	}
-	t.pop(".value")
+	t.Pop(".value")
 	return nil
 }
 
 func (v *BigNumber) format(out []string) []string {
-	out = append(out, bigintToken(v.Value))
+	out = append(out, cw.BigintToken(v.Value))
 	return out
 }
 
@@ -784,38 +789,38 @@ type Sample10f struct {
 	Values [10]float32
 }
 
-func (v *Sample10f) encode(w *writer, version int) error {
+func (v *Sample10f) encode(w *cw.Writer, version int) error {
 	for i0 := range v.Values {
-		w.f32(v.Values[i0])
+		w.F32(v.Values[i0])
 	}
 	return nil
 }
 
-func (v *Sample10f) decode(r *reader, version int) error {
+func (v *Sample10f) decode(r *cw.Reader, version int) error {
 	for i0 := range v.Values {
-		if err := r.f32(&v.Values[i0]); err != nil {
-			return at(err, ".values", i0)
+		if err := r.F32(&v.Values[i0]); err != nil {
+			return cw.At(err, ".values", i0)
 		}
 	}
 	return nil
 }
 
-func (v *Sample10f) parse(t *tokens) error {
-	t.push(".values")
+func (v *Sample10f) parse(t *cw.Tokens) error {
+	t.Push(".values")
 	for i0 := range v.Values {
-		m0 := t.index(uint64(i0))
-		if err := t.f32(&v.Values[i0]); err != nil {
+		m0 := t.Index(uint64(i0))
+		if err := t.F32(&v.Values[i0]); err != nil {
 			return err
 		}
-		t.cut(m0)
+		t.Cut(m0)
 	}
-	t.pop(".values")
+	t.Pop(".values")
 	return nil
 }
 
 func (v *Sample10f) format(out []string) []string {
 	for i0 := range v.Values {
-		out = append(out, fmtF32(v.Values[i0]))
+		out = append(out, cw.FmtF32(v.Values[i0]))
 	}
 	return out
 }
@@ -840,112 +845,112 @@ type Track struct {
 	Color Color
 }
 
-func (v *Track) encode(w *writer, version int) error {
-	w.u32(v.Id)
+func (v *Track) encode(w *cw.Writer, version int) error {
+	w.U32(v.Id)
 	if err := v.Origin.encode(w); err != nil {
-		return at(err, ".origin")
+		return cw.At(err, ".origin")
 	}
-	if err := w.count(len(v.Poses), pU32, 1, 4); err != nil {
-		return at(err, ".poses")
+	if err := w.Count(len(v.Poses), cw.PU32, 1, 4); err != nil {
+		return cw.At(err, ".poses")
 	}
 	for i0 := range v.Poses {
 		if err := v.Poses[i0].encode(w); err != nil {
-			return at(err, ".poses", i0)
+			return cw.At(err, ".poses", i0)
 		}
 	}
-	if err := w.string(v.Label, pU32, 16); err != nil {
-		return at(err, ".label")
+	if err := w.String(v.Label, cw.PU32, 16); err != nil {
+		return cw.At(err, ".label")
 	}
 	if err := v.Color.encode(w); err != nil {
-		return at(err, ".color")
+		return cw.At(err, ".color")
 	}
 	return nil
 }
 
-func (v *Track) decode(r *reader, version int) error {
-	if err := r.u32(&v.Id); err != nil {
-		return at(err, ".id")
+func (v *Track) decode(r *cw.Reader, version int) error {
+	if err := r.U32(&v.Id); err != nil {
+		return cw.At(err, ".id")
 	}
 	if err := v.Origin.decode(r); err != nil {
-		return at(err, ".origin")
+		return cw.At(err, ".origin")
 	}
-	n0, err := r.count(pU32, 1, 4)
+	n0, err := r.Count(cw.PU32, 1, 4)
 	if err != nil {
-		return at(err, ".poses")
+		return cw.At(err, ".poses")
 	}
-	v.Poses = make([]Pose, 0, r.room(n0))
+	v.Poses = make([]Pose, 0, r.Room(n0))
 	for i0 := 0; i0 < n0; i0++ {
 		v.Poses = append(v.Poses, Pose{})
 		if err := v.Poses[i0].decode(r); err != nil {
-			return at(err, ".poses", i0)
+			return cw.At(err, ".poses", i0)
 		}
 	}
-	n1, err := r.count(pU32, 1, 16)
+	n1, err := r.Count(cw.PU32, 1, 16)
 	if err != nil {
-		return at(err, ".label")
+		return cw.At(err, ".label")
 	}
-	if err := r.string(&v.Label, n1); err != nil {
-		return at(err, ".label")
+	if err := r.String(&v.Label, n1); err != nil {
+		return cw.At(err, ".label")
 	}
 	if err := v.Color.decode(r); err != nil {
-		return at(err, ".color")
+		return cw.At(err, ".color")
 	}
 	return nil
 }
 
-func (v *Track) parse(t *tokens) error {
-	t.push(".id")
-	if err := t.u32(&v.Id); err != nil {
+func (v *Track) parse(t *cw.Tokens) error {
+	t.Push(".id")
+	if err := t.U32(&v.Id); err != nil {
 		return err
 	}
-	t.pop(".id")
-	t.push(".origin")
+	t.Pop(".id")
+	t.Push(".origin")
 	if err := v.Origin.parse(t); err != nil {
 		return err
 	}
-	t.pop(".origin")
-	t.push(".poses")
-	n0, err := t.count(4)
+	t.Pop(".origin")
+	t.Push(".poses")
+	n0, err := t.Count(4)
 	if err != nil {
 		return err
 	}
 	v.Poses = make([]Pose, 0, int(min(n0, 4)))
 	for i0 := uint64(0); i0 < n0; i0++ {
-		m0, at0 := t.index(i0), t.pos
+		m0, at0 := t.Index(i0), t.Pos
 		var e0 Pose
 		if err := e0.parse(t); err != nil {
 			return err
 		}
-		t.cut(m0)
+		t.Cut(m0)
 		if i0 < 4 {
 			v.Poses = append(v.Poses, e0)
-		} else if t.pos == at0 {
+		} else if t.Pos == at0 {
 			break
 		}
 	}
-	t.pop(".poses")
-	t.push(".label")
-	if err := t.string(&v.Label, 16); err != nil {
+	t.Pop(".poses")
+	t.Push(".label")
+	if err := t.String(&v.Label, 16); err != nil {
 		return err
 	}
-	t.pop(".label")
-	t.push(".color")
+	t.Pop(".label")
+	t.Push(".color")
 	if err := v.Color.parse(t); err != nil {
 		return err
 	}
-	t.pop(".color")
+	t.Pop(".color")
 	return nil
 }
 
 func (v *Track) format(out []string) []string {
-	out = append(out, fmtUint(uint64(v.Id)))
+	out = append(out, cw.FmtUint(uint64(v.Id)))
 	out = v.Origin.format(out)
-	out = append(out, fmtUint(uint64(len(v.Poses))))
+	out = append(out, cw.FmtUint(uint64(len(v.Poses))))
 	for i0 := range v.Poses {
 		out = v.Poses[i0].format(out)
 	}
-	out = append(out, fmtString(v.Label))
-	out = append(out, fmtUint(uint64(v.Color)))
+	out = append(out, cw.FmtString(v.Label))
+	out = append(out, cw.FmtUint(uint64(v.Color)))
 	return out
 }
 
@@ -963,53 +968,53 @@ type Padded struct {
 	Value uint64
 }
 
-func (v *Padded) encode(w *writer, version int) error {
-	w.u8(v.Tag)
-	w.pad(3)
-	w.u32(v.Count)
-	w.u64(v.Value)
+func (v *Padded) encode(w *cw.Writer, version int) error {
+	w.U8(v.Tag)
+	w.Pad(3)
+	w.U32(v.Count)
+	w.U64(v.Value)
 	return nil
 }
 
-func (v *Padded) decode(r *reader, version int) error {
-	if err := r.u8(&v.Tag); err != nil {
-		return at(err, ".tag")
+func (v *Padded) decode(r *cw.Reader, version int) error {
+	if err := r.U8(&v.Tag); err != nil {
+		return cw.At(err, ".tag")
 	}
-	if err := r.pad(3); err != nil {
-		return at(err, "._pad0")
+	if err := r.Pad(3); err != nil {
+		return cw.At(err, "._pad0")
 	}
-	if err := r.u32(&v.Count); err != nil {
-		return at(err, ".count")
+	if err := r.U32(&v.Count); err != nil {
+		return cw.At(err, ".count")
 	}
-	if err := r.u64(&v.Value); err != nil {
-		return at(err, ".value")
+	if err := r.U64(&v.Value); err != nil {
+		return cw.At(err, ".value")
 	}
 	return nil
 }
 
-func (v *Padded) parse(t *tokens) error {
-	t.push(".tag")
-	if err := t.u8(&v.Tag); err != nil {
+func (v *Padded) parse(t *cw.Tokens) error {
+	t.Push(".tag")
+	if err := t.U8(&v.Tag); err != nil {
 		return err
 	}
-	t.pop(".tag")
-	t.push(".count")
-	if err := t.u32(&v.Count); err != nil {
+	t.Pop(".tag")
+	t.Push(".count")
+	if err := t.U32(&v.Count); err != nil {
 		return err
 	}
-	t.pop(".count")
-	t.push(".value")
-	if err := t.u64(&v.Value); err != nil {
+	t.Pop(".count")
+	t.Push(".value")
+	if err := t.U64(&v.Value); err != nil {
 		return err
 	}
-	t.pop(".value")
+	t.Pop(".value")
 	return nil
 }
 
 func (v *Padded) format(out []string) []string {
-	out = append(out, fmtUint(uint64(v.Tag)))
-	out = append(out, fmtUint(uint64(v.Count)))
-	out = append(out, fmtUint(uint64(v.Value)))
+	out = append(out, cw.FmtUint(uint64(v.Tag)))
+	out = append(out, cw.FmtUint(uint64(v.Count)))
+	out = append(out, cw.FmtUint(uint64(v.Value)))
 	return out
 }
 
@@ -1024,45 +1029,45 @@ type Blob struct {
 	Data []byte
 }
 
-func (v *Blob) encode(w *writer, version int) error {
-	w.u32(v.Checksum)
-	if err := w.bytes(v.Data, pU32, 1048568); err != nil {
-		return at(err, ".data")
+func (v *Blob) encode(w *cw.Writer, version int) error {
+	w.U32(v.Checksum)
+	if err := w.Bytes(v.Data, cw.PU32, 1048568); err != nil {
+		return cw.At(err, ".data")
 	}
 	return nil
 }
 
-func (v *Blob) decode(r *reader, version int) error {
-	if err := r.u32(&v.Checksum); err != nil {
-		return at(err, ".checksum")
+func (v *Blob) decode(r *cw.Reader, version int) error {
+	if err := r.U32(&v.Checksum); err != nil {
+		return cw.At(err, ".checksum")
 	}
-	n0, err := r.count(pU32, 1, 1048568)
+	n0, err := r.Count(cw.PU32, 1, 1048568)
 	if err != nil {
-		return at(err, ".data")
+		return cw.At(err, ".data")
 	}
-	if err := r.bytes(&v.Data, n0); err != nil {
-		return at(err, ".data")
+	if err := r.Bytes(&v.Data, n0); err != nil {
+		return cw.At(err, ".data")
 	}
 	return nil
 }
 
-func (v *Blob) parse(t *tokens) error {
-	t.push(".checksum")
-	if err := t.u32(&v.Checksum); err != nil {
+func (v *Blob) parse(t *cw.Tokens) error {
+	t.Push(".checksum")
+	if err := t.U32(&v.Checksum); err != nil {
 		return err
 	}
-	t.pop(".checksum")
-	t.push(".data")
-	if err := t.bytes(&v.Data, 1048568); err != nil {
+	t.Pop(".checksum")
+	t.Push(".data")
+	if err := t.Bytes(&v.Data, 1048568); err != nil {
 		return err
 	}
-	t.pop(".data")
+	t.Pop(".data")
 	return nil
 }
 
 func (v *Blob) format(out []string) []string {
-	out = append(out, fmtUint(uint64(v.Checksum)))
-	out = append(out, Hex(v.Data))
+	out = append(out, cw.FmtUint(uint64(v.Checksum)))
+	out = append(out, cw.Hex(v.Data))
 	return out
 }
 
@@ -1071,22 +1076,22 @@ func (*Blob) index() int { return 10 }
 // messageTable is every message, in schema order: name, id, direction, checksum seed, the
 // newest version that added fields, the fixed size (-1: variable) and, when trailing zeros are
 // trimmed, the size at each version (index = version).
-var messageTable = [...]msgInfo{
-	{"Empty", 0, "", 0, 1, 0, nil},
-	{"Integers", 1, "", 0, 1, 30, nil},
-	{"Floats", 2, "", 0, 1, 12, nil},
-	{"Choices", 3, "", 0, 1, 4, nil},
-	{"Text", 4, "", 0, 1, -1, nil},
-	{"Arrays", 5, "", 0, 1, -1, nil},
-	{"BigNumber", 6, "", 0, 1, -1, nil},
-	{"Sample10f", 7, "", 0, 1, 40, nil},
-	{"Track", 8, "", 0, 1, -1, nil},
-	{"Padded", 9, "", 0, 1, 16, nil},
-	{"Blob", 10, "", 0, 1, -1, nil},
+var messageTable = []cw.Info{
+	{Name: "Empty", ID: 0, Direction: "", Seed: 0, Newest: 1, Fixed: 0, Sizes: nil},
+	{Name: "Integers", ID: 1, Direction: "", Seed: 0, Newest: 1, Fixed: 30, Sizes: nil},
+	{Name: "Floats", ID: 2, Direction: "", Seed: 0, Newest: 1, Fixed: 12, Sizes: nil},
+	{Name: "Choices", ID: 3, Direction: "", Seed: 0, Newest: 1, Fixed: 4, Sizes: nil},
+	{Name: "Text", ID: 4, Direction: "", Seed: 0, Newest: 1, Fixed: -1, Sizes: nil},
+	{Name: "Arrays", ID: 5, Direction: "", Seed: 0, Newest: 1, Fixed: -1, Sizes: nil},
+	{Name: "BigNumber", ID: 6, Direction: "", Seed: 0, Newest: 1, Fixed: -1, Sizes: nil},
+	{Name: "Sample10f", ID: 7, Direction: "", Seed: 0, Newest: 1, Fixed: 40, Sizes: nil},
+	{Name: "Track", ID: 8, Direction: "", Seed: 0, Newest: 1, Fixed: -1, Sizes: nil},
+	{Name: "Padded", ID: 9, Direction: "", Seed: 0, Newest: 1, Fixed: 16, Sizes: nil},
+	{Name: "Blob", ID: 10, Direction: "", Seed: 0, Newest: 1, Fixed: -1, Sizes: nil},
 }
 
 // newMessage is a new value of message i (an index into messageTable).
-func newMessage(i int) Message {
+func newMessage(i int) message {
 	switch i {
 	case 0:
 		return new(Empty)
@@ -1175,51 +1180,51 @@ const lengthAdjust = 0
 const plainCount = 0
 
 // plainFields are the plain header fields, in header order.
-var plainFields = [plainCount]headerField{}
+var plainFields = []cw.HeaderField{}
 
 // headerFields are every header field, in header order.
-var headerFields = []headerField{
-	{"magic", 0, 4, false, false, "const", 0x52575843},
-	{"version", 4, 2, false, false, "const", 0x1},
-	{"msg_type", 6, 2, false, false, "id", 0},
-	{"flags", 8, 4, false, false, "const", 0x0},
-	{"payload_len", 12, 4, false, false, "length", 0},
-	{"seq", 16, 8, false, false, "seq", 0},
+var headerFields = []cw.HeaderField{
+	{Name: "magic", Offset: 0, Size: 4, Big: false, Signed: false, Role: "const", Value: 0x52575843},
+	{Name: "version", Offset: 4, Size: 2, Big: false, Signed: false, Role: "const", Value: 0x1},
+	{Name: "msg_type", Offset: 6, Size: 2, Big: false, Signed: false, Role: "id", Value: 0},
+	{Name: "flags", Offset: 8, Size: 4, Big: false, Signed: false, Role: "const", Value: 0x0},
+	{Name: "payload_len", Offset: 12, Size: 4, Big: false, Signed: false, Role: "length", Value: 0},
+	{Name: "seq", Offset: 16, Size: 8, Big: false, Signed: false, Role: "seq", Value: 0},
 }
 
 // putHeader writes the header of a frame of message m with a payload of payloadLen bytes.
-func putHeader(dst []byte, m *msgInfo, payloadLen int, seq uint64, plain *[plainCount]uint64) {
-	putLE32(dst[0:], 0x52575843)
-	putLE16(dst[4:], 0x1)
-	putLE16(dst[6:], uint64(m.id))
-	putLE32(dst[8:], 0x0)
-	putLE32(dst[12:], uint64(payloadLen))
-	putLE64(dst[16:], seq)
+func putHeader(dst []byte, m *cw.Info, payloadLen int, seq uint64, plain *cw.Plain) {
+	cw.PutLE32(dst[0:], 0x52575843)
+	cw.PutLE16(dst[4:], 0x1)
+	cw.PutLE16(dst[6:], uint64(m.ID))
+	cw.PutLE32(dst[8:], 0x0)
+	cw.PutLE32(dst[12:], uint64(payloadLen))
+	cw.PutLE64(dst[16:], seq)
 	_ = plain
 }
 
 // parseHeader checks a header in WIRE.md's order (the constants in header order, then the
 // id for a receiver of direction dir, then the length) and says how big the frame is.
-func parseHeader(b []byte, dir string) (h Head, err error) {
-	if v := getLE32(b[0:]); v != 0x52575843 {
-		return h, errConst("frame.magic", v, 0x52575843, 4, false)
+func parseHeader(b []byte, dir string) (h cw.Head, err error) {
+	if v := cw.GetLE32(b[0:]); v != 0x52575843 {
+		return h, cw.ErrConst("frame.magic", v, 0x52575843, 4, false)
 	}
-	if v := getLE16(b[4:]); v != 0x1 {
-		return h, errConst("frame.version", v, 0x1, 2, false)
+	if v := cw.GetLE16(b[4:]); v != 0x1 {
+		return h, cw.ErrConst("frame.version", v, 0x1, 2, false)
 	}
-	if v := getLE32(b[8:]); v != 0x0 {
-		return h, errConst("frame.flags", v, 0x0, 4, false)
+	if v := cw.GetLE32(b[8:]); v != 0x0 {
+		return h, cw.ErrConst("frame.flags", v, 0x0, 4, false)
 	}
-	id := getLE16(b[6:])
+	id := cw.GetLE16(b[6:])
 	if h.Msg = lookup(id, dir); h.Msg < 0 {
-		return h, errFrameType("frame.msg_type", id, dir, h.Msg)
+		return h, cw.ErrFrameType("frame.msg_type", id, dir, h.Msg)
 	}
-	n := getLE32(b[12:])
+	n := cw.GetLE32(b[12:])
 	if n > MaxPayload {
-		return h, errFrameLength("frame.payload_len", n, 0)
+		return h, cw.ErrFrameLength("frame.payload_len", n, 0, MaxPayload)
 	}
 	h.PayloadLen = int(n)
-	h.Seq = getLE64(b[16:])
+	h.Seq = cw.GetLE64(b[16:])
 	h.Size = HeaderLen + h.PayloadLen + TrailerLen
 	return h, nil
 }
@@ -1265,9 +1270,191 @@ func putSum([]byte, int, uint64) {}
 func getSum([]byte, int) uint64 { return 0 }
 
 func putSeq(frame []byte, seq uint64) {
-	putLE64(frame[16:], seq)
+	cw.PutLE64(frame[16:], seq)
 }
 
 func getSeq(frame []byte) uint64 {
-	return getLE64(frame[16:])
+	return cw.GetLE64(frame[16:])
+}
+
+// Frame is the frame as the kit reads and writes it.
+var Frame = &cw.Frame{HeaderLen: HeaderLen, TrailerLen: TrailerLen, SeqAt: SeqAt, SeqLen: SeqLen,
+	Checksum: headerChecksum, Plain: plainFields, Messages: messageTable, PutHeader: putHeader,
+	ParseHeader: parseHeader, Sum: frameSum, PutSum: putSum, GetSum: getSum, PutSeq: putSeq, SeqOf: getSeq}
+
+// message is a message type of this schema: *M of every message M.
+type message interface {
+	index() int
+	encode(w *cw.Writer, version int) error
+	decode(r *cw.Reader, version int) error
+	parse(t *cw.Tokens) error
+	format(out []string) []string
+}
+
+// value is the pointer type of message type T.
+type value[T any] interface {
+	*T
+	message
+}
+
+// Encode is the payload of a message value (*M), in the newest version: the reference codec.
+func Encode(m message) ([]byte, error) { return EncodeAt(m, Newest) }
+
+// EncodeAt is the payload of a message value as a peer speaking version writes it.
+func EncodeAt(m message, version int) ([]byte, error) {
+	return cw.Encode(&messageTable[m.index()], version, m.encode)
+}
+
+// Decode reads a payload of message M, in the newest version: Decode[M](payload).
+func Decode[T any, P value[T]](payload []byte) (*T, error) { return DecodeAt[T, P](payload, Newest) }
+
+// DecodeAt reads a payload of message M as a peer speaking version reads it.
+func DecodeAt[T any, P value[T]](payload []byte, version int) (*T, error) {
+	v := P(new(T))
+	if err := cw.Decode(&messageTable[v.index()], payload, version, v.decode); err != nil {
+		return nil, err
+	}
+	return (*T)(v), nil
+}
+
+// EncodeFrame is the whole frame of a message value with this seq and these plain header
+// values (in header order; missing ones are 0).
+func EncodeFrame(m message, seq uint64, plain []uint64) ([]byte, error) {
+	if Frame == nil {
+		return nil, cw.ErrNoFrame()
+	}
+	payload, err := Encode(m)
+	if err != nil {
+		return nil, err
+	}
+	var p cw.Plain
+	copy(p[:], plain)
+	return Frame.AppendFrame(nil, m.index(), seq, &p, payload), nil
+}
+
+// DecodeFrame reads a whole frame of message M (its header, checksum and payload).
+func DecodeFrame[T any, P value[T]](frame []byte) (*T, error) {
+	if Frame == nil {
+		return nil, cw.ErrNoFrame()
+	}
+	i := P(new(T)).index()
+	h, err := Frame.ParseHead(frame, messageTable[i].Direction)
+	switch {
+	case err != nil:
+		return nil, err
+	case h.Msg != i:
+		return nil, cw.Errorf("decode", "a frame of %s, not %s", messageTable[h.Msg].Name, messageTable[i].Name)
+	case h.Size != len(frame):
+		return nil, cw.Errorf("decode", "a frame of %d bytes, its header says %d", len(frame), h.Size)
+	}
+	if err := Frame.CheckFrame(frame, &h); err != nil {
+		return nil, err
+	}
+	return Decode[T, P](Frame.Payload(frame, &h))
+}
+
+// Lookup is the index of the message called name.
+func Lookup(name string) (int, bool) {
+	i := messageIndex(name)
+	return i, i >= 0
+}
+
+// MessageName is the name of message i.
+func MessageName(i int) string { return messageTable[i].Name }
+
+// Messages lists every message name, in schema order.
+func Messages() []string {
+	out := make([]string, len(messageTable))
+	for i := range messageTable {
+		out[i] = messageTable[i].Name
+	}
+	return out
+}
+
+// EncodeText encodes a value given as text tokens (one per leaf) into a payload (ENCODE).
+func EncodeText(name string, words []string, version int) ([]byte, error) {
+	i := messageIndex(name)
+	if i < 0 {
+		return nil, cw.UnknownMessage(name)
+	}
+	m := newMessage(i)
+	if err := cw.Parse(&messageTable[i], words, version, m.parse); err != nil {
+		return nil, err
+	}
+	return EncodeAt(m, version)
+}
+
+// DecodeText decodes a payload of message i into its text tokens (DECODE).
+func DecodeText(i int, payload []byte, version int) ([]string, error) {
+	m := newMessage(i)
+	if err := cw.Decode(&messageTable[i], payload, version, m.decode); err != nil {
+		return nil, err
+	}
+	return m.format(nil), nil
+}
+
+// Reencode decodes a payload of message i and encodes the decoded value again (ECHO).
+func Reencode(i int, payload []byte, version int) ([]byte, error) {
+	m := newMessage(i)
+	if err := cw.Decode(&messageTable[i], payload, version, m.decode); err != nil {
+		return nil, err
+	}
+	return EncodeAt(m, version)
+}
+
+// EncodeFrameText is SEND's work: the whole frame of message name with sequence number seq,
+// the plain header values and the value, given as tokens (rest: the header values, then the
+// value's), the errors in the contract's order.
+func EncodeFrameText(name, seq string, rest []string, version int) ([]byte, error) {
+	if Frame == nil {
+		return nil, cw.ErrNoFrame()
+	}
+	i := messageIndex(name)
+	if i < 0 {
+		return nil, cw.UnknownMessage(name)
+	}
+	if err := Frame.CheckSendTokens(seq, rest); err != nil {
+		return nil, err
+	}
+	payload, err := EncodeText(name, rest[len(plainFields):], version)
+	if err != nil {
+		return nil, err
+	}
+	n, plain, err := Frame.SendHeader(seq, rest)
+	if err != nil {
+		return nil, err
+	}
+	return Frame.AppendFrame(nil, i, n, &plain, payload), nil
+}
+
+// entry is the kit's table entry of message i, of type T, through the generated codec.
+func entry[T any, P value[T]](i int) kit.Message {
+	return kit.Message{
+		Info: &messageTable[i],
+		Parse: func(words []string, version int) (any, error) {
+			v := P(new(T))
+			return v, cw.Parse(&messageTable[i], words, version, v.parse)
+		},
+		Format: func(v any) []string { return v.(P).format(nil) },
+		Encode: func(v any, version int) ([]byte, error) { return EncodeAt(v.(P), version) },
+		Decode: func(b []byte, version int) (any, error) { return DecodeAt[T, P](b, version) },
+	}
+}
+
+// Reference is the kit's table of the reference peer: every message through the generated codec.
+func Reference(manifest string) *kit.Protocol {
+	return &kit.Protocol{Manifest: manifest, MaxPayload: MaxPayload, Newest: Newest, Frame: Frame,
+		Messages: []kit.Message{
+			entry[Empty](0),
+			entry[Integers](1),
+			entry[Floats](2),
+			entry[Choices](3),
+			entry[Text](4),
+			entry[Arrays](5),
+			entry[BigNumber](6),
+			entry[Sample10f](7),
+			entry[Track](8),
+			entry[Padded](9),
+			entry[Blob](10),
+		}}
 }

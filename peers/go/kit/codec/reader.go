@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// reader is a payload being decoded (WIRE.md "Types"), and how far the decoder has got (a
+// Reader is a payload being decoded (WIRE.md "Types"), and how far the decoder has got (a
 // message's decode method takes the version it reads). Every method reads one value into *p
 // and returns an error whose path is relative to that value (empty); the generated code puts
 // the field path in front.
@@ -14,24 +14,24 @@ import (
 // Multi-byte values are read with encoding/binary, byte by byte, in the order the schema
 // declares (u16 little-endian, u16be big-endian), so the host's byte order and alignment never
 // matter (s390x is big-endian, 386 aligns 8-byte values to 4).
-type reader struct {
+type Reader struct {
 	data []byte
 	pos  int
 }
 
-func (r *reader) left() int { return len(r.data) - r.pos }
+func (r *Reader) Left() int { return len(r.data) - r.pos }
 
 // take is the next n bytes, or a truncated error.
-func (r *reader) take(n int) ([]byte, error) {
-	if n > r.left() {
-		return nil, errTruncated(n, r.left())
+func (r *Reader) take(n int) ([]byte, error) {
+	if n > r.Left() {
+		return nil, errTruncated(n, r.Left())
 	}
 	b := r.data[r.pos : r.pos+n]
 	r.pos += n
 	return b, nil
 }
 
-func (r *reader) u8(p *uint8) error {
+func (r *Reader) U8(p *uint8) error {
 	b, err := r.take(1)
 	if err == nil {
 		*p = b[0]
@@ -39,7 +39,7 @@ func (r *reader) u8(p *uint8) error {
 	return err
 }
 
-func (r *reader) u16(p *uint16) error {
+func (r *Reader) U16(p *uint16) error {
 	b, err := r.take(2)
 	if err == nil {
 		*p = binary.LittleEndian.Uint16(b)
@@ -47,7 +47,7 @@ func (r *reader) u16(p *uint16) error {
 	return err
 }
 
-func (r *reader) u16be(p *uint16) error {
+func (r *Reader) U16be(p *uint16) error {
 	b, err := r.take(2)
 	if err == nil {
 		*p = binary.BigEndian.Uint16(b)
@@ -55,7 +55,7 @@ func (r *reader) u16be(p *uint16) error {
 	return err
 }
 
-func (r *reader) u24(p *uint32) error {
+func (r *Reader) U24(p *uint32) error {
 	b, err := r.take(3)
 	if err == nil {
 		*p = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
@@ -63,7 +63,7 @@ func (r *reader) u24(p *uint32) error {
 	return err
 }
 
-func (r *reader) u24be(p *uint32) error {
+func (r *Reader) U24be(p *uint32) error {
 	b, err := r.take(3)
 	if err == nil {
 		*p = uint32(b[2]) | uint32(b[1])<<8 | uint32(b[0])<<16
@@ -71,7 +71,7 @@ func (r *reader) u24be(p *uint32) error {
 	return err
 }
 
-func (r *reader) u32(p *uint32) error {
+func (r *Reader) U32(p *uint32) error {
 	b, err := r.take(4)
 	if err == nil {
 		*p = binary.LittleEndian.Uint32(b)
@@ -79,7 +79,7 @@ func (r *reader) u32(p *uint32) error {
 	return err
 }
 
-func (r *reader) u32be(p *uint32) error {
+func (r *Reader) U32be(p *uint32) error {
 	b, err := r.take(4)
 	if err == nil {
 		*p = binary.BigEndian.Uint32(b)
@@ -87,7 +87,7 @@ func (r *reader) u32be(p *uint32) error {
 	return err
 }
 
-func (r *reader) u64(p *uint64) error {
+func (r *Reader) U64(p *uint64) error {
 	b, err := r.take(8)
 	if err == nil {
 		*p = binary.LittleEndian.Uint64(b)
@@ -95,7 +95,7 @@ func (r *reader) u64(p *uint64) error {
 	return err
 }
 
-func (r *reader) u64be(p *uint64) error {
+func (r *Reader) U64be(p *uint64) error {
 	b, err := r.take(8)
 	if err == nil {
 		*p = binary.BigEndian.Uint64(b)
@@ -106,65 +106,65 @@ func (r *reader) u64be(p *uint64) error {
 // The signed types: the same bytes, two's complement (Go's conversions wrap; a 24-bit value
 // is sign-extended from its bit 23).
 
-func (r *reader) i8(p *int8) error {
+func (r *Reader) I8(p *int8) error {
 	var u uint8
-	err := r.u8(&u)
+	err := r.U8(&u)
 	*p = int8(u)
 	return err
 }
 
-func (r *reader) i16(p *int16) error {
+func (r *Reader) I16(p *int16) error {
 	var u uint16
-	err := r.u16(&u)
+	err := r.U16(&u)
 	*p = int16(u)
 	return err
 }
 
-func (r *reader) i16be(p *int16) error {
+func (r *Reader) I16be(p *int16) error {
 	var u uint16
-	err := r.u16be(&u)
+	err := r.U16be(&u)
 	*p = int16(u)
 	return err
 }
 
-func (r *reader) i24(p *int32) error {
+func (r *Reader) I24(p *int32) error {
 	var u uint32
-	err := r.u24(&u)
+	err := r.U24(&u)
 	*p = int32(u<<8) >> 8
 	return err
 }
 
-func (r *reader) i24be(p *int32) error {
+func (r *Reader) I24be(p *int32) error {
 	var u uint32
-	err := r.u24be(&u)
+	err := r.U24be(&u)
 	*p = int32(u<<8) >> 8
 	return err
 }
 
-func (r *reader) i32(p *int32) error {
+func (r *Reader) I32(p *int32) error {
 	var u uint32
-	err := r.u32(&u)
+	err := r.U32(&u)
 	*p = int32(u)
 	return err
 }
 
-func (r *reader) i32be(p *int32) error {
+func (r *Reader) I32be(p *int32) error {
 	var u uint32
-	err := r.u32be(&u)
+	err := r.U32be(&u)
 	*p = int32(u)
 	return err
 }
 
-func (r *reader) i64(p *int64) error {
+func (r *Reader) I64(p *int64) error {
 	var u uint64
-	err := r.u64(&u)
+	err := r.U64(&u)
 	*p = int64(u)
 	return err
 }
 
-func (r *reader) i64be(p *int64) error {
+func (r *Reader) I64be(p *int64) error {
 	var u uint64
-	err := r.u64be(&u)
+	err := r.U64be(&u)
 	*p = int64(u)
 	return err
 }
@@ -172,41 +172,41 @@ func (r *reader) i64be(p *int64) error {
 // Floats are bit patterns: Float32frombits keeps a signalling NaN's payload and the sign of
 // zero exactly (no arithmetic, no float32 <-> float64 conversion).
 
-func (r *reader) f32(p *float32) error {
+func (r *Reader) F32(p *float32) error {
 	var u uint32
-	err := r.u32(&u)
+	err := r.U32(&u)
 	*p = math.Float32frombits(u)
 	return err
 }
 
-func (r *reader) f32be(p *float32) error {
+func (r *Reader) F32be(p *float32) error {
 	var u uint32
-	err := r.u32be(&u)
+	err := r.U32be(&u)
 	*p = math.Float32frombits(u)
 	return err
 }
 
-func (r *reader) f64(p *float64) error {
+func (r *Reader) F64(p *float64) error {
 	var u uint64
-	err := r.u64(&u)
+	err := r.U64(&u)
 	*p = math.Float64frombits(u)
 	return err
 }
 
-func (r *reader) f64be(p *float64) error {
+func (r *Reader) F64be(p *float64) error {
 	var u uint64
-	err := r.u64be(&u)
+	err := r.U64be(&u)
 	*p = math.Float64frombits(u)
 	return err
 }
 
-func (r *reader) bool(p *bool) error {
+func (r *Reader) Bool(p *bool) error {
 	var b uint8
-	if err := r.u8(&b); err != nil {
+	if err := r.U8(&b); err != nil {
 		return err
 	}
 	if b > 1 {
-		return decodeErr("bool", "", "byte "+hexByte(b)+" is neither 0 nor 1")
+		return DecodeErr("bool", "", "byte "+hexByte(b)+" is neither 0 nor 1")
 	}
 	*p = b == 1
 	return nil
@@ -214,28 +214,28 @@ func (r *reader) bool(p *bool) error {
 
 // uint is an unsigned integer of size bytes (1, 2, 3, 4 or 8) in either byte order: a count
 // or size field, a constant.
-func (r *reader) uint(size int, big bool) (uint64, error) {
+func (r *Reader) Uint(size int, big bool) (uint64, error) {
 	b, err := r.take(size)
 	if err != nil {
 		return 0, err
 	}
-	return getUint(b, size, big), nil
+	return GetUint(b, size, big), nil
 }
 
 // constant is a constant field: any other value is refused (`const`).
-func (r *reader) constant(size int, big bool, want uint64, signed bool) error {
-	got, err := r.uint(size, big)
+func (r *Reader) Constant(size int, big bool, want uint64, signed bool) error {
+	got, err := r.Uint(size, big)
 	if err != nil {
 		return err
 	}
 	if got != want {
-		return errConst("", got, want, size, signed)
+		return ErrConst("", got, want, size, signed)
 	}
 	return nil
 }
 
 // char is a char[n]: the text before the first NUL; only NULs may follow it.
-func (r *reader) char(p *[]byte, n int) error {
+func (r *Reader) Char(p *[]byte, n int) error {
 	b, err := r.take(n)
 	if err != nil {
 		return err
@@ -243,7 +243,7 @@ func (r *reader) char(p *[]byte, n int) error {
 	end := textEnd(b)
 	for _, c := range b[end:] {
 		if c != 0 {
-			return decodeErr("char", "", "a non-NUL byte after the first NUL")
+			return DecodeErr("char", "", "a non-NUL byte after the first NUL")
 		}
 	}
 	*p = append([]byte(nil), b[:end]...)
@@ -251,7 +251,7 @@ func (r *reader) char(p *[]byte, n int) error {
 }
 
 // constChar is a char[n] constant: its n bytes must be want's, NUL-padded (WIRE.md, Constants).
-func (r *reader) constChar(want string, n int) error {
+func (r *Reader) ConstChar(want string, n int) error {
 	b, err := r.take(n)
 	if err != nil {
 		return err
@@ -259,7 +259,7 @@ func (r *reader) constChar(want string, n int) error {
 	padded := make([]byte, n)
 	copy(padded, want)
 	if string(b) != string(padded) {
-		return decodeErr("const", "", Hex(b)+" is not the constant "+Hex(padded))
+		return DecodeErr("const", "", Hex(b)+" is not the constant "+Hex(padded))
 	}
 	return nil
 }
@@ -275,14 +275,14 @@ func textEnd(b []byte) int {
 }
 
 // pad is a pad[n] (or a C layout's implicit padding): n zero bytes.
-func (r *reader) pad(n int) error {
+func (r *Reader) Pad(n int) error {
 	b, err := r.take(n)
 	if err != nil {
 		return err
 	}
 	for _, c := range b {
 		if c != 0 {
-			return decodeErr("padding", "", "a non-zero padding byte")
+			return DecodeErr("padding", "", "a non-zero padding byte")
 		}
 	}
 	return nil
@@ -290,9 +290,9 @@ func (r *reader) pad(n int) error {
 
 // count reads a length prefix and checks it as counted does: the number of bytes of a bytes,
 // string or bigint, or of elements of a vec.
-func (r *reader) count(p prefix, width, max uint64) (int, error) {
+func (r *Reader) Count(p prefix, width, max uint64) (int, error) {
 	var n uint64
-	if p == pU32 { // the default prefix, the common case
+	if p == PU32 { // the default prefix, the common case
 		b, err := r.take(4)
 		if err != nil {
 			return 0, err
@@ -303,7 +303,7 @@ func (r *reader) count(p prefix, width, max uint64) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		n = getUint(b, p.size(), p.big())
+		n = GetUint(b, p.size(), p.big())
 	}
 	if width > 1 {
 		if n%width != 0 {
@@ -321,7 +321,7 @@ func (r *reader) count(p prefix, width, max uint64) (int, error) {
 // (count, width), where width is the element size when the count is in bytes of a vec's
 // elements (it must be a whole number of them), else 1. Every count must agree, and the
 // length is at most max. Nothing is allocated before the length passed.
-func counted(max uint64, specs ...uint64) (int, error) {
+func Counted(max uint64, specs ...uint64) (int, error) {
 	var n uint64
 	for i := 0; i < len(specs); i += 2 {
 		got, width := specs[i], specs[i+1]
@@ -344,7 +344,7 @@ func counted(max uint64, specs ...uint64) (int, error) {
 }
 
 // bytes is n bytes (copied: the payload buffer is the transport's and is reused).
-func (r *reader) bytes(p *[]byte, n int) error {
+func (r *Reader) Bytes(p *[]byte, n int) error {
 	b, err := r.take(n)
 	if err != nil {
 		return err
@@ -355,20 +355,20 @@ func (r *reader) bytes(p *[]byte, n int) error {
 
 // string is n bytes that must be strict UTF-8 (RFC 3629). utf8.Valid is that: it refuses
 // overlong forms, surrogates (U+D800..U+DFFF) and anything above U+10FFFF.
-func (r *reader) string(p *string, n int) error {
+func (r *Reader) String(p *string, n int) error {
 	b, err := r.take(n)
 	if err != nil {
 		return err
 	}
 	if !utf8.Valid(b) {
-		return decodeErr("utf8", "", "not valid UTF-8")
+		return DecodeErr("utf8", "", "not valid UTF-8")
 	}
 	*p = string(b)
 	return nil
 }
 
 // bigint is n bytes of an integer's minimal two's complement, in the field's byte order.
-func (r *reader) bigint(p *Bigint, n int, big bool) error {
+func (r *Reader) Bigint(p *Bigint, n int, big bool) error {
 	b, err := r.take(n)
 	if err != nil {
 		return err
@@ -377,8 +377,8 @@ func (r *reader) bigint(p *Bigint, n int, big bool) error {
 	if big {
 		reverse(v)
 	}
-	if minimalLen(v) != len(v) {
-		return decodeErr("bigint", "", "not the minimal form")
+	if MinimalLen(v) != len(v) {
+		return DecodeErr("bigint", "", "not the minimal form")
 	}
 	*p = v
 	return nil
@@ -386,6 +386,9 @@ func (r *reader) bigint(p *Bigint, n int, big bool) error {
 
 // room is the capacity to reserve for n items: every item takes at least one byte, so no more
 // than the bytes left can follow, whatever a hostile count says.
-func (r *reader) room(n int) int {
-	return min(n, r.left())
+func (r *Reader) Room(n int) int {
+	return min(n, r.Left())
 }
+
+// NewReader reads data from its start.
+func NewReader(data []byte) *Reader { return &Reader{data: data} }

@@ -8,7 +8,7 @@ type Bigint []byte
 
 // minimalLen is the length of the minimal form of two's-complement little-endian bytes:
 // redundant sign-extension bytes dropped, zero as no bytes at all.
-func minimalLen(b []byte) int {
+func MinimalLen(b []byte) int {
 	n := len(b)
 	for n >= 2 {
 		last, before := b[n-1], b[n-2]
@@ -42,12 +42,12 @@ func bigintFromMagnitude(negative bool, mag []byte) Bigint {
 	if negative {
 		negate(b)
 	}
-	return Bigint(b[:minimalLen(b)])
+	return Bigint(b[:MinimalLen(b)])
 }
 
 // bigintToken is the text form of a bigint: "0x" or "-0x" and the magnitude in hex, no
 // leading zeros ("0x0" for zero).
-func bigintToken(v Bigint) string {
+func BigintToken(v Bigint) string {
 	negative := len(v) > 0 && v[len(v)-1] >= 0x80
 	mag := append([]byte(nil), v...)
 	if negative {
@@ -74,7 +74,7 @@ func bigintToken(v Bigint) string {
 }
 
 // bigintLen is the length of v's minimal form: what a count field of a bigint carries.
-func bigintLen(v Bigint) int { return minimalLen(v) }
+func BigintLen(v Bigint) int { return MinimalLen(v) }
 
 // reverse turns b around in place: a big-endian bigint's bytes are the little-endian ones
 // reversed.

@@ -1,4 +1,4 @@
-package main
+package kit
 
 import (
 	"errors"
@@ -6,19 +6,17 @@ import (
 	"strconv"
 	"strings"
 
-	"crosswire/peers/go/codec"
+	"crosswire.dev/kit/codec"
 )
-
-// bufferSize is the size the frame buffers start at: the largest frame, up to 2 MiB (they
-// grow for a larger frame: a schema's max_payload may be up to 4 GiB).
-const bufferSize = min(uint64(codec.HeaderLen)+codec.MaxPayload+codec.TrailerLen, 1<<21)
 
 // peer is the program's state: at most one endpoint and one connection (PEER_CONTRACT.md,
 // "Requests"), the protocol version it speaks, the buffers, and the reply being built.
 type peer struct {
-	listener Listener // after LISTEN, or nil
-	conn     Conn     // after CONNECT or ACCEPT, or nil
-	in       []byte   // bytes read from conn: in[inPos:inLen] not used yet
+	proto    *Protocol
+	fr       *codec.Frame // proto.Frame, or nil
+	listener Listener     // after LISTEN, or nil
+	conn     Conn         // after CONNECT or ACCEPT, or nil
+	in       []byte       // bytes read from conn: in[inPos:inLen] not used yet
 	inPos    int
 	inLen    int
 	frame    []byte // a frame being written
@@ -29,12 +27,21 @@ type peer struct {
 	quitting bool
 }
 
-func newPeer() *peer {
+func newPeer(proto *Protocol) *peer {
+	// The frame buffers start at the largest frame, up to 2 MiB (they grow for a larger frame:
+	// a schema's max_payload may be up to 4 GiB).
+	size := min(proto.MaxPayload, 1<<21)
+	if proto.Frame != nil {
+		size = min(uint64(proto.Frame.HeaderLen+proto.Frame.TrailerLen)+proto.MaxPayload, 1<<21)
+	}
+	blobDataMax = max(proto.MaxPayload, 8) - 8
 	return &peer{
-		in:      make([]byte, bufferSize),
-		frame:   make([]byte, bufferSize),
+		proto:   proto,
+		fr:      proto.Frame,
+		in:      make([]byte, size),
+		frame:   make([]byte, size),
 		reply:   make([]byte, 0, 1<<16),
-		version: codec.Newest,
+		version: proto.Newest,
 	}
 }
 
@@ -195,10 +202,20 @@ func parseCount(token, what string, max uint64) (uint64, error) {
 	return v, nil
 }
 
-// message checks a message name: known to the codec (its index), or a request error.
-func message(name string) (int, error) {
-	i, ok := codec.Lookup(name)
-	if !ok {
+// lookup is the index of the message called name, -1 when there is none.
+func (p *peer) lookup(name string) int {
+	for i := range p.proto.Messages {
+		if p.proto.Messages[i].Info.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// message checks a message name: known to the schema (its index), or a request error.
+func (p *peer) message(name string) (int, error) {
+	i := p.lookup(name)
+	if i < 0 {
 		return 0, fail("request", "unknown message %s", quote(name))
 	}
 	return i, nil

@@ -32,10 +32,10 @@ func Errorf(kind, format string, args ...any) error {
 
 // FrameCut is the error of a frame that the other side cut short by closing the connection.
 func FrameCut(got, need int) error {
-	return decodeErr("truncated", "frame", fmt.Sprintf("closed after %d of %d bytes", got, need))
+	return DecodeErr("truncated", "frame", fmt.Sprintf("closed after %d of %d bytes", got, need))
 }
 
-func decodeErr(code, path, msg string) *Error {
+func DecodeErr(code, path, msg string) *Error {
 	return &Error{Kind: "decode", Code: code, Path: path, Msg: msg}
 }
 
@@ -45,7 +45,7 @@ func encodeErr(code, msg string) *Error {
 
 // at puts an enclosing field (".name") and the indexes of the arrays and vecs on the way to the
 // value in front of the path of a decode or encode error. Other errors pass unchanged.
-func at(err error, field string, index ...int) error {
+func At(err error, field string, index ...int) error {
 	e, ok := err.(*Error)
 	if !ok || e.Code == "" {
 		return err
@@ -61,7 +61,7 @@ func at(err error, field string, index ...int) error {
 // Errors of the wire, with the numbers that explain them (the same words as the other peers).
 
 func errTruncated(need, left int) error {
-	return decodeErr("truncated", "", fmt.Sprintf("needs %d bytes, %d left", need, left))
+	return DecodeErr("truncated", "", fmt.Sprintf("needs %d bytes, %d left", need, left))
 }
 
 func errTooLong(kind string, n, max uint64, unit string) error {
@@ -69,11 +69,11 @@ func errTooLong(kind string, n, max uint64, unit string) error {
 }
 
 func errNotWhole(n, width uint64) error {
-	return decodeErr("length", "", fmt.Sprintf("%d bytes is not a whole number of %d-byte elements", n, width))
+	return DecodeErr("length", "", fmt.Sprintf("%d bytes is not a whole number of %d-byte elements", n, width))
 }
 
 func errDisagree(first, other uint64) error {
-	return decodeErr("length", "", fmt.Sprintf("its count fields disagree: %d and %d elements", first, other))
+	return DecodeErr("length", "", fmt.Sprintf("its count fields disagree: %d and %d elements", first, other))
 }
 
 func errBigintTooLong(n int, max uint64) error {
@@ -82,7 +82,7 @@ func errBigintTooLong(n int, max uint64) error {
 
 // errEnum is a value an enum does not take: not listed (`enum`), or beyond an open enum's
 // base type (`range`).
-func errEnum(kind, value, name string, open bool) error {
+func ErrEnum(kind, value, name string, open bool) error {
 	if open {
 		return &Error{Kind: kind, Code: "range", Msg: value + " does not fit the base type of enum " + name}
 	}
@@ -91,33 +91,33 @@ func errEnum(kind, value, name string, open bool) error {
 
 // errFlags is a value a flag set does not take: beyond its base type (`range`), or with bits
 // it does not name (`flags`).
-func errFlags(kind string, v, mask, max uint64, name string) error {
+func ErrFlags(kind string, v, mask, max uint64, name string) error {
 	if v > max {
 		return &Error{Kind: kind, Code: "range", Msg: fmt.Sprintf("%d does not fit the base type of flags %s", v, name)}
 	}
 	return &Error{Kind: kind, Code: "flags", Msg: fmt.Sprintf("%#x sets bits %#x that flags %s does not name", v, v&^mask, name)}
 }
 
-func errUnion(kind, tag, name string) error {
+func ErrUnion(kind, tag, name string) error {
 	return &Error{Kind: kind, Code: "union", Msg: tag + " picks no case of union " + name}
 }
 
 // errConst is a constant field with another value; path is "" in a payload (the generated code
 // puts the field in front), frame.<name> in a header.
-func errConst(path string, got, want uint64, size int, signed bool) error {
+func ErrConst(path string, got, want uint64, size int, signed bool) error {
 	show := func(v uint64) string {
 		if signed {
-			return strconv.FormatInt(int64(signExtend(v, 8*size)), 10)
+			return strconv.FormatInt(int64(SignExtend(v, 8*size)), 10)
 		}
 		return fmt.Sprintf("%#x", v)
 	}
-	return decodeErr("const", path, show(got)+" is not the constant "+show(want))
+	return DecodeErr("const", path, show(got)+" is not the constant "+show(want))
 }
 
 func errRange(value string, min, max string) error {
 	return encodeErr("range", value+" is outside "+min+".."+max)
 }
 
-func errRequest(format string, args ...any) error {
+func ErrRequest(format string, args ...any) error {
 	return &Error{Kind: "request", Msg: fmt.Sprintf(format, args...)}
 }

@@ -1,4 +1,4 @@
-package main
+package kit
 
 // The Linux layer of the shm transport: POSIX shared memory as glibc does it (a file under
 // /dev/shm), futex(2) on a shared word, and sched_getaffinity(2). Raw system calls: the

@@ -7,32 +7,32 @@ import (
 	"unicode/utf8"
 )
 
-// writer is a payload being encoded: values are appended to b in the byte order the schema
+// Writer is a payload being encoded: values are appended to b in the byte order the schema
 // declares, whatever the host (a message's encode method takes the version it writes). The methods for fixed-size values cannot
 // fail (but the 24-bit ones, whose Go type is wider); the others return an error whose path is
 // relative to the value (empty), for the generated code to put the field path in front.
-type writer struct {
+type Writer struct {
 	b []byte
 }
 
-func (w *writer) u8(v uint8)     { w.b = append(w.b, v) }
-func (w *writer) u16(v uint16)   { w.b = binary.LittleEndian.AppendUint16(w.b, v) }
-func (w *writer) u16be(v uint16) { w.b = binary.BigEndian.AppendUint16(w.b, v) }
-func (w *writer) u32(v uint32)   { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
-func (w *writer) u32be(v uint32) { w.b = binary.BigEndian.AppendUint32(w.b, v) }
-func (w *writer) u64(v uint64)   { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
-func (w *writer) u64be(v uint64) { w.b = binary.BigEndian.AppendUint64(w.b, v) }
-func (w *writer) i8(v int8)      { w.u8(uint8(v)) }
-func (w *writer) i16(v int16)    { w.u16(uint16(v)) }
-func (w *writer) i16be(v int16)  { w.u16be(uint16(v)) }
-func (w *writer) i32(v int32)    { w.u32(uint32(v)) }
-func (w *writer) i32be(v int32)  { w.u32be(uint32(v)) }
-func (w *writer) i64(v int64)    { w.u64(uint64(v)) }
-func (w *writer) i64be(v int64)  { w.u64be(uint64(v)) }
+func (w *Writer) U8(v uint8)     { w.b = append(w.b, v) }
+func (w *Writer) U16(v uint16)   { w.b = binary.LittleEndian.AppendUint16(w.b, v) }
+func (w *Writer) U16be(v uint16) { w.b = binary.BigEndian.AppendUint16(w.b, v) }
+func (w *Writer) U32(v uint32)   { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
+func (w *Writer) U32be(v uint32) { w.b = binary.BigEndian.AppendUint32(w.b, v) }
+func (w *Writer) U64(v uint64)   { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
+func (w *Writer) U64be(v uint64) { w.b = binary.BigEndian.AppendUint64(w.b, v) }
+func (w *Writer) I8(v int8)      { w.U8(uint8(v)) }
+func (w *Writer) I16(v int16)    { w.U16(uint16(v)) }
+func (w *Writer) I16be(v int16)  { w.U16be(uint16(v)) }
+func (w *Writer) I32(v int32)    { w.U32(uint32(v)) }
+func (w *Writer) I32be(v int32)  { w.U32be(uint32(v)) }
+func (w *Writer) I64(v int64)    { w.U64(uint64(v)) }
+func (w *Writer) I64be(v int64)  { w.U64be(uint64(v)) }
 
 // The 24-bit integers: three bytes, and a range error for a Go value beyond them.
 
-func (w *writer) u24(v uint32) error {
+func (w *Writer) U24(v uint32) error {
 	if v > 1<<24-1 {
 		return errRange(strconv.FormatUint(uint64(v), 10), "0", "16777215")
 	}
@@ -40,7 +40,7 @@ func (w *writer) u24(v uint32) error {
 	return nil
 }
 
-func (w *writer) u24be(v uint32) error {
+func (w *Writer) U24be(v uint32) error {
 	if v > 1<<24-1 {
 		return errRange(strconv.FormatUint(uint64(v), 10), "0", "16777215")
 	}
@@ -48,45 +48,45 @@ func (w *writer) u24be(v uint32) error {
 	return nil
 }
 
-func (w *writer) i24(v int32) error {
+func (w *Writer) I24(v int32) error {
 	if v < -1<<23 || v > 1<<23-1 {
 		return errRange(strconv.FormatInt(int64(v), 10), "-8388608", "8388607")
 	}
-	return w.u24(uint32(v) & (1<<24 - 1))
+	return w.U24(uint32(v) & (1<<24 - 1))
 }
 
-func (w *writer) i24be(v int32) error {
+func (w *Writer) I24be(v int32) error {
 	if v < -1<<23 || v > 1<<23-1 {
 		return errRange(strconv.FormatInt(int64(v), 10), "-8388608", "8388607")
 	}
-	return w.u24be(uint32(v) & (1<<24 - 1))
+	return w.U24be(uint32(v) & (1<<24 - 1))
 }
 
 // Floats go out as their bit patterns (see reader.f32).
-func (w *writer) f32(v float32)   { w.u32(math.Float32bits(v)) }
-func (w *writer) f32be(v float32) { w.u32be(math.Float32bits(v)) }
-func (w *writer) f64(v float64)   { w.u64(math.Float64bits(v)) }
-func (w *writer) f64be(v float64) { w.u64be(math.Float64bits(v)) }
+func (w *Writer) F32(v float32)   { w.U32(math.Float32bits(v)) }
+func (w *Writer) F32be(v float32) { w.U32be(math.Float32bits(v)) }
+func (w *Writer) F64(v float64)   { w.U64(math.Float64bits(v)) }
+func (w *Writer) F64be(v float64) { w.U64be(math.Float64bits(v)) }
 
-func (w *writer) bool(v bool) {
+func (w *Writer) Bool(v bool) {
 	if v {
-		w.u8(1)
+		w.U8(1)
 	} else {
-		w.u8(0)
+		w.U8(0)
 	}
 }
 
 // uint is an unsigned integer of size bytes in either byte order: a count or size field, a
 // constant (its two's complement bits).
-func (w *writer) uint(size int, big bool, v uint64) {
+func (w *Writer) Uint(size int, big bool, v uint64) {
 	var b [8]byte
-	putUint(b[:size], size, big, v)
+	PutUint(b[:size], size, big, v)
 	w.b = append(w.b, b[:size]...)
 }
 
 // char is a char[n]: the text, then NULs up to n bytes. A NUL inside is checked before the
 // length, as the other peers do.
-func (w *writer) char(text []byte, n int) error {
+func (w *Writer) Char(text []byte, n int) error {
 	for _, c := range text {
 		if c == 0 {
 			return encodeErr("char", "NUL inside the text")
@@ -96,30 +96,30 @@ func (w *writer) char(text []byte, n int) error {
 		return errTooLong("encode", uint64(len(text)), uint64(n), "bytes")
 	}
 	w.b = append(w.b, text...)
-	w.pad(n - len(text))
+	w.Pad(n - len(text))
 	return nil
 }
 
 // constChar is a char[n] constant (the schema loader checked that it fits).
-func (w *writer) constChar(text string, n int) {
+func (w *Writer) ConstChar(text string, n int) {
 	w.b = append(w.b, text...)
-	w.pad(n - len(text))
+	w.Pad(n - len(text))
 }
 
-func (w *writer) pad(n int) {
+func (w *Writer) Pad(n int) {
 	for i := 0; i < n; i++ {
 		w.b = append(w.b, 0)
 	}
 }
 
 // length writes n as the length prefix p (nothing when fields count the value).
-func (w *writer) length(n uint64, p prefix) {
-	if p != noPrefix {
-		w.uint(p.size(), p.big(), n)
+func (w *Writer) length(n uint64, p prefix) {
+	if p != NoPrefix {
+		w.Uint(p.size(), p.big(), n)
 	}
 }
 
-func (w *writer) bytes(data []byte, p prefix, max uint64) error {
+func (w *Writer) Bytes(data []byte, p prefix, max uint64) error {
 	if uint64(len(data)) > max {
 		return errTooLong("encode", uint64(len(data)), max, "bytes")
 	}
@@ -129,7 +129,7 @@ func (w *writer) bytes(data []byte, p prefix, max uint64) error {
 }
 
 // string checks the length first, then UTF-8: the order of the other peers.
-func (w *writer) string(text string, p prefix, max uint64) error {
+func (w *Writer) String(text string, p prefix, max uint64) error {
 	if uint64(len(text)) > max {
 		return errTooLong("encode", uint64(len(text)), max, "bytes")
 	}
@@ -143,8 +143,8 @@ func (w *writer) string(text string, p prefix, max uint64) error {
 
 // bigint writes any two's-complement form of the integer in its minimal form, in the field's
 // byte order.
-func (w *writer) bigint(v Bigint, p prefix, max uint64, big bool) error {
-	v = v[:minimalLen(v)]
+func (w *Writer) Bigint(v Bigint, p prefix, max uint64, big bool) error {
+	v = v[:MinimalLen(v)]
 	if uint64(len(v)) > max {
 		return errBigintTooLong(len(v), max)
 	}
@@ -159,7 +159,7 @@ func (w *writer) bigint(v Bigint, p prefix, max uint64, big bool) error {
 
 // count is the length of a vec<T> of n elements, at most max: the prefix counts elements, or
 // bytes of width-byte elements.
-func (w *writer) count(n int, p prefix, width, max uint64) error {
+func (w *Writer) Count(n int, p prefix, width, max uint64) error {
 	if uint64(n) > max {
 		return errTooLong("encode", uint64(n), max, "items")
 	}
@@ -171,24 +171,24 @@ func (w *writer) count(n int, p prefix, width, max uint64) error {
 type prefix uint8
 
 const (
-	noPrefix prefix = iota // the length is in count or size fields
-	pU8
-	pU16
-	pU16be
-	pU24
-	pU24be
-	pU32
-	pU32be
+	NoPrefix prefix = iota // the length is in count or size fields
+	PU8
+	PU16
+	PU16be
+	PU24
+	PU24be
+	PU32
+	PU32be
 )
 
 func (p prefix) size() int {
 	return [...]int{0, 1, 2, 2, 3, 3, 4, 4}[p]
 }
 
-func (p prefix) big() bool { return p == pU16be || p == pU24be || p == pU32be }
+func (p prefix) big() bool { return p == PU16be || p == PU24be || p == PU32be }
 
 // putUint writes the low size bytes of v into b in either byte order; getUint reads them.
-func putUint(b []byte, size int, big bool, v uint64) {
+func PutUint(b []byte, size int, big bool, v uint64) {
 	for i := 0; i < size; i++ {
 		shift := 8 * i
 		if big {
@@ -198,7 +198,7 @@ func putUint(b []byte, size int, big bool, v uint64) {
 	}
 }
 
-func getUint(b []byte, size int, big bool) uint64 {
+func GetUint(b []byte, size int, big bool) uint64 {
 	var v uint64
 	for i := 0; i < size; i++ {
 		if big {
@@ -209,3 +209,6 @@ func getUint(b []byte, size int, big bool) uint64 {
 	}
 	return v
 }
+
+// Data is what the writer has written so far.
+func (w *Writer) Data() []byte { return w.b }

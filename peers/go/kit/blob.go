@@ -1,4 +1,4 @@
-package main
+package kit
 
 // The Blob message that streams and the bench carry, written and read here directly rather
 // than through the codec's text form (a megabyte of data would be two of hex). Its layout, as
@@ -17,11 +17,12 @@ import (
 	"hash/crc32"
 	"strconv"
 
-	"crosswire/peers/go/codec"
+	"crosswire.dev/kit/codec"
 )
 
-// blobDataMax is Blob.data's max: max_payload minus the checksum and the length.
-var blobDataMax = uint64(codec.MaxPayload) - 8
+// blobDataMax is Blob.data's max: max_payload minus the checksum and the length (newPeer sets
+// it from the protocol).
+var blobDataMax uint64
 
 // blobSchema is what checkBlob found: the Blob message's index, or why there is none.
 type blobSchema struct {
@@ -33,41 +34,41 @@ type blobSchema struct {
 // has no Blob of crosswire's layout behind a frame with a seq field.
 func (p *peer) blobMessage() (int, error) {
 	if p.blob == nil {
-		p.blob = checkBlob()
+		p.blob = p.checkBlob()
 	}
 	return p.blob.msg, p.blob.err
 }
 
-func checkBlob() *blobSchema {
+func (p *peer) checkBlob() *blobSchema {
 	no := func(what string) *blobSchema {
 		return &blobSchema{err: fail("unsupported", "streams and the bench need %s", what)}
 	}
-	if !codec.HasFrame {
-		return &blobSchema{err: fail("unsupported", "the schema declares no frame")}
+	if p.fr == nil {
+		return &blobSchema{err: codec.ErrNoFrame()}
 	}
-	if codec.SeqLen == 0 {
+	if p.fr.SeqLen == 0 {
 		return no("a frame with a seq field")
 	}
-	i, ok := codec.Lookup("Blob")
-	if !ok || codec.MessageDirection(i) != "" || codec.MaxPayload < 8 {
+	i := p.lookup("Blob")
+	if i < 0 || p.proto.Messages[i].Info.Direction != "" || p.proto.MaxPayload < 8 {
 		return no("the Blob message of crosswire's schema")
 	}
 	data := []byte{1, 2, 3}
 	payload := make([]byte, 8+len(data))
 	putBlob(payload, data)
 	crc := strconv.FormatUint(uint64(crc32.ChecksumIEEE(data)), 10)
-	encoded, err := codec.EncodeText("Blob", []string{crc, blob(data)}, codec.Newest)
+	encoded, err := p.encodeValue(i, []string{crc, blob(data)})
 	if err != nil || !bytes.Equal(encoded, payload) ||
-		decodeCode(i, blobDataMax) != "truncated" || decodeCode(i, blobDataMax+1) != "length" {
+		p.decodeCode(i, blobDataMax) != "truncated" || p.decodeCode(i, blobDataMax+1) != "length" {
 		return no("a Blob of crosswire's layout: u32 checksum, then bytes of at most max_payload - 8 with a u32 length")
 	}
 	return &blobSchema{msg: i}
 }
 
 // decodeCode is the error code of decoding a Blob whose length says n and whose data is missing.
-func decodeCode(i int, n uint64) string {
+func (p *peer) decodeCode(i int, n uint64) string {
 	payload := binary.LittleEndian.AppendUint32(make([]byte, 4), uint32(n))
-	_, err := codec.DecodeText(i, payload, codec.Newest)
+	_, err := p.decodeValue(i, payload)
 	if e, ok := err.(*codec.Error); ok {
 		return e.Code
 	}

@@ -1,4 +1,4 @@
-package main
+package kit
 
 // The macOS layer of the shm transport: compiled, never run here (crosswire is tested on
 // Linux). shm_open and shm_unlink are system calls on macOS (the syscall package has the

@@ -1,17 +1,10 @@
-package main
+package kit
 
 import (
-	_ "embed"
 	"strconv"
 	"strings"
 	"unsafe"
 )
-
-// The manifest, built into the program: HELLO reports what it declares, so the two never
-// disagree (the harness plans the matrix from the manifest, not from HELLO).
-//
-//go:embed peer.toml
-var manifest string
 
 const contract = "2"
 
@@ -24,10 +17,14 @@ func (p *peer) hello(rq *request) error {
 	if rq.words[1] != contract {
 		return fail("unsupported", "contract %s", clip(rq.words[1]))
 	}
-	p.add("name="+manifestString("name"), "language="+manifestString("language"), "contract="+contract,
-		"transports="+strings.Join(manifestList("transports"), ","),
-		"messages="+strings.Join(manifestList("messages"), ","),
-		"ptr_bits="+strconv.Itoa(int(unsafe.Sizeof(uintptr(0))*8)), "byte_order="+byteOrder())
+	// The manifest is built into the program (Protocol.Manifest): HELLO reports what it
+	// declares, so the two never disagree (the harness plans the matrix from the manifest).
+	m := p.proto.Manifest
+	p.add("name="+manifestString(m, "name"), "language="+manifestString(m, "language"), "contract="+contract,
+		"transports="+strings.Join(manifestList(m, "transports"), ","),
+		"messages="+strings.Join(manifestList(m, "messages"), ","),
+		"ptr_bits="+strconv.Itoa(int(unsafe.Sizeof(uintptr(0))*8)), "byte_order="+byteOrder(),
+		"kit="+strconv.Itoa(KitVersion))
 	return nil
 }
 
@@ -45,7 +42,7 @@ func hostBigEndian() bool {
 }
 
 // manifestString is the quoted value of `key = "..."` in peer.toml (the first such line).
-func manifestString(key string) string {
+func manifestString(manifest, key string) string {
 	for _, line := range strings.Split(manifest, "\n") {
 		k, v, ok := strings.Cut(line, "=")
 		if ok && strings.TrimSpace(k) == key {
@@ -58,7 +55,7 @@ func manifestString(key string) string {
 
 // manifestList is the value of `key = ["a", "b"]` or `key = "*"` in peer.toml's [supports]
 // table, as its strings. The manifest is ours and simple: one key a line.
-func manifestList(key string) []string {
+func manifestList(manifest, key string) []string {
 	supports := manifest[strings.Index(manifest, "[supports]")+1:]
 	for _, line := range strings.Split(supports, "\n") {
 		k, v, ok := strings.Cut(line, "=")

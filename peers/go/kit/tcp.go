@@ -1,4 +1,4 @@
-package main
+package kit
 
 // The TCP transport: the same byte stream as uds, over sock.go's connection. Addresses are
 // `<a.b.c.d>:<port>` or `[<IPv6>]:<port>`, literal addresses only (nothing to resolve).

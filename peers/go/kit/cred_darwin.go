@@ -1,4 +1,4 @@
-package main
+package kit
 
 // macOS: compiled, never run here (crosswire is tested on Linux).
 

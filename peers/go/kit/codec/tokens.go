@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// tokens is the text form of a value being parsed (PEER_CONTRACT.md, "Values as text"): one
+// Tokens is the text form of a value being parsed (PEER_CONTRACT.md, "Values as text"): one
 // token per leaf, in schema order, taken one at a time.
 //
 // A malformed or missing token stops the parse with a request error. A well-formed token
@@ -15,29 +15,29 @@ import (
 // the whole line has parsed: so it is kept aside (the first one only) and reported after the
 // last token, and a malformed token anywhere in the line still wins, as there.
 //
-// Unlike reader and writer, tokens keeps the path of the value being parsed as it goes (push,
+// Unlike Reader and Writer, Tokens keeps the path of the value being parsed as it goes (push,
 // pop), since the errors kept aside and the request errors' messages need it at that moment.
 //
 // kept counts the encode errors found (kept or not), so that a union can tell whether its
 // discriminator's token passed. mute is set for the fields newer than the version spoken: a
 // peer of an older version does not look at their values (WIRE.md "Versions"), though their
 // tokens must still parse.
-type tokens struct {
+type Tokens struct {
 	words    []string
-	pos      int
+	Pos      int
 	path     []byte
 	deferred *Error
-	kept     int
-	mute     bool
-	version  int
+	Kept     int
+	Mute     bool
+	Version  int
 }
 
 // push appends a struct field (".name") to the path; pop(".name") takes it off again.
-func (t *tokens) push(field string) { t.path = append(t.path, field...) }
-func (t *tokens) pop(field string)  { t.path = t.path[:len(t.path)-len(field)] }
+func (t *Tokens) Push(field string) { t.path = append(t.path, field...) }
+func (t *Tokens) Pop(field string)  { t.path = t.path[:len(t.path)-len(field)] }
 
 // index appends an array or vec index ("[i]") to the path; cut(mark) takes it off again.
-func (t *tokens) index(i uint64) int {
+func (t *Tokens) Index(i uint64) int {
 	mark := len(t.path)
 	t.path = append(t.path, '[')
 	t.path = strconv.AppendUint(t.path, i, 10)
@@ -45,12 +45,12 @@ func (t *tokens) index(i uint64) int {
 	return mark
 }
 
-func (t *tokens) cut(mark int) { t.path = t.path[:mark] }
+func (t *Tokens) Cut(mark int) { t.path = t.path[:mark] }
 
 // keep records an encode error at the current path, unless one is kept already.
-func (t *tokens) keep(err error) {
-	t.kept++
-	if t.deferred == nil && !t.mute {
+func (t *Tokens) Keep(err error) {
+	t.Kept++
+	if t.deferred == nil && !t.Mute {
 		e := err.(*Error)
 		e.Path = string(t.path)
 		t.deferred = e
@@ -59,9 +59,9 @@ func (t *tokens) keep(err error) {
 
 // finish is the error of the whole line once its value has parsed: tokens left over (a
 // request error), else the first encode error kept aside, else nil.
-func (t *tokens) finish(name string) error {
-	if left := len(t.words) - t.pos; left > 0 {
-		return errRequest("%d tokens left over after the value of %s", left, name)
+func (t *Tokens) finish(name string) error {
+	if left := len(t.words) - t.Pos; left > 0 {
+		return ErrRequest("%d tokens left over after the value of %s", left, name)
 	}
 	if t.deferred != nil {
 		return t.deferred
@@ -69,27 +69,27 @@ func (t *tokens) finish(name string) error {
 	return nil
 }
 
-func (t *tokens) next() (string, error) {
-	if t.pos >= len(t.words) {
-		return "", errRequest("missing a token for %s", t.path)
+func (t *Tokens) next() (string, error) {
+	if t.Pos >= len(t.words) {
+		return "", ErrRequest("missing a token for %s", t.path)
 	}
-	word := t.words[t.pos]
-	t.pos++
+	word := t.words[t.Pos]
+	t.Pos++
 	return word, nil
 }
 
 // bad is the request error of a malformed token, quoting at most 40 characters of it.
-func (t *tokens) bad(word string) error {
+func (t *Tokens) bad(word string) error {
 	shown := word
 	if utf8.RuneCountInString(word) > 40 {
 		shown = string([]rune(word)[:40]) + "..."
 	}
-	return errRequest("bad token %q for %s", shown, t.path)
+	return ErrRequest("bad token %q for %s", shown, t.path)
 }
 
 // decimal reads a -?[0-9]+ token: its magnitude (ok false when beyond 64 bits), its sign, and
 // its canonical text (no leading zeros, no "-0") for messages.
-func (t *tokens) decimal() (mag uint64, negative, ok bool, text string, err error) {
+func (t *Tokens) decimal() (mag uint64, negative, ok bool, text string, err error) {
 	word, err := t.next()
 	if err != nil {
 		return 0, false, false, "", err
@@ -120,28 +120,28 @@ func (t *tokens) decimal() (mag uint64, negative, ok bool, text string, err erro
 
 // uint reads an unsigned integer of at most max; out of range, it keeps a range error and
 // gives 0.
-func (t *tokens) uint(max uint64) (uint64, error) { return t.uintAs(max, "range") }
+func (t *Tokens) Uint(max uint64) (uint64, error) { return t.UintAs(max, "range") }
 
 // uintAs is uint, keeping an error of this code out of range (a closed enum's is `enum`).
-func (t *tokens) uintAs(max uint64, code string) (uint64, error) {
+func (t *Tokens) UintAs(max uint64, code string) (uint64, error) {
 	mag, negative, ok, text, err := t.decimal()
 	if err != nil {
 		return 0, err
 	}
 	if negative || !ok || mag > max {
-		t.keep(outside(code, text, "0", strconv.FormatUint(max, 10)))
+		t.Keep(outside(code, text, "0", strconv.FormatUint(max, 10)))
 		return 0, nil
 	}
 	return mag, nil
 }
 
 // int reads a signed integer in min..max; out of range, it keeps a range error and gives 0.
-func (t *tokens) int(min, max int64) (int64, error) { return t.intAs(min, max, "range") }
+func (t *Tokens) int(min, max int64) (int64, error) { return t.IntAs(min, max, "range") }
 
-func (t *tokens) intAs(min, max int64, code string) (int64, error) {
+func (t *Tokens) IntAs(min, max int64, code string) (int64, error) {
 	v, fits, text, err := t.signed(min, max)
 	if err == nil && !fits {
-		t.keep(outside(code, text, strconv.FormatInt(min, 10), strconv.FormatInt(max, 10)))
+		t.Keep(outside(code, text, strconv.FormatInt(min, 10), strconv.FormatInt(max, 10)))
 	}
 	return v, err
 }
@@ -153,7 +153,7 @@ func outside(code, text, min, max string) error {
 }
 
 // signed reads a decimal token as an int64 in min..max: the value, or fits false and 0.
-func (t *tokens) signed(min, max int64) (int64, bool, string, error) {
+func (t *Tokens) signed(min, max int64) (int64, bool, string, error) {
 	mag, negative, ok, text, err := t.decimal()
 	if err != nil || !ok {
 		return 0, false, text, err
@@ -173,68 +173,68 @@ func (t *tokens) signed(min, max int64) (int64, bool, string, error) {
 	return v, true, text, nil
 }
 
-func (t *tokens) u8(p *uint8) error {
-	v, err := t.uint(math.MaxUint8)
+func (t *Tokens) U8(p *uint8) error {
+	v, err := t.Uint(math.MaxUint8)
 	*p = uint8(v)
 	return err
 }
 
-func (t *tokens) u16(p *uint16) error {
-	v, err := t.uint(math.MaxUint16)
+func (t *Tokens) U16(p *uint16) error {
+	v, err := t.Uint(math.MaxUint16)
 	*p = uint16(v)
 	return err
 }
 
-func (t *tokens) u24(p *uint32) error {
-	v, err := t.uint(1<<24 - 1)
+func (t *Tokens) U24(p *uint32) error {
+	v, err := t.Uint(1<<24 - 1)
 	*p = uint32(v)
 	return err
 }
 
-func (t *tokens) u32(p *uint32) error {
-	v, err := t.uint(math.MaxUint32)
+func (t *Tokens) U32(p *uint32) error {
+	v, err := t.Uint(math.MaxUint32)
 	*p = uint32(v)
 	return err
 }
 
-func (t *tokens) u64(p *uint64) error {
-	v, err := t.uint(math.MaxUint64)
+func (t *Tokens) U64(p *uint64) error {
+	v, err := t.Uint(math.MaxUint64)
 	*p = v
 	return err
 }
 
-func (t *tokens) i8(p *int8) error {
+func (t *Tokens) I8(p *int8) error {
 	v, err := t.int(math.MinInt8, math.MaxInt8)
 	*p = int8(v)
 	return err
 }
 
-func (t *tokens) i16(p *int16) error {
+func (t *Tokens) I16(p *int16) error {
 	v, err := t.int(math.MinInt16, math.MaxInt16)
 	*p = int16(v)
 	return err
 }
 
-func (t *tokens) i24(p *int32) error {
+func (t *Tokens) I24(p *int32) error {
 	v, err := t.int(-1<<23, 1<<23-1)
 	*p = int32(v)
 	return err
 }
 
-func (t *tokens) i32(p *int32) error {
+func (t *Tokens) I32(p *int32) error {
 	v, err := t.int(math.MinInt32, math.MaxInt32)
 	*p = int32(v)
 	return err
 }
 
-func (t *tokens) i64(p *int64) error {
+func (t *Tokens) I64(p *int64) error {
 	v, err := t.int(math.MinInt64, math.MaxInt64)
 	*p = v
 	return err
 }
 
 // bits reads "0x" and exactly 2*size hex digits: a float's bit pattern.
-func (t *tokens) bits(size int) (uint64, error) {
+func (t *Tokens) bits(size int) (uint64, error) {
 	word, err := t.next()
 	if err != nil {
 		return 0, err
@@ -253,19 +253,19 @@ func (t *tokens) bits(size int) (uint64, error) {
 	return v, nil
 }
 
-func (t *tokens) f32(p *float32) error {
+func (t *Tokens) F32(p *float32) error {
 	v, err := t.bits(4)
 	*p = math.Float32frombits(uint32(v))
 	return err
 }
 
-func (t *tokens) f64(p *float64) error {
+func (t *Tokens) F64(p *float64) error {
 	v, err := t.bits(8)
 	*p = math.Float64frombits(v)
 	return err
 }
 
-func (t *tokens) bool(p *bool) error {
+func (t *Tokens) Bool(p *bool) error {
 	word, err := t.next()
 	if err != nil {
 		return err
@@ -282,7 +282,7 @@ func (t *tokens) bool(p *bool) error {
 }
 
 // hex reads a blob token: "x" and hex.
-func (t *tokens) hex() ([]byte, error) {
+func (t *Tokens) hex() ([]byte, error) {
 	word, err := t.next()
 	if err != nil {
 		return nil, err
@@ -295,7 +295,7 @@ func (t *tokens) hex() ([]byte, error) {
 }
 
 // char reads a char[n] text: no NUL inside, at most n bytes.
-func (t *tokens) char(p *[]byte, n int) error {
+func (t *Tokens) Char(p *[]byte, n int) error {
 	b, err := t.hex()
 	if err != nil {
 		return err
@@ -303,43 +303,43 @@ func (t *tokens) char(p *[]byte, n int) error {
 	*p = b
 	for _, c := range b {
 		if c == 0 {
-			t.keep(encodeErr("char", "NUL inside the text"))
+			t.Keep(encodeErr("char", "NUL inside the text"))
 			return nil
 		}
 	}
 	if len(b) > n {
-		t.keep(errTooLong("encode", uint64(len(b)), uint64(n), "bytes"))
+		t.Keep(errTooLong("encode", uint64(len(b)), uint64(n), "bytes"))
 	}
 	return nil
 }
 
-func (t *tokens) bytes(p *[]byte, max uint64) error {
+func (t *Tokens) Bytes(p *[]byte, max uint64) error {
 	b, err := t.hex()
 	if err != nil {
 		return err
 	}
 	*p = b
 	if uint64(len(b)) > max {
-		t.keep(errTooLong("encode", uint64(len(b)), max, "bytes"))
+		t.Keep(errTooLong("encode", uint64(len(b)), max, "bytes"))
 	}
 	return nil
 }
 
 // string reads a string's UTF-8 bytes in hex: too long first, then not UTF-8.
-func (t *tokens) string(p *string, max uint64) error {
+func (t *Tokens) String(p *string, max uint64) error {
 	var b []byte
-	if err := t.bytes(&b, max); err != nil {
+	if err := t.Bytes(&b, max); err != nil {
 		return err
 	}
 	*p = string(b)
 	if !utf8.Valid(b) {
-		t.keep(encodeErr("utf8", "not valid UTF-8"))
+		t.Keep(encodeErr("utf8", "not valid UTF-8"))
 	}
 	return nil
 }
 
 // bigint reads "0x" or "-0x" and hex digits, into the minimal two's complement.
-func (t *tokens) bigint(p *Bigint, limit uint64) error {
+func (t *Tokens) Bigint(p *Bigint, limit uint64) error {
 	word, err := t.next()
 	if err != nil {
 		return err
@@ -366,14 +366,14 @@ func (t *tokens) bigint(p *Bigint, limit uint64) error {
 	}
 	*p = bigintFromMagnitude(negative, mag)
 	if uint64(len(*p)) > limit {
-		t.keep(errBigintTooLong(len(*p), limit))
+		t.Keep(errBigintTooLong(len(*p), limit))
 	}
 	return nil
 }
 
 // count reads the count of a vec<T>: digits only. Above max it keeps a length error (the
 // items still have to parse); the caller keeps no more than max items.
-func (t *tokens) count(max uint64) (uint64, error) {
+func (t *Tokens) Count(max uint64) (uint64, error) {
 	word, err := t.next()
 	if err != nil {
 		return 0, err
@@ -391,25 +391,25 @@ func (t *tokens) count(max uint64) (uint64, error) {
 		n = math.MaxUint64 // all digits: only too big fails
 	}
 	if n > max {
-		t.keep(errTooLong("encode", n, max, "items"))
+		t.Keep(errTooLong("encode", n, max, "items"))
 	}
 	return n, nil
 }
 
 // The text of leaf values (format).
 
-func fmtUint(v uint64) string { return strconv.FormatUint(v, 10) }
-func fmtInt(v int64) string   { return strconv.FormatInt(v, 10) }
+func FmtUint(v uint64) string { return strconv.FormatUint(v, 10) }
+func FmtInt(v int64) string   { return strconv.FormatInt(v, 10) }
 
-func fmtBool(v bool) string {
+func FmtBool(v bool) string {
 	if v {
 		return "true"
 	}
 	return "false"
 }
 
-func fmtF32(v float32) string { return fmtBits(uint64(math.Float32bits(v)), 4) }
-func fmtF64(v float64) string { return fmtBits(math.Float64bits(v), 8) }
+func FmtF32(v float32) string { return fmtBits(uint64(math.Float32bits(v)), 4) }
+func FmtF64(v float64) string { return fmtBits(math.Float64bits(v), 8) }
 
 // fmtBits is "0x" and exactly 2*size hex digits.
 func fmtBits(v uint64, size int) string {
@@ -422,4 +422,4 @@ func fmtBits(v uint64, size int) string {
 	return string(out)
 }
 
-func fmtString(s string) string { return Hex([]byte(s)) }
+func FmtString(s string) string { return Hex([]byte(s)) }

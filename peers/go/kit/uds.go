@@ -1,4 +1,4 @@
-package main
+package kit
 
 // The Unix stream socket transport: addresses are paths; the connection and its waits are
 // sock.go's. The listener creates the socket file (it must not exist) and removes it on CLOSE.

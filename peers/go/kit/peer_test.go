@@ -1,7 +1,7 @@
-package main
+package kit
 
 // Unit tests of the parts the contract tests reach only through whole programs: the Blob
-// layout against the codec, the stream and tally arithmetic, the percentiles, and the shm rings
+// layout against a Blob codec written on package codec (testProtocol below), the stream and tally arithmetic, the percentiles, and the shm rings
 // in one process (a ring far smaller than the frames, so every copy wraps). The acceptance is
 // the pytest suite; these run with `go test` (also `GOARCH=s390x go test -exec qemu-s390x .`).
 
@@ -16,28 +16,94 @@ import (
 	"testing"
 	"time"
 
-	"crosswire/peers/go/codec"
+	"crosswire.dev/kit/codec"
 )
 
-// needBlob skips a test of the streams' Blob on a schema without crosswire's.
-func needBlob(t *testing.T) int {
-	t.Helper()
-	i, err := newPeer().blobMessage()
-	if err != nil {
-		t.Skip(err)
+// testProtocol is a protocol of one message, crosswire's Blob (u32 checksum, then bytes with a
+// u32 length of at most max_payload - 8), in a frame of a u8 id, a u32 seq and a u32 length,
+// little-endian, as generated code would describe it.
+func testProtocol() *Protocol {
+	const maxPayload = 1 << 16
+	info := &codec.Info{Name: "Blob", ID: 7, Newest: 1, Fixed: -1}
+	type blobValue struct {
+		sum  uint32
+		data []byte
 	}
-	return i
+	frame := &codec.Frame{HeaderLen: 9, SeqAt: 1, SeqLen: 4, Messages: []codec.Info{*info},
+		PutHeader: func(dst []byte, m *codec.Info, n int, seq uint64, _ *codec.Plain) {
+			dst[0] = byte(m.ID)
+			binary.LittleEndian.PutUint32(dst[1:], uint32(seq))
+			binary.LittleEndian.PutUint32(dst[5:], uint32(n))
+		},
+		ParseHeader: func(b []byte, _ string) (codec.Head, error) {
+			n := int(binary.LittleEndian.Uint32(b[5:]))
+			if b[0] != 7 || n > maxPayload {
+				return codec.Head{}, codec.Errorf("decode", "bad header")
+			}
+			return codec.Head{Seq: uint64(binary.LittleEndian.Uint32(b[1:])), PayloadLen: n, Size: 9 + n}, nil
+		},
+		PutSeq: func(b []byte, seq uint64) { binary.LittleEndian.PutUint32(b[1:], uint32(seq)) },
+		SeqOf:  func(b []byte) uint64 { return uint64(binary.LittleEndian.Uint32(b[1:])) },
+	}
+	return &Protocol{MaxPayload: maxPayload, Newest: 1, Frame: frame, Messages: []Message{{
+		Info: info,
+		Parse: func(words []string, _ int) (any, error) {
+			if len(words) != 2 {
+				return nil, codec.Errorf("request", "bad Blob %q", words)
+			}
+			sum, err := strconv.ParseUint(words[0], 10, 32)
+			data, ok := codec.ParseHex(words[1])
+			if err != nil || !ok {
+				return nil, codec.Errorf("request", "bad Blob %q", words)
+			}
+			return &blobValue{uint32(sum), data}, nil
+		},
+		Format: func(v any) []string {
+			b := v.(*blobValue)
+			return []string{strconv.FormatUint(uint64(b.sum), 10), codec.Hex(b.data)}
+		},
+		Encode: func(v any, version int) ([]byte, error) {
+			b := v.(*blobValue)
+			return codec.Encode(info, version, func(w *codec.Writer, _ int) error {
+				w.U32(b.sum)
+				return w.Bytes(b.data, codec.PU32, maxPayload-8)
+			})
+		},
+		Decode: func(b []byte, version int) (any, error) {
+			v := new(blobValue)
+			return v, codec.Decode(info, b, version, func(r *codec.Reader, _ int) error {
+				if err := r.U32(&v.sum); err != nil {
+					return err
+				}
+				n, err := r.Count(codec.PU32, 1, maxPayload-8)
+				if err != nil {
+					return err
+				}
+				return r.Bytes(&v.data, n)
+			})
+		},
+	}}}
+}
+
+// needBlob is the peer of testProtocol and its Blob's index, checked as at run time.
+func needBlob(t *testing.T) (*peer, int) {
+	t.Helper()
+	p := newPeer(testProtocol())
+	i, err := p.blobMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, i
 }
 
 func TestBlobIsTheCodecsBlob(t *testing.T) {
-	needBlob(t)
+	p, _ := needBlob(t)
 	for _, n := range []int{0, 1, 300} {
 		data := make([]byte, n)
 		fillStream(7, data)
 		payload := make([]byte, 8+n)
 		putBlob(payload, data)
-		want, err := codec.EncodeText("Blob", []string{strconv.FormatUint(uint64(crc32.ChecksumIEEE(data)), 10), blob(data)},
-			codec.Newest)
+		want, err := p.encodeValue(0, []string{strconv.FormatUint(uint64(crc32.ChecksumIEEE(data)), 10), blob(data)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +117,7 @@ func TestBlobIsTheCodecsBlob(t *testing.T) {
 }
 
 func TestReadBlobRefusesWhatTheCodecRefuses(t *testing.T) {
-	id := needBlob(t)
+	p, id := needBlob(t)
 	good := make([]byte, 8+3)
 	putBlob(good, []byte{1, 2, 3})
 	over := append([]byte{}, good...)
@@ -60,7 +126,7 @@ func TestReadBlobRefusesWhatTheCodecRefuses(t *testing.T) {
 		"good": good, "short": good[:7], "cut": good[:10], "trailing": append(append([]byte{}, good...), 0),
 		"over the max": over,
 	} {
-		_, codecErr := codec.DecodeText(id, payload, codec.Newest)
+		_, codecErr := p.decodeValue(id, payload)
 		if _, _, ok := readBlob(payload); ok != (codecErr == nil) {
 			t.Errorf("%s: readBlob says %v, the codec %v", name, ok, codecErr)
 		}
@@ -68,9 +134,9 @@ func TestReadBlobRefusesWhatTheCodecRefuses(t *testing.T) {
 }
 
 func TestBlobDataMaxIsTheSchemas(t *testing.T) {
-	needBlob(t)
+	p, _ := needBlob(t)
 	for _, n := range []uint64{blobDataMax, blobDataMax + 1} {
-		_, err := codec.EncodeText("Blob", []string{"0", blob(make([]byte, n))}, codec.Newest)
+		_, err := p.encodeValue(0, []string{"0", blob(make([]byte, n))})
 		if (err == nil) != (n == blobDataMax) {
 			t.Errorf("Blob.data of %d bytes: %v", n, err)
 		}

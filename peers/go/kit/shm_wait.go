@@ -1,4 +1,4 @@
-package main
+package kit
 
 // Waiting on a ring (SHM.md, "Waiting" and "Wait strategies"). A side that finds its ring
 // empty (consumer) or full (producer) polls it as its strategy says (spin: for ever; futex:

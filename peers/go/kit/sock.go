@@ -1,4 +1,4 @@
-package main
+package kit
 
 // The stream socket that uds.go and tcp.go both hand out, made and written with Go's net
 // package, and read as the C peer reads: read(2) on the (non-blocking) descriptor first, then

@@ -1,4 +1,4 @@
-package main
+package kit
 
 // BLAST and DRAIN (PEER_CONTRACT.md, "Streams"): frames 1..count, frame i a Blob of len_i
 // bytes, byte j being (i + j) mod 256, len_i = min_len + splitmix64(seed XOR i) mod
@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"crosswire/peers/go/codec"
+	"crosswire.dev/kit/codec"
 )
 
 func splitmix64(x uint64) uint64 {
@@ -65,8 +65,8 @@ func (p *peer) streamArgs(rq *request) (count uint64, s stream, err error) {
 	if _, err := p.blobMessage(); err != nil {
 		return 0, s, err
 	}
-	if bits := 8 * uint(codec.SeqLen); bits < 64 && count >= uint64(1)<<bits {
-		return 0, s, fail("request", "count %d is more than the frame's %d-byte seq holds", count, codec.SeqLen)
+	if bits := 8 * uint(p.fr.SeqLen); bits < 64 && count >= uint64(1)<<bits {
+		return 0, s, fail("request", "count %d is more than the frame's %d-byte seq holds", count, p.fr.SeqLen)
 	}
 	if s.minLen > s.maxLen {
 		return 0, s, fail("request", "min_len %d is more than max_len %d", s.minLen, s.maxLen)
@@ -93,12 +93,12 @@ func (p *peer) blast(rq *request) error {
 	var bytes uint64
 	var h codec.Head // its plain header values: 0
 	out := p.outFrame(8 + int(s.maxLen))
-	payload := out[codec.HeaderLen:]
+	payload := out[p.fr.HeaderLen:]
 	waits, start := p.waitsNow(), time.Now()
 	for i := uint64(1); i <= count; i++ {
 		data := payload[8 : 8+s.length(i)]
 		fillStream(i, data)
-		n := codec.PutFrame(out, id, i, &h.Plain, putBlob(payload, data))
+		n := p.fr.PutFrame(out, id, i, &h.Plain, putBlob(payload, data))
 		if err := p.frameOut(out[:n]); err != nil {
 			return err
 		}
@@ -131,14 +131,14 @@ func (p *peer) drain(rq *request) error {
 	for t.received < count {
 		frame, h, err := p.frameIn(deadline, "")
 		if err == nil {
-			payload := h.Payload(frame)
+			payload := p.fr.Payload(frame, &h)
 			checksum, data, decoded := readBlob(payload)
 			isBlob := h.Msg == id
 			if !isBlob {
-				_, derr := codec.DecodeText(h.Msg, payload, p.version)
+				_, derr := p.decodeValue(h.Msg, payload)
 				decoded = derr == nil
 			}
-			decoded = decoded && codec.CheckFrame(frame, &h) == nil
+			decoded = decoded && p.fr.CheckFrame(frame, &h) == nil
 			if decoded {
 				good := isBlob && h.Seq >= 1 && h.Seq <= count && s.matches(h.Seq, checksum, data)
 				if start.IsZero() {

@@ -6,7 +6,7 @@ package codec
 // shifts right, a plain one shifts left. init and xorout are the generated code's.
 
 // crcReflected feeds data to a reflected CRC of 16 or 32 bits.
-func crcReflected(table *[256]uint32, crc uint32, data []byte) uint32 {
+func CrcReflected(table *[256]uint32, crc uint32, data []byte) uint32 {
 	for _, b := range data {
 		crc = crc>>8 ^ table[byte(crc)^b]
 	}
@@ -14,7 +14,7 @@ func crcReflected(table *[256]uint32, crc uint32, data []byte) uint32 {
 }
 
 // crcForward feeds data to a plain (not reflected) CRC of width bits.
-func crcForward(table *[256]uint32, width uint, crc uint32, data []byte) uint32 {
+func CrcForward(table *[256]uint32, width uint, crc uint32, data []byte) uint32 {
 	mask := uint32(1)<<width - 1
 	if width == 32 {
 		mask = ^uint32(0)

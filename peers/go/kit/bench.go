@@ -1,4 +1,4 @@
-package main
+package kit
 
 // PING, PONG, FLOOD and SINK (PEER_CONTRACT.md, "Benchmarks"): round trips and one-way
 // streaming of the bench frame, timed by the peer itself on the monotonic clock. The bench
@@ -10,7 +10,7 @@ import (
 	"slices"
 	"time"
 
-	"crosswire/peers/go/codec"
+	"crosswire.dev/kit/codec"
 )
 
 // benchMaxCount bounds count and warmup: a PING keeps count samples, 8 bytes each.
@@ -21,38 +21,38 @@ const benchMaxCount = 10_000_000
 // is rewritten in place from frame to frame, so the frame has no checksum to keep right.
 func (p *peer) benchFrame(token string) ([]byte, error) {
 	size, over, ok := number(token)
-	if !ok || over || size < 8 || size > codec.MaxPayload {
-		return nil, fail("request", "bad size %s (8 to %d)", quote(token), uint64(codec.MaxPayload))
+	if !ok || over || size < 8 || size > p.proto.MaxPayload {
+		return nil, fail("request", "bad size %s (8 to %d)", quote(token), p.proto.MaxPayload)
 	}
 	id, err := p.blobMessage()
 	if err != nil {
 		return nil, err
 	}
-	if codec.HasChecksum {
+	if p.fr.Checksum != "" {
 		return nil, fail("unsupported", "the bench frame needs a frame without a checksum (its seq changes in place)")
 	}
 	out := p.outFrame(int(size))
-	payload := out[codec.HeaderLen:]
+	payload := out[p.fr.HeaderLen:]
 	data := payload[8:size]
 	for j := range data {
 		data[j] = byte(j)
 	}
 	var h codec.Head // its plain header values: 0
-	n := codec.PutFrame(out, id, 0, &h.Plain, putBlob(payload, data))
+	n := p.fr.PutFrame(out, id, 0, &h.Plain, putBlob(payload, data))
 	return out[:n], nil
 }
 
 // benchCheck: the frame read is the bench frame with seq i (its header; all of it when whole).
-func benchCheck(what string, i uint64, got, frame []byte, whole bool) error {
-	const at, end = codec.SeqAt, codec.SeqAt + codec.SeqLen
+func (p *peer) benchCheck(what string, i uint64, got, frame []byte, whole bool) error {
+	at, end, hl := p.fr.SeqAt, p.fr.SeqAt+p.fr.SeqLen, p.fr.HeaderLen
 	switch {
 	case len(got) != len(frame):
 		return fail("runtime", "%s %d: a frame of %d bytes, expected %d", what, i, len(got), len(frame))
-	case !bytes.Equal(got[:at], frame[:at]) || !bytes.Equal(got[end:codec.HeaderLen], frame[end:codec.HeaderLen]):
+	case !bytes.Equal(got[:at], frame[:at]) || !bytes.Equal(got[end:hl], frame[end:hl]):
 		return fail("runtime", "%s %d: the header differs from the bench frame's", what, i)
-	case codec.SeqOf(got) != i:
-		return fail("runtime", "%s %d: seq %d, expected %d", what, i, codec.SeqOf(got), i)
-	case whole && !bytes.Equal(got[codec.HeaderLen:], frame[codec.HeaderLen:]):
+	case p.fr.SeqOf(got) != i:
+		return fail("runtime", "%s %d: seq %d, expected %d", what, i, p.fr.SeqOf(got), i)
+	case whole && !bytes.Equal(got[hl:], frame[hl:]):
 		return fail("runtime", "%s %d: the payload differs from the bench frame's", what, i)
 	}
 	return nil
@@ -82,7 +82,7 @@ func (p *peer) ping(rq *request) error {
 	waits := p.waitsNow()
 	samples := make([]uint64, count)
 	for i := uint64(1); i <= warmup+count; i++ {
-		codec.PutSeq(frame, i)
+		p.fr.PutSeq(frame, i)
 		t0 := time.Now()
 		if err := p.frameOut(frame); err != nil {
 			return err
@@ -92,7 +92,7 @@ func (p *peer) ping(rq *request) error {
 			return err
 		}
 		t1 := time.Now()
-		if err := benchCheck("round", i, got, frame, i == warmup+count); err != nil {
+		if err := p.benchCheck("round", i, got, frame, i == warmup+count); err != nil {
 			return err
 		}
 		if i > warmup {
@@ -167,7 +167,7 @@ func (p *peer) flood(rq *request) error {
 	}
 	waits, start := p.waitsNow(), time.Now()
 	for i := uint64(1); i <= count; i++ {
-		codec.PutSeq(frame, i)
+		p.fr.PutSeq(frame, i)
 		if err := p.frameOut(frame); err != nil {
 			return err
 		}
@@ -203,7 +203,7 @@ func (p *peer) sink(rq *request) error {
 		if err != nil {
 			return err
 		}
-		if err := benchCheck("frame", i, got, frame, i == 1 || i == count); err != nil {
+		if err := p.benchCheck("frame", i, got, frame, i == 1 || i == count); err != nil {
 			return err
 		}
 		if i == 1 {

@@ -1,4 +1,4 @@
-package main
+package kit
 
 // The shm transport of protocols/SHM.md, layout version 2: one POSIX shared-memory segment
 // holding two single-producer single-consumer byte rings, ring 0 from the creator (LISTEN) to

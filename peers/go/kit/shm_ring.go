@@ -1,4 +1,4 @@
-package main
+package kit
 
 // The two rings of a segment, as one side's connection (SHM.md, "Invariants and ordering").
 //

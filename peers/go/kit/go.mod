@@ -1,0 +1,3 @@
+module crosswire.dev/kit
+
+go 1.21
