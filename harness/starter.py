@@ -69,6 +69,7 @@ def init(target: Path, pyproject: bool = False) -> tuple[Project, list[Path]]:
     if missing:
         ignore.write_text("\n".join([*lines, "# crosswire's builds and reports", *missing]) + "\n", encoding="utf-8")
         written.append(ignore)
+    _write_new(target / "tests" / "test_interop.py", _template("test_interop.py", values), written)
     written += write_vectors(project)
     readme = target / "README.md"
     section = _template("README.section", {"@CONFIG@": where})

@@ -147,7 +147,7 @@ def built_project(tmp_path_factory):
             for name in names:
                 spec = proj.registry.get(name)
                 if spec is not None and not spec.missing_tools():
-                    result = P.build(spec)
+                    result = proj.build(spec)
                     assert result.status != "failed", f"{name} for {rel}: {result.detail}"
             _BUILT[key] = Project(dest)
         return _BUILT[key]
