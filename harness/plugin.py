@@ -40,7 +40,8 @@ def _csv(value: str | None) -> list[str] | None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("crosswire", "crosswire interop matrix")
-    group.addoption("--cw-root", default=None, help="crosswire checkout (default: found from rootdir)")
+    group.addoption("--cw-project", "--cw-root", dest="cw_root", default=None,
+                    help="the crosswire project (default: the nearest crosswire.toml at or above rootdir)")
     group.addoption("--cw-peers", default=None, help="comma-separated peers (default: all discovered)")
     group.addoption("--cw-transports", default=None, help="comma-separated transports (default: all)")
     group.addoption("--cw-cases", default=None, help="comma-separated globs of case ids")
@@ -52,7 +53,7 @@ _OPTIONS = pytest.StashKey[Options]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    root = config.getoption("--cw-root")
+    root = config.getoption("cw_root")
     config.stash[_OPTIONS] = Options(
         root=Path(root) if root else None,
         peers=_csv(config.getoption("--cw-peers")),
