@@ -83,7 +83,7 @@ class PeerSpec:
         exe = self.argv()[0]
         if "/" in exe:
             if not Path(exe).exists():
-                return f"run command {exe} does not exist; run `crosswire build`"
+                return f"run command {exe} does not exist; run `crosswire build` (`make peers` in crosswire's checkout)"
         elif shutil.which(exe) is None:
             return f"run command {exe!r} not found on PATH"
         return None

@@ -98,7 +98,7 @@ def test_missing_peer_binary_is_a_skip_with_the_fix(checkout):
                                  '[run]\ncommand = ["build/ghost"]\n[supports]\ntransports = ["uds"]\n')
     r = cli("matrix", "--root", str(checkout), "--cases", "integers.max")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "skipped" in r.stdout and "run `make peers`" in r.stdout
+    assert "skipped" in r.stdout and "run `crosswire build`" in r.stdout
 
 
 def test_garbage_peer_fails_its_cells_and_nothing_is_left_running(checkout):

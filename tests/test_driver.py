@@ -95,7 +95,7 @@ def test_pipelined_replies_come_back_in_order(make_peer):
 def test_missing_binary_says_run_make_peers(make_peer, tmp_path):
     spec = make_peer("")
     broken = spec.__class__(**{**spec.__dict__, "run": ("build/cw-peer",)})
-    with pytest.raises(PeerUnavailable, match="run `make peers`"):
+    with pytest.raises(PeerUnavailable, match="run `crosswire build`"):
         PeerProcess(broken)
     missing_tool = spec.__class__(**{**spec.__dict__, "requires": ("no-such-compiler-xyz",)})
     assert "no-such-compiler-xyz not found on PATH" in missing_tool.unavailable()

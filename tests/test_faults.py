@@ -83,4 +83,4 @@ def test_a_failed_build_is_reported_with_its_output(tmp_path):
     spec = load_manifest(d / "peer.toml")
     result = P.build(spec)
     assert result.status == "failed" and "nope.c" in result.detail and "exited 1" in result.detail
-    assert "run `make peers`" in (spec.unavailable() or "")       # and the peer is not run half-built
+    assert "run `crosswire build`" in (spec.unavailable() or "")       # and the peer is not run half-built
