@@ -59,9 +59,9 @@ FUZZ_SEED ?= time
 FUZZ_CC ?= clang
 FUZZ = fuzz/build
 FUZZ_FLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pedantic -g -O1 -fno-omit-frame-pointer \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ipeers/c -Ipeers/c/gen
-FUZZ_SRC = fuzz/c/fuzz_decode.c peers/c/cw_runtime.c peers/c/gen/cw_schema.c
-FUZZ_HEADERS = peers/c/cw_runtime.h peers/c/gen/cw_schema.h
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ipeers/c/kit/include -Ipeers/c/gen
+FUZZ_SRC = fuzz/c/fuzz_decode.c peers/c/kit/src/cw_runtime.c peers/c/gen/cw_schema.c
+FUZZ_HEADERS = peers/c/kit/include/cw_runtime.h peers/c/kit/include/cw_kit.h peers/c/gen/cw_schema.h
 
 fuzz: fuzz-build
 	mkdir -p $(FUZZ)/corpus-c fuzz/regressions/c fuzz/regressions/rust

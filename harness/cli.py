@@ -321,7 +321,7 @@ def cmd_codegen(project: Project, args: argparse.Namespace) -> int:
     bad = [n for n in args.lang or [] if n not in known]
     if bad:
         raise CrosswireError(f"unknown codegen backend {bad[0]!r}; known: {', '.join(known) or 'none'}")
-    langs = args.lang or [n for n in known if args.out or project.codegen_dir(n) or reference.is_checkout(project.root)]
+    langs = args.lang or [n for n in known if args.out or project.codegen_dir(n) or _laid_out(project, known[n])]
     if args.out and len(langs) != 1:
         raise CrosswireError("--out takes one language: add --lang L")
     if not langs:
@@ -341,6 +341,12 @@ def cmd_codegen(project: Project, args: argparse.Namespace) -> int:
     if not written:
         print("generated files are up to date")
     return 0
+
+
+def _laid_out(project: Project, backend: Any) -> bool:
+    """Whether a project keeps a language's reference peer where the backend writes it (crosswire's
+    checkout, or a copy of it): then `codegen` with no [codegen] table regenerates it in place."""
+    return all((project.root / rel).parent.is_dir() for rel in backend.generate(project.schema))
 
 
 def cmd_init(project: None, args: argparse.Namespace) -> int:

@@ -147,11 +147,20 @@ def owner(result: Result, results: list[Result], registry: dict[str, PeerSpec] |
 
 
 def rewrite(results: list[Result], registry: dict[str, PeerSpec]) -> dict[Path, int]:
-    """Rewrite every peer's list to the failures of this run; returns entries written per file."""
+    """Rewrite every peer's list to the failures of this run; returns entries written per file.
+    Failures a declared quirk explains are not listed; field= and cause= lines are kept, and the
+    failures they explain are not listed one by one."""
+    from . import quirks
     lines: dict[Path, list[str]] = {}
     for spec in registry.values():
         lines.setdefault(spec.dir / FILENAME, [])
+    kept = [e for e in load(registry) if e.field or e.cause]
+    for e in kept:
+        raw = e.source.read_text(encoding="utf-8").splitlines()[e.line - 1]
+        lines.setdefault(e.source, []).append(raw.strip())
     for r in results:
+        if quirks.reason(r.cell, registry) or any(e.matches(r) for e in kept):
+            continue
         if r.status in ("fail", "xfail"):
             path = registry[owner(r, results, registry)].dir / FILENAME
             first = next((ln for ln in r.detail.splitlines() if ln.startswith("likely cause:")), r.detail.splitlines()[0])

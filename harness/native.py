@@ -91,11 +91,12 @@ def build(schema: S.Schema, root: Path, workdir: Path) -> ModuleType:
     cdir, gen, lib = c_paths(root)
     if not lib.exists():
         raise CrosswireError(f"{lib} is missing: run `make peers` (the C peer builds its codec library)")
-    headers = [p.name for p in (cdir / "cw_runtime.h", *sorted(gen.glob("*.h"))) if p.exists()]
+    kit = cdir / "kit" / "include"          # the C kit's headers (cw_runtime.h, cw_kit.h)
+    headers = [p.name for p in (kit / "cw_runtime.h", *sorted(gen.glob("*.h"))) if p.exists()]
     ffi = cffi.FFI()
     ffi.cdef(cdef(schema))
     ffi.set_source(MODULE, "".join(f'#include "{h}"\n' for h in headers),
-                   include_dirs=[str(cdir), str(gen)], extra_link_args=[str(lib), f"-Wl,-rpath,{lib.parent}"],
+                   include_dirs=[str(kit), str(gen)], extra_link_args=[str(lib), f"-Wl,-rpath,{lib.parent}"],
                    extra_compile_args=["-std=c11"])
     workdir.mkdir(parents=True, exist_ok=True)
     try:

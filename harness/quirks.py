@@ -7,7 +7,8 @@ unnamed. Its peer says so in its manifest, with the side of the codec where it s
     [quirks]
     quiets-snan = "decode"      # "encode", "decode" or "both"
     ascii-text = "both"
-    ranges = { "ReadCoilsRequest.quantity" = [1, 2000] }   # refuses other values (both sides)
+    ranges = { "ReadCoilsRequest.quantity" = [1, 2000] }   # refuses other values (both sides; or
+                                                            # [0, 2000, "encode"], or a list of those)
 
 A cell in which that peer does that side of the codec on a case whose value holds such a value
 is an expected failure (xfail), its reason naming the quirk and the manifest; if it passes, it
@@ -65,20 +66,38 @@ def parse(table: object, where: str) -> tuple[tuple[str, Any], ...]:
     out: list[tuple[str, Any]] = []
     for name, side in table.items():
         if name == RANGES:
-            ok = isinstance(side, dict) and all(
-                isinstance(k, str) and "." in k and isinstance(v, list) and len(v) == 2
-                and all(isinstance(x, int) and not isinstance(x, bool) for x in v) and v[0] <= v[1]
-                for k, v in side.items())
-            if not ok:
-                raise ManifestError(f"{where}: quirks.ranges maps \"Message.field\" to [low, high], "
-                                    "e.g. { \"ReadCoilsRequest.quantity\" = [1, 2000] }")
-            out.append((RANGES, tuple((k, v[0], v[1]) for k, v in side.items())))
+            entries = _ranges(side)
+            if entries is None:
+                raise ManifestError(f"{where}: quirks.ranges maps \"Message.field\" to [low, high] (both sides), "
+                                    "[low, high, \"encode\" | \"decode\"], or a list of those, e.g. "
+                                    "{ \"ReadCoilsRequest.quantity\" = [[0, 2000, \"encode\"], [1, 2000, \"decode\"]] }")
+            out.append((RANGES, entries))
             continue
         if name not in CATALOGUE:
             raise ManifestError(f"{where}: unknown quirk {name!r}; known: {', '.join(CATALOGUE)}")
         if side not in SIDES:
             raise ManifestError(f"{where}: quirks.{name} must be one of {', '.join(SIDES)}, got {side!r}")
         out.append((name, side))
+    return tuple(out)
+
+
+def _ranges(table: object) -> tuple[tuple[str, int, int, str], ...] | None:
+    """quirks.ranges, checked: ((path, low, high, side), ...), or None when malformed."""
+    if not isinstance(table, dict):
+        return None
+    out = []
+    for path, value in table.items():
+        if not isinstance(path, str) or "." not in path or not isinstance(value, list) or not value:
+            return None
+        for entry in value if isinstance(value[0], list) else [value]:
+            if not isinstance(entry, list) or len(entry) not in (2, 3):
+                return None
+            low, high, *side = entry
+            side = side[0] if side else "both"
+            if not all(isinstance(x, int) and not isinstance(x, bool) for x in (low, high)) or low > high \
+                    or side not in SIDES:
+                return None
+            out.append((path, low, high, side))
     return tuple(out)
 
 
@@ -117,12 +136,32 @@ def _at(value: Any, path: list[str]) -> list[Any]:
     return []
 
 
-def out_of_range(message: S.Message, value: Any, ranges: tuple[tuple[str, int, int], ...]) -> str | None:
-    for path, low, high in ranges:
+def _counted(message: S.Message, value: Any, path: list[str]) -> list[int]:
+    """A count field (no value of its own: `count = "quantity"` on a later vec) as the number of
+    elements it carries in this value."""
+    if len(path) != 1 or not isinstance(value, dict):
+        return []
+    f = next((f for f in message.fields if f.name == path[0]), None)
+    if f is None or not f.count_of:
+        return []
+    target = next((t for t in message.fields if t.name == f.count_of), None)
+    counts = getattr(getattr(target, "type", None), "count", None)
+    unit = dict(getattr(counts, "fields", ())).get(f.name, "elements")
+    items = value.get(f.count_of)
+    return [len(items)] if unit == "elements" and isinstance(items, (list, bytes, str)) else []
+
+
+def out_of_range(message: S.Message, value: Any, ranges: tuple[tuple[str, int, int, str], ...],
+                 sides: set[str] | None = None) -> str | None:
+    """The first declared range this value breaks on one of `sides` of the codec (None: any side)."""
+    for path, low, high, side in ranges:
+        if sides is not None and not ({"encode", "decode"} if side == "both" else {side}) & sides:
+            continue
         head, *rest = path.split(".")
         if head != message.name:
             continue
-        bad = [v for v in _at(value, rest) if isinstance(v, int) and not low <= v <= high]
+        bad = [v for v in _at(value, rest) + _counted(message, value, rest)
+               if isinstance(v, int) and not low <= v <= high]
         if bad:
             return f"{path} = {bad[0]}, outside {low}..{high}"
     return None
@@ -141,16 +180,20 @@ def sides(kind: str, role: str) -> set[str]:
 
 def reason(cell: Any, registry: dict[str, Any]) -> str | None:
     """Why this cell is expected to fail by a declared quirk, else None."""
-    roles = [("sender", cell.sender)] + ([("receiver", cell.receiver)] if cell.receiver != cell.sender else [])
-    for role, name in roles:
+    plays: dict[str, set[str]] = {}          # peer -> the sides of the codec it does in this cell
+    for role, name in (("sender", cell.sender), ("receiver", cell.receiver)):
+        if cell.kind in ("encode", "decode") and role == "receiver":
+            continue
+        plays.setdefault(name, set()).update(sides(cell.kind, role))
+    for name, done in plays.items():
         spec = registry.get(name)
         for quirk, side in getattr(spec, "quirks", ()):
             if quirk == RANGES:
-                hit = out_of_range(cell.case.message, cell.case.value, side)
+                hit = out_of_range(cell.case.message, cell.case.value, side, done)
                 if hit:
                     return f"peer {name} refuses {hit} (quirks.ranges in {spec.manifest})"
                 continue
             wanted = {"encode", "decode"} if side == "both" else {side}
-            if wanted & sides(cell.kind, role) and triggered(cell.case.message, cell.case.value, quirk):
+            if wanted & done and triggered(cell.case.message, cell.case.value, quirk):
                 return f"peer {name} {CATALOGUE[quirk][0]} (quirks.{quirk} in {spec.manifest})"
     return None

@@ -106,8 +106,8 @@ def test_generated_c_compiles_for_every_schema(compiler, tmp_path):
     if shutil.which(compiler) is None:
         pytest.skip(f"{compiler} is not installed (.ci/run installs it)")
     flags = ["-std=c11", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", "-c",
-             f"-I{ROOT / 'peers/c'}"]
-    r = subprocess.run([compiler, *flags, "-o", tmp_path / "rt.o", ROOT / "peers/c/cw_runtime.c"],
+             f"-I{ROOT / 'peers/c/kit/include'}"]
+    r = subprocess.run([compiler, *flags, "-o", tmp_path / "rt.o", ROOT / "peers/c/kit/src/cw_runtime.c"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     for project in SCHEMAS:

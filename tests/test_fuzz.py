@@ -25,9 +25,9 @@ PROJECT = Project(ROOT)
 PEERS = list(PROJECT.registry.values())
 FUZZ = ROOT / "fuzz"
 RUST = ROOT / "peers" / "rust"
-C_SOURCES = [FUZZ / "c" / "fuzz_decode.c", ROOT / "peers/c/cw_runtime.c", ROOT / "peers/c/gen/cw_schema.c"]
+C_SOURCES = [FUZZ / "c" / "fuzz_decode.c", ROOT / "peers/c/kit/src/cw_runtime.c", ROOT / "peers/c/gen/cw_schema.c"]
 C_FLAGS = ["-std=c11", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-O1",
-           "-fno-omit-frame-pointer", "-fno-sanitize-recover=all", f"-I{ROOT / 'peers/c'}", f"-I{ROOT / 'peers/c/gen'}"]
+           "-fno-omit-frame-pointer", "-fno-sanitize-recover=all", f"-I{ROOT / 'peers/c/kit/include'}", f"-I{ROOT / 'peers/c/gen'}"]
 LIBFUZZER_PACKAGE = "libclang-rt-dev (Debian; it pulls in the runtime of the default clang, libclang-rt-14-dev on bookworm)"
 DECODE_CODES = {"const", "type", "length", "checksum", "truncated", "trailing", "bool", "enum", "flags", "char",
                 "utf8", "bigint", "padding", "union"}

@@ -113,12 +113,13 @@ def test_missing_library_is_a_clear_error(schema, tmp_path):
 
 
 def build_checkout(schema: S.Schema, root: Path) -> None:
-    """A checkout of the C peer's codec for `schema` at root: the runtime, the generated code,
-    and build/libcwcodec.so made by the peer's own Makefile (its warning flags included)."""
+    """A checkout of the C peer's codec for `schema` at root: the kit (its runtime), the generated
+    code, and build/libcwcodec.so made by the peer's own Makefile (its warning flags included)."""
     cdir = root / "peers" / "c"
     cdir.mkdir(parents=True)
-    for name in ("cw_runtime.c", "cw_runtime.h", "Makefile"):
+    for name in ("Makefile",):
         shutil.copy(ROOT / "peers" / "c" / name, cdir / name)
+    shutil.copytree(ROOT / "peers" / "c" / "kit", cdir / "kit", ignore=shutil.ignore_patterns("build"))
     for rel, text in cgen.BACKEND.generate(schema).items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
@@ -229,8 +230,8 @@ def test_every_crc_algorithm_through_the_c_loops(tmp_path):
     lines += ["    return 0;", "}"]
     (tmp_path / "crc.c").write_text("\n".join(lines))
     exe = tmp_path / "crc"
-    r = subprocess.run([CC, "-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{ROOT / 'peers/c'}",
-                        "-o", exe, tmp_path / "crc.c", ROOT / "peers/c/cw_runtime.c"], capture_output=True, text=True)
+    r = subprocess.run([CC, "-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{ROOT / 'peers/c/kit/include'}",
+                        "-o", exe, tmp_path / "crc.c", ROOT / "peers/c/kit/src/cw_runtime.c"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     got = dict(line.split() for line in subprocess.run([exe], capture_output=True, text=True).stdout.splitlines())
     assert {n: int(v) for n, v in got.items()} == {a.name: a.check for a in crc.ALGORITHMS.values()}

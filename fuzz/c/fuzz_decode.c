@@ -1,4 +1,4 @@
-/* fuzz_decode.c -- a libFuzzer target over the C peer's codec: peers/c/cw_runtime.c and the
+/* fuzz_decode.c -- a libFuzzer target over the C peer's codec: peers/c/kit/src/cw_runtime.c and the
  * generated peers/c/gen/cw_schema.c (`make fuzz`, README.md "Fuzzing").
  *
  * Every input is read two ways:

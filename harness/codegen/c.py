@@ -9,7 +9,7 @@ message, four functions that walk the fields in schema order: encode (struct -> 
 the message table; and the frame: cw_frame_write (header, length, seq, plain values, checksum),
 cw_frame_head (checks a header, says the frame's size) and cw_frame_verify (the checksum), with
 the CRC's 256-entry table. Everything these functions share (bytes by shifts, UTF-8, hex,
-errors and paths, the text tokens, the CRC loop) is hand-written, once, in peers/c/cw_runtime.c.
+errors and paths, the text tokens, the CRC loop) is hand-written, once, in the C kit: peers/c/kit/src/cw_runtime.c.
 """
 from __future__ import annotations
 
@@ -790,12 +790,13 @@ def header(schema: S.Schema) -> str:
  * Per message M: cw_encode_M, cw_decode_M, cw_parse_M (text tokens in) and cw_format_M
  * (text tokens out) return 0, or -1 with the contract's error text in the cw_ctx (see
  * cw_runtime.h); they speak the version cw_version says. cw_messages[] lists every message for
- * dispatch by name or id. The frame: cw_frame_write, cw_frame_head, cw_frame_verify.
+ * dispatch by name or id. The frame: cw_frame_write, cw_frame_head, cw_frame_verify. All of it
+ * for the C kit (cw_kit.h): cw_schema_protocol.
  */
 #ifndef CW_SCHEMA_H
 #define CW_SCHEMA_H
 
-#include "cw_runtime.h"
+#include "cw_kit.h"
 """]
     out += [
         f"#define CW_FORMAT_VERSION {schema.version}u   /* the newest protocol version (VERSION 1..this) */",
@@ -831,22 +832,9 @@ extern const cw_message_info cw_messages[CW_MESSAGE_COUNT];
 const cw_message_info *cw_message_by_name(const char *name, size_t len);
 const cw_message_info *cw_message_by_id(uint32_t id, int direction, const cw_message_info **other);
 
-/* A header field that carries a value chosen by the sender (SEND's <h>, RECV's report). */
-typedef struct cw_hfield {
-    const char *name;
-    uint8_t size;               /* bytes */
-    uint8_t is_signed;
-} cw_hfield;
+/* The header fields that carry a value chosen by the sender (SEND's <h>, RECV's report). */
 extern const cw_hfield cw_plain_fields[CW_PLAIN_MAX];
-
-/* What a checked header says (WIRE.md "Receiving"). */
-typedef struct cw_head {
-    const cw_message_info *msg;
-    size_t payload_len;
-    size_t size;                        /* the whole frame: header, payload, checksum */
-    uint64_t seq;
-    uint64_t plain[CW_PLAIN_MAX];       /* the plain header values as read (two's complement bits) */
-} cw_head;
+_Static_assert(CW_PLAIN_COUNT <= CW_HEAD_PLAIN_MAX, "the kit's cw_head holds CW_HEAD_PLAIN_MAX plain values");
 
 /* cw_frame_write frames the payload already at frame + CW_HEADER_SIZE: the header from the
  * declaration (constants, m's id, the length, seq, the plain values, which the caller has
@@ -869,6 +857,9 @@ int cw_text_to_wire(const char *message, const char *text, uint8_t *out, size_t 
                     char *err, size_t err_cap);
 int cw_wire_to_text(const char *message, const uint8_t *buf, size_t len, char *out, size_t cap,
                     char *err, size_t err_cap);
+
+/* The schema for the C kit's cw_peer_main (cw_kit.h): name NULL, adapters NULL; a main sets them. */
+extern const cw_protocol cw_schema_protocol;
 
 #endif /* CW_SCHEMA_H */
 """]
@@ -1040,6 +1031,28 @@ int cw_frame_verify(const uint8_t *frame, const cw_head *h, cw_ctx *c)
     return "\n".join(out)
 
 
+def protocol_source(schema: S.Schema) -> str:
+    """cw_schema_protocol: the schema as the kit sees it (cw_kit.h)."""
+    msgs = list(schema.messages.values())
+    if blob_ok(schema):
+        k = msgs.index(schema.messages["Blob"])
+        blob = (f"&cw_messages[{k}], offsetof(cw_Blob, checksum), offsetof(cw_Blob, data.len), "
+                "offsetof(cw_Blob, data.data), sizeof(((cw_Blob *)0)->data.data)")
+    else:
+        blob = "NULL, 0, 0, 0, 0"
+    return f"""/* ---------------------------------------------------------------- the protocol, for the kit */
+
+const cw_protocol cw_schema_protocol = {{
+    NULL, "c", CW_FORMAT_VERSION, CW_MAX_PAYLOAD, cw_messages, CW_MESSAGE_COUNT, CW_MAX_VALUE_SIZE, CW_MAX_TEXT,
+    CW_MAX_NAME,
+    {blob},
+    CW_FRAME, CW_HEADER_SIZE, CW_TRAILER_SIZE, CW_SEQ_OFFSET, CW_SEQ_SIZE, CW_SEQ_BIG, CW_PLAIN_COUNT, cw_plain_fields,
+    cw_frame_write, cw_frame_head, cw_frame_verify, cw_message_by_id,
+    NULL, 0,
+}};
+"""
+
+
 def source(schema: S.Schema) -> str:
     msgs = list(schema.messages.values())
     out = [generated_banner("//").rstrip("\n"), f"""/* cw_schema.c -- the codec of the {schema.name} schema: per struct and message, encode,
@@ -1048,6 +1061,7 @@ def source(schema: S.Schema) -> str:
 #include "cw_schema.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 """]
@@ -1127,6 +1141,7 @@ int cw_format_{n}(const cw_{n} *v, char *out, size_t cap, size_t *out_len, cw_ct
 }}
 """)
     out.append(frame_source(schema))
+    out.append(protocol_source(schema))
     out.append("""/* ---------------------------------------------------------------- generic entry points */
 
 /* Copies the error of c into err[0..err_cap) and returns -1. */
@@ -1188,6 +1203,192 @@ int cw_wire_to_text(const char *message, const uint8_t *buf, size_t len, char *o
 }
 """)
     return "\n".join(out)
+
+
+# ------------------------------------------------------------------ adapter peers (docs/kits.md)
+
+KIT = "peers/c/kit"     # the C kit in the checkout: a static library and headers, `make -C kit`
+
+
+def _encode_params(frames: bool) -> str:
+    extra = "uint64_t seq, const uint64_t *header, " if frames else ""
+    return f"{extra}uint8_t *out, size_t cap, size_t *out_len, cw_ctx *c"
+
+
+def _wrap(decl: str, width: int = 110) -> str:
+    """A C declaration cut after its commas into lines of at most `width`, aligned on the `(`."""
+    head, _, params = decl.partition("(")
+    indent, lines, line = " " * (len(head) + 1), [], head + "("
+    for i, p in enumerate(params.split(", ")):
+        piece = p + ("," if i < params.count(", ") else "")
+        if len(line) + len(piece) + 1 > width and not line.endswith("("):
+            lines.append(line.rstrip())
+            line = indent
+        line += piece + " "
+    return "\n".join([*lines, line.rstrip()])
+
+
+def _prototypes(m: S.Message, frames: bool) -> tuple[str, str]:
+    """The declarations of the adapter's encode and decode of m, without the `;`."""
+    n, buf = m.name, "frame" if frames else "buf"
+    return (_wrap(f"int adapter_encode_{n}(const cw_{n} *v, {_encode_params(frames)})"),
+            _wrap(f"int adapter_decode_{n}(const uint8_t *{buf}, size_t len, cw_{n} *v, cw_ctx *c)"))
+
+
+def _about(m: S.Message) -> str:
+    direction = f", {m.direction}" if m.direction else ""
+    return f"{m.name} (id {m.id:#04x}{direction})"
+
+
+def adapter_generated(schema: S.Schema, frames: bool) -> dict[str, str]:
+    """The generated files of a C adapter peer, relative to its folder: the schema's types, text
+    form, frame and reference codec (gen/cw_schema.*, as the reference peer has them), and the
+    table through which the kit calls the adapter's functions (gen/cw_adapter.*)."""
+    msgs = list(schema.messages.values())
+    what = ("whole frames: encode gets the value, the seq and the plain\n * header values in header order "
+            "(their bits); decode gets a frame the kit found on the stream\n * from the declared header"
+            if frames else "payloads (the frame is the kit's)")
+    h = [generated_banner("//").rstrip("\n"), f"""/* cw_adapter.h -- the adapter peer's side of the C kit for the {schema.name} schema: per message,
+ * the encode and decode you write in adapter.c around the library under test, and cw_adapter_main,
+ * which runs the kit's contract loop over them.
+ * The library handles {what}.
+ * Each returns 0, or -1 after cw_unimplemented(c), cw_adapter_fail(c, ...) or a codec error
+ * (cw_kit.h). */
+#ifndef CW_ADAPTER_H
+#define CW_ADAPTER_H
+
+#include "cw_schema.h"
+
+#define CW_ADAPTER_FRAMES {int(frames)}   /* 1: the library writes and reads whole frames */
+"""]
+    for m in msgs:
+        enc, dec = _prototypes(m, frames)
+        h += [f"/* {_about(m)} */", f"{enc};", f"{dec};", ""]
+    h += ["/* Runs the peer named `name` (as in its peer.toml) with these adapters: the exit status. */",
+          "int cw_adapter_main(const char *name, int argc, char **argv);", "", "#endif /* CW_ADAPTER_H */", ""]
+    c = [generated_banner("//").rstrip("\n"),
+         """/* cw_adapter.c -- the table the C kit calls the adapter's functions through (cw_kit.h). */
+#include "cw_adapter.h"
+
+#include <stddef.h>
+"""]
+    rows = []
+    args = "v, seq, header, out, cap, out_len, c" if frames else "v, out, cap, out_len, c"
+    for m in msgs:
+        n = m.name
+        c += [_wrap(f"static int enc_{n}(const void *v, {_encode_params(frames)})"), "{",
+              f"    return adapter_encode_{n}({args});", "}", "",
+              f"static int dec_{n}(const uint8_t *buf, size_t len, void *v, cw_ctx *c)", "{",
+              f"    return adapter_decode_{n}(buf, len, v, c);", "}", ""]
+        rows.append(f"    {{NULL, enc_{n}, dec_{n}}}," if frames else f"    {{enc_{n}, NULL, dec_{n}}},")
+    c += ["static const cw_adapter adapters[CW_MESSAGE_COUNT] = {", *rows, "};", "",
+          "int cw_adapter_main(const char *name, int argc, char **argv)", "{",
+          "    cw_protocol p = cw_schema_protocol;",
+          "    p.name = name;", "    p.adapters = adapters;", "    p.frames = CW_ADAPTER_FRAMES;",
+          "    return cw_peer_main(&p, argc, argv);", "}", ""]
+    return {"gen/cw_schema.h": header(schema), "gen/cw_schema.c": source(schema),
+            "gen/cw_adapter.h": "\n".join(h), "gen/cw_adapter.c": "\n".join(c)}
+
+
+def _field_lines(m: S.Message) -> list[str]:
+    """The comment lines that show a message's fields: schema type, then the C member."""
+    out = []
+    inner = dict(inner_types(m))
+    for f in m.fields:
+        if not f.has_value:
+            continue
+        base, suffix = c_type(f.type, m.name, f.name)
+        t = inner.get(f"cw_{m.name}_{f.name}")
+        if isinstance(t, S.Vec):
+            ebase, esuffix = c_type(t.elem, m.name, "items")
+            cdecl = f"{{ uint32_t count; {ebase} items[{t.max}]{esuffix}; }}"
+        elif t is not None:
+            cdecl = f"{{ uint32_t len; uint8_t data[{t.max}]; }}"
+        else:
+            cdecl = f"{base}{suffix}"
+        out.append(f" *   {f.name}: {S.type_name(f.type)}  (v->{c_name(f.name)}: {cdecl})")
+    return out or [" *   (no fields)"]
+
+
+def adapter_files(schema: S.Schema, name: str, kit: str, frames: bool) -> dict[str, str]:
+    """The files of a C adapter peer that are the user's, written once: peer.toml, the Makefile
+    (the kit at the relative path `kit`), main.c and adapter.c with one pair of stubs per message."""
+    toml = f"""name = "{name}"
+language = "c"
+contract = 2
+
+# An adapter peer: `crosswire build` rewrites gen/ from the schema, then runs the build command.
+[adapter]
+lang = "c"
+frames = {str(frames).lower()}
+
+[build]
+requires = ["cc", "make"]
+command = ["make"]
+outputs = ["build/cw-peer"]
+
+[run]
+command = ["build/cw-peer"]
+
+[supports]
+transports = ["uds", "tcp", "shm"]
+messages = "*"
+"""
+    make = f"""# The {name} peer: crosswire's C kit (KIT: a static library and headers), the code generated from the
+# schema (gen/, rewritten by `crosswire build`) and main.c and adapter.c (yours). Put the library
+# under test in LIBS (and its include flags in CFLAGS). Portable make (GNU and BSD).
+
+KIT = {kit}
+CFLAGS = -O2 -g
+LIBS =
+CW_FLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pedantic -I$(KIT)/include -Igen
+SRC = main.c adapter.c gen/cw_schema.c gen/cw_adapter.c
+HEADERS = gen/cw_schema.h gen/cw_adapter.h $(KIT)/include/cw_kit.h $(KIT)/include/cw_runtime.h
+
+all: kit-lib build/cw-peer
+
+kit-lib:
+	$(MAKE) -C $(KIT)
+
+$(KIT)/build/libcwkit.a:
+	$(MAKE) -C $(KIT)
+
+build/cw-peer: $(SRC) $(HEADERS) $(KIT)/build/libcwkit.a
+	mkdir -p build
+	$(CC) $(CW_FLAGS) $(CFLAGS) -o build/cw-peer $(SRC) $(KIT)/build/libcwkit.a $(LIBS) $(LDFLAGS)
+
+clean:
+	rm -rf build
+
+.PHONY: all kit-lib clean
+"""
+    main = f"""/* main.c -- the {name} peer: crosswire's C kit around the library under test (adapter.c). */
+#include "cw_adapter.h"
+
+int main(int argc, char **argv) {{
+    return cw_adapter_main("{name}", argc, argv);   /* the name as in peer.toml */
+}}
+"""
+    how = ("encode writes the whole frame (header, payload, checksum) of the value with the seq and the\n"
+           " * plain header values (`header`, in header order); decode reads a whole frame."
+           if frames else "encode writes the payload of the value; decode reads a payload.")
+    src = [f"""/* adapter.c -- the {name} adapter: per message, encode and decode through the library under test:
+ * {how}
+ * Each stub returns cw_unimplemented(c) (the harness skips the message) until you fill it in:
+ * return 0, or -1 after cw_adapter_fail(c, "what the library said") (`ERR runtime adapter ...`).
+ * The value types are in gen/cw_schema.h, with crosswire's own codec (cw_encode_M, cw_decode_M)
+ * should you want to compare. */
+#include "cw_adapter.h"
+"""]
+    for m in schema.messages.values():
+        enc, dec = _prototypes(m, frames)
+        unused = "v, seq, header, out, cap, out_len" if frames else "v, out, cap, out_len"
+        buf = "frame" if frames else "buf"
+        src += [f"/* {_about(m)}:", *_field_lines(m), " */",
+                enc, "{", *[f"    (void){a.strip()};" for a in unused.split(",")], "    return cw_unimplemented(c);", "}",
+                "", dec, "{", f"    (void){buf};", "    (void)len;", "    (void)v;", "    return cw_unimplemented(c);", "}",
+                ""]
+    return {"peer.toml": toml, "Makefile": make, "main.c": main, "adapter.c": "\n".join(src)}
 
 
 class CBackend:

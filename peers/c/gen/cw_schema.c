@@ -5,6 +5,7 @@
 #include "cw_schema.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1384,6 +1385,17 @@ int cw_frame_verify(const uint8_t *frame, const cw_head *h, cw_ctx *c)
     (void)c;
     return 0;
 }
+
+/* ---------------------------------------------------------------- the protocol, for the kit */
+
+const cw_protocol cw_schema_protocol = {
+    NULL, "c", CW_FORMAT_VERSION, CW_MAX_PAYLOAD, cw_messages, CW_MESSAGE_COUNT, CW_MAX_VALUE_SIZE, CW_MAX_TEXT,
+    CW_MAX_NAME,
+    &cw_messages[10], offsetof(cw_Blob, checksum), offsetof(cw_Blob, data.len), offsetof(cw_Blob, data.data), sizeof(((cw_Blob *)0)->data.data),
+    CW_FRAME, CW_HEADER_SIZE, CW_TRAILER_SIZE, CW_SEQ_OFFSET, CW_SEQ_SIZE, CW_SEQ_BIG, CW_PLAIN_COUNT, cw_plain_fields,
+    cw_frame_write, cw_frame_head, cw_frame_verify, cw_message_by_id,
+    NULL, 0,
+};
 
 /* ---------------------------------------------------------------- generic entry points */
 

@@ -9,12 +9,13 @@
  * Per message M: cw_encode_M, cw_decode_M, cw_parse_M (text tokens in) and cw_format_M
  * (text tokens out) return 0, or -1 with the contract's error text in the cw_ctx (see
  * cw_runtime.h); they speak the version cw_version says. cw_messages[] lists every message for
- * dispatch by name or id. The frame: cw_frame_write, cw_frame_head, cw_frame_verify.
+ * dispatch by name or id. The frame: cw_frame_write, cw_frame_head, cw_frame_verify. All of it
+ * for the C kit (cw_kit.h): cw_schema_protocol.
  */
 #ifndef CW_SCHEMA_H
 #define CW_SCHEMA_H
 
-#include "cw_runtime.h"
+#include "cw_kit.h"
 
 #define CW_FORMAT_VERSION 1u   /* the newest protocol version (VERSION 1..this) */
 #define CW_MAX_PAYLOAD 1048576u
@@ -317,22 +318,9 @@ extern const cw_message_info cw_messages[CW_MESSAGE_COUNT];
 const cw_message_info *cw_message_by_name(const char *name, size_t len);
 const cw_message_info *cw_message_by_id(uint32_t id, int direction, const cw_message_info **other);
 
-/* A header field that carries a value chosen by the sender (SEND's <h>, RECV's report). */
-typedef struct cw_hfield {
-    const char *name;
-    uint8_t size;               /* bytes */
-    uint8_t is_signed;
-} cw_hfield;
+/* The header fields that carry a value chosen by the sender (SEND's <h>, RECV's report). */
 extern const cw_hfield cw_plain_fields[CW_PLAIN_MAX];
-
-/* What a checked header says (WIRE.md "Receiving"). */
-typedef struct cw_head {
-    const cw_message_info *msg;
-    size_t payload_len;
-    size_t size;                        /* the whole frame: header, payload, checksum */
-    uint64_t seq;
-    uint64_t plain[CW_PLAIN_MAX];       /* the plain header values as read (two's complement bits) */
-} cw_head;
+_Static_assert(CW_PLAIN_COUNT <= CW_HEAD_PLAIN_MAX, "the kit's cw_head holds CW_HEAD_PLAIN_MAX plain values");
 
 /* cw_frame_write frames the payload already at frame + CW_HEADER_SIZE: the header from the
  * declaration (constants, m's id, the length, seq, the plain values, which the caller has
@@ -355,5 +343,8 @@ int cw_text_to_wire(const char *message, const char *text, uint8_t *out, size_t 
                     char *err, size_t err_cap);
 int cw_wire_to_text(const char *message, const uint8_t *buf, size_t len, char *out, size_t cap,
                     char *err, size_t err_cap);
+
+/* The schema for the C kit's cw_peer_main (cw_kit.h): name NULL, adapters NULL; a main sets them. */
+extern const cw_protocol cw_schema_protocol;
 
 #endif /* CW_SCHEMA_H */

@@ -1,4 +1,4 @@
-/* transport.h -- the one interface peer.c sees for every transport (uds.h, tcp.h, shm.h):
+/* transport.h -- the one interface kit.c sees for every transport (uds.h, tcp.h, shm.h):
  *
  *   - a listener (after LISTEN) that accepts one connection before a deadline, and closes;
  *   - a connection (after CONNECT or ACCEPT) that reads what is there with a deadline, writes
@@ -6,7 +6,7 @@
  *
  * Deadlines are cw_now_ns() values (platform.h); CW_NO_DEADLINE waits for ever. A function
  * that fails returns -1 and fills the cw_terr it was given with the contract's error kind
- * ("timeout", "runtime" or "unsupported") and a text; peer.c turns it into the `ERR` reply.
+ * ("timeout", "runtime" or "unsupported") and a text; kit.c turns it into the `ERR` reply.
  *
  * The two socket transports (uds.c, tcp.c) share one connection over a stream socket and the
  * waits around it (the cw_sock_* functions at the end, in transport.c); they differ only in

@@ -1,18 +1,19 @@
-/* peer.c -- the C peer of crosswire.
+/* kit.c -- the contract loop of the C kit (cw_peer_main, cw_kit.h).
  *
  * It answers the harness on the control channel of protocols/PEER_CONTRACT.md (contract 2):
  * one request line on stdin, one reply line on stdout. It carries messages in the frame the
- * schema declares (protocols/WIRE.md), with the generated codec and frame functions of
- * gen/cw_schema.c, over one of three transports behind the interface of transport.h: Unix
- * stream sockets (uds.c), TCP (tcp.c) or shared-memory rings (shm.c). Each is a byte stream;
- * frames are found in it here, from the declaration alone: CW_HEADER_SIZE bytes, then the
- * size cw_frame_head reads from them. Nothing here knows a protocol: a schema without a frame
- * gets `ERR unsupported` for SEND, RECV and ECHO, one without crosswire's Blob for the streams
- * and the bench. C11 and POSIX only. Every buffer is allocated once, at start, with a size
- * bounded by the schema; every blocking wait honours the request's timeout.
+ * schema declares (protocols/WIRE.md), with the codec and frame functions the cw_protocol
+ * names (the generated code's, or an adapter's), over one of three transports behind the
+ * interface of transport.h: Unix stream sockets (uds.c), TCP (tcp.c) or shared-memory rings
+ * (shm.c). Each is a byte stream; frames are found in it here, from the declaration alone:
+ * header_size bytes, then the size frame_head reads from them. Nothing here knows a protocol:
+ * a schema without a frame gets `ERR unsupported` for SEND, RECV and ECHO, one without
+ * crosswire's Blob for the streams and the bench. C11 and POSIX only. Every buffer is allocated
+ * once, at start, with a size bounded by the schema; every blocking wait honours the request's
+ * timeout.
  */
 #include "bench.h"
-#include "cw_schema.h"
+#include "cw_kit.h"
 #include "platform.h"
 #include "shm.h"
 #include "stream.h"
@@ -27,18 +28,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PEER_NAME "c"           /* as in peer.toml: HELLO must report the same */
-#define PEER_LANGUAGE "c"
 #define CONTRACT "2"
 #define MAX_ADDRESS CW_UDS_MAX_PATH  /* bytes of an address (a shm name and a tcp address are shorter) */
-#define MAX_WORDS (6 + CW_PLAIN_COUNT)   /* request words kept apart; the rest is the value text */
-#define FRAME_MAX CW_FRAME_MAX
-#define LINE_LIMIT (8 * (size_t)CW_MAX_PAYLOAD + 65536)   /* bytes of a request line */
+#define MAX_WORDS (6 + CW_HEAD_PLAIN_MAX)   /* request words kept apart; the rest is the value text */
 /* printf arguments for "%.*s" that quote word i of a request, at most 40 characters */
 #define WORD(rq, i) (int)((rq)->word_len[i] < 40 ? (rq)->word_len[i] : 40), (rq)->word[i]
-#define REPLY_MAX (2 * (size_t)CW_MAX_PAYLOAD + CW_MAX_TEXT + CW_MAX_NAME + CW_ERR_MAX + 64 + 24 * CW_PLAIN_COUNT)
 #define NO_FRAME "the schema declares no frame"
-static const size_t PLAIN_COUNT = CW_PLAIN_COUNT;   /* (a variable: no "always false" warning for 0) */
+#define ADAPTER_TEXT_MAX 200    /* characters of an adapter's error text kept */
+
+static const cw_protocol *K;    /* the protocol being run (cw_peer_main) */
 
 /* A request line split at single spaces: the first words apart, and where the rest starts. */
 typedef struct request {
@@ -53,15 +51,19 @@ typedef struct request {
 static struct {
     cw_listener *listener;      /* the endpoint after LISTEN, or NULL */
     cw_conn *conn;              /* the connection after CONNECT or ACCEPT, or NULL */
-    uint8_t *in;                /* bytes read from conn: in[in_pos..in_len) of FRAME_MAX not used yet */
+    uint8_t *in;                /* bytes read from conn: in[in_pos..in_len) of frame_max not used yet */
     size_t in_pos, in_len;
-    uint8_t *frame;             /* a frame being written, FRAME_MAX */
-    void *value;                /* one message value, CW_MAX_VALUE_SIZE */
-    char *reply;                /* the reply line being built, REPLY_MAX */
+    uint8_t *frame;             /* a frame being written, frame_max */
+    uint8_t *scratch;           /* a framing adapter's frame for ENCODE and DECODE, frame_max */
+    void *value;                /* one message value, max_value_size */
+    char *reply;                /* the reply line being built, reply_max */
     size_t reply_len;
     uint64_t waits;             /* ring sleeps of the connections closed already (BLAST/DRAIN) */
     int quitting;
-} P = {NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0};
+    size_t frame_max;           /* the largest frame: header, max_payload, trailer */
+    size_t line_limit;          /* bytes of a request line: 8 x max_payload + 65536 */
+    size_t reply_max;           /* bytes of a reply line */
+} P;
 
 /* ------------------------------------------------------------------ replies */
 
@@ -70,18 +72,18 @@ static int ok(const char *fmt, ...) {
     va_list ap;
     int n;
     va_start(ap, fmt);
-    n = vsnprintf(P.reply, REPLY_MAX, fmt, ap);
+    n = vsnprintf(P.reply, P.reply_max, fmt, ap);
     va_end(ap);
-    P.reply_len = n < 0 ? 0 : (size_t)n >= REPLY_MAX ? REPLY_MAX - 1 : (size_t)n;
+    P.reply_len = n < 0 ? 0 : (size_t)n >= P.reply_max ? P.reply_max - 1 : (size_t)n;
     return 0;
 }
 
 /* Sets the reply to "ERR <kind> <detail>". Returns -1. */
 static int err(const char *kind, const char *fmt, ...) {
     va_list ap;
-    int n = snprintf(P.reply, REPLY_MAX, "ERR %s ", kind);
+    int n = snprintf(P.reply, P.reply_max, "ERR %s ", kind);
     va_start(ap, fmt);
-    vsnprintf(P.reply + n, REPLY_MAX - (size_t)n, fmt, ap);
+    vsnprintf(P.reply + n, P.reply_max - (size_t)n, fmt, ap);
     va_end(ap);
     P.reply_len = strlen(P.reply);
     return -1;
@@ -102,9 +104,13 @@ static int usage(const request *rq, size_t args, const char *text) {
 
 /* The message named by word i, or NULL after an `ERR request` reply. */
 static const cw_message_info *message(const request *rq, size_t i) {
-    const cw_message_info *m = cw_message_by_name(rq->word[i], rq->word_len[i]);
-    if (m == NULL) err("request", "unknown message '%.*s'", WORD(rq, i));
-    return m;
+    size_t k;
+    for (k = 0; k < K->message_count; k++) {
+        const cw_message_info *m = &K->messages[k];
+        if (strlen(m->name) == rq->word_len[i] && memcmp(m->name, rq->word[i], rq->word_len[i]) == 0) return m;
+    }
+    err("request", "unknown message '%.*s'", WORD(rq, i));
+    return NULL;
 }
 
 /* Parses word i as [0-9]+ into *v; *over is set (and *v meaningless) above UINT64_MAX. */
@@ -190,12 +196,12 @@ static int fill(size_t count, uint64_t deadline) {
         size_t have = P.in_len - P.in_pos;
         cw_terr e;
         long n;
-        if (P.in_pos + count > FRAME_MAX) {         /* make room: the unused bytes to the front */
+        if (P.in_pos + count > P.frame_max) {         /* make room: the unused bytes to the front */
             memmove(P.in, P.in + P.in_pos, have);
             P.in_pos = 0;
             P.in_len = have;
         }
-        n = P.conn->ops->read(P.conn, P.in + P.in_len, FRAME_MAX - P.in_len, deadline, &e);
+        n = P.conn->ops->read(P.conn, P.in + P.in_len, P.frame_max - P.in_len, deadline, &e);
         if (n > 0) {
             P.in_len += (size_t)n;
         } else if (n == 0 && have == 0) {
@@ -214,14 +220,14 @@ static int fill(size_t count, uint64_t deadline) {
 
 /* Reads one whole frame, its header checked (a message of `direction`), without decoding it:
  * *frame points into P.in until the next read. The header's size is the declaration's, the
- * frame's from the header (cw_frame_head). A bad header closes the connection (the stream is
+ * frame's from the header (frame_head). A bad header closes the connection (the stream is
  * out of step). */
 static int frame_head_in(uint64_t deadline, int direction, const uint8_t **frame, cw_head *h) {
     cw_ctx c;
-    if (!CW_FRAME) return err("unsupported", NO_FRAME);
+    if (!K->has_frame) return err("unsupported", NO_FRAME);
     if (P.conn == NULL) return err("runtime", "no connection: CONNECT or ACCEPT first");
-    if (fill(CW_HEADER_SIZE, deadline)) return -1;
-    if (cw_frame_head(P.in + P.in_pos, direction, h, &c)) {
+    if (fill(K->header_size, deadline)) return -1;
+    if (K->frame_head(P.in + P.in_pos, direction, h, &c)) {
         close_conn();
         return err_ctx(&c);
     }
@@ -241,16 +247,6 @@ static int frame_in(uint64_t deadline, const uint8_t **frame, size_t *size) {
     return 0;
 }
 
-/* Reads one whole frame, checks its checksum and decodes its payload into P.value. A bad
- * checksum or payload, read whole, leaves the connection open. */
-static int read_frame(uint64_t deadline, int direction, cw_head *h) {
-    const uint8_t *f = NULL;
-    cw_ctx c;
-    if (frame_head_in(deadline, direction, &f, h)) return -1;
-    if (cw_frame_verify(f, h, &c)) return err_ctx(&c);
-    return cw_decode_message(h->msg, f + CW_HEADER_SIZE, h->payload_len, P.value, &c) ? err_ctx(&c) : 0;
-}
-
 /* Writes all of a frame (bench.h's io). */
 static int frame_out(const uint8_t *frame, size_t len) {
     cw_terr e;
@@ -258,12 +254,153 @@ static int frame_out(const uint8_t *frame, size_t len) {
     return P.conn->ops->write(P.conn, frame, len, &e) ? err_t(&e) : 0;
 }
 
-/* Frames the payload at P.frame + CW_HEADER_SIZE (with seq and the plain header values, in
- * range) and writes the whole frame, waiting as long as the reader needs (the contract gives
- * SEND and ECHO no timeout; the harness's own timeout is the bound). */
-static int write_frame(const cw_message_info *m, uint64_t seq, const uint64_t *plain, size_t payload_len) {
-    return frame_out(P.frame, cw_frame_write(P.frame, m, payload_len, seq, plain));
+/* ------------------------------------------------------------------ the codec: generated or adapter */
+
+int cw_unimplemented(cw_ctx *c) {
+    c->state = CW_UNIMPLEMENTED;
+    c->err[0] = '\0';
+    return -1;
 }
+
+int cw_adapter_fail(cw_ctx *c, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    va_end(ap);
+    c->state = CW_ADAPTER;
+    return -1;
+}
+
+/* An adapter's failure (op "encode" or "decode") as the contract's error text in c->err. */
+static int adapter_error(const cw_message_info *m, const char *op, cw_ctx *c) {
+    char text[ADAPTER_TEXT_MAX + 1];
+    size_t i;
+    if (c->state == CW_FAILED) return -1;               /* a codec error: as it is */
+    if (c->state == CW_UNIMPLEMENTED) {
+        snprintf(c->err, sizeof c->err, "unsupported adapter: %s is not implemented", m->name);
+        return -1;
+    }
+    if (c->state != CW_ADAPTER) snprintf(c->err, sizeof c->err, "failed without saying why");
+    for (i = 0; i < ADAPTER_TEXT_MAX && c->err[i]; i++) text[i] = c->err[i];
+    text[i] = '\0';
+    for (i = 0; text[i]; i++)
+        if (text[i] == '\n' || text[i] == '\r') text[i] = ' ';
+    snprintf(c->err, sizeof c->err, "runtime adapter %s %s: %s", op, m->name, text);
+    c->state = CW_FAILED;
+    return -1;
+}
+
+static const cw_adapter *adapter_of(const cw_message_info *m) {
+    return K->adapters ? &K->adapters[m - K->messages] : NULL;
+}
+
+/* Calls an adapter's function through its row: NULL is not implemented. */
+#define ADAPTER_CALL(m, op, fn, ...) \
+    ((fn) == NULL ? (cw_unimplemented(c), adapter_error(m, op, c)) : (fn)(__VA_ARGS__) ? adapter_error(m, op, c) : 0)
+
+/* Frames a value with seq and the plain values into out (frame_max bytes): the codec's payload
+ * and frame_write, or a framing adapter's frame as it is. *size is the frame's. */
+static int encode_payload(const cw_message_info *m, const void *v, uint8_t *out, size_t *len, cw_ctx *c);
+
+static int frame_value(const cw_message_info *m, const void *v, uint64_t seq, const uint64_t *plain, uint8_t *out,
+                       size_t *size, cw_ctx *c) {
+    const cw_adapter *a = adapter_of(m);
+    size_t len = 0;
+    if (a != NULL && K->frames) {
+        cw_begin(c, "encode", m->name);
+        return ADAPTER_CALL(m, "encode", a->encode_frame, v, seq, plain, out, P.frame_max, size, c);
+    }
+    if (encode_payload(m, v, out, &len, c)) return -1;
+    *size = K->has_frame ? K->frame_write(out, m, len, seq, plain) : len;
+    return 0;
+}
+
+/* The payload of a value at out + header_size: the generated codec's or a payload adapter's. */
+static int encode_payload(const cw_message_info *m, const void *v, uint8_t *out, size_t *len, cw_ctx *c) {
+    const cw_adapter *a = adapter_of(m);
+    if (a != NULL) {
+        cw_begin(c, "encode", m->name);
+        cw_begin(c, "encode", m->name);
+        if (ADAPTER_CALL(m, "encode", a->encode, v, out + K->header_size, K->max_payload, len, c)) return -1;
+        if (*len > K->max_payload) {
+            cw_adapter_fail(c, "%zu bytes, more than max_payload %u", *len, (unsigned)K->max_payload);
+            return adapter_error(m, "encode", c);
+        }
+        return 0;
+    }
+    return cw_encode_message(m, v, out + K->header_size, K->max_payload, len, c);
+}
+
+/* The payload of a value into P.frame + header_size (ENCODE): a framing adapter's frame is
+ * checked as a receiver would (constants, id, length, checksum), its payload kept. */
+static int payload_of(const cw_message_info *m, const void *v, size_t *len, cw_ctx *c) {
+    static const uint64_t zeros[CW_HEAD_PLAIN_MAX];
+    cw_head h;
+    size_t size = 0;
+    if (!(K->adapters && K->frames)) {
+        if (frame_value(m, v, 0, zeros, P.frame, &size, c)) return -1;
+        *len = K->has_frame ? size - K->header_size - K->trailer_size : size;
+        return 0;
+    }
+    if (frame_value(m, v, 0, zeros, P.scratch, &size, c)) return -1;
+    if (size < K->header_size || K->frame_head(P.scratch, m->direction, &h, c) || K->frame_verify(P.scratch, &h, c)) {
+        if (size < K->header_size) cw_adapter_fail(c, "a frame of %zu bytes, shorter than a header", size);
+        else cw_adapter_fail(c, "its frame fails the declared header: %s", c->err);
+        return adapter_error(m, "encode", c);
+    }
+    if (h.msg != m || h.size != size) {
+        cw_adapter_fail(c, "its frame is %s of %zu bytes, not %s of %zu", h.msg->name, size, m->name, h.size);
+        return adapter_error(m, "encode", c);
+    }
+    memcpy(P.frame + K->header_size, P.scratch + K->header_size, h.payload_len);
+    *len = h.payload_len;
+    return 0;
+}
+
+/* Decodes a payload (DECODE) into P.value: a framing adapter gets it framed with seq 0 and
+ * plain values 0. */
+static int decode_payload(const cw_message_info *m, const uint8_t *buf, size_t len, cw_ctx *c) {
+    static const uint64_t zeros[CW_HEAD_PLAIN_MAX];
+    const cw_adapter *a = adapter_of(m);
+    if (a == NULL) return cw_decode_message(m, buf, len, P.value, c);
+    cw_begin(c, "decode", m->name);
+    memset(P.value, 0, m->size);
+    if (!K->frames) return ADAPTER_CALL(m, "decode", a->decode, buf, len, P.value, c);
+    if (len > K->max_payload)
+        return cw_fail(c, "length", "%zu bytes, more than max_payload %u", len, (unsigned)K->max_payload);
+    memcpy(P.scratch + K->header_size, buf, len);
+    len = K->frame_write(P.scratch, m, len, 0, zeros);
+    return ADAPTER_CALL(m, "decode", a->decode, P.scratch, len, P.value, c);
+}
+
+/* Reads one whole frame and decodes it into P.value: the checksum, then the payload (a framing
+ * adapter gets the whole frame and checks what it checks). A bad checksum or payload, read
+ * whole, leaves the connection open. */
+static int read_frame(uint64_t deadline, int direction, cw_head *h) {
+    const cw_adapter *a;
+    const uint8_t *f = NULL;
+    cw_ctx ctx, *c = &ctx;
+    if (frame_head_in(deadline, direction, &f, h)) return -1;
+    a = adapter_of(h->msg);
+    if (a != NULL && K->frames) {
+        cw_begin(c, "decode", h->msg->name);
+        memset(P.value, 0, h->msg->size);
+        return ADAPTER_CALL(h->msg, "decode", a->decode, f, h->size, P.value, c) ? err_ctx(c) : 0;
+    }
+    if (K->frame_verify(f, h, c)) return err_ctx(c);
+    return decode_payload(h->msg, f + K->header_size, h->payload_len, c) ? err_ctx(c) : 0;
+}
+
+/* Frames P.value (message m) with seq and the plain header values, in range, and writes the
+ * whole frame, waiting as long as the reader needs (the contract gives SEND and ECHO no
+ * timeout; the harness's own timeout is the bound). *size is the frame's. */
+static int write_value(const cw_message_info *m, uint64_t seq, const uint64_t *plain, size_t *size) {
+    cw_ctx c;
+    if (frame_value(m, P.value, seq, plain, P.frame, size, &c)) return err_ctx(&c);
+    return frame_out(P.frame, *size);
+}
+
+static int framing(void) { return K->adapters != NULL && K->frames; }
 
 /* ------------------------------------------------------------------ requests */
 
@@ -276,9 +413,9 @@ static int do_hello(request *rq) {
     if (usage(rq, 1, "HELLO <contract>")) return -1;
     if (rq->word_len[1] != strlen(CONTRACT) || memcmp(rq->word[1], CONTRACT, strlen(CONTRACT)) != 0)
         return err("unsupported", "contract %.*s", WORD(rq, 1));
-    return ok("OK name=%s language=%s contract=%s transports=uds,shm,tcp messages=* ptr_bits=%u byte_order=%s",
-              PEER_NAME, PEER_LANGUAGE, CONTRACT, (unsigned)(sizeof(void *) * 8),
-              first == 4 ? "little" : first == 1 ? "big" : "unknown");
+    return ok("OK name=%s language=%s contract=%s transports=uds,shm,tcp messages=* ptr_bits=%u byte_order=%s kit=%d",
+              K->name, K->language, CONTRACT, (unsigned)(sizeof(void *) * 8),
+              first == 4 ? "little" : first == 1 ? "big" : "unknown", CW_KIT_VERSION);
 }
 
 /* The value text: the words from word i on (none if there are fewer words). */
@@ -287,37 +424,36 @@ static void value_text(const request *rq, size_t i, const char **text, size_t *l
     *len = (size_t)(rq->line + rq->len - *text);
 }
 
-/* Parses the value text from word i and encodes it at P.frame + CW_HEADER_SIZE. */
-static int encode_value(const request *rq, size_t i, const cw_message_info *m, size_t *len) {
+/* Parses the value text from word i into P.value. */
+static int parse_value(const request *rq, size_t i, const cw_message_info *m) {
     const char *text;
     size_t n;
     cw_ctx c;
     value_text(rq, i, &text, &n);
-    if (cw_parse_message(m, text, n, P.value, &c) ||
-        cw_encode_message(m, P.value, P.frame + CW_HEADER_SIZE, CW_MAX_PAYLOAD, len, &c))
-        return err_ctx(&c);
-    return 0;
+    return cw_parse_message(m, text, n, P.value, &c) ? err_ctx(&c) : 0;
 }
 
-/* Formats P.value into the reply after `prefix` (which it keeps). */
-static int reply_value(const cw_message_info *m, const char *prefix) {
+/* Formats P.value into the reply after what it holds (a space between, none for no value). */
+static int reply_value(const cw_message_info *m) {
     cw_ctx c;
-    size_t n = 0, at;
-    ok("%s ", prefix);
-    at = P.reply_len;
-    if (cw_format_message(m, P.value, P.reply + at, REPLY_MAX - at, &n, &c)) return err_ctx(&c);
-    P.reply_len = n ? at + n : at - 1;                       /* no value: no trailing space */
+    size_t n = 0, at = P.reply_len + 1;
+    P.reply[P.reply_len] = ' ';
+    if (cw_format_message(m, P.value, P.reply + at, P.reply_max - at, &n, &c)) return err_ctx(&c);
+    if (n) P.reply_len = at + n;
+    else P.reply[P.reply_len] = '\0';
     return 0;
 }
 
 /* ENCODE <Message> <value>: the payload as a blob. */
 static int do_encode(request *rq) {
     const cw_message_info *m = NULL;
-    size_t len;
+    size_t len = 0;
+    cw_ctx c;
     if (rq->count < 2) return err("request", "usage: ENCODE <Message> <value>");
-    if ((m = message(rq, 1)) == NULL || encode_value(rq, 2, m, &len)) return -1;
+    if ((m = message(rq, 1)) == NULL || parse_value(rq, 2, m)) return -1;
+    if (payload_of(m, P.value, &len, &c)) return err_ctx(&c);
     ok("OK x");
-    cw_hex_encode(P.frame + CW_HEADER_SIZE, len, P.reply + P.reply_len);
+    cw_hex_encode(P.frame + K->header_size, len, P.reply + P.reply_len);
     P.reply_len += 2 * len;
     return 0;
 }
@@ -333,8 +469,9 @@ static int do_decode(request *rq) {
     n = rq->word_len[2];
     if (hex[0] != 'x' || n % 2 != 1 || cw_hex_decode(hex + 1, n - 1, (uint8_t *)hex))
         return err("request", "bad blob '%.*s'", WORD(rq, 2));
-    if (cw_decode_message(m, (uint8_t *)hex, n / 2, P.value, &c)) return err_ctx(&c);
-    return reply_value(m, "OK");
+    if (decode_payload(m, (uint8_t *)hex, n / 2, &c)) return err_ctx(&c);
+    ok("OK");
+    return reply_value(m);
 }
 
 /* LISTEN uds <path> | LISTEN shm <name> [capacity] | LISTEN tcp <host>:<port>: create the
@@ -441,8 +578,8 @@ static int header_value(const request *rq, size_t i, const cw_hfield *f, uint64_
 /* The tokens after the message name in RECV's reply: seq, then the plain header values. */
 static void frame_tokens(const cw_head *h, char *out, size_t cap) {
     size_t i, n = (size_t)snprintf(out, cap, "%" PRIu64, h->seq);
-    for (i = 0; i < PLAIN_COUNT && n < cap; i++) {
-        const cw_hfield *f = &cw_plain_fields[i];
+    for (i = 0; i < K->plain_count && n < cap; i++) {
+        const cw_hfield *f = &K->plain_fields[i];
         n += (size_t)(f->is_signed ? snprintf(out + n, cap - n, " %" PRId64, cw_signed(h->plain[i], f->size))
                                    : snprintf(out + n, cap - n, " %" PRIu64, h->plain[i]));
     }
@@ -460,42 +597,49 @@ static int direction_of(const request *rq, size_t i, int *direction) {
 
 /* SEND <Message> <seq> [<h>...] <value>: errors in the contract's order: request (the line,
  * then the value's tokens), encode (the value, then the seq's range, then the header values'),
- * runtime (no connection, a failed write). */
+ * runtime (no connection, a failed write). A framing adapter encodes after the range checks:
+ * it needs the seq and the header values. */
 static int do_send(request *rq) {
     const cw_message_info *m = NULL;
-    uint64_t seq, plain[CW_PLAIN_MAX], mag;
-    size_t len, i, first = 3 + CW_PLAIN_COUNT;
+    uint64_t seq, plain[CW_HEAD_PLAIN_MAX], mag;
+    size_t len = 0, size = 0, i, first = 3 + K->plain_count;
     int seq_over, over, neg;
-    if (!CW_FRAME) return err("unsupported", NO_FRAME);
+    cw_ctx c;
+    if (!K->has_frame) return err("unsupported", NO_FRAME);
     if (rq->count < first) return err("request", "usage: SEND <Message> <seq> [<header value>...] <value>");
     if ((m = message(rq, 1)) == NULL) return -1;
     if (digits(rq, 2, &seq, &seq_over)) return err("request", "bad seq '%.*s'", WORD(rq, 2));
-    for (i = 0; i < PLAIN_COUNT; i++)
+    for (i = 0; i < K->plain_count; i++)
         if (header_word(rq, 3 + i, &neg, &mag, &over))
-            return err("request", "bad value '%.*s' for frame.%s", WORD(rq, 3 + i), cw_plain_fields[i].name);
-    if (encode_value(rq, first, m, &len)) return -1;
-    if (seq_over || (CW_SEQ_SIZE == 0 && seq != 0) || seq > max_of(CW_SEQ_SIZE))
+            return err("request", "bad value '%.*s' for frame.%s", WORD(rq, 3 + i), K->plain_fields[i].name);
+    if (parse_value(rq, first, m)) return -1;
+    if (!framing() && encode_payload(m, P.value, P.frame, &len, &c)) return err_ctx(&c);
+    if (seq_over || (K->seq_size == 0 && seq != 0) || seq > max_of(K->seq_size))
         return err("encode", "range frame.seq %.*s does not fit the frame's seq (0..%" PRIu64 ")", WORD(rq, 2),
-                   CW_SEQ_SIZE ? max_of(CW_SEQ_SIZE) : 0);
-    for (i = 0; i < PLAIN_COUNT; i++)
-        if (header_value(rq, 3 + i, &cw_plain_fields[i], &plain[i])) return -1;
-    if (write_frame(m, seq, plain, len)) return -1;
-    return ok("OK %zu", CW_HEADER_SIZE + len + CW_TRAILER_SIZE);
+                   K->seq_size ? max_of(K->seq_size) : 0);
+    for (i = 0; i < K->plain_count; i++)
+        if (header_value(rq, 3 + i, &K->plain_fields[i], &plain[i])) return -1;
+    if (framing()) {
+        if (write_value(m, seq, plain, &size)) return -1;
+    } else if (frame_out(P.frame, size = K->frame_write(P.frame, m, len, seq, plain))) {
+        return -1;
+    }
+    return ok("OK %zu", size);
 }
 
 /* RECV <timeout_ms> [request|response]: one frame, reported as <Message> <seq> [<h>...] <value>. */
 static int do_recv(request *rq) {
     uint64_t deadline = 0;
     int direction = CW_EITHER;
-    char prefix[64 + CW_MAX_NAME + 24 * CW_PLAIN_COUNT], tokens[24 + 24 * CW_PLAIN_COUNT];
+    char tokens[24 + 24 * CW_HEAD_PLAIN_MAX];
     cw_head h;
-    if (!CW_FRAME) return err("unsupported", NO_FRAME);
+    if (!K->has_frame) return err("unsupported", NO_FRAME);
     if (rq->count != 2 && rq->count != 3) return err("request", "usage: RECV <timeout_ms> [request|response]");
     if (deadline_of(rq, 1, &deadline) || direction_of(rq, 2, &direction) || read_frame(deadline, direction, &h))
         return -1;
     frame_tokens(&h, tokens, sizeof tokens);
-    snprintf(prefix, sizeof prefix, "OK %s %s", h.msg->name, tokens);
-    return reply_value(h.msg, prefix);
+    ok("OK %s %s", h.msg->name, tokens);
+    return reply_value(h.msg);
 }
 
 /* ECHO <timeout_ms> [request|response]: one frame, re-encoded from its decoded value and sent
@@ -503,25 +647,23 @@ static int do_recv(request *rq) {
 static int do_echo(request *rq) {
     uint64_t deadline = 0;
     int direction = CW_EITHER;
-    size_t len;
+    size_t size = 0;
     cw_head h;
-    cw_ctx c;
-    if (!CW_FRAME) return err("unsupported", NO_FRAME);
+    if (!K->has_frame) return err("unsupported", NO_FRAME);
     if (rq->count != 2 && rq->count != 3) return err("request", "usage: ECHO <timeout_ms> [request|response]");
-    if (deadline_of(rq, 1, &deadline) || direction_of(rq, 2, &direction) || read_frame(deadline, direction, &h))
+    if (deadline_of(rq, 1, &deadline) || direction_of(rq, 2, &direction) || read_frame(deadline, direction, &h) ||
+        write_value(h.msg, h.seq, h.plain, &size))
         return -1;
-    if (cw_encode_message(h.msg, P.value, P.frame + CW_HEADER_SIZE, CW_MAX_PAYLOAD, &len, &c)) return err_ctx(&c);
-    if (write_frame(h.msg, h.seq, h.plain, len)) return -1;
     return ok("OK %s %" PRIu64, h.msg->name, h.seq);
 }
 
-/* VERSION <n>: speak protocol version n (1..CW_FORMAT_VERSION) from now on. */
+/* VERSION <n>: speak protocol version n (1..format_version) from now on. */
 static int do_version(request *rq) {
     uint64_t n;
     int over;
     if (usage(rq, 1, "VERSION <n>")) return -1;
-    if (digits(rq, 1, &n, &over) || over || n < 1 || n > CW_FORMAT_VERSION)
-        return err("request", "bad version '%.*s' (1 to %u)", WORD(rq, 1), (unsigned)CW_FORMAT_VERSION);
+    if (digits(rq, 1, &n, &over) || over || n < 1 || n > K->format_version)
+        return err("request", "bad version '%.*s' (1 to %u)", WORD(rq, 1), (unsigned)K->format_version);
     cw_version = (uint32_t)n;
     return ok("OK");
 }
@@ -530,17 +672,28 @@ static int do_version(request *rq) {
 
 /* Streams and bench frames are crosswire's Blob behind a frame with a seq field: schemas
  * without them reply `ERR unsupported`. */
-#define STREAMS (CW_BLOB && CW_FRAME && CW_SEQ_SIZE > 0)
-static const uint64_t NO_PLAIN[CW_PLAIN_MAX];  /* streams send every plain header value as 0 */
+static int streams(void) { return K->blob != NULL && K->has_frame && K->seq_size > 0; }
+static const uint64_t NO_PLAIN[CW_HEAD_PLAIN_MAX];  /* streams send every plain header value as 0 */
 
-#if STREAMS
-#define BLOB_MAX sizeof(((cw_Blob *)0)->data.data)
+/* The Blob in P.value, member by member (the kit knows its offsets, not its C type). */
+static uint8_t *blob_data(void) { return (uint8_t *)P.value + K->blob_data; }
+static uint32_t blob_u32(size_t offset) {
+    uint32_t x;
+    memcpy(&x, (const uint8_t *)P.value + offset, sizeof x);
+    return x;
+}
+static void blob_set(uint32_t checksum, size_t len) {
+    uint32_t n = (uint32_t)len;
+    memcpy((uint8_t *)P.value + K->blob_checksum, &checksum, sizeof checksum);
+    memcpy((uint8_t *)P.value + K->blob_len, &n, sizeof n);
+}
 
 /* The words 1..4 of BLAST/DRAIN: count, seed, min_len, max_len, each a bounded decimal. */
 static int stream_args(const request *rq, uint64_t *count, cw_stream *s) {
     uint64_t v[4];
     size_t i;
     int over;
+    if (!streams()) return err("unsupported", "streams need crosswire's Blob message and a frame with a seq field");
     for (i = 0; i < 4; i++)
         if (digits(rq, i + 1, &v[i], &over) || over) return err("request", "bad count '%.*s'", WORD(rq, i + 1));
     *count = v[0];
@@ -555,33 +708,29 @@ static int stream_args(const request *rq, uint64_t *count, cw_stream *s) {
 static int stream_ready(uint64_t count, const cw_stream *s) {
     if (s->min_len > s->max_len)
         return err("request", "min_len %" PRIu64 " is more than max_len %" PRIu64, s->min_len, s->max_len);
-    if (s->max_len > BLOB_MAX)
-        return err("request", "max_len %" PRIu64 " is more than Blob.data's max %zu", s->max_len, BLOB_MAX);
-    if (count > max_of(CW_SEQ_SIZE))
-        return err("request", "count %" PRIu64 ": the frame's seq holds at most %" PRIu64, count, max_of(CW_SEQ_SIZE));
+    if (s->max_len > K->blob_data_max)
+        return err("request", "max_len %" PRIu64 " is more than Blob.data's max %zu", s->max_len, K->blob_data_max);
+    if (count > max_of(K->seq_size))
+        return err("request", "count %" PRIu64 ": the frame's seq holds at most %" PRIu64, count, max_of(K->seq_size));
     if (P.conn == NULL) return err("runtime", "no connection: CONNECT or ACCEPT first");
     return 0;
 }
 
 /* BLAST <count> <seed> <min_len> <max_len>: send frames 1..count of the stream. */
 static int do_blast(request *rq) {
-    const cw_message_info *m = cw_message_by_name("Blob", 4);
-    cw_Blob *b = P.value;
     uint64_t count = 0, i, bytes = 0, start, waits = waits_now();
     cw_stream s;
     if (usage(rq, 4, "BLAST <count> <seed> <min_len> <max_len>") || stream_args(rq, &count, &s) ||
         stream_ready(count, &s))
         return -1;
+    memset(P.value, 0, K->blob->size);
     start = cw_now_ns();
     for (i = 0; i < count; i++) {
-        size_t n = cw_stream_len(&s, i + 1), len = 0;
-        cw_ctx c;
-        b->data.len = (uint32_t)n;
-        cw_stream_fill(i + 1, b->data.data, n);
-        b->checksum = cw_crc32(b->data.data, n);
-        if (cw_encode_message(m, b, P.frame + CW_HEADER_SIZE, CW_MAX_PAYLOAD, &len, &c)) return err_ctx(&c);
-        if (write_frame(m, i + 1, NO_PLAIN, len)) return -1;
-        bytes += CW_HEADER_SIZE + len + CW_TRAILER_SIZE;
+        size_t n = cw_stream_len(&s, i + 1), size = 0;
+        cw_stream_fill(i + 1, blob_data(), n);
+        blob_set(cw_crc32(blob_data(), n), n);
+        if (write_value(K->blob, i + 1, NO_PLAIN, &size)) return -1;
+        bytes += size;
     }
     return ok("OK sent=%" PRIu64 " bytes=%" PRIu64 " ns=%" PRIu64 " waits=%" PRIu64, count, bytes,
               cw_now_ns() - start, waits_now() - waits);
@@ -591,7 +740,6 @@ static int do_blast(request *rq) {
  * tallies them. A decode error counts as a corrupt frame; one that dropped the connection
  * (a bad header, a frame cut short) ends the stream. */
 static int do_drain(request *rq) {
-    const cw_message_info *blob = cw_message_by_name("Blob", 4);
     uint64_t count = 0, deadline = 0, start = 0, waits = waits_now();
     cw_stream s;
     cw_tally t;
@@ -600,15 +748,14 @@ static int do_drain(request *rq) {
         return -1;
     cw_tally_init(&t, count);
     while (t.received < count) {
-        const cw_Blob *b = P.value;
         cw_head h;
         if (read_frame(deadline, CW_EITHER, &h) == 0) {
-            int is_blob = h.msg == blob, good;
+            int is_blob = h.msg == K->blob, good;
             good = is_blob && h.seq >= 1 && h.seq <= count &&
-                   cw_stream_matches(&s, h.seq, b->checksum, b->data.data, b->data.len);
+                   cw_stream_matches(&s, h.seq, blob_u32(K->blob_checksum), blob_data(), blob_u32(K->blob_len));
             if (start == 0) start = cw_now_ns();
             cw_tally_add(&t, is_blob, h.seq, good, h.size);
-        } else if (strncmp(P.reply, "ERR decode ", 11) == 0) {
+        } else if (strncmp(P.reply, "ERR decode ", 11) == 0 || strncmp(P.reply, "ERR runtime adapter ", 20) == 0) {
             t.received++;
             t.corrupt++;
             if (P.conn == NULL) break;
@@ -625,25 +772,16 @@ static int do_drain(request *rq) {
               t.received, cw_tally_lost(&t), t.duplicated, t.reordered, t.corrupt, t.bytes,
               start ? cw_now_ns() - start : 0, waits_now() - waits);
 }
-#else
-static int do_blast(request *rq) {
-    (void)rq;
-    (void)NO_PLAIN;
-    return err("unsupported", "streams need crosswire's Blob message and a frame with a seq field");
-}
-#define do_drain do_blast
-#endif
-
 
 /* ------------------------------------------------------------------ benchmarks */
 
-static const cw_bench_io BENCH_IO = {frame_in, frame_out, err};
+static cw_bench_io BENCH_IO = {NULL, frame_in, frame_out, err};   /* .p set by cw_peer_main */
 
 /* The bench needs crosswire's Blob behind a frame with a seq field, and it rewrites that
- * field in place (CW_SEQ_OFFSET, CW_SEQ_SIZE): so no checksum, which would have to be
- * computed again for every frame. Otherwise PING, PONG, FLOOD and SINK are unsupported. */
+ * field in place (seq_offset, seq_size): so no checksum, which would have to be computed
+ * again for every frame. Otherwise PING, PONG, FLOOD and SINK are unsupported. */
 static int bench_supported(void) {
-    if (!STREAMS || CW_TRAILER_SIZE != 0)
+    if (!streams() || K->trailer_size != 0)
         return err("unsupported", "the bench needs crosswire's Blob behind a frame with a seq and no checksum");
     return 0;
 }
@@ -654,19 +792,28 @@ static int bench_count(const request *rq, size_t i, uint64_t *v) {
     if (bench_supported()) return -1;
     if (digits(rq, i, v, &over) || over || *v > CW_BENCH_MAX_COUNT)
         return err("request", "bad count '%.*s' (0 to %" PRIu64 ")", WORD(rq, i), CW_BENCH_MAX_COUNT);
-    if (*v > max_of(CW_SEQ_SIZE) / 2)
-        return err("request", "count '%.*s': the frame's seq holds at most %" PRIu64, WORD(rq, i), max_of(CW_SEQ_SIZE));
+    if (*v > max_of(K->seq_size) / 2)
+        return err("request", "count '%.*s': the frame's seq holds at most %" PRIu64, WORD(rq, i), max_of(K->seq_size));
     return 0;
 }
 
-/* Word i as a bench frame size; the frame is built into P.frame and its length set. */
+/* Word i as a bench frame size; the frame (seq 0) is built into P.frame and its length set:
+ * a Blob of size - 8 data bytes, byte j being j mod 256, and their CRC-32. */
 static int bench_frame(const request *rq, size_t i, size_t *len) {
     uint64_t size;
+    size_t j, n;
     int over;
-    if (digits(rq, i, &size, &over) || over || size < 8 || size > CW_MAX_PAYLOAD)
-        return err("request", "bad size '%.*s' (8 to %u)", WORD(rq, i), (unsigned)CW_MAX_PAYLOAD);
-    if ((*len = cw_bench_frame(P.frame, (size_t)size, P.value)) == 0)
+    cw_ctx c;
+    if (digits(rq, i, &size, &over) || over || size < 8 || size > K->max_payload)
+        return err("request", "bad size '%.*s' (8 to %u)", WORD(rq, i), (unsigned)K->max_payload);
+    if ((n = (size_t)size - 8) > K->blob_data_max)
         return err("request", "bad size '%.*s': Blob.data is too small for it", WORD(rq, i));
+    memset(P.value, 0, K->blob->size);
+    for (j = 0; j < n; j++) blob_data()[j] = (uint8_t)j;
+    blob_set(cw_crc32(blob_data(), n), n);
+    if (frame_value(K->blob, P.value, 0, NO_PLAIN, P.frame, len, &c)) return err_ctx(&c);
+    if (*len != K->header_size + size + K->trailer_size)
+        return err("runtime", "the bench frame of size %.*s is %zu bytes", WORD(rq, i), *len);
     return 0;
 }
 
@@ -783,7 +930,7 @@ static void answer(char *line, size_t len) {
     err("request", "unknown command '%.*s'", (int)(rq.word_len[0] > 40 ? 40 : rq.word_len[0]), line);
 }
 
-/* Reads one line from stdin into *buf (grown as needed, up to LINE_LIMIT bytes and a NUL;
+/* Reads one line from stdin into *buf (grown as needed, up to line_limit bytes and a NUL;
  * the caller owns *buf), *len its length without the newline. Returns 0, -1 at the end of
  * input, or -2 if the line was too long (it is then read up to its newline and dropped). */
 static int read_line(char **buf, size_t *cap, size_t *len) {
@@ -791,12 +938,12 @@ static int read_line(char **buf, size_t *cap, size_t *len) {
     int ch, too_long = 0;
     while ((ch = getc(stdin)) != EOF && ch != '\n') {
         if (too_long) continue;
-        if (n == LINE_LIMIT) {
+        if (n == P.line_limit) {
             too_long = 1;
             continue;
         }
         if (n + 1 >= *cap) {
-            size_t bigger = *cap * 2 > LINE_LIMIT + 1 ? LINE_LIMIT + 1 : *cap * 2;
+            size_t bigger = *cap * 2 > P.line_limit + 1 ? P.line_limit + 1 : *cap * 2;
             char *p = realloc(*buf, bigger);
             if (p == NULL) {
                 too_long = 1;
@@ -813,16 +960,33 @@ static int read_line(char **buf, size_t *cap, size_t *len) {
     return too_long ? -2 : 0;
 }
 
-int main(void) {
+int cw_peer_main(const cw_protocol *p, int argc, char **argv) {
     size_t cap = 65536, len = 0, i;
     char *line = malloc(cap);
     int rc;
+    (void)argc;
+    (void)argv;
     signal(SIGPIPE, SIG_IGN);   /* a closed socket or stdout is an error return, not death */
-    P.in = malloc(FRAME_MAX);
-    P.frame = malloc(FRAME_MAX);
-    P.value = malloc(CW_MAX_VALUE_SIZE);
-    P.reply = malloc(REPLY_MAX);
-    if (!line || !P.in || !P.frame || !P.value || !P.reply) {
+    if (p->plain_count > CW_HEAD_PLAIN_MAX) {
+        fprintf(stderr, "cw-peer: the frame has %zu plain header fields, the kit holds %u\n", p->plain_count,
+                (unsigned)CW_HEAD_PLAIN_MAX);
+        return 2;
+    }
+    if (p->name == NULL || p->language == NULL) {
+        fprintf(stderr, "cw-peer: the protocol has no peer name: set it in main (p.name = \"...\")\n");
+        return 2;
+    }
+    K = p;
+    BENCH_IO.p = p;
+    P.frame_max = p->header_size + p->max_payload + p->trailer_size;
+    P.line_limit = 8 * (size_t)p->max_payload + 65536;
+    P.reply_max = 2 * (size_t)p->max_payload + p->max_text + p->max_name + CW_ERR_MAX + 64 + 24 * CW_HEAD_PLAIN_MAX;
+    P.in = malloc(P.frame_max);
+    P.frame = malloc(P.frame_max);
+    P.scratch = malloc(P.frame_max);
+    P.value = malloc(p->max_value_size);
+    P.reply = malloc(P.reply_max);
+    if (!line || !P.in || !P.frame || !P.scratch || !P.value || !P.reply) {
         fprintf(stderr, "cw-peer: out of memory\n");
         return 1;
     }
@@ -840,6 +1004,7 @@ int main(void) {
     free(line);
     free(P.in);
     free(P.frame);
+    free(P.scratch);
     free(P.value);
     free(P.reply);
     return 0;

@@ -1,52 +1,34 @@
-/* bench.c -- PING, PONG, FLOOD and SINK (see bench.h). The bench frame is built once; only its
+/* bench.c -- PING, PONG, FLOOD and SINK (see bench.h). The bench frame is built once (kit.c); only its
  * seq changes, written in place where the frame declaration puts it (so the frame must have
- * no checksum: peer.c refuses the bench otherwise). Nothing is decoded in a timed loop: these
+ * no checksum: kit.c refuses the bench otherwise). Nothing is decoded in a timed loop: these
  * measure the transport, not the codec.
  */
 #include "bench.h"
-#include "cw_schema.h"
 #include "platform.h"
-#include "stream.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* The seq field, where the frame declaration puts it: the bench rewrites it in place. */
-static void put_seq(uint8_t *frame, uint64_t seq) { cw_store(frame + CW_SEQ_OFFSET, CW_SEQ_SIZE, CW_SEQ_BIG, seq); }
-static uint64_t get_seq(const uint8_t *frame) { return cw_load(frame + CW_SEQ_OFFSET, CW_SEQ_SIZE, CW_SEQ_BIG); }
-
-size_t cw_bench_frame(uint8_t *frame, size_t size, void *value) {
-#if CW_BLOB && CW_FRAME
-    static const uint64_t plain[CW_PLAIN_MAX];
-    const cw_message_info *m = cw_message_by_name("Blob", 4);
-    cw_Blob *b = value;
-    size_t i, n = size - 8, len = 0;
-    cw_ctx c;
-    if (n > sizeof b->data.data) return 0;
-    for (i = 0; i < n; i++) b->data.data[i] = (uint8_t)i;        /* data: byte j is j mod 256 */
-    b->data.len = (uint32_t)n;
-    b->checksum = cw_crc32(b->data.data, n);
-    if (cw_encode_message(m, b, frame + CW_HEADER_SIZE, CW_MAX_PAYLOAD, &len, &c) || len != size) return 0;
-    return cw_frame_write(frame, m, len, 0, plain);
-#else
-    (void)frame;
-    (void)size;
-    (void)value;
-    return 0;
-#endif
+static void put_seq(const cw_protocol *p, uint8_t *frame, uint64_t seq) {
+    cw_store(frame + p->seq_offset, p->seq_size, p->seq_big, seq);
+}
+static uint64_t get_seq(const cw_protocol *p, const uint8_t *frame) {
+    return cw_load(frame + p->seq_offset, p->seq_size, p->seq_big);
 }
 
 /* The frame read is the bench frame with seq `seq` (header only, or whole when `whole`). */
 static int check(const cw_bench_io *io, const char *what, uint64_t i, const uint8_t *got, size_t got_len,
                  const uint8_t *frame, size_t len, int whole) {
-    size_t after = CW_SEQ_OFFSET + CW_SEQ_SIZE;
+    const cw_protocol *p = io->p;
+    size_t after = p->seq_offset + p->seq_size, head = p->header_size;
     if (got_len != len) return io->fail("runtime", "%s %" PRIu64 ": a frame of %zu bytes, expected %zu", what, i, got_len, len);
-    if (memcmp(got, frame, CW_SEQ_OFFSET) != 0 || memcmp(got + after, frame + after, CW_HEADER_SIZE - after) != 0)
+    if (memcmp(got, frame, p->seq_offset) != 0 || memcmp(got + after, frame + after, head - after) != 0)
         return io->fail("runtime", "%s %" PRIu64 ": the header differs from the bench frame's", what, i);
-    if (get_seq(got) != i)
-        return io->fail("runtime", "%s %" PRIu64 ": seq %" PRIu64 ", expected %" PRIu64, what, i, get_seq(got), i);
-    if (whole && memcmp(got + CW_HEADER_SIZE, frame + CW_HEADER_SIZE, len - CW_HEADER_SIZE) != 0)
+    if (get_seq(p, got) != i)
+        return io->fail("runtime", "%s %" PRIu64 ": seq %" PRIu64 ", expected %" PRIu64, what, i, get_seq(p, got), i);
+    if (whole && memcmp(got + head, frame + head, len - head) != 0)
         return io->fail("runtime", "%s %" PRIu64 ": the payload differs from the bench frame's", what, i);
     return 0;
 }
@@ -70,7 +52,7 @@ int cw_bench_ping(const cw_bench_io *io, uint8_t *frame, size_t len, uint64_t co
     if (samples == NULL) return io->fail("runtime", "out of memory for %" PRIu64 " samples", count);
     for (i = 1; i <= warmup + count; i++) {
         uint64_t t0, t1;
-        put_seq(frame, i);
+        put_seq(io->p, frame, i);
         t0 = cw_now_ns();
         if (io->write(frame, len) || io->read(deadline, &got, &got_len)) goto fail;
         t1 = cw_now_ns();
@@ -110,7 +92,7 @@ int cw_bench_pong(const cw_bench_io *io, uint64_t count, uint64_t deadline) {
 int cw_bench_flood(const cw_bench_io *io, uint8_t *frame, size_t len, uint64_t count, uint64_t *ns) {
     uint64_t i, start = cw_now_ns();
     for (i = 1; i <= count; i++) {
-        put_seq(frame, i);
+        put_seq(io->p, frame, i);
         if (io->write(frame, len)) return -1;
     }
     *ns = cw_now_ns() - start;

@@ -1,4 +1,4 @@
-/* cw_runtime.h -- the schema-independent half of the crosswire C codec.
+/* cw_runtime.h -- the schema-independent half of the crosswire C codec (part of the C kit).
  *
  * The generated code (gen/cw_schema.h, gen/cw_schema.c) describes each message and the frame;
  * this file gives it the pieces every schema shares:
@@ -47,6 +47,8 @@ typedef struct cw_ctx {
 #define CW_OK 0
 #define CW_DEFERRED 1   /* err holds an encode error found while parsing text; parsing goes on */
 #define CW_FAILED 2     /* err holds the error of the call */
+#define CW_UNIMPLEMENTED 3  /* an adapter does not implement the message (cw_kit.h) */
+#define CW_ADAPTER 4    /* err holds an adapter's own text, without kind or message (cw_kit.h) */
 
 void cw_begin(cw_ctx *c, const char *op, const char *root);
 
@@ -270,6 +272,26 @@ int cw_decode_message(const cw_message_info *m, const uint8_t *buf, size_t len, 
 int cw_parse_message(const cw_message_info *m, const char *text, size_t len, void *value, cw_ctx *c);
 int cw_format_message(const cw_message_info *m, const void *value, char *out, size_t cap,
                       size_t *out_len, cw_ctx *c);
+
+/* ------------------------------------------------------------------ frames */
+
+#define CW_HEAD_PLAIN_MAX 16u   /* plain header fields a frame may declare (the generated code asserts it) */
+
+/* A header field that carries a value chosen by the sender (SEND's <h>, RECV's report). */
+typedef struct cw_hfield {
+    const char *name;
+    uint8_t size;               /* bytes */
+    uint8_t is_signed;
+} cw_hfield;
+
+/* What a checked header says (WIRE.md "Receiving"). */
+typedef struct cw_head {
+    const cw_message_info *msg;
+    size_t payload_len;
+    size_t size;                        /* the whole frame: header, payload, checksum */
+    uint64_t seq;
+    uint64_t plain[CW_HEAD_PLAIN_MAX];  /* the plain header values as read (two's complement bits) */
+} cw_head;
 
 /* ------------------------------------------------------------------ checksums */
 

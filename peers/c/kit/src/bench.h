@@ -1,6 +1,7 @@
 /* bench.h -- the benchmark requests of PEER_CONTRACT.md ("Benchmarks"): round trips (PING and
  * PONG) and one-way streaming (FLOOD and SINK) of the bench frame, timed by the peer itself.
- * Transport-free: peer.c hands over the functions that move whole frames and set replies.
+ * Transport-free: kit.c hands over the functions that move whole frames and set replies, and
+ * the protocol whose frame says where the seq is.
  */
 #ifndef CW_BENCH_H
 #define CW_BENCH_H
@@ -8,7 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cw_kit.h"
+
 typedef struct cw_bench_io {
+    const cw_protocol *p;
     /* One whole frame with a valid header: *frame points at it until the next call. 0, or -1
      * with the reply set. */
     int (*read)(uint64_t deadline, const uint8_t **frame, size_t *len);
@@ -24,11 +28,6 @@ typedef struct cw_bench_io {
 typedef struct cw_latency {
     uint64_t rounds, min, p50, p90, p99, p999, max, mean;
 } cw_latency;
-
-/* Builds the bench frame of payload size `size` (8..max_payload) at frame (seq 0), with value
- * (room for a Blob) as scratch. Returns its length, or 0 if the schema has no Blob or its
- * data cannot hold size - 8 bytes. */
-size_t cw_bench_frame(uint8_t *frame, size_t size, void *value);
 
 int cw_bench_ping(const cw_bench_io *io, uint8_t *frame, size_t len, uint64_t count, uint64_t warmup,
                   uint64_t deadline, cw_latency *out);

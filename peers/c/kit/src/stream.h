@@ -4,7 +4,7 @@
  * (i + j) mod 256, with len_i = min_len + splitmix64(seed XOR i) mod (max_len - min_len + 1),
  * and whose checksum is the CRC-32 of the data (zlib's). The sender generates it, the receiver
  * checks every frame against it and tallies what was lost, duplicated, reordered or corrupt.
- * Transport-free: peer.c does the I/O.
+ * Transport-free: kit.c does the I/O.
  */
 #ifndef CW_STREAM_H
 #define CW_STREAM_H
