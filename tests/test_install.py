@@ -1,7 +1,8 @@
 """Crosswire in someone else's repository, from a clean venv: `pip install` of this checkout gives
 the `crosswire` command, `crosswire init` makes a project in a folder outside the checkout, a
 two-message schema gets a Python and a C adapter whose stubs are filled with a "library" of the
-team's own, and `crosswire matrix` and `pytest` (the plugin) run green against the reference peers.
+team's own, and `crosswire matrix` and `pytest` (the plugin) run green against each other and
+against the reference peers (Python and C, built from the wheel's copy for this schema).
 Nothing here points at the checkout: the wheel carries the kits and the reference peers."""
 from __future__ import annotations
 
@@ -66,6 +67,51 @@ def decode_Temp(payload):
 '''
 
 
+C_LIBRARY = r"""
+#include "cw_adapter.h"
+
+#include <string.h>
+
+/* The team's own C codec, little-endian whatever the host. */
+static void put32(uint8_t *p, uint32_t x) { p[0] = (uint8_t)x; p[1] = (uint8_t)(x >> 8); p[2] = (uint8_t)(x >> 16); p[3] = (uint8_t)(x >> 24); }
+static uint32_t get32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+
+int adapter_encode_Ping(const cw_Ping *v, uint8_t *out, size_t cap, size_t *out_len, cw_ctx *c)
+{
+    if (cap < 4) return cw_adapter_fail(c, "no room for 4 bytes");
+    put32(out, v->token);
+    *out_len = 4;
+    return 0;
+}
+
+int adapter_decode_Ping(const uint8_t *buf, size_t len, cw_Ping *v, cw_ctx *c)
+{
+    if (len != 4) return cw_adapter_fail(c, "a Ping is 4 bytes, got %zu", len);
+    v->token = get32(buf);
+    return 0;
+}
+
+int adapter_encode_Temp(const cw_Temp *v, uint8_t *out, size_t cap, size_t *out_len, cw_ctx *c)
+{
+    if (cap < 13) return cw_adapter_fail(c, "no room for 13 bytes");
+    out[0] = v->sensor;
+    put32(out + 1, (uint32_t)v->milli_c);
+    memcpy(out + 5, v->label, 8);
+    *out_len = 13;
+    return 0;
+}
+
+int adapter_decode_Temp(const uint8_t *buf, size_t len, cw_Temp *v, cw_ctx *c)
+{
+    if (len != 13) return cw_adapter_fail(c, "a Temp is 13 bytes, got %zu", len);
+    v->sensor = buf[0];
+    v->milli_c = (int32_t)get32(buf + 1);
+    memcpy(v->label, buf + 5, 8);
+    return 0;
+}
+"""
+
+
 def run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess:
     r = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, f"{' '.join(argv)} exited {r.returncode}:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
@@ -98,10 +144,12 @@ def test_a_project_outside_the_checkout_from_a_clean_venv(tmp_path):
     run([cw, "vectors", "--regenerate"], repo, env)
     run([cw, "new-peer", "pylib", "--lang", "python", "--adapter"], repo, env)
     fill_python(repo / "peers" / "pylib")
-    run([cw, "build", "--peers", "pylib,python"], repo, env)
-    r = run([cw, "matrix", "--peers", "pylib,python"], repo, env)
+    run([cw, "new-peer", "clib", "--lang", "c", "--adapter"], repo, env)
+    (repo / "peers" / "clib" / "adapter.c").write_text(C_LIBRARY)
+    run([cw, "build", "--peers", "pylib,clib,python,c"], repo, env)
+    r = run([cw, "matrix", "--peers", "pylib,clib,python,c"], repo, env)
     assert " fail" not in r.stdout and " skip" not in r.stdout and "pass" in r.stdout, r.stdout[-2000:]
     r = run([str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_interop.py",
-             "--cw-peers", "pylib,python", "--cw-transports", "uds,shm"], repo, env)
+             "--cw-peers", "pylib,clib,python", "--cw-transports", "uds,shm"], repo, env)
     assert " passed" in r.stdout and "failed" not in r.stdout, r.stdout[-2000:]
     assert not (ROOT / "kits").exists() and "team-repo" not in str(ROOT)
