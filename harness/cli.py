@@ -346,7 +346,8 @@ def cmd_codegen(project: Project, args: argparse.Namespace) -> int:
 def _laid_out(project: Project, backend: Any) -> bool:
     """Whether a project keeps a language's reference peer where the backend writes it (crosswire's
     checkout, or a copy of it): then `codegen` with no [codegen] table regenerates it in place."""
-    return all((project.root / rel).parent.is_dir() for rel in backend.generate(project.schema))
+    files = backend.generate(project.schema)
+    return bool(files) and all((project.root / rel).parent.is_dir() for rel in files)
 
 
 def cmd_init(project: None, args: argparse.Namespace) -> int:

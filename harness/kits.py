@@ -28,30 +28,45 @@ def source(lang: str) -> Path:
     return kit
 
 
+MANIFEST = ".crosswire-kit"   # in a vendored kit: its language, version and files, for the next vendoring
+
+
 def vendor(lang: str, out: Path) -> list[Path]:
-    """Copy the kit of `lang` into `out` (files that differ only); the files written."""
+    """Bring `out` in line with the kit of `lang`: files that differ are written, files an earlier
+    vendoring wrote that the kit no longer has are removed (a Go or C build would compile them);
+    the files written."""
     src = source(lang)
     if out.exists() and not out.is_dir():
         raise CrosswireError(f"--out {out}: not a folder")
+    mark = out / MANIFEST
+    if out.is_dir() and any(out.iterdir()) and not mark.is_file():
+        raise CrosswireError(f"{out} is not empty and holds no vendored kit ({MANIFEST}): choose another folder")
+    files = sorted(p.relative_to(src) for p in src.rglob("*")
+                   if p.is_file() and not set(p.relative_to(src).parts) & SKIP)
+    before = set(mark.read_text(encoding="utf-8").splitlines()[1:]) if mark.is_file() else set()
     written = []
-    for path in sorted(src.rglob("*")):
-        rel = path.relative_to(src)
-        if set(rel.parts) & SKIP or path.is_dir():
-            continue
-        dest = out / rel
+    for rel in files:
+        path, dest = src / rel, out / rel
         if dest.is_file() and dest.read_bytes() == path.read_bytes():
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, dest)
         written.append(dest)
+    for gone in sorted(before - {r.as_posix() for r in files}):
+        (out / gone).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    text = "\n".join([f"{lang} kit {KIT_VERSION} (crosswire kit --lang {lang}); do not edit these files",
+                      *(r.as_posix() for r in files)]) + "\n"
+    if not mark.is_file() or mark.read_text(encoding="utf-8") != text:
+        mark.write_text(text, encoding="utf-8")
     return written
 
 
 def ensure(kits_dir: Path, lang: str) -> Path:
-    """The vendored kit of `lang` under `kits_dir`, vendored first when it is not there."""
+    """The vendored kit of `lang` under `kits_dir`, brought up to date with this crosswire's (a
+    kit changed since it was vendored would not build against the generated code of today)."""
     out = kits_dir / lang
-    if not out.is_dir() or not any(out.iterdir()):
-        vendor(lang, out)
+    vendor(lang, out)
     return out
 
 

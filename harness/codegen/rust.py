@@ -57,6 +57,7 @@ PRELUDE = {
     "Hash", "PartialOrd", "Ord", "Sized", "Send", "Sync", "Unpin", "Drop", "Fn", "FnMut",
     "FnOnce", "Iterator", "IntoIterator", "DoubleEndedIterator", "ExactSizeIterator",
     "Extend", "ToOwned", "ToString", "AsRef", "AsMut",
+    "Schema", "Adapter",    # the generated code's own: the kit's protocol, an adapter's trait
 }
 
 
@@ -82,6 +83,12 @@ def camel(name: str) -> str:
     if not out or out[0].isdigit():
         out = "V" + out
     return "SelfValue" if out == "Self" else out
+
+
+def snake(name: str) -> str:
+    """A CamelCase message name as the snake_case of its adapter methods."""
+    out = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+    return re.sub(r"[^a-z0-9_]", "_", out)
 
 
 def is_snake(name: str) -> bool:
@@ -171,8 +178,9 @@ def at(name: str) -> str:
 
 
 class Gen:
-    def __init__(self, schema: S.Schema) -> None:
+    def __init__(self, schema: S.Schema, adapter: str | None = None) -> None:
         self.schema = schema
+        self.adapter = adapter     # None: the reference peer's codec; "payload" or "frames": an adapter's
         taken = {*schema.enums, *schema.flags, *schema.structs, *schema.unions, *schema.messages}
         self.names: dict[str, str] = {}
         for name in sorted(taken):
@@ -759,6 +767,8 @@ class Gen:
                 "pub fn message_index(name: &str) -> rt::Option<usize> {", "match name {"]
         out += [f"{quoted(m.name)} => Some({i})," for i, m in enumerate(msgs)]
         out += ["_ => None,", "}", "}"]
+        if self.adapter is not None:
+            return out + self.gen_adapter()
         for fn, doc, arg, ret in (
                 ("encode_text", "ENCODE: the payload of message `index` given in text form.",
                  "words: &[&str]", "rt::Vec<u8>"),
@@ -773,6 +783,128 @@ class Gen:
             out += [f"{i} => rt::{fn}::<{self.tn(m)}>({param}, version)," for i, m in enumerate(msgs)]
             out += ["_ => Err(rt::unknown_message(index)),", "}", "}"]
         return out
+
+    # ------------------------------------------------------------------ adapters
+
+    def adapter_doc(self, m: S.Message) -> list[str]:
+        """The message's fields, one comment line each, for its stubs."""
+        out = [f"/// `{m.name}` (id {m.id:#x}{', ' + m.direction if m.direction else ''}): "
+               f"the struct `{self.tn(m)}`" + (":" if m.value_fields else ", no fields.")]
+        out += [f"/// - `{ident(f.name)}`: {self.describe(f.type)}" for f in m.value_fields]
+        return out
+
+    def gen_adapter(self) -> list[str]:
+        """The trait `Adapter` (one encode/decode pair per message, each defaulting to
+        `Unimplemented`), the adapter instance, and the dispatch through it."""
+        frames = self.adapter == "frames"
+        msgs = list(self.schema.messages.values())
+        enc_args, enc_call = ("v: &{t}, seq: u64, plain: &[i128]", "(v, seq, plain)") if frames else ("v: &{t}", "v")
+        dec_arg = "frame" if frames else "b"
+        what = ("the whole frame of `v` with `seq` and the plain header values `plain` (header order)"
+                if frames else "the payload of `v`")
+        out = ["", "/// The library under test: implement the messages it handles (`crate::adapter::Library`);",
+               f"/// encode returns {what}, decode takes "
+               + ("a whole frame." if frames else "a payload."),
+               "/// The others answer `ERR unsupported adapter: <Message> is not implemented`.",
+               "pub trait Adapter {"]
+        for m in msgs:
+            sn = snake(m.name)
+            out += [*self.adapter_doc(m),
+                    f"fn encode_{sn}(&mut self, {enc_args.format(t=self.tn(m))}) -> rt::Result<rt::Vec<u8>, ad::AdapterError> {{",
+                    f"let _ = {enc_call};", "Err(ad::AdapterError::Unimplemented)", "}",
+                    f"fn decode_{sn}(&mut self, {dec_arg}: &[u8]) -> rt::Result<{self.tn(m)}, ad::AdapterError> {{",
+                    f"let _ = {dec_arg};", "Err(ad::AdapterError::Unimplemented)", "}"]
+        out += ["}", "",
+                "thread_local! {",
+                "static ADAPTER: ::core::cell::RefCell<crate::adapter::Library> = "
+                "::core::cell::RefCell::new(::core::default::Default::default());",
+                "}", "",
+                "fn with<T>(f: impl FnOnce(&mut crate::adapter::Library) -> T) -> T {",
+                "ADAPTER.with(|a| f(&mut a.borrow_mut()))", "}"]
+        for i, m in enumerate(msgs):
+            sn, tn, name = snake(m.name), self.tn(m), quoted(m.name)
+            if frames:
+                out += ["", f"fn adapter_encode_{sn}(v: &{tn}, seq: u64, plain: &[i128]) -> rt::Result<rt::Vec<u8>> {{",
+                        f"let frame = with(|a| a.encode_{sn}(v, seq, plain)).map_err(|e| ad::failed(e, \"encode\", {name}))?;",
+                        f"ad::check_frame::<Schema>({i}, &frame, seq, plain)?;", "Ok(frame)", "}"]
+            else:
+                out += ["", f"fn adapter_encode_{sn}(v: &{tn}) -> rt::Result<rt::Vec<u8>> {{",
+                        f"with(|a| a.encode_{sn}(v)).map_err(|e| ad::failed(e, \"encode\", {name}))", "}"]
+            out += [f"fn adapter_decode_{sn}(b: &[u8]) -> rt::Result<{tn}> {{",
+                    f"with(|a| a.decode_{sn}(b)).map_err(|e| ad::failed(e, \"decode\", {name}))", "}"]
+        zero = ", 0, &[0; PLAIN_COUNT]" if frames else ""
+        as_payload = ".map(|f| ad::payload_of::<Schema>(&f))" if frames else ""
+        def arms(make) -> list[str]:
+            return [*(make(i, snake(m.name), self.tn(m)) for i, m in enumerate(msgs)),
+                    "_ => Err(rt::unknown_message(index)),", "}", "}"]
+        def framed(i: int) -> str:
+            return f"&fr::frame::<Schema>({i}, 0, &[0; PLAIN_COUNT], payload)?" if frames else "payload"
+        out += ["", "/// ENCODE: the payload of message `index` given in text form, by the adapter.",
+                "pub fn encode_text(index: usize, words: &[&str], version: u16) -> rt::Result<rt::Vec<u8>> {",
+                "match index {",
+                *arms(lambda i, sn, tn: f"{i} => adapter_encode_{sn}(&rt::parse_message::<{tn}>(words, version)?{zero}){as_payload},"),
+                "", "/// DECODE: the text form of a payload of message `index`, by the adapter.",
+                "pub fn decode_text(index: usize, payload: &[u8], _version: u16) -> rt::Result<rt::Vec<rt::String>> {",
+                "match index {",
+                *arms(lambda i, sn, tn: f"{i} => adapter_decode_{sn}({framed(i)}).map(|v| rt::format_message(&v)),"),
+                "", "/// ECHO: a payload of message `index` decoded and encoded again, by the adapter.",
+                "pub fn reencode(index: usize, payload: &[u8], _version: u16) -> rt::Result<rt::Vec<u8>> {",
+                "match index {",
+                *arms(lambda i, sn, tn: f"{i} => adapter_encode_{sn}(&adapter_decode_{sn}({framed(i)})?{zero}){as_payload},"),
+                "", "/// Whether a payload of message `index` decodes, by the adapter.",
+                "pub fn check(index: usize, payload: &[u8], _version: u16) -> rt::Result<()> {",
+                "match index {",
+                *arms(lambda i, sn, tn: f"{i} => adapter_decode_{sn}({framed(i)}).map(|_| ()),")]
+        if frames:
+            out += ["", "/// SEND: the library's whole frame.",
+                    "fn send_frame(index: usize, seq: u64, plain: &[i128], words: &[&str], version: u16) -> rt::Result<rt::Vec<u8>> {",
+                    "match index {",
+                    *arms(lambda i, sn, tn: f"{i} => adapter_encode_{sn}(&rt::parse_message::<{tn}>(words, version)?, seq, plain),"),
+                    "", "/// RECV: the library reads the whole frame.",
+                    "fn recv_words(index: usize, frame: &[u8]) -> rt::Result<rt::Vec<rt::String>> {",
+                    "match index {",
+                    *arms(lambda i, sn, tn: f"{i} => adapter_decode_{sn}(frame).map(|v| rt::format_message(&v)),"),
+                    "", "/// ECHO: the library reads the whole frame and writes it again with its seq and header values.",
+                    "fn echo_frame(index: usize, frame: &[u8], seq: u64, plain: &[i128]) -> rt::Result<rt::Vec<u8>> {",
+                    "match index {",
+                    *arms(lambda i, sn, tn: f"{i} => adapter_encode_{sn}(&adapter_decode_{sn}(frame)?, seq, plain),")]
+        return out
+
+    # ------------------------------------------------------------------ the kit's protocol
+
+    def gen_protocol(self) -> list[str]:
+        out = ["/// The schema, as the kit runs it: `crosswire_kit::run(&schema::Schema, name)`.",
+               "pub struct Schema;", "",
+               "impl crosswire_kit::Protocol for Schema {",
+               "type Plain = [i128; PLAIN_COUNT];",
+               "const NEWEST_VERSION: u16 = NEWEST_VERSION;",
+               "const MAX_PAYLOAD: u32 = MAX_PAYLOAD;",
+               "const HAS_FRAME: bool = HAS_FRAME;",
+               "const HEADER_SIZE: usize = HEADER_SIZE;",
+               "const TRAILER_SIZE: usize = TRAILER_SIZE;",
+               "const SEQ_MAX: u64 = SEQ_MAX;",
+               "const MESSAGES: &'static [fr::Info] = &MESSAGE_INFO;",
+               "const HEADER_FIELDS: &'static [fr::Part] = &HEADER_FIELDS;", ""]
+        for fn, params, ret in (
+                ("message_index", "name: &str", "rt::Option<usize>"),
+                ("encode_text", "index: usize, words: &[&str], version: u16", "rt::Result<rt::Vec<u8>>"),
+                ("decode_text", "index: usize, payload: &[u8], version: u16", "rt::Result<rt::Vec<rt::String>>"),
+                ("reencode", "index: usize, payload: &[u8], version: u16", "rt::Result<rt::Vec<u8>>"),
+                ("check", "index: usize, payload: &[u8], version: u16", "rt::Result<()>"),
+                ("write_frame", "out: &mut rt::Vec<u8>, index: usize, seq: u64, plain: &[i128], payload: &[u8]", "rt::Result<()>"),
+                ("check_head", "h: &[u8], direction: fr::Direction", "rt::Result<fr::Header<[i128; PLAIN_COUNT]>>"),
+                ("check_sum", "frame: &[u8], head: &fr::Header<[i128; PLAIN_COUNT]>", "rt::Result<()>")):
+            args = ", ".join(p.split(":")[0] for p in params.split(", "))
+            out += ["#[inline]", f"fn {fn}({params}) -> {ret} {{", f"{fn}({args})", "}"]
+        if self.adapter == "frames":
+            out += ["",
+                    "fn send_frame(index: usize, seq: u64, plain: &[i128], words: &[&str], version: u16) -> rt::Result<rt::Vec<u8>> {",
+                    "send_frame(index, seq, plain, words, version)", "}",
+                    "fn recv_words(head: &fr::Head<Self>, frame: &[u8], _version: u16) -> rt::Result<rt::Vec<rt::String>> {",
+                    "recv_words(head.message, frame)", "}",
+                    "fn echo_frame(head: &fr::Head<Self>, frame: &[u8], _version: u16) -> rt::Result<rt::Vec<u8>> {",
+                    "echo_frame(head.message, frame, head.seq, &head.plain)", "}"]
+        return out + ["}"]
 
     # ------------------------------------------------------------------ the frame
 
@@ -790,10 +922,10 @@ class Gen:
                     "pub fn write_frame(_out: &mut rt::Vec<u8>, _index: usize, _seq: u64, _plain: &[i128], "
                     "_payload: &[u8]) -> rt::Result<()> {", "Err(fr::no_frame())", "}", "",
                     "/// No frame: `ERR unsupported`.",
-                    "pub fn check_head(_head: &[u8], _direction: fr::Direction) -> rt::Result<fr::Header<0>> {",
+                    "pub fn check_head(_head: &[u8], _direction: fr::Direction) -> rt::Result<fr::Header<[i128; 0]>> {",
                     "Err(fr::no_frame())", "}", "",
                     "/// No frame: `ERR unsupported`.",
-                    "pub fn check_sum(_frame: &[u8], _head: &fr::Header<0>) -> rt::Result<()> {",
+                    "pub fn check_sum(_frame: &[u8], _head: &fr::Header<[i128; 0]>) -> rt::Result<()> {",
                     "Err(fr::no_frame())", "}"]
         seqf, idf, lenf = frame.role("seq"), frame.role("id"), frame.role("length")
         roles = {"const": "Const", "id": "Id", "length": "Length", "seq": "Seq", "": "Plain"}
@@ -948,7 +1080,7 @@ class Gen:
 
         out = ["/// Check a frame header (WIRE.md, \"Receiving\": the constants in header order, the id",
                "/// of a message of `direction`, the length) and say how long the whole frame is.",
-               "pub fn check_head(h: &[u8], direction: fr::Direction) -> rt::Result<fr::Header<PLAIN_COUNT>> {",
+               "pub fn check_head(h: &[u8], direction: fr::Direction) -> rt::Result<fr::Header<[i128; PLAIN_COUNT]>> {",
                "if h.len() < HEADER_SIZE {",
                "return Err(rt::Error::FrameCut { got: h.len(), need: HEADER_SIZE });", "}"]
         for h in frame.header:
@@ -980,12 +1112,12 @@ class Gen:
         doc = ["/// Check the checksum of a whole frame whose header `head` says how long it is."]
         if c is None:
             return ["/// The frame has no checksum: nothing to check.", "#[inline]",
-                    "pub fn check_sum(_frame: &[u8], _head: &fr::Header<PLAIN_COUNT>) -> rt::Result<()> {",
+                    "pub fn check_sum(_frame: &[u8], _head: &fr::Header<[i128; PLAIN_COUNT]>) -> rt::Result<()> {",
                     "Ok(())", "}"]
         start, end = self.covered(frame)
         seed = "MESSAGE_INFO.get(head.message).map_or(0, |m| m.seed)" if c.seed else "0"
         return [*doc,
-                "pub fn check_sum(frame: &[u8], head: &fr::Header<PLAIN_COUNT>) -> rt::Result<()> {",
+                "pub fn check_sum(frame: &[u8], head: &fr::Header<[i128; PLAIN_COUNT]>) -> rt::Result<()> {",
                 "let end = HEADER_SIZE + head.payload_len;",
                 f"let want = u64::from(frame_crc(&frame[{start}..{end}], {seed}));",
                 f"let got = fr::get_uint(frame, end, {c.type.size}, {big(c.type.order)});",
@@ -1003,14 +1135,18 @@ class Gen:
             idents += [f"tag_{name}" for name in self.discriminators(s)]
         lines = [
             "//! Every type of the schema as a Rust type with its codec (the `Wire` and `Message`",
-            "//! traits of codec.rs), the dispatch by message name and index, and the frame.",
+            "//! traits of codec.rs), the dispatch by message name and index, and the frame"
+            + ("; the trait `Adapter` that the library's adapter implements, and the dispatch through it."
+               if self.adapter else "."),
             "// The shapes are the schema's: a union's cases may differ in size.",
             "#![allow(clippy::large_enum_variant)]",
         ]
         if not all(is_snake(n.removeprefix("r#")) for n in idents):
             lines.append("#![allow(non_snake_case)] // field names are the schema's")
         wire = ["use rt::Wire as _;"] if schema.structs else []   # the trait of nested structs
-        lines += ["", "use crate::codec as rt;", "use crate::wire as fr;", *wire, "",
+        if self.adapter is not None:
+            wire.append("use crosswire_kit::adapter as ad;")
+        lines += ["", "use crosswire_kit::codec as rt;", "use crosswire_kit::wire as fr;", *wire, "",
                   "/// `format.version`: the newest protocol version, the one spoken by default.",
                   f"pub const NEWEST_VERSION: u16 = {schema.version};",
                   "/// `format.max_payload`: the largest payload of a frame, in bytes.",
@@ -1023,7 +1159,7 @@ class Gen:
             lines += ["", *self.gen_union(u)]
         for s in (*schema.structs.values(), *schema.messages.values()):
             lines += ["", *self.gen_struct(s)]
-        lines += ["", *self.gen_dispatch(), "", *self.gen_frame(), *self.gen_crc_test()]
+        lines += ["", *self.gen_dispatch(), "", *self.gen_frame(), "", *self.gen_protocol(), *self.gen_crc_test()]
         return generated_banner("//") + indent(lines)
 
     def gen_crc_test(self) -> list[str]:
@@ -1089,6 +1225,103 @@ def indent(lines: list[str]) -> str:
 
 def generate(schema: S.Schema) -> dict[str, str]:
     return {OUT: Gen(schema).generate()}
+
+
+# ---------------------------------------------------------------------- adapter peers
+
+KIT = "peers/rust/kit"
+ADAPTER_OUT = "src/schema.rs"
+
+
+def adapter_generated(schema: S.Schema, frames: bool) -> dict[str, str]:
+    """The generated file of an adapter peer (paths relative to its folder): the schema's types,
+    text form and frame, the trait `Adapter` and the kit's `Protocol` dispatching through it."""
+    return {ADAPTER_OUT: Gen(schema, "frames" if frames else "payload").generate()}
+
+
+def adapter_files(schema: S.Schema, name: str, kit: str, frames: bool) -> dict[str, str]:
+    """The files of an adapter peer that are the user's, written once: the manifest, Cargo.toml
+    (the kit a path dependency at `kit`), the main and the adapter with one stub pair per message."""
+    gen = Gen(schema, "frames" if frames else "payload")
+    package = "cw-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
+    manifest = f"""name = {quoted(name)}
+language = "rust"
+contract = 2
+
+[adapter]            # `crosswire build` regenerates {ADAPTER_OUT} from the schema before building
+lang = "rust"
+frames = {'true' if frames else 'false'}
+
+[build]
+requires = ["cargo"]
+command = ["cargo", "build", "--release", "--quiet"]
+outputs = ["target/release/cw-peer"]
+
+[run]
+command = ["target/release/cw-peer"]
+
+[supports]
+transports = ["uds", "tcp", "shm"]
+messages = "*"
+"""
+    cargo = f"""[package]
+name = {quoted(package)}
+version = "0.1.0"
+edition = "2021"
+publish = false
+description = "The crosswire adapter peer {name}: the library under test behind the crosswire kit"
+
+[[bin]]
+name = "cw-peer"
+path = "src/main.rs"
+
+[dependencies]
+# crosswire's Rust kit (vendored by `crosswire kit --lang rust`): the contract, frames, transports.
+crosswire-kit = {{ path = {quoted(kit)} }}
+# The library under test goes here, pinned (its version is in Cargo.lock: commit it).
+
+[workspace]   # a crate of its own, whatever workspace it sits in
+"""
+    main = f"""//! cw-peer for {name}: the crosswire kit, run with the schema's generated code (src/schema.rs,
+//! rewritten by `crosswire build`) and the adapter (src/adapter.rs, yours).
+#![forbid(unsafe_code)]
+
+mod adapter;
+#[rustfmt::skip] // generated by `crosswire build`
+#[allow(dead_code)] // the schema's types and codec, used or not
+mod schema;
+
+fn main() -> std::io::Result<()> {{
+    crosswire_kit::run(&schema::Schema, {quoted(name)})
+}}
+"""
+    what = (["//! encode returns the library's whole frame of `v` with `seq` and the plain header values",
+             "//! `plain` (header order); decode takes a whole frame (found and checked by the kit)."]
+            if frames else ["//! encode returns the payload of `v`; decode takes a payload."])
+    adapter = [f"//! The adapter of {name}: each message through the library under test. Fill in the",
+               "//! messages it handles; the others stay `Unimplemented`, and the harness skips them",
+               "//! (`ERR unsupported adapter: <Message> is not implemented`).", *what,
+               "//! An error: `Err(AdapterError::msg(err))` (`ERR runtime adapter encode <Message>: <err>`).",
+               "#![allow(unused_imports)]", "",
+               "use crosswire_kit::adapter::AdapterError;", "",
+               "use crate::schema::*;", "",
+               "/// The library's state between requests, if it has any.",
+               "#[derive(Default)]", "pub struct Library {}", "",
+               "impl Adapter for Library {"]
+    args = "_v: &{t}, _seq: u64, _plain: &[i128]" if frames else "_v: &{t}"
+    first = True
+    for m in schema.messages.values():
+        sn, tn = snake(m.name), gen.tn(m)
+        adapter += ([] if first else [""]) + [
+            *(line.replace("///", "//", 1) for line in gen.adapter_doc(m)),
+            f"fn encode_{sn}(&mut self, {args.format(t=tn)}) -> Result<Vec<u8>, AdapterError> {{",
+            "Err(AdapterError::Unimplemented)", "}", "",
+            f"fn decode_{sn}(&mut self, _{'frame' if frames else 'b'}: &[u8]) -> Result<{tn}, AdapterError> {{",
+            "Err(AdapterError::Unimplemented)", "}"]
+        first = False
+    adapter.append("}")
+    return {"peer.toml": manifest, "Cargo.toml": cargo, "src/main.rs": main, "src/adapter.rs": indent(adapter),
+            ".gitignore": "target/\n"}
 
 
 class _Backend:

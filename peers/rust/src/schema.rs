@@ -4,8 +4,8 @@
 // The shapes are the schema's: a union's cases may differ in size.
 #![allow(clippy::large_enum_variant)]
 
-use crate::codec as rt;
-use crate::wire as fr;
+use crosswire_kit::codec as rt;
+use crosswire_kit::wire as fr;
 use rt::Wire as _;
 
 /// `format.version`: the newest protocol version, the one spoken by default.
@@ -849,7 +849,7 @@ pub fn write_frame(out: &mut rt::Vec<u8>, index: usize, seq: u64, _plain: &[i128
 
 /// Check a frame header (WIRE.md, "Receiving": the constants in header order, the id
 /// of a message of `direction`, the length) and say how long the whole frame is.
-pub fn check_head(h: &[u8], direction: fr::Direction) -> rt::Result<fr::Header<PLAIN_COUNT>> {
+pub fn check_head(h: &[u8], direction: fr::Direction) -> rt::Result<fr::Header<[i128; PLAIN_COUNT]>> {
     if h.len() < HEADER_SIZE {
         return Err(rt::Error::FrameCut { got: h.len(), need: HEADER_SIZE });
     }
@@ -892,6 +892,54 @@ pub fn check_head(h: &[u8], direction: fr::Direction) -> rt::Result<fr::Header<P
 
 /// The frame has no checksum: nothing to check.
 #[inline]
-pub fn check_sum(_frame: &[u8], _head: &fr::Header<PLAIN_COUNT>) -> rt::Result<()> {
+pub fn check_sum(_frame: &[u8], _head: &fr::Header<[i128; PLAIN_COUNT]>) -> rt::Result<()> {
     Ok(())
+}
+
+/// The schema, as the kit runs it: `crosswire_kit::run(&schema::Schema, name)`.
+pub struct Schema;
+
+impl crosswire_kit::Protocol for Schema {
+    type Plain = [i128; PLAIN_COUNT];
+    const NEWEST_VERSION: u16 = NEWEST_VERSION;
+    const MAX_PAYLOAD: u32 = MAX_PAYLOAD;
+    const HAS_FRAME: bool = HAS_FRAME;
+    const HEADER_SIZE: usize = HEADER_SIZE;
+    const TRAILER_SIZE: usize = TRAILER_SIZE;
+    const SEQ_MAX: u64 = SEQ_MAX;
+    const MESSAGES: &'static [fr::Info] = &MESSAGE_INFO;
+    const HEADER_FIELDS: &'static [fr::Part] = &HEADER_FIELDS;
+
+    #[inline]
+    fn message_index(name: &str) -> rt::Option<usize> {
+        message_index(name)
+    }
+    #[inline]
+    fn encode_text(index: usize, words: &[&str], version: u16) -> rt::Result<rt::Vec<u8>> {
+        encode_text(index, words, version)
+    }
+    #[inline]
+    fn decode_text(index: usize, payload: &[u8], version: u16) -> rt::Result<rt::Vec<rt::String>> {
+        decode_text(index, payload, version)
+    }
+    #[inline]
+    fn reencode(index: usize, payload: &[u8], version: u16) -> rt::Result<rt::Vec<u8>> {
+        reencode(index, payload, version)
+    }
+    #[inline]
+    fn check(index: usize, payload: &[u8], version: u16) -> rt::Result<()> {
+        check(index, payload, version)
+    }
+    #[inline]
+    fn write_frame(out: &mut rt::Vec<u8>, index: usize, seq: u64, plain: &[i128], payload: &[u8]) -> rt::Result<()> {
+        write_frame(out, index, seq, plain, payload)
+    }
+    #[inline]
+    fn check_head(h: &[u8], direction: fr::Direction) -> rt::Result<fr::Header<[i128; PLAIN_COUNT]>> {
+        check_head(h, direction)
+    }
+    #[inline]
+    fn check_sum(frame: &[u8], head: &fr::Header<[i128; PLAIN_COUNT]>) -> rt::Result<()> {
+        check_sum(frame, head)
+    }
 }

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use crosswire::schema::{self, NEWEST_VERSION};
+use crosswire::schema::{self, Schema, NEWEST_VERSION};
 use crosswire::wire::{self, Role};
 use crosswire::Error;
 
@@ -265,14 +265,14 @@ fn golden_cases_encode_decode_and_frame() {
             let mut whole = unhex(frame.text("head"));
             whole.extend_from_slice(&payload);
             whole.extend_from_slice(&unhex(frame.text("tail")));
-            let written = wire::frame(index, seq, &plain, &payload);
+            let written = wire::frame::<Schema>(index, seq, &plain, &payload);
             check(
                 "frame",
                 written.as_ref() == Ok(&whole),
                 format!("{written:?}"),
             );
             let direction = schema::MESSAGE_INFO[index].direction;
-            match wire::split_frame(&whole, direction) {
+            match wire::split_frame::<Schema>(&whole, direction) {
                 Ok((head, body)) => check(
                     "read frame",
                     head.message == index
@@ -327,7 +327,7 @@ fn malformed_payloads_are_refused_with_their_code_and_path() {
 #[test]
 fn broken_frames_are_refused_in_wire_order() {
     if !schema::HAS_FRAME {
-        assert!(wire::frame(0, 0, &[], &[]).is_err());
+        assert!(wire::frame::<Schema>(0, 0, &[], &[]).is_err());
         return;
     }
     let cases = load("golden.json");
@@ -347,7 +347,7 @@ fn broken_frames_are_refused_in_wire_order() {
     {
         let mut bad = whole.clone();
         bad[h.offset] ^= 0x5a;
-        let err = wire::split_frame(&bad, direction).unwrap_err();
+        let err = wire::split_frame::<Schema>(&bad, direction).unwrap_err();
         assert_eq!(
             code_and_path(&err),
             format!("decode const frame.{}", h.name)
@@ -356,14 +356,14 @@ fn broken_frames_are_refused_in_wire_order() {
     if schema::TRAILER_SIZE != 0 {
         let mut bad = whole.clone();
         *bad.last_mut().unwrap() ^= 1;
-        let err = wire::split_frame(&bad, direction).unwrap_err();
+        let err = wire::split_frame::<Schema>(&bad, direction).unwrap_err();
         assert_eq!(err.code(), "checksum");
     }
-    let err = wire::split_frame(&whole[..whole.len() - 1], direction).unwrap_err();
+    let err = wire::split_frame::<Schema>(&whole[..whole.len() - 1], direction).unwrap_err();
     assert_eq!(code_and_path(&err), "decode truncated frame");
     let mut longer = whole.clone();
     longer.push(0);
-    let err = wire::split_frame(&longer, direction).unwrap_err();
+    let err = wire::split_frame::<Schema>(&longer, direction).unwrap_err();
     assert_eq!(code_and_path(&err), "decode trailing frame");
 }
 

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crosswire::schema::{self, HEADER_SIZE, NEWEST_VERSION};
+use crosswire::schema::{self, Schema, HEADER_SIZE, NEWEST_VERSION};
 use crosswire::wire::{self, Direction};
 use crosswire::Error;
 
@@ -223,8 +223,8 @@ fn check_frames(mut data: &[u8], out: &mut Vec<Outcome>) -> Result<(), String> {
             data = &data[head.size..];
             continue;
         }
-        let payload = wire::payload(frame, &head);
-        match wire::frame(head.message, head.seq, &head.plain, payload) {
+        let payload = wire::payload::<Schema>(frame, &head);
+        match wire::frame::<Schema>(head.message, head.seq, &head.plain, payload) {
             Ok(rebuilt) if rebuilt == frame => {}
             Ok(rebuilt) => {
                 return Err(format!(
@@ -356,7 +356,7 @@ fn mutate_once(rng: &mut Rng, data: &mut Vec<u8>, other: &[u8], ids: &[usize]) {
             let msg = ids[rng.below(ids.len())];
             let seq = (u128::from(rng.next()) % (u128::from(schema::SEQ_MAX) + 1)) as u64;
             let plain = [0; schema::PLAIN_COUNT];
-            if let Ok(frame) = wire::frame(msg, seq, &plain, &data[HEADER_SIZE..]) {
+            if let Ok(frame) = wire::frame::<Schema>(msg, seq, &plain, &data[HEADER_SIZE..]) {
                 *data = frame;
             }
         }
@@ -496,7 +496,7 @@ fn mutate_value(rng: &mut Rng, data: &mut Vec<u8>, ids: &[usize]) -> bool {
         Err(_) => return false,
     };
     match frame {
-        Some(h) => match wire::frame(id, h.seq, &h.plain, &payload) {
+        Some(h) => match wire::frame::<Schema>(id, h.seq, &h.plain, &payload) {
             Ok(framed) => {
                 data.splice(..h.size, framed);
             }
@@ -575,7 +575,7 @@ fn builtin_seeds(ids: &[usize]) -> Vec<Vec<u8>> {
     let mut seeds = Vec::new();
     for (i, &id) in ids.iter().enumerate() {
         seeds.push(vec![i as u8]);
-        if let Ok(frame) = wire::frame(
+        if let Ok(frame) = wire::frame::<Schema>(
             id,
             u64::from(schema::SEQ_MAX != 0),
             &[0; schema::PLAIN_COUNT],

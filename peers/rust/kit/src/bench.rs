@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::schema::{self, HEADER_SIZE};
+use crate::protocol::Protocol;
 use crate::stream::{blob, blob_payload, crc32, BLOB_DATA_AT};
 use crate::transport::Link;
 use crate::wire::{self, get_uint, Direction, Part, Role};
@@ -24,21 +24,22 @@ pub const MIN_SIZE: u64 = BLOB_DATA_AT as u64;
 pub struct Bench {
     pub frame: Vec<u8>,
     seq: Part,
+    fields: &'static [Part],
 }
 
 impl Bench {
     /// The bench frame with a payload of `size` bytes, seq 0, for seqs up to `rounds`.
-    pub fn new(size: u64, rounds: u64) -> Result<Bench> {
-        let max = u64::from(schema::MAX_PAYLOAD);
+    pub fn new<P: Protocol>(size: u64, rounds: u64) -> Result<Bench> {
+        let max = u64::from(P::MAX_PAYLOAD);
         if !(MIN_SIZE..=max).contains(&size) {
             return Err(Error::Request(format!(
                 "bad size {size}: {MIN_SIZE} to {max}"
             )));
         }
-        let index = blob()?;
-        let seq = schema::HEADER_FIELDS.iter().find(|h| h.role == Role::Seq);
+        let index = blob::<P>()?;
+        let seq = P::HEADER_FIELDS.iter().find(|h| h.role == Role::Seq);
         let seq = match seq {
-            Some(&seq) if schema::TRAILER_SIZE == 0 && i128::from(rounds) <= seq.max => seq,
+            Some(&seq) if P::TRAILER_SIZE == 0 && i128::from(rounds) <= seq.max => seq,
             _ => {
                 let why =
                     "the bench needs a frame with a seq field for every round and no checksum";
@@ -47,12 +48,16 @@ impl Bench {
         };
         let data: Vec<u8> = (0..size - MIN_SIZE).map(|j| j as u8).collect();
         let payload = blob_payload(crc32(&data), &data);
-        let frame = wire::frame(index, 0, &[0; schema::PLAIN_COUNT], &payload)?;
-        Ok(Bench { frame, seq })
+        let frame = wire::frame::<P>(index, 0, P::Plain::default().as_ref(), &payload)?;
+        Ok(Bench {
+            frame,
+            seq,
+            fields: P::HEADER_FIELDS,
+        })
     }
 
     #[inline]
-    fn set_seq(&mut self, seq: u64) {
+    pub fn set_seq(&mut self, seq: u64) {
         let (at, size) = (self.seq.offset, self.seq.size);
         let field = &mut self.frame[at..at + size];
         field.copy_from_slice(&seq.to_le_bytes()[..size]);
@@ -64,8 +69,8 @@ impl Bench {
 
 /// What differs between a frame header read (`got`) and the one expected (`want`):
 /// `<what> <i>: <field> <got>, expected <want>`.
-fn header_differs(what: &str, i: u64, got: &[u8], want: &[u8]) -> Error {
-    for h in &schema::HEADER_FIELDS {
+pub fn header_differs(fields: &[Part], what: &str, i: u64, got: &[u8], want: &[u8]) -> Error {
+    for h in fields {
         let g = get_uint(got, h.offset, h.size, h.big);
         let w = get_uint(want, h.offset, h.size, h.big);
         if g != w {
@@ -118,14 +123,14 @@ fn rank(sorted: &[u64], per_mille: u64) -> u64 {
 }
 
 /// `PING`: `warmup + count` round trips of the bench frame, the last `count` timed.
-pub fn ping(
+pub fn ping<P: Protocol>(
     link: &mut Link,
     count: u64,
     warmup: u64,
     size: u64,
     deadline: Instant,
 ) -> Result<Vec<String>> {
-    let mut bench = Bench::new(size, warmup + count)?;
+    let mut bench = Bench::new::<P>(size, warmup + count)?;
     require(link)?;
     let mut samples: Vec<u64> = Vec::new();
     samples
@@ -133,7 +138,7 @@ pub fn ping(
         .map_err(|_| Error::Runtime(format!("no memory for {count} samples")))?;
     let sleeps = link.sleeps();
     bounded(link, deadline, |link| {
-        rounds(link, &mut bench, warmup, count, deadline, &mut samples)
+        rounds::<P>(link, &mut bench, warmup, count, deadline, &mut samples)
     })?;
     let waits = link.sleeps() - sleeps;
     samples.sort_unstable();
@@ -162,7 +167,7 @@ pub fn ping(
 }
 
 /// The round trips of PING: clock, write, read the whole reply, clock.
-fn rounds(
+fn rounds<P: Protocol>(
     link: &mut Link,
     bench: &mut Bench,
     warmup: u64,
@@ -177,16 +182,21 @@ fn rounds(
         let frame = &bench.frame;
         let start = Instant::now();
         link.write_all(frame)?;
-        let header = link.peek(HEADER_SIZE, deadline)?;
-        if header != &frame[..HEADER_SIZE] {
-            let err = header_differs("round", i, header, frame);
+        let header = link.peek(P::HEADER_SIZE, deadline)?;
+        if header != &frame[..P::HEADER_SIZE] {
+            let err = header_differs(bench.fields, "round", i, header, frame);
             link.close_connection(); // the reply's length is not ours: out of step
             return Err(err);
         }
         let reply = link.peek(len, deadline)?;
         let end = Instant::now();
-        if i == total && reply[HEADER_SIZE..] != frame[HEADER_SIZE..] {
-            let err = payload_differs("round", i, &reply[HEADER_SIZE..], &frame[HEADER_SIZE..]);
+        if i == total && reply[P::HEADER_SIZE..] != frame[P::HEADER_SIZE..] {
+            let err = payload_differs(
+                "round",
+                i,
+                &reply[P::HEADER_SIZE..],
+                &frame[P::HEADER_SIZE..],
+            );
             link.skip(len);
             return Err(err);
         }
@@ -200,12 +210,12 @@ fn rounds(
 
 /// `PONG`: read `count` frames, each whole and its header checked as by RECV, and write each
 /// back byte for byte, straight from the input buffer.
-pub fn pong(link: &mut Link, count: u64, deadline: Instant) -> Result<Vec<String>> {
+pub fn pong<P: Protocol>(link: &mut Link, count: u64, deadline: Instant) -> Result<Vec<String>> {
     require(link)?;
     let sleeps = link.sleeps();
     bounded(link, deadline, |link| {
         for _ in 0..count {
-            let head = wire::peek_frame(link, deadline, Direction::Any)?;
+            let head = wire::peek_frame::<P>(link, deadline, Direction::Any)?;
             link.echo(head.size)?;
         }
         Ok(())
@@ -215,8 +225,8 @@ pub fn pong(link: &mut Link, count: u64, deadline: Instant) -> Result<Vec<String
 }
 
 /// `FLOOD`: write the bench frame `count` times, seq 1 to `count`, timing the whole.
-pub fn flood(link: &mut Link, count: u64, size: u64) -> Result<Vec<String>> {
-    let mut bench = Bench::new(size, count)?;
+pub fn flood<P: Protocol>(link: &mut Link, count: u64, size: u64) -> Result<Vec<String>> {
+    let mut bench = Bench::new::<P>(size, count)?;
     require(link)?;
     let sleeps = link.sleeps();
     let start = Instant::now();
@@ -236,8 +246,13 @@ pub fn flood(link: &mut Link, count: u64, size: u64) -> Result<Vec<String>> {
 
 /// `SINK`: read `count` bench frames, each with the next seq, the first and the last compared
 /// whole; `ns` from the end of the first frame to the end of the last.
-pub fn sink(link: &mut Link, count: u64, size: u64, deadline: Instant) -> Result<Vec<String>> {
-    let mut bench = Bench::new(size, count)?;
+pub fn sink<P: Protocol>(
+    link: &mut Link,
+    count: u64,
+    size: u64,
+    deadline: Instant,
+) -> Result<Vec<String>> {
+    let mut bench = Bench::new::<P>(size, count)?;
     require(link)?;
     let len = bench.frame.len();
     let sleeps = link.sleeps();
@@ -245,15 +260,15 @@ pub fn sink(link: &mut Link, count: u64, size: u64, deadline: Instant) -> Result
     for i in 1..=count {
         bench.set_seq(i);
         let frame = &bench.frame;
-        let header = link.peek(HEADER_SIZE, deadline)?;
-        if header != &frame[..HEADER_SIZE] {
-            let err = header_differs("frame", i, header, frame);
+        let header = link.peek(P::HEADER_SIZE, deadline)?;
+        if header != &frame[..P::HEADER_SIZE] {
+            let err = header_differs(bench.fields, "frame", i, header, frame);
             link.close_connection(); // out of step
             return Err(err);
         }
         let got = link.peek(len, deadline)?;
-        if (i == 1 || i == count) && got[HEADER_SIZE..] != frame[HEADER_SIZE..] {
-            let err = payload_differs("frame", i, &got[HEADER_SIZE..], &frame[HEADER_SIZE..]);
+        if (i == 1 || i == count) && got[P::HEADER_SIZE..] != frame[P::HEADER_SIZE..] {
+            let err = payload_differs("frame", i, &got[P::HEADER_SIZE..], &frame[P::HEADER_SIZE..]);
             link.skip(len);
             return Err(err);
         }
@@ -283,30 +298,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bench_frame() {
-        if blob().is_err() || Bench::new(64, 1).is_err() {
-            assert!(Bench::new(64, 1).is_err());
-            return; // a schema without crosswire's Blob, or a frame with a checksum: no bench
-        }
-        let bench = Bench::new(64, 1).unwrap();
-        let frame = &bench.frame;
-        assert_eq!(frame.len(), HEADER_SIZE + 64);
-        let (head, payload) = wire::split_frame(frame, Direction::Any).unwrap();
-        assert_eq!(
-            (head.message, head.payload_len, head.seq),
-            (blob().unwrap(), 64, 0)
-        );
-        assert!(schema::check(head.message, payload, schema::NEWEST_VERSION).is_ok());
-        let data = &payload[BLOB_DATA_AT..];
-        assert_eq!(data.len(), 56);
-        assert!(data.iter().enumerate().all(|(j, &b)| b == j as u8));
-        assert_eq!(payload[..4], crc32(data).to_le_bytes());
-        assert!(Bench::new(7, 1).is_err());
-        assert!(Bench::new(u64::from(schema::MAX_PAYLOAD), 1).is_ok());
-        assert!(Bench::new(u64::from(schema::MAX_PAYLOAD) + 1, 1).is_err());
-    }
-
-    #[test]
     fn nearest_rank() {
         let s: Vec<u64> = (1..=1000).collect();
         assert_eq!(
@@ -316,22 +307,5 @@ mod tests {
         assert_eq!([rank(&[7], 500), rank(&[7], 999)], [7, 7]);
         let two = [1, 2];
         assert_eq!([rank(&two, 500), rank(&two, 900)], [1, 2]);
-    }
-
-    #[test]
-    fn a_wrong_header_is_named() {
-        if blob().is_err() || Bench::new(8, 3).is_err() {
-            return; // no bench on this schema
-        }
-        let want = Bench::new(8, 3).unwrap();
-        let mut got = Bench::new(8, 3).unwrap();
-        got.set_seq(3);
-        let text = header_differs(
-            "round",
-            2,
-            &got.frame[..HEADER_SIZE],
-            &want.frame[..HEADER_SIZE],
-        );
-        assert_eq!(text, Error::Runtime("round 2: seq 3, expected 0".into()));
     }
 }

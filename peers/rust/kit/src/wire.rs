@@ -1,5 +1,5 @@
 //! Frames (WIRE.md "Frame") as the schema declares them. The generated code writes a frame
-//! and checks a header and a checksum (`schema::write_frame`, `check_head`, `check_sum`) with
+//! and checks a header and a checksum (`Protocol::write_frame`, `check_head`, `check_sum`) with
 //! the pieces below, which know no layout; then whole frames are read from a connection, or
 //! taken from a buffer, with them.
 
@@ -8,7 +8,7 @@ use std::time::Instant;
 
 pub use crate::codec::{get_int, get_uint, put_uint};
 use crate::error::{Count, Error, Result};
-use crate::schema;
+use crate::protocol::Protocol;
 use crate::transport::Link;
 
 /// Which side's messages a receiver reads (`RECV <ms> request`), or either.
@@ -68,11 +68,11 @@ pub struct Part {
 /// A checked frame header: the message (its index in the schema), the payload's length, the
 /// seq, the plain header values in header order, and the whole frame's size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Header<const P: usize> {
+pub struct Header<P> {
     pub message: usize,
     pub payload_len: usize,
     pub seq: u64,
-    pub plain: [i128; P],
+    pub plain: P,
     pub size: usize,
 }
 
@@ -197,28 +197,37 @@ pub fn bad_checksum(name: &str, got: u64, want: u64) -> Error {
 // ------------------------------------------------------------------ frames of this schema
 
 /// A checked frame header of this schema.
-pub type Head = Header<{ schema::PLAIN_COUNT }>;
+pub type Head<P> = Header<<P as Protocol>::Plain>;
 
 /// The frame of message `index` carrying `payload`, with `seq` and the plain header values.
-pub fn frame(index: usize, seq: u64, plain: &[i128], payload: &[u8]) -> Result<Vec<u8>> {
+pub fn frame<P: Protocol>(
+    index: usize,
+    seq: u64,
+    plain: &[i128],
+    payload: &[u8],
+) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    schema::write_frame(&mut out, index, seq, plain, payload)?;
+    P::write_frame(&mut out, index, seq, plain, payload)?;
     Ok(out)
 }
 
 /// The payload of a whole frame.
-pub fn payload<'a>(frame: &'a [u8], head: &Head) -> &'a [u8] {
-    &frame[schema::HEADER_SIZE..schema::HEADER_SIZE + head.payload_len]
+pub fn payload<'a, P: Protocol>(frame: &'a [u8], head: &Head<P>) -> &'a [u8] {
+    &frame[P::HEADER_SIZE..P::HEADER_SIZE + head.payload_len]
 }
 
 /// Read one whole frame into the link's input buffer, its header checked (not its checksum),
 /// and leave it there (`peek` gives it, `skip` or `echo` take it). After an error in the
 /// header the stream is out of step and the connection is closed.
-pub fn peek_frame(link: &mut Link, deadline: Instant, direction: Direction) -> Result<Head> {
-    if !schema::HAS_FRAME {
+pub fn peek_frame<P: Protocol>(
+    link: &mut Link,
+    deadline: Instant,
+    direction: Direction,
+) -> Result<Head<P>> {
+    if !P::HAS_FRAME {
         return Err(no_frame());
     }
-    let checked = schema::check_head(link.peek(schema::HEADER_SIZE, deadline)?, direction);
+    let checked = P::check_head(link.peek(P::HEADER_SIZE, deadline)?, direction);
     let head = checked.map_err(|err| {
         link.close_connection(); // the stream is out of step
         err
@@ -229,26 +238,41 @@ pub fn peek_frame(link: &mut Link, deadline: Instant, direction: Direction) -> R
 
 /// Read one whole frame, its checksum checked, and take it: the header and the payload. A
 /// frame whose checksum is wrong is taken too (the stream stays in step).
-pub fn read_frame(
+pub fn read_frame<P: Protocol>(
     link: &mut Link,
     deadline: Instant,
     direction: Direction,
-) -> Result<(Head, Vec<u8>)> {
-    let head = peek_frame(link, deadline, direction)?;
+) -> Result<(Head<P>, Vec<u8>)> {
+    let head = peek_frame::<P>(link, deadline, direction)?;
     let frame = link.peek(head.size, deadline)?; // all read already
-    let checked = schema::check_sum(frame, &head);
-    let body = payload(frame, &head).to_vec();
+    let checked = P::check_sum(frame, &head);
+    let body = payload::<P>(frame, &head).to_vec();
     link.skip(head.size);
     checked.map(|()| (head, body))
 }
 
+/// Read one whole frame, its checksum checked, and take it: the header and the whole frame's
+/// bytes. A frame whose checksum is wrong is taken too (the stream stays in step).
+pub fn read_whole<P: Protocol>(
+    link: &mut Link,
+    deadline: Instant,
+    direction: Direction,
+) -> Result<(Head<P>, Vec<u8>)> {
+    let head = peek_frame::<P>(link, deadline, direction)?;
+    let frame = link.peek(head.size, deadline)?; // all read already
+    let checked = P::check_sum(frame, &head);
+    let whole = frame.to_vec();
+    link.skip(head.size);
+    checked.map(|()| (head, whole))
+}
+
 /// The frame that `buf` holds, whole and alone: its header and its payload (WIRE.md,
 /// "Receiving": the header, a frame cut short, bytes after it, the checksum).
-pub fn split_frame(buf: &[u8], direction: Direction) -> Result<(Head, &[u8])> {
-    if !schema::HAS_FRAME {
+pub fn split_frame<P: Protocol>(buf: &[u8], direction: Direction) -> Result<(Head<P>, &[u8])> {
+    if !P::HAS_FRAME {
         return Err(no_frame());
     }
-    let head = schema::check_head(buf, direction)?;
+    let head = P::check_head(buf, direction)?;
     if buf.len() < head.size {
         let (got, need) = (buf.len(), head.size);
         return Err(Error::FrameCut { got, need });
@@ -257,6 +281,6 @@ pub fn split_frame(buf: &[u8], direction: Direction) -> Result<(Head, &[u8])> {
         let left = buf.len() - head.size;
         return Err(Error::FrameTrailing { left });
     }
-    schema::check_sum(buf, &head)?;
-    Ok((head, payload(buf, &head)))
+    P::check_sum(buf, &head)?;
+    Ok((head, payload::<P>(buf, &head)))
 }

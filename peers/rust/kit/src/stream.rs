@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::schema;
+use crate::protocol::Protocol;
 use crate::transport::Link;
 use crate::wire::{self, Direction, Head};
 
@@ -21,14 +21,14 @@ pub const BLOB_DATA_AT: usize = 8;
 
 /// The index of crosswire's `Blob` message in this schema, if it has one and a frame: its
 /// payload is the checksum and the data's length (u32, little-endian), then the data.
-pub fn blob() -> Result<usize> {
+pub fn blob<P: Protocol>() -> Result<usize> {
     let unsupported = || {
         Error::Unsupported("streams need crosswire's Blob message behind a frame with a seq".into())
     };
-    let index = schema::message_index("Blob")
-        .filter(|_| schema::HAS_FRAME && u128::from(schema::SEQ_MAX) > 0) // u128: SEQ_MAX may be 0 or u64::MAX
+    let index = P::message_index("Blob")
+        .filter(|_| P::HAS_FRAME && u128::from(P::SEQ_MAX) > 0) // u128: SEQ_MAX may be 0 or u64::MAX
         .ok_or_else(unsupported)?;
-    let probe = schema::encode_text(index, &["305419896", "xabcd"], schema::NEWEST_VERSION);
+    let probe = P::encode_text(index, &["305419896", "xabcd"], P::NEWEST_VERSION);
     if probe.as_deref() != Ok(&blob_payload(0x1234_5678, &[0xab, 0xcd])[..]) {
         return Err(unsupported());
     }
@@ -36,12 +36,12 @@ pub fn blob() -> Result<usize> {
 }
 
 /// A stream of `count` frames numbers them 1..=count: the frame's seq must hold them.
-fn seq_holds(count: u64) -> Result<()> {
+fn seq_holds<P: Protocol>(count: u64) -> Result<()> {
     // u128: with a u64 seq the bound is u64::MAX, which no count exceeds
-    if u128::from(count) > u128::from(schema::SEQ_MAX) {
+    if u128::from(count) > u128::from(P::SEQ_MAX) {
         return Err(Error::Request(format!(
             "count {count} is more than the frame's seq holds ({})",
-            schema::SEQ_MAX
+            P::SEQ_MAX
         )));
     }
     Ok(())
@@ -127,10 +127,10 @@ impl Stream {
     }
 
     /// Frame `i`'s Blob payload, written into `payload`.
-    fn fill(&self, i: u64, payload: &mut Vec<u8>) -> Result<()> {
+    fn fill(&self, i: u64, payload: &mut Vec<u8>, max_payload: u32) -> Result<()> {
         let len = self.len(i);
         // Longer than a payload holds: refused before `len` bytes are allocated.
-        let max = u64::from(schema::MAX_PAYLOAD).saturating_sub(BLOB_DATA_AT as u64);
+        let max = u64::from(max_payload).saturating_sub(BLOB_DATA_AT as u64);
         if len > max {
             let (path, count) = ("Blob.data".into(), crate::error::Count::Bytes);
             return Err(Error::TooLongToEncode {
@@ -205,9 +205,16 @@ impl Tally {
     /// `version` is received and corrupt, its bytes and seq not counted; another message or a
     /// seq outside the stream is corrupt; then a seen seq is a duplicate, and data that is not
     /// frame `seq`'s is corrupt.
-    fn add(&mut self, stream: &Stream, head: &Head, payload: &[u8], blob: usize, version: u16) {
+    fn add<P: Protocol>(
+        &mut self,
+        stream: &Stream,
+        head: &Head<P>,
+        payload: &[u8],
+        blob: usize,
+        version: u16,
+    ) {
         self.received += 1;
-        if schema::check(head.message, payload, version).is_err() {
+        if P::check(head.message, payload, version).is_err() {
             self.corrupt += 1;
             return;
         }
@@ -240,19 +247,19 @@ fn nanos(start: Instant, end: Instant) -> u128 {
 }
 
 /// `BLAST`: send frames 1..=count of the stream, timing the whole.
-pub fn blast(link: &mut Link, count: u64, stream: &Stream) -> Result<Vec<String>> {
-    let blob = blob()?;
-    seq_holds(count)?;
+pub fn blast<P: Protocol>(link: &mut Link, count: u64, stream: &Stream) -> Result<Vec<String>> {
+    let blob = blob::<P>()?;
+    seq_holds::<P>(count)?;
     require(link)?;
     let sleeps = link.sleeps();
-    let plain = [0; schema::PLAIN_COUNT]; // every header field holds a 0
+    let plain = P::Plain::default(); // every header field holds a 0
     let (mut payload, mut frame) = (Vec::new(), Vec::new());
     let mut bytes = 0u64;
     let start = Instant::now();
     for i in 1..=count {
-        stream.fill(i, &mut payload)?;
+        stream.fill(i, &mut payload, P::MAX_PAYLOAD)?;
         frame.clear();
-        schema::write_frame(&mut frame, blob, i, &plain, &payload)?;
+        P::write_frame(&mut frame, blob, i, plain.as_ref(), &payload)?;
         link.write_all(&frame)?;
         bytes += frame.len() as u64;
     }
@@ -268,25 +275,25 @@ pub fn blast(link: &mut Link, count: u64, stream: &Stream) -> Result<Vec<String>
 
 /// `DRAIN`: receive and check frames until `count` arrived, the deadline passed or the other
 /// side left; every frame never seen is lost.
-pub fn drain(
+pub fn drain<P: Protocol>(
     link: &mut Link,
     count: u64,
     stream: &Stream,
     deadline: Instant,
     version: u16,
 ) -> Result<Vec<String>> {
-    let blob = blob()?;
-    seq_holds(count)?;
+    let blob = blob::<P>()?;
+    seq_holds::<P>(count)?;
     require(link)?;
     let sleeps = link.sleeps();
     let mut tally = Tally::new(count);
     let mut span: Option<(Instant, Instant)> = None;
     while tally.received < count {
-        match wire::read_frame(link, deadline, Direction::Any) {
+        match wire::read_frame::<P>(link, deadline, Direction::Any) {
             Ok((head, payload)) => {
                 let now = Instant::now();
                 span = Some((span.map_or(now, |(first, _)| first), now));
-                tally.add(stream, &head, &payload, blob, version);
+                tally.add::<P>(stream, &head, &payload, blob, version);
             }
             // The other side left (maybe in the middle of a frame), or time is up.
             Err(Error::Closed(_) | Error::FrameCut { .. } | Error::Timeout(_)) => break,

@@ -133,7 +133,7 @@ pub enum Error {
 }
 
 /// The result of everything that can fail with an [`Error`].
-pub type Result<T> = std::result::Result<T, Error>;
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// The field path of a codec error, for the enclosing levels to extend.
