@@ -15,6 +15,7 @@ from typing import Any
 from . import __version__, reference
 from .errors import CrosswireError
 from .kits import KIT_VERSION
+from .peers import CONTRACT_VERSION
 from .project import Project
 
 
@@ -24,7 +25,7 @@ def _csv(text: str) -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="crosswire", description="crosswire: cross-language IPC interop harness")
-    p.add_argument("--version", action="version", version=f"crosswire {__version__} (kit {KIT_VERSION}, contract 2)")
+    p.add_argument("--version", action="version", version=f"crosswire {__version__} (kit {KIT_VERSION}, contract {CONTRACT_VERSION})")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--project", "--root", dest="root", type=Path, metavar="DIR",
                         help="the crosswire project (default: the nearest folder at or above the current one "
@@ -52,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--peers", type=_csv, help="comma-separated peer names (default: all)")
     s.add_argument("--transports", type=_csv, help="comma-separated transports (default: every known one)")
     s.add_argument("--cases", type=_csv, help="comma-separated glob patterns of case ids, e.g. 'integers.*,floats.snan*'")
-    s.add_argument("--kinds", type=_csv, default=None, help="encode,decode,send,echo (default: all)")
+    s.add_argument("--kinds", type=_csv, default=None, help="encode,decode,send,echo,reject (default: all)")
     s.add_argument("--only", type=_csv, help="comma-separated cell ids (globs) to run, e.g. 'python->c-uds-text.max'")
     s.add_argument("--json", type=Path, help="write one record per sender, receiver, transport and case here")
     s.add_argument("--junit", type=Path, help="write JUnit XML here (one testcase per cell)")
@@ -60,12 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=2, help="connection groups run in parallel (default: 2)")
     s.add_argument("--timeout", type=float, default=10.0, help="seconds a peer may take to answer a request")
 
-    s = sub.add_parser("stress", help="stream sequenced, checksummed frames through every pair and count what arrives")
+    s = sub.add_parser("stress", help="stream sequenced frames of the stream message through every pair and count what arrives")
     s.add_argument("--peers", type=_csv, help="comma-separated peer names (default: all)")
     s.add_argument("--transports", type=_csv, default=["shm"], help="default: shm")
     s.add_argument("--count", type=int, default=1_000_000, help="frames per pair (default: 1,000,000)")
     s.add_argument("--capacity", type=int, default=4096, help="shm ring capacity in bytes (default: 4096)")
-    s.add_argument("--max-len", type=int, default=200, help="largest Blob data length (default: 200)")
+    s.add_argument("--max-len", type=int, default=200, help="most data elements a frame of the stream message carries (default: 200, at most its max)")
     s.add_argument("--json", type=Path, help="write the figures here")
 
     s = sub.add_parser("bench", help="measure sockets against shared memory for every pair, next to the machine's floors")
@@ -239,11 +240,12 @@ def cmd_matrix(project: Project, args: argparse.Namespace) -> int:
     if bad:
         raise CrosswireError(f"unknown kind {bad[0]!r}; kinds: {', '.join(matrix.KINDS)}")
     cases = matrix.select_cases(project.cases, args.cases)
-    cells = matrix.plan(specs, names, cases, kinds)
+    rejects = matrix.select_rejects(project.reject_cases, args.cases)
+    cells = matrix.plan(specs, names, cases, kinds, rejects)
     if args.only:
         import fnmatch
         if args.peers is None:  # a cell id names its peers: plan them all, keep the ones asked for
-            cells = matrix.plan(list(project.registry.values()), names, cases, kinds)
+            cells = matrix.plan(list(project.registry.values()), names, cases, kinds, rejects)
         cells = [c for c in cells if any(fnmatch.fnmatchcase(c.id, pat) for pat in args.only)]
         if not cells:
             raise CrosswireError(f"no cell matches {', '.join(args.only)}")
@@ -490,8 +492,7 @@ def _replay_frames(project: Project, proc: Any, data: bytes, transport: str, dir
 
 
 def _need_streams(project: Project, bench: bool = False) -> None:
-    from .conformance import bench_unsupported, streams_unsupported
-    why = (bench_unsupported if bench else streams_unsupported)(project.schema)
+    why = project.streams_unsupported(bench)
     if why:
         raise CrosswireError(why)
 
@@ -554,11 +555,14 @@ def cmd_stress(project: Project, args: argparse.Namespace) -> int:
     from . import stress
 
     specs = [s for s in P.select(project.registry, args.peers) if s.unavailable() is None]
+    layout = project.stream
+    print(f"stream message {layout.message.name} ({layout.field}: up to {min(args.max_len, layout.max)} of at most "
+          f"{layout.max} elements of {layout.width} byte(s))", flush=True)
     results = []
     for t in args.transports:
         able = [s for s in specs if t in s.transports]
         for a, b in itertools.product(able, able):
-            r = stress.run_pair(a, b, t, args.count, args.capacity, max_len=args.max_len)
+            r = stress.run_pair(a, b, t, args.count, layout, args.capacity, max_len=args.max_len)
             print(r.line(), flush=True)
             results.append(r)
     if args.json:

@@ -18,7 +18,6 @@ when anything failed.
 """
 from __future__ import annotations
 
-from typing import Any
 
 import json
 import time
@@ -26,7 +25,6 @@ from dataclasses import replace, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from . import schema as S
 from . import peers as P
 from . import stress, transports
 from .driver import PeerProcess, figures
@@ -194,12 +192,12 @@ class Checker:
             try:
                 facts = proc.handshake()
             except PeerError as exc:
-                self.add("contract", "HELLO 2", "fail", str(exc),
-                         f"reply `OK name={self.spec.program} language=... contract=2 transports=... messages=... "
+                self.add("contract", "HELLO 3", "fail", str(exc),
+                         f"reply `OK name={self.spec.program} language=... contract=3 transports=... messages=... "
                          f"ptr_bits=... byte_order=...` on one line, flushed {step}")
                 return False
             problems = self._hello_problems(facts)
-            self.add("contract", "HELLO 2", "fail" if problems else "pass",
+            self.add("contract", "HELLO 3", "fail" if problems else "pass",
                      "; ".join(problems) or f"{facts.get('ptr_bits')}-bit, {facts.get('byte_order')}-endian",
                      f"fix the HELLO reply {step}")
             bad = []
@@ -233,8 +231,8 @@ class Checker:
 
     def _hello_problems(self, facts: dict[str, str]) -> list[str]:
         out = []
-        if facts.get("contract") != "2":
-            out.append(f"contract={facts.get('contract')!r}, expected 2")
+        if facts.get("contract") != str(P.CONTRACT_VERSION):
+            out.append(f"contract={facts.get('contract')!r}, expected {P.CONTRACT_VERSION}")
         if facts.get("ptr_bits") not in ("32", "64"):
             out.append(f"ptr_bits={facts.get('ptr_bits')!r}: measure it at run time (32 or 64)")
         if facts.get("byte_order") not in ("little", "big"):
@@ -264,7 +262,7 @@ class Checker:
                 problem = f"`{shown}` replied ERR {exc.kind} {exc.detail[:80]}, expected ERR {kinds[0]}" + \
                           (f" {detail}" if detail else "")
         try:
-            proc.request("HELLO 2")
+            proc.request("HELLO 3")
         except PeerError as exc:
             raise CrosswireError(f"the peer stopped answering after `{shown}`: {exc}") from None
         return problem
@@ -313,7 +311,8 @@ class Checker:
         if not vectors:
             return
         bad = []
-        with PeerProcess(self.spec, "malformed") as proc:
+        proc = PeerProcess(self.spec, "malformed")
+        try:
             proc.handshake()
             for v in vectors:
                 try:
@@ -325,6 +324,13 @@ class Checker:
                         continue          # the library's own refusal, in its own words
                     if (exc.kind, code, path) != ("decode", v["code"], v["path"]):
                         bad.append(f"{v['id']}: ERR {exc.kind} {exc.detail[:80]}, expected ERR decode {v['code']} {v['path']}")
+                except PeerError as exc:      # it died on this payload: say so, and go on with a fresh one
+                    bad.append(f"{v['id']}: the peer died ({str(exc).splitlines()[0][:100]})")
+                    proc.close()
+                    proc = PeerProcess(self.spec, "malformed")
+                    proc.handshake()
+        finally:
+            proc.close()
         self.add("codec", "malformed payloads", "fail" if bad else "pass",
                  "; ".join(bad[:3]) or f"{len(vectors)} refused with the right code and path",
                  f"{len(bad)} of {len(vectors)} wrong; each must reply `ERR decode <code> <path>` exactly as "
@@ -473,13 +479,13 @@ class Checker:
     def optional(self) -> None:
         ref = self.reference
         usable = [t for t in self.spec.transports if ref is not None and not ref.unavailable() and t in ref.transports]
-        why = streams_unsupported(self.project.schema)
+        why = self.project.streams_unsupported()
         if why:
             self.add("streams", "streams", "skip", why)
         else:
             for t in usable:
                 self._streams(t)
-        why = bench_unsupported(self.project.schema)
+        why = self.project.streams_unsupported(bench=True)
         if why:
             self.add("bench", "bench", "skip", why)
         else:
@@ -490,7 +496,7 @@ class Checker:
         step = f"implement BLAST and DRAIN (PEER_CONTRACT.md \"Streams\"; {GUIDE}, step 6)"
         assert self.reference is not None
         for a, b in ((self.spec, self.reference), (self.reference, self.spec)):
-            r = stress.run_pair(a, b, t, 2000 if not self.quick else 300, 4096, freeze=0)
+            r = stress.run_pair(a, b, t, 2000 if not self.quick else 300, self.project.stream, 4096, freeze=0)
             name = f"{a.name} BLAST -> {b.name} DRAIN over {t}"
             if "unsupported" in r.error:
                 self.add("streams", name, "missing", "ERR unsupported (optional)", step)
@@ -502,8 +508,9 @@ class Checker:
     def _bench(self, t: str) -> None:
         step = f"implement WAIT, PING, PONG, FLOOD and SINK (PEER_CONTRACT.md \"Benchmarks\"; {GUIDE}, step 6)"
         assert self.reference is not None
-        for what, lines in (("round trips", ("PING 200 20 64 10000", "PONG 220 10000")),
-                            ("streaming", ("FLOOD 500 64", "SINK 500 64 10000"))):
+        size = self.project.stream.fit(64)
+        for what, lines in (("round trips", (f"PING 200 20 {size} 10000", "PONG 220 10000")),
+                            ("streaming", (f"FLOOD 500 {size}", f"SINK 500 {size} 10000"))):
             for mine in (0, 1):
                 problem, missing = self._bench_pair(t, lines, mine)
                 who = f"{self.spec.name} {lines[mine].split()[0]}"
@@ -523,6 +530,13 @@ class Checker:
                 a.handshake()
                 b.handshake()
                 transports.connect(a, b, t, address, 1 << 16)
+                for proc in (a, b):
+                    try:
+                        proc.request(self.project.stream.request)
+                    except PeerReplyError as exc:
+                        if proc.spec is self.spec and exc.kind == "unsupported":
+                            return f"STREAM: ERR unsupported {exc.detail[:60]} (optional)", True
+                        raise
                 a.send(lines[0])
                 b.send(lines[1])
                 replies = []
@@ -544,31 +558,6 @@ class Checker:
         finally:
             tr.release(address)
             tr.cleanup()
-
-
-def streams_unsupported(schema: Any) -> str:
-    """Why the streams (PEER_CONTRACT.md, "Streams") cannot run on a schema, or "": they need
-    crosswire's Blob message (a little-endian u32 checksum, then bytes with a u32 length) behind
-    a frame with a seq field."""
-    frame = schema.frame
-    blob = schema.messages.get("Blob")
-    shape = [(f.name, type(f.type).__name__, getattr(f.type, "order", "little"),
-              getattr(getattr(f.type, "count", None), "prefix", None)) for f in blob.fields] if blob else []
-    u32 = S.PRIMS["u32"]
-    if frame is None or frame.role("seq") is None or shape != [("checksum", "Prim", "little", None),
-                                                                ("data", "Bytes", "little", u32)]:
-        return (f"schema {schema.name} has no Blob message (u32 checksum, bytes data, little-endian) behind a "
-                "frame with a seq field: the streams are crosswire's own (PEER_CONTRACT.md, \"Streams\")")
-    return ""
-
-
-def bench_unsupported(schema: Any) -> str:
-    """Why the bench cannot run, or "": the streams' needs, and a frame without a checksum (the
-    bench frame's seq is rewritten in place)."""
-    why = streams_unsupported(schema)
-    if not why and schema.frame.checksum is not None:
-        why = f"schema {schema.name}'s frame has a checksum: the bench rewrites the seq of one frame in place"
-    return why
 
 
 def run_own_tests(spec: P.PeerSpec, timeout: float = 600) -> str | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from . import reference
 from .errors import CrosswireError
 
-KIT_VERSION = 1
+KIT_VERSION = 2
 SKIP = {"build", "target", "__pycache__", ".git"}
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .errors import ManifestError, PeerUnavailable
 
-CONTRACT_VERSION = 2
+CONTRACT_VERSION = 3
 BUILD_TIMEOUT = 900.0
 
 

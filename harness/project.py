@@ -8,6 +8,7 @@ A project is a folder with a `crosswire.toml` (or a `[tool.crosswire]` table in 
     peers = "peers"                     # one folder per peer, each with a peer.toml
     reports = "reports"                 # last-run.json and the --json/--junit/--html reports
     kits = "kits"                       # the vendored peer kits, one folder per language
+    stream = "Blob"                     # optional: the message the streams and the bench carry
     [codegen]                           # where `crosswire codegen` writes a language's codec
     c = "gen/c"
 
@@ -24,12 +25,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from . import peers, reference, schema, vectors
+from . import peers, reference, schema, streams, vectors
 from .errors import CrosswireError
 
 CONFIG = "crosswire.toml"
 DEFAULTS = {"schema": "protocols/schema.toml", "vectors": "protocols/vectors", "peers": "peers",
             "reports": "reports", "kits": "kits"}
+OPTIONAL = {"name": "the project's name", "stream": "a message, or Message.field, for the streams and the bench",
+            "codegen": "a table"}
 
 
 def read_config(root: Path) -> tuple[dict[str, Any], Path | None]:
@@ -53,13 +56,16 @@ def read_config(root: Path) -> tuple[dict[str, Any], Path | None]:
 
 def _check(config: dict[str, Any], source: Path | None) -> dict[str, Any]:
     where = source.name if source else "the project"
-    unknown = sorted(set(config) - set(DEFAULTS) - {"codegen", "name"})
+    unknown = sorted(set(config) - set(DEFAULTS) - set(OPTIONAL))
     if unknown:
-        raise CrosswireError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join([*DEFAULTS, 'codegen', 'name'])}")
+        raise CrosswireError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join([*DEFAULTS, *OPTIONAL])}")
     for key, value in config.items():
         if key == "codegen":
             if not isinstance(value, dict) or not all(isinstance(v, str) and v for v in value.values()):
                 raise CrosswireError(f"{where}: [codegen] maps a language to a folder, e.g. c = \"gen/c\"")
+        elif key in ("name", "stream"):
+            if not isinstance(value, str) or not value:
+                raise CrosswireError(f"{where}: {key} must be a non-empty string ({OPTIONAL[key]}), got {value!r}")
         elif not isinstance(value, str) or not value:
             raise CrosswireError(f"{where}: {key} must be a path (a non-empty string), got {value!r}")
     return {**DEFAULTS, **config}
@@ -105,6 +111,15 @@ class Project:
     @property
     def name(self) -> str:
         return str(self.config.get("name") or self.root.name)
+
+    @property
+    def stream(self) -> "streams.Layout":
+        """The stream message's layout (config `stream`, else the largest); NoStream says why not."""
+        return streams.layout(self.schema, self.config.get("stream"))
+
+    def streams_unsupported(self, bench: bool = False) -> str:
+        """Why the streams (or, with bench, the bench) cannot run on this project, or ""."""
+        return streams.unsupported(self.schema, self.config.get("stream"), bench)
 
     @property
     def schema_path(self) -> Path:
@@ -163,6 +178,24 @@ class Project:
             if (reference.home(self.root) / "peers").is_dir() else {}
         taken = {spec.program for spec in own.values()}
         return {**own, **{n: s for n, s in copies.items() if s.program not in taken}}
+
+    @cached_property
+    def reject_cases(self) -> list[vectors.Case]:
+        """The malformed payloads (malformed.json; none when the file is missing) as the matrix's
+        reject cases: each must be refused with its ERR decode code and path."""
+        from . import malformed
+        out = []
+        for row in malformed.load(self.malformed_path):
+            msg = self.schema.messages.get(row["message"])
+            if msg is None:
+                raise CrosswireError(f"{self.malformed_path}: {row['id']}: no message {row['message']} in the schema")
+            try:
+                payload = bytes.fromhex(row["payload"])
+            except (TypeError, ValueError):
+                raise CrosswireError(f"{self.malformed_path}: {row['id']}: payload is not hex") from None
+            out.append(vectors.Case(f"malformed.{row['id']}", msg, None, payload, str(row.get("note", "")),
+                                   refuse=(str(row["code"]), str(row["path"]))))
+        return out
 
     def build(self, spec: peers.PeerSpec) -> peers.BuildResult:
         """Build one peer: an adapter's generated code first (harness/adapters.py), then its build step."""

@@ -1,5 +1,5 @@
-"""Stress: a generated stream of sequenced, checksummed Blob frames of mixed sizes from one
-peer to another (BLAST -> DRAIN, PEER_CONTRACT.md "Streams") through a ring small enough to
+"""Stress: a generated stream of sequenced frames of the stream message (harness/streams.py),
+of mixed sizes, from one peer to another (BLAST -> DRAIN, PEER_CONTRACT.md "Streams") through a ring small enough to
 wrap thousands of times, both sides blocking on full and empty. The peers generate, check and
 time the traffic; the harness only sets up the link and reads the figures."""
 from __future__ import annotations
@@ -14,6 +14,7 @@ from . import transports
 from .driver import PeerProcess, figures
 from .errors import CrosswireError, PeerError
 from .peers import PeerSpec
+from .streams import Layout
 
 FIGURES = ("received", "lost", "duplicated", "reordered", "corrupt")
 
@@ -71,11 +72,15 @@ def _pause(procs: list[PeerProcess], seconds: float, stop: threading.Event) -> N
             os.kill(proc.proc.pid, signal.SIGCONT)
 
 
-def run_pair(sender: PeerSpec, receiver: PeerSpec, transport: str, count: int, capacity: int = 4096,
-             seed: int = 42, min_len: int = 0, max_len: int = 200, timeout_s: float = 300.0,
+def run_pair(sender: PeerSpec, receiver: PeerSpec, transport: str, count: int, layout: Layout,
+             capacity: int = 4096, seed: int = 42, min_len: int = 0, max_len: int = 200, timeout_s: float = 300.0,
              freeze: float = 0.02) -> StressResult:
-    """One stream from sender to receiver. With `freeze` > 0, the receiver and then the sender are
-    frozen that long early in the stream, so that both sides must block (full, then empty)."""
+    """One stream of the layout's message from sender to receiver, of min_len..max_len data
+    elements a frame (max_len at most the layout's max). With `freeze` > 0, the receiver and then
+    the sender are frozen that long early in the stream, so that both sides must block (full,
+    then empty)."""
+    max_len = min(max_len, layout.max)
+    min_len = min(min_len, max_len)
     result = StressResult(sender.name, receiver.name, transport, count, capacity)
     t = transports.get(transport)
     address = t.address()
@@ -85,6 +90,8 @@ def run_pair(sender: PeerSpec, receiver: PeerSpec, transport: str, count: int, c
         tx.handshake()
         rx.handshake()
         transports.connect(tx, rx, transport, address, capacity)
+        tx.request(layout.request)
+        rx.request(layout.request)
         tx.send(f"BLAST {count} {seed} {min_len} {max_len}")
         rx.send(f"DRAIN {count} {seed} {min_len} {max_len} {int(timeout_s * 1000)}")
         done = threading.Event()
@@ -92,8 +99,19 @@ def run_pair(sender: PeerSpec, receiver: PeerSpec, transport: str, count: int, c
         if freeze > 0:
             pauser.start()
         try:
-            result.sent = figures(tx.reply(timeout_s + 10))
-            result.drained = figures(rx.reply(timeout_s + 10))
+            errors = []     # both sides' reasons: the sender's error often hides the receiver's
+            for side, proc, key in (("sender", tx, "sent"), ("receiver", rx, "drained")):
+                try:
+                    setattr(result, key, figures(proc.reply(timeout_s + 10)))
+                except (PeerError, CrosswireError) as exc:
+                    errors.append(f"{side} {proc.spec.name}: {str(exc).splitlines()[0]}")
+                    if proc is tx:      # the receiver learns the stream ended when the sender leaves
+                        try:
+                            tx.request("CLOSE", 5)
+                        except (PeerError, CrosswireError):
+                            tx.kill()
+            if errors:
+                result.error = "; ".join(errors)
         finally:
             done.set()
             if pauser.is_alive():

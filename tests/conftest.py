@@ -39,7 +39,7 @@ def make_peer(tmp_path: Path):
         (d / "peer.toml").write_text(textwrap.dedent(f"""\
             name = "{name}"
             language = "python"
-            contract = 2
+            contract = 3
             [run]
             command = ["{sys.executable}", "peer.py"]
             [supports]
@@ -59,7 +59,7 @@ def faulty_peer(tmp_path: Path):
         d.mkdir()
         extra = f', "{schema}"' if schema is not None else ""
         (d / "peer.toml").write_text(
-            f'name = "faulty"\nlanguage = "python"\ncontract = 2\n[run]\n'
+            f'name = "faulty"\nlanguage = "python"\ncontract = 3\n[run]\n'
             f'command = ["{sys.executable}", "{ROOT / "tests" / "faulty_peer" / "peer.py"}", "{fault}", "{field}"{extra}]\n'
             f'[supports]\ntransports = {transports}\n')
         return d

@@ -153,11 +153,11 @@ def test_a_kit_of_another_version_is_refused_by_name(make_peer):
     spec = make_peer("""\
         import sys
         for line in sys.stdin:
-            print("OK name=fake language=python contract=2 transports=uds messages=* ptr_bits=64 "
+            print("OK name=fake language=python contract=3 transports=uds messages=* ptr_bits=64 "
                   "byte_order=little kit=0" if line.startswith("HELLO") else "OK", flush=True)
         """)
     with PeerProcess(spec) as p:
-        with pytest.raises(PeerProtocolError, match=r"built on kit 0, but this crosswire speaks kit 1.*crosswire kit --lang python"):
+        with pytest.raises(PeerProtocolError, match=r"built on kit 0, but this crosswire speaks kit 2.*crosswire kit --lang python"):
             p.handshake()
 
 

@@ -24,6 +24,7 @@ from .conftest import ROOT
 
 PROJECT = Project(ROOT)
 PEERS = [p for p in PROJECT.registry.values() if p.unavailable() is None]
+STREAM = PROJECT.stream.request
 CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 
 
@@ -67,7 +68,7 @@ PAIRS = [(a, b, t) for a, b in itertools.product(PEERS, PEERS) for t in ("uds", 
 @pytest.mark.parametrize("a, b, transport", PAIRS, ids=[f"{a.name}->{b.name}-{t}" for a, b, t in PAIRS])
 def test_ping_pong_and_flood_sink_between_peers(a, b, transport):
     """Every size class, including a frame larger than the ring, both requests, exact counts."""
-    with Pair(a, b, transport, timeout_s=60) as pair:
+    with Pair(a, b, transport, timeout_s=60, stream=STREAM) as pair:
         for size in (8, 64, 4096 + 3, 300_000):
             pair.connect(4096 if size == 300_000 else bench_capacity(size))   # 300 kB through a 4 KiB ring
             lat = pair.ping(30, size)
@@ -79,7 +80,7 @@ def test_ping_pong_and_flood_sink_between_peers(a, b, transport):
 
 def _linked(a_spec, b_spec, transport):
     """Two peers connected over `transport`; use it with `with`, which closes both."""
-    pair = Pair(a_spec, b_spec, transport, timeout_s=20)
+    pair = Pair(a_spec, b_spec, transport, timeout_s=20, stream=STREAM)
     try:
         pair.connect(65536)
     except BaseException:
@@ -106,7 +107,7 @@ def test_sink_refuses_a_frame_that_is_not_the_bench_frame(spec):
     with _linked(python, spec, "uds") as pair:
         pair.b.send("SINK 3 64 5000")
         pair.a.request("FLOOD 1 64")                       # frame 1 is right
-        pair.a.request("SEND Integers 2 1 2 3 4 5 6 7 8")  # frame 2 is not a Blob
+        pair.a.request("SEND Integers 2 1 2 3 4 5 6 7 8")  # frame 2 is not the stream message
         with pytest.raises(PeerReplyError) as info:
             pair.b.reply(10)
         assert info.value.kind == "runtime" and "2" in info.value.detail
@@ -139,7 +140,7 @@ def test_sink_times_out(spec):
 def test_spin_futex_sleeps_at_once_when_both_sides_share_one_cpu(spec):
     """SHM.md "Wait strategies": on one shared CPU the default must not spin (the other side
     cannot run meanwhile), so nearly every wait is a sleep; the figure that shows it is `waits`."""
-    with Pair(spec, spec, "shm", (CPUS[0], CPUS[0]), wait="spin-futex", timeout_s=60) as pair:
+    with Pair(spec, spec, "shm", (CPUS[0], CPUS[0]), wait="spin-futex", timeout_s=60, stream=STREAM) as pair:
         pair.connect(65536)
         pair.b.send("PONG 220 20000")
         ping = figures(pair.a.request("PING 200 20 64 20000", 30))

@@ -31,7 +31,7 @@ def python_peer(checkout, name: str, script: str):
     """peers/<name> in the checkout copy: a manifest and a Python script, speaking uds."""
     d = checkout / "peers" / name
     d.mkdir()
-    (d / "peer.toml").write_text(f'name = "{name}"\nlanguage = "python"\ncontract = 2\n[run]\n'
+    (d / "peer.toml").write_text(f'name = "{name}"\nlanguage = "python"\ncontract = 3\n[run]\n'
                                  f'command = ["{sys.executable}", "peer.py"]\n[supports]\ntransports = ["uds"]\n')
     (d / "peer.py").write_text(script)
     return d
@@ -94,7 +94,7 @@ def test_bad_manifest_is_one_line(checkout):
 def test_missing_peer_binary_is_a_skip_with_the_fix(checkout):
     d = checkout / "peers" / "ghost"
     d.mkdir()
-    (d / "peer.toml").write_text('name = "ghost"\nlanguage = "c"\ncontract = 2\n[build]\noutputs = ["build/ghost"]\n'
+    (d / "peer.toml").write_text('name = "ghost"\nlanguage = "c"\ncontract = 3\n[build]\noutputs = ["build/ghost"]\n'
                                  '[run]\ncommand = ["build/ghost"]\n[supports]\ntransports = ["uds"]\n')
     r = cli("matrix", "--root", str(checkout), "--cases", "integers.max")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -129,7 +129,7 @@ import os, socket, sys, time
 for line in sys.stdin:
     words = line.split()
     if words[0] == "HELLO":
-        print("OK name=stuck language=python contract=2 transports=uds messages=* ptr_bits=64 byte_order=little")
+        print("OK name=stuck language=python contract=3 transports=uds messages=* ptr_bits=64 byte_order=little")
     elif words[0] == "LISTEN":
         s = socket.socket(socket.AF_UNIX); s.bind(words[2]); s.listen()
         print("OK")
@@ -186,6 +186,6 @@ def test_replay_writes_frames_to_a_peer_over_each_transport(project, tmp_path, t
 
 
 def test_replay_refuses_a_transport_the_peer_lacks(checkout):
-    python_peer(checkout, "udsonly", "import sys\nfor line in sys.stdin:\n    print('OK name=udsonly contract=2', flush=True)\n")
+    python_peer(checkout, "udsonly", "import sys\nfor line in sys.stdin:\n    print('OK name=udsonly contract=3', flush=True)\n")
     r = cli("replay", "--root", str(checkout), "--peer", "udsonly", "--frame", "--transport", "shm", "--bytes", "00")
     assert r.returncode == 2 and "does not support transport shm" in r.stderr, r.stderr

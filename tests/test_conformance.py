@@ -57,7 +57,7 @@ def test_a_codec_bug_fails_its_message_and_names_the_field(project, faulty_peer)
     assert items[("tcp", "declared")].status == "missing" and "step 5" in items[("tcp", "declared")].next
     # HELLO fails too: the reference peer under it reports uds,shm,tcp and this manifest only uds
     assert [(i.area, i.name) for i in report.failed] == [
-        ("contract", "HELLO 2"), ("codec", "Integers"), ("uds", "faulty sends, python receives"),
+        ("contract", "HELLO 3"), ("codec", "Integers"), ("uds", "faulty sends, python receives"),
         ("uds", "faulty echoes what python sends")]
 
 
@@ -77,7 +77,7 @@ for line in sys.stdin:
         print("OK", flush=True)
         break
     if words[:1] == ["HELLO"]:
-        print("OK name=liar language=python contract=2 transports=uds,tcp messages=* ptr_bits=64 "
+        print("OK name=liar language=python contract=3 transports=uds,tcp messages=* ptr_bits=64 "
               "byte_order=little", flush=True)
     else:
         print("ERR unsupported not yet", flush=True)
@@ -88,7 +88,7 @@ def test_a_hello_that_disagrees_with_the_manifest_fails(project, make_peer):
     """The peer's HELLO reports tcp, which its manifest does not declare."""
     spec = make_peer(LIAR, name="liar")
     report = conformance.check(project, str(spec.dir), quick=True)
-    hello = by_name(report)[("contract", "HELLO 2")]
+    hello = by_name(report)[("contract", "HELLO 3")]
     assert hello.status == "fail" and "keep them the same" in hello.detail, hello
     assert report.failed[0] is hello
 
@@ -103,7 +103,7 @@ def test_a_build_failure_is_the_first_and_only_failure(project, tmp_path):
     d = tmp_path / "broken"
     d.mkdir()
     (d / "peer.toml").write_text(
-        'name = "broken"\nlanguage = "c"\ncontract = 2\n[build]\nrequires = ["cc"]\n'
+        'name = "broken"\nlanguage = "c"\ncontract = 3\n[build]\nrequires = ["cc"]\n'
         'command = ["cc", "-o", "build/cw-peer", "peer.c"]\noutputs = ["build/cw-peer"]\n'
         '[run]\ncommand = ["build/cw-peer"]\n[supports]\ntransports = []\n')
     (d / "peer.c").write_text("int main(void) { return syntax error; }\n")

@@ -10,7 +10,7 @@ import pytest
 from harness.driver import PeerProcess
 from harness.errors import PeerDied, PeerProtocolError, PeerReplyError, PeerTimeout, PeerUnavailable
 
-HELLO = 'print("OK name=fake language=python contract=2 transports=uds messages=* ptr_bits=64 byte_order=little", flush=True)'
+HELLO = 'print("OK name=fake language=python contract=3 transports=uds messages=* ptr_bits=64 byte_order=little", flush=True)'
 
 
 def gone(pid: int) -> bool:
@@ -26,9 +26,9 @@ def test_hung_peer_is_killed_within_the_timeout(make_peer):
     proc = PeerProcess(spec, timeout=0.5)
     start = time.monotonic()
     with pytest.raises(PeerTimeout) as info:
-        proc.request("HELLO 2")
+        proc.request("HELLO 3")
     assert time.monotonic() - start < 3
-    assert info.value.request == "HELLO 2" and "no reply within 0.5 s" in str(info.value)
+    assert info.value.request == "HELLO 3" and "no reply within 0.5 s" in str(info.value)
     assert "hung" in info.value.stderr_tail
     assert gone(proc.proc.pid)
 
@@ -52,14 +52,14 @@ def test_peer_dying_mid_request_is_reported_with_stderr(make_peer):
 def test_peer_killed_by_signal(make_peer):
     spec = make_peer("import os, signal, sys\nsys.stdin.readline()\nos.kill(os.getpid(), signal.SIGKILL)\n")
     with PeerProcess(spec) as proc, pytest.raises(PeerDied, match="killed by signal 9"):
-        proc.request("HELLO 2")
+        proc.request("HELLO 3")
 
 
 def test_garbage_on_the_control_channel(make_peer):
     spec = make_peer("import sys, time\nsys.stdin.readline()\nprint('hello there, I am not a peer', flush=True)\ntime.sleep(3600)\n")
     proc = PeerProcess(spec)
     with pytest.raises(PeerProtocolError, match="not a contract reply: 'hello there"):
-        proc.request("HELLO 2")
+        proc.request("HELLO 3")
     assert gone(proc.proc.pid)
 
 
@@ -123,7 +123,7 @@ def test_children_of_a_peer_are_killed_too(make_peer, tmp_path):
         assert time.monotonic() < deadline
         time.sleep(0.02)
     with pytest.raises(PeerTimeout):
-        proc.request("HELLO 2")
+        proc.request("HELLO 3")
     child = int(pidfile.read_text())
     deadline = time.monotonic() + 5
     while not gone(child):  # the child is reaped by init once its group is killed

@@ -5,6 +5,9 @@ skew) over uds, tcp and shm must pass, and every peer must refuse every malforme
 the code and path the reference codec gives."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from harness import malformed, matrix
@@ -77,13 +80,42 @@ def test_streams_through_a_frame_of_its_own(built_project):
     for t in ("uds", "tcp", "shm"):
         for a in names:
             for b in names:
-                r = stress.run_pair(proj.registry[a], proj.registry[b], t, 3000, 4096, freeze=0)
+                r = stress.run_pair(proj.registry[a], proj.registry[b], t, 3000, proj.stream, 4096, freeze=0)
+                if not r.ok:
+                    bad.append(r.line())
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("rel", ["tests/schemas/noid", "tests/schemas/demo", "examples/modbus"])
+def test_streams_of_any_message(built_project, rel):
+    """BLAST/DRAIN of each schema's own stream message (noid: a vec<u32> behind a u8 prefix;
+    demo: a big-endian vec<u16> behind a count of bytes; modbus: the coils of ReadCoilsResponse
+    behind a byte count) between every pair of native peers over uds and shm."""
+    from harness import stress
+    proj = built_project(rel, PEERS)
+    names = [n for n in ready(proj) if "@" not in n]
+    count = min(2000, proj.schema.frame.role("seq").type.max)     # demo's seq is a u8
+    bad = []
+    for t in ("uds", "shm"):
+        for a in names:
+            for b in names:
+                r = stress.run_pair(proj.registry[a], proj.registry[b], t, count, proj.stream, 4096, freeze=0)
                 if not r.ok:
                     bad.append(r.line())
     assert not bad, "\n".join(bad)
 
 
 def test_streams_refuse_a_count_their_seq_cannot_hold(built_project):
-    proj = built_project("tests/schemas/noid", ["python"])   # a u16 seq, and no Blob: unsupported first
-    from harness.conformance import streams_unsupported
-    assert "no Blob message" in streams_unsupported(proj.schema)
+    """noid's seq is a u16: a BLAST of 65536 frames is refused by the peer, and by `stress`."""
+    proj = built_project("tests/schemas/noid", PEERS)
+    for name in ready(proj):
+        with PeerProcess(proj.registry[name], "seq") as proc:
+            proc.handshake()
+            proc.request(proj.stream.request)
+            with pytest.raises(PeerReplyError) as info:
+                proc.request("BLAST 65536 1 0 10")
+            assert info.value.kind == "request", (name, info.value)
+    r = subprocess.run([sys.executable, "-m", "harness", "stress", "--project", str(proj.root), "--count", "65536"],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert r.returncode != 0 and "holds: at most 65535" in r.stderr + r.stdout, r.stderr + r.stdout

@@ -24,7 +24,7 @@ def saboteur(tmp_path, fault: str, command: str, n: int):
     d.mkdir()
     once = d / "fired"
     (d / "peer.toml").write_text(
-        f'name = "python"\nlanguage = "python"\ncontract = 2\n[run]\n'
+        f'name = "python"\nlanguage = "python"\ncontract = 3\n[run]\n'
         f'command = ["{sys.executable}", "{SABOTEUR}", "{fault}", "{command}", "{n}", "{once}"]\n'
         f'[supports]\ntransports = ["uds", "shm", "tcp"]\n')
     spec = load_manifest(d / "peer.toml")
@@ -61,7 +61,7 @@ def test_fault_mid_matrix_is_reported_and_the_matrix_goes_on(tmp_path, fault, ro
 def test_a_peer_that_never_starts_fails_its_cells_not_the_run(tmp_path):
     d = tmp_path / "ghost"
     d.mkdir()
-    (d / "peer.toml").write_text('name = "ghost"\nlanguage = "c"\ncontract = 2\n[run]\n'
+    (d / "peer.toml").write_text('name = "ghost"\nlanguage = "c"\ncontract = 3\n[run]\n'
                                  'command = ["/nonexistent/ghost-peer"]\n[supports]\ntransports = ["uds"]\n')
     registry = {"ghost": load_manifest(d / "peer.toml"), "python": PROJECT.registry["python"]}
     cells = [matrix.Cell("send", "ghost", "python", "uds", CASES[0]),
@@ -77,7 +77,7 @@ def test_a_failed_build_is_reported_with_its_output(tmp_path):
     d = tmp_path / "broken"
     d.mkdir()
     (d / "peer.toml").write_text(
-        f'name = "broken"\nlanguage = "c"\ncontract = 2\n[build]\n'
+        f'name = "broken"\nlanguage = "c"\ncontract = 3\n[build]\n'
         f'command = ["{sys.executable}", "-c", "import sys; print(\'cc: error: nope.c: no such file\'); sys.exit(1)"]\n'
         f'outputs = ["build/broken"]\n[run]\ncommand = ["build/broken"]\n[supports]\ntransports = ["uds"]\n')
     spec = load_manifest(d / "peer.toml")

@@ -67,7 +67,7 @@ sock = conn = None
 for line in sys.stdin:
     words = line.split()
     if words[0] == "HELLO":
-        print("OK name=fake language=python contract=2 transports=uds messages=* ptr_bits=64 byte_order=little")
+        print("OK name=fake language=python contract=3 transports=uds messages=* ptr_bits=64 byte_order=little")
     elif words[0] == "LISTEN":
         sock = socket.socket(socket.AF_UNIX); sock.bind(words[2]); sock.listen(1); print("OK")
     elif words[0] == "ACCEPT":

@@ -4,11 +4,14 @@ adapter_generated) with one message implemented (through the generated reference
 library would be called) and one left as the stub, the kit vendored, built and run by the
 harness against the Python reference peer. The implemented message passes over uds, tcp and shm;
 the other is skipped with the kit's reason. Both forms: a payload adapter, and a framing adapter
-(--frames) that writes and reads whole frames itself."""
+(--frames) that writes and reads whole frames itself, and judges every frame the kit finds (no
+constant or checksum checked before it). The streams (STREAM, BLAST, DRAIN) are the kit's own,
+bytes for bytes what harness/streams.py describes, whichever the adapter."""
 from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from collections import Counter
@@ -16,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import kits
+from harness import codec, kits, streams
 from harness import schema as S
 from harness.codegen import c as cgen
+from harness.vectors import splitmix64
 
 from .conftest import ROOT
 
@@ -36,6 +40,11 @@ header = [
   { name = "seq",   type = "u32", role = "seq" },
   { name = "node",  type = "u8" },
 ]
+
+[frame.checksum]
+name = "crc"
+algorithm = "crc-32"
+covers = "magic..payload"
 
 [messages.Ping]
 id = 1
@@ -126,7 +135,7 @@ def test_generated_files_say_so_and_stubs_are_the_users(project):
     for rel in ("gen/cw_schema.h", "gen/cw_schema.c", "gen/cw_adapter.h", "gen/cw_adapter.c"):
         assert "DO NOT EDIT" in (peer / rel).read_text().splitlines()[0], rel
     manifest = (peer / "peer.toml").read_text()
-    assert f'[adapter]\nlang = "c"\nframes = {str(frames).lower()}' in manifest and "contract = 2" in manifest
+    assert f'[adapter]\nlang = "c"\nframes = {str(frames).lower()}' in manifest and "contract = 3" in manifest
     assert "KIT = ../../build/kits/c" in (peer / "Makefile").read_text()
     adapter = (peer / "adapter.c").read_text()
     assert "return cw_unimplemented(c);" in adapter and "n: u32  (v->n: uint32_t)" in adapter
@@ -134,11 +143,11 @@ def test_generated_files_say_so_and_stubs_are_the_users(project):
 
 def test_the_contract_answers_of_an_adapter(project):
     root, peer, frames = project
-    requests = ["HELLO 2", "ENCODE Pong 7", "DECODE Pong x07000000", "ENCODE Ping 3735928559 x", "ENCODE Ping 1 x61",
+    requests = ["HELLO 3", "ENCODE Pong 7", "DECODE Pong x07000000", "ENCODE Ping 3735928559 x", "ENCODE Ping 1 x61",
                 "DECODE Ping x0100000001 61", "DECODE Ping x010000000161", "ENCODE Ping 1 x" + "61" * 17, "QUIT"]
     out = subprocess.run([peer / "build" / "cw-peer"], input="\n".join(requests) + "\n", capture_output=True,
                          text=True, timeout=30, cwd=peer).stdout.splitlines()
-    assert out[0].startswith("OK name=cpair language=c contract=2 ") and out[0].endswith(" kit=1")
+    assert out[0].startswith("OK name=cpair language=c contract=3 ") and out[0].endswith(f" kit={kits.KIT_VERSION}")
     assert out[1] == "ERR unsupported adapter: Pong is not implemented"
     assert out[2] == "ERR unsupported adapter: Pong is not implemented"
     assert out[3] == "ERR runtime adapter encode Ping: the library refuses 0xdeadbeef"
@@ -164,3 +173,126 @@ def test_matrix_implemented_passes_unimplemented_skips(project):
         assert by[("Pong", transport, "skip")] > 0, by
     pong = [x for x in mine if x["message"] == "Pong"]
     assert pong and all(x["status"] == "skip" and "Pong is not implemented" in x["detail"] for x in pong)
+
+
+class Wired:
+    """The built peer on its stdin/stdout, connected over uds to a socket of the test's."""
+
+    def __init__(self, peer: Path, tmp: Path) -> None:
+        self.proc = subprocess.Popen([peer / "build" / "cw-peer"], cwd=peer, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        path = str(tmp / "s.sock")
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(path)
+        self.listener.listen(1)
+        assert self.ask("HELLO 3").startswith("OK ")
+        self.proc.stdin.write(f"CONNECT uds {path} 5000\n")
+        self.proc.stdin.flush()
+        self.sock, _ = self.listener.accept()
+        self.sock.settimeout(10)
+        assert self.proc.stdout.readline().strip() == "OK"
+
+    def ask(self, line: str) -> str:
+        self.send(line)
+        return self.reply()
+
+    def send(self, line: str) -> None:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def reply(self) -> str:
+        return self.proc.stdout.readline().strip()
+
+    def read(self, n: int) -> bytes:
+        out = b""
+        while len(out) < n:
+            chunk = self.sock.recv(n - len(out))
+            assert chunk, f"closed after {len(out)} of {n} bytes"
+            out += chunk
+        return out
+
+    def close(self) -> None:
+        self.sock.close()
+        self.listener.close()
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+@pytest.fixture
+def wired(project, tmp_path):
+    root, peer, frames = project
+    w = Wired(peer, tmp_path)
+    yield w, S.load(root / "protocols" / "schema.toml"), frames
+    w.close()
+
+
+def layout(schema: S.Schema) -> streams.Layout:
+    """A layout with what the kit must get right: 2-byte big-endian elements inside the template,
+    patches before and after them (one moving with the data), a patch that wraps around."""
+    return streams.Layout(schema.messages["Ping"], "note", bytes(range(1, 11)), 4, 2, "be", 27,
+                          (streams.Patch(1, 1, "le", 3, 5), streams.Patch(6, 2, "be", 4000, 65000)))
+
+
+def test_blast_is_the_layout_byte_for_byte(wired):
+    """BLAST frames P(i, len_i) as bytes with every plain header value 0 and the frame's checksum,
+    whatever the adapter (the streams are the kit's)."""
+    w, schema, frames = wired
+    lay = layout(schema)
+    assert w.ask("BLAST 1 1 0 1") == "ERR request no STREAM: describe the stream message with STREAM first"
+    assert w.ask(lay.request) == "OK"
+    assert w.ask("BLAST 1 1 0 28").startswith("ERR request max_len 28")
+    w.send("BLAST 40 7 0 27")
+    ping = schema.messages["Ping"]
+    want = b"".join(codec.frame_bytes(schema, ping, i, lay.payload(i, splitmix64(7 ^ i) % 28), {"node": 0})
+                    for i in range(1, 41))
+    assert w.read(len(want)) == want
+    assert w.reply().startswith("OK sent=40 bytes=%d " % len(want))
+
+
+def test_drain_compares_bytes_and_tallies(wired):
+    """DRAIN compares each payload with P(seq, len_seq), decoding nothing: a bad frame checksum is
+    corrupt without bytes or seq; another message or a seq outside 1..count is corrupt with its
+    bytes, no seq; a wrong payload is corrupt with its bytes and its seq."""
+    w, schema, frames = wired
+    lay = layout(schema)
+    assert w.ask(lay.request) == "OK"
+    ping, pong = schema.messages["Ping"], schema.messages["Pong"]
+
+    def good(i: int) -> bytes:
+        return codec.frame_bytes(schema, ping, i, lay.payload(i, splitmix64(3 ^ i) % 11 + 2), {"node": 0})
+
+    bad_crc = bytearray(good(2))
+    bad_crc[-1] ^= 1
+    wrong = codec.frame_bytes(schema, ping, 3, lay.payload(3, splitmix64(3 ^ 3) % 11 + 2)[:-1] + b"\xee", {"node": 0})
+    other = codec.frame_bytes(schema, pong, 4, b"\x07\0\0\0", {"node": 0})
+    sent = [good(1), bytes(bad_crc), wrong, other, good(99), good(1), good(6), good(5)]
+    w.send("DRAIN 8 3 2 12 5000")
+    w.sock.sendall(b"".join(sent))
+    reply = dict(kv.split("=") for kv in w.reply().split()[1:])
+    assert {k: int(reply[k]) for k in ("received", "lost", "duplicated", "reordered", "corrupt", "bytes")} == {
+        "received": 8, "lost": 4, "duplicated": 1, "reordered": 1, "corrupt": 4,
+        "bytes": sum(len(f) for f in sent) - len(bad_crc)}, reply
+
+
+def test_a_framing_adapter_judges_every_frame_it_gets(wired):
+    """RECV: the kit finds the frame by its length and id alone. A payload adapter's kit checks the
+    constants and the checksum; a framing adapter's library gets the frame as it came (here the
+    test's library checks the constants through cw_frame_head, not the checksum)."""
+    w, schema, frames = wired
+    ping = schema.messages["Ping"]
+    frame = codec.encode_frame(schema, ping, 5, {"n": 1, "note": "a"}, {"node": 2})
+    bad_crc = frame[:-1] + bytes([frame[-1] ^ 1])
+    bad_magic = b"\xdf" + frame[1:]
+    w.sock.sendall(bad_crc)
+    got = w.ask("RECV 5000")
+    if frames:
+        assert got == "OK Ping 5 2 1 x61", got                    # this library does not check the CRC
+    else:
+        assert got.startswith("ERR decode checksum frame.crc"), got
+    w.sock.sendall(bad_magic + frame)
+    got = w.ask("RECV 5000")
+    if frames:
+        assert got == "ERR runtime adapter decode Ping: not a whole frame", got
+        assert w.ask("RECV 5000") == "OK Ping 5 2 1 x61"          # the connection stays in step
+    else:
+        assert got.startswith("ERR decode const frame.magic"), got

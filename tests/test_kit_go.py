@@ -10,13 +10,25 @@ with the generated reference codec (codec.Encode/Decode, codec.EncodeFrame/Decod
 leaves Pong unimplemented, goframe's Pong stubs return an error. The harness drives them
 against the python reference peer over uds, tcp and shm: every Ping cell passes, gopay's Pong
 cells are skipped with the kit's reason, goframe's fail with the adapter's error, and the
-matrix goes on. Skipped, with the reason, when `go` is not installed."""
+matrix goes on.
+
+A framing adapter's library judges every frame the kit finds on the stream: the kit reads the
+header only for the message id and the length, and checks no constant, checksum or seq. A third
+peer, `golax`, wraps a lax "library" (it reads the length and nothing else of the header); frames
+written over uds by the test itself show that it gets a wrong magic and a wrong checksum to judge
+(and accepts them), while an unknown id stays the kit's error, and that goframe (the reference
+codec, strict) refuses the same frames with the contract's codes, the connection closed after a
+bad constant and kept after a bad checksum. The kit still checks the frame a library's encode
+makes. Skipped, with the reason, when `go` is not installed."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -109,6 +121,35 @@ func (a *adapter) EncodePong(*codec.Pong, uint64, []uint64) ([]byte, error) {
 func (a *adapter) DecodePong([]byte) (*codec.Pong, error) { return nil, errors.New("the library has no Pong") }
 """
 
+# golax: a framing "library" that reads the header's length and nothing else of it (no magic, no
+# checksum: what libmodbus 3.1.6 does with the MBAP protocol id), and writes no magic.
+GOLAX = """\
+package main
+
+import (
+	"encoding/binary"
+
+	"golax/codec"
+)
+
+type adapter struct {
+	codec.Unimplemented
+}
+
+func (a *adapter) EncodePing(v *codec.Ping, seq uint64, plain []uint64) ([]byte, error) {
+	frame, err := codec.EncodeFrame(v, seq, plain)
+	if err == nil {
+		frame[0] = 0
+	}
+	return frame, err
+}
+
+func (a *adapter) DecodePing(frame []byte) (*codec.Ping, error) {
+	n := int(binary.LittleEndian.Uint16(frame[5:7]))
+	return codec.Decode[codec.Ping](frame[7 : 7+n])
+}
+"""
+
 TRANSPORTS = ("uds", "tcp", "shm")
 
 
@@ -155,9 +196,9 @@ def test_the_scaffolded_adapters_build_vet_and_are_gofmt_clean(project):
         r = subprocess.run([str(Path(gobin).resolve().parent / "gofmt"), "-l", "."], cwd=peer,
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0 and r.stdout == "", f"{name}: not gofmt-clean: {r.stdout}{r.stderr}"
-        hello = subprocess.run([str(peer / "build" / "cw-peer")], input="HELLO 2\nENCODE Pong true 1\nQUIT\n",
+        hello = subprocess.run([str(peer / "build" / "cw-peer")], input="HELLO 3\nENCODE Pong true 1\nQUIT\n",
                                capture_output=True, text=True, timeout=30).stdout.splitlines()
-        assert hello[0].startswith(f"OK name={name} language=go contract=2") and hello[0].endswith(" kit=1"), hello
+        assert hello[0].startswith(f"OK name={name} language=go contract=3") and hello[0].endswith(" kit=2"), hello
         assert hello[1] == "ERR unsupported adapter: Pong is not implemented", hello
 
 
@@ -208,3 +249,103 @@ def test_an_adapter_error_is_reported_as_the_adapters_and_the_matrix_goes_on(mat
                 or "adapter decode Pong: the library has no Pong" in c["detail"]), c
     # the cells after the failures ran: goframe's Ping cells on the transports run after its Pong ones
     assert all(c["status"] == "pass" for c in cells(matrix, "Ping", "goframe"))
+
+
+# ------------------------------------------------------------------ a framing adapter's frames
+
+
+@pytest.fixture(scope="module")
+def framers(project) -> Path:
+    """goframe (the reference codec) and golax (a lax library) built; the project's root."""
+    r = crosswire(project, "new-peer", "golax", "--lang", "go", "--adapter", "--frames")
+    assert r.returncode == 0, r.stdout + r.stderr
+    (project / "peers" / "golax" / "adapter.go").write_text(GOLAX)
+    (project / "peers" / "goframe" / "adapter.go").write_text(GOFRAME)
+    r = crosswire(project, "build", "--peers", "golax,goframe", timeout=1200)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return project
+
+
+def duo_frames(root: Path) -> dict[str, bytes]:
+    """Frames of the duo schema: a good Ping (seq 1, node 9), the same with a wrong magic, with a
+    wrong checksum, and with an id no message has."""
+    from harness import codec
+    from harness import schema as S
+    schema = S.load(root / "protocols" / "schema.toml")
+    ping = schema.message("Ping")
+    good = codec.frame_bytes(schema, ping, 1, codec.encode(ping, {"count": 7, "note": "hi"}), {"node": 9})
+    return {"good": good, "magic": b"\x00" + good[1:], "checksum": good[:-1] + bytes([good[-1] ^ 0xFF]),
+            "id": good[:1] + b"\x09" + good[2:]}
+
+
+def replies(peer: Path, frames: list[bytes], lines: list[str]) -> list[str]:
+    """Start the peer, make it listen on uds and accept the test's connection, write the frames,
+    then send each request line: the replies, an error as `ERR <kind> <detail>`."""
+    from harness.errors import PeerReplyError
+    from harness.driver import PeerProcess
+    from harness import peers as P
+    spec = P.load_manifest(peer / "peer.toml")
+    where = tempfile.mkdtemp(prefix="cw-kit-go-")
+    path = os.path.join(where, "s")
+    out = []
+    try:
+        with PeerProcess(spec, "framing") as proc, socket.socket(socket.AF_UNIX) as s:
+            proc.handshake()
+            proc.request(f"LISTEN uds {path}")
+            proc.send("ACCEPT 5000")
+            s.connect(path)
+            proc.reply(10)
+            s.sendall(b"".join(frames))
+            for line in lines:
+                try:
+                    out.append("OK " + " ".join(proc.request(line, 10)))
+                except PeerReplyError as exc:
+                    out.append(f"ERR {exc.kind} {exc.detail}")
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+    return out
+
+
+def test_a_framing_library_judges_the_constants_and_the_checksum(framers):
+    """golax gets the frames with a wrong magic and a wrong checksum (the kit checks neither) and,
+    lax, accepts them; the connection stays open all along."""
+    f = duo_frames(framers)
+    got = replies(framers / "peers" / "golax", [f["magic"], f["checksum"], f["good"]],
+                  ["RECV 3000", "RECV 3000", "RECV 3000"])
+    assert got == ["OK Ping 1 9 7 x6869"] * 3, got
+
+
+def test_an_unknown_id_stays_the_kits_error(framers):
+    """The id picks the message's decode: an id no message has is the kit's `type` error at the
+    id field, and the connection is dropped (the stream is out of step)."""
+    f = duo_frames(framers)
+    got = replies(framers / "peers" / "golax", [f["id"], f["good"]], ["RECV 3000", "RECV 0"])
+    assert got[0].startswith("ERR decode type frame.id"), got
+    assert got[1].startswith("ERR runtime"), got
+
+
+def test_a_strict_library_refuses_with_the_contracts_codes(framers):
+    """goframe decodes with the reference codec's DecodeFrame: a wrong magic is its `const` error
+    and the kit then closes the connection (a header out of step); a wrong checksum is its
+    `checksum` error and the next frame is read."""
+    f = duo_frames(framers)
+    peer = framers / "peers" / "goframe"
+    got = replies(peer, [f["magic"], f["good"]], ["RECV 3000", "RECV 0"])
+    assert got[0].startswith("ERR decode const frame.magic"), got
+    assert got[1].startswith("ERR runtime"), got
+    got = replies(peer, [f["checksum"], f["good"]], ["RECV 3000", "RECV 3000"])
+    assert got[0].startswith("ERR decode checksum frame.crc") and got[1] == "OK Ping 1 9 7 x6869", got
+
+
+def test_the_kit_still_checks_the_frame_a_library_encodes(framers):
+    """golax writes no magic: ENCODE (the kit checks the frame before answering its payload)
+    refuses it as the adapter's encode error."""
+    from harness.driver import PeerProcess
+    from harness.errors import PeerReplyError
+    from harness import peers as P
+    with PeerProcess(P.load_manifest(framers / "peers" / "golax" / "peer.toml"), "encode") as proc:
+        proc.handshake()
+        with pytest.raises(PeerReplyError) as info:
+            proc.request("ENCODE Ping 7 x6869")
+    assert info.value.kind == "runtime" and "adapter encode Ping: the frame it made" in info.value.detail, info.value
+    assert "frame.magic" in info.value.detail, info.value

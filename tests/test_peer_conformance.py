@@ -33,14 +33,14 @@ def peer(request):
 def refused(peer, line: str) -> PeerReplyError:
     with pytest.raises(PeerReplyError) as info:
         peer.request(line)
-    assert peer.request("HELLO 2")[0].startswith("name="), "the peer must stay usable after an error"
+    assert peer.request("HELLO 3")[0].startswith("name="), "the peer must stay usable after an error"
     return info.value
 
 
 def test_hello_reports_the_real_platform(peer):
     import struct
     import sys
-    assert peer.hello["contract"] == "2"
+    assert peer.hello["contract"] == "3"
     assert peer.hello["ptr_bits"] in ("32", "64") and peer.hello["byte_order"] in ("little", "big")
     if peer.spec.language == "python":  # same host, same interpreter family
         assert peer.hello["ptr_bits"] == str(8 * struct.calcsize("P")) and peer.hello["byte_order"] == sys.byteorder
@@ -82,8 +82,36 @@ def test_overlong_line_is_refused_and_skipped(peer, schema):
     assert (err.kind, err.detail) == ("request", "line too long")
 
 
+STREAM = PROJECT.stream.request     # STREAM Blob x0000000000000000 8 1 le 1048568 1 4 4 le 1 0
+
+
+def test_streams_and_bench_need_a_stream_first():
+    """Before any STREAM, the requests that carry the stream message are `ERR request`."""
+    ready = [s for s in PEERS if s.unavailable() is None]
+    assert ready, "no peer is built"
+    for s in ready:
+        with PeerProcess(s, "nostream") as proc:
+            proc.handshake()
+            for line in ("BLAST 1 1 0 10", "DRAIN 1 1 0 10 10", "PING 1 0 64 100", "FLOOD 1 64", "SINK 1 64 100"):
+                assert refused(proc, line).kind == "request", (s.name, line)
+
+
+@pytest.mark.parametrize("line", [
+    "STREAM", "STREAM Nope x00 0 1 le 1 0", "STREAM Blob x0000000000000000 9 1 le 10 0",
+    "STREAM Blob x0000000000000000 8 0 le 10 0", "STREAM Blob x0000000000000000 8 9 le 10 0",
+    "STREAM Blob x0000000000000000 8 1 middle 10 0", "STREAM Blob x0000000000000000 8 1 le 1048569 0",
+    "STREAM Blob x0000000000000000 8 1 le 10 1 6 4 le 1 0", "STREAM Blob x0000000000000000 8 1 le 10 1 4 4 le 1",
+    "STREAM Blob x0000000000000000 8 1 le 10 2 0 4 le 1 0 2 4 le 1 0", "STREAM Blob x0000000000000000 8 1 le 10 9",
+    "STREAM Blob x00zz 0 1 le 10 0", "STREAM Blob x0000000000000000 8 1 le 10 1 4 4 le 18446744073709551616 0",
+])
+def test_bad_stream_request(peer, line):
+    """PEER_CONTRACT.md "Streams": a STREAM out of range is refused before it is used."""
+    assert refused(peer, line).kind == "request"
+
+
 def test_huge_counts_are_bounded(peer):
     """A count the peer could never serve must not become an allocation of that size."""
+    peer.request(STREAM)
     for line in ("DRAIN 99999999999999999999999 1 0 10 10", "BLAST 18446744073709551616 1 0 10"):
         err = refused(peer, line)
         assert err.kind in ("request", "runtime", "unsupported"), err
@@ -97,6 +125,7 @@ def test_huge_counts_are_bounded(peer):
 ])
 def test_bad_bench_request(peer, line):
     """PEER_CONTRACT.md "Benchmarks": counts at most 10^7, sizes 8..max_payload, bounded before use."""
+    peer.request(STREAM)
     assert refused(peer, line).kind == "request"
 
 
@@ -106,5 +135,6 @@ def test_wait_strategies_are_accepted(peer):
 
 
 def test_bench_requests_need_a_connection(peer):
+    peer.request(STREAM)
     for line in ("PING 1 0 64 100", "PONG 1 100", "FLOOD 1 64", "SINK 1 64 100"):
         assert refused(peer, line).kind == "runtime"

@@ -16,7 +16,7 @@ def write(d, text):
     (d / "peer.toml").write_text(text)
 
 
-GOOD = 'name = "{n}"\nlanguage = "x"\ncontract = 2\n[run]\ncommand = ["true"]\n[supports]\ntransports = ["uds"]\n'
+GOOD = 'name = "{n}"\nlanguage = "x"\ncontract = 3\n[run]\ncommand = ["true"]\n[supports]\ntransports = ["uds"]\n'
 
 
 def test_discovery_is_by_folder(tmp_path):
@@ -36,7 +36,7 @@ def test_real_checkout_has_the_python_peer(project):
     ('name = "x"\n', "missing key 'language'"),
     (GOOD.format(n="x") + "colour = 1\n", "unknown key(s) colour"),
     (GOOD.format(n="a b"), "name must be a word"),
-    (GOOD.format(n="x").replace("contract = 2", "contract = 9"), "contract 9; this harness speaks 2"),
+    (GOOD.format(n="x").replace("contract = 3", "contract = 9"), "contract 9; this harness speaks 3"),
     (GOOD.format(n="x").replace('["true"]', "[]"), "run.command is empty"),
     (GOOD.format(n="x").replace('["uds"]', '"uds"'), "supports.transports must be a list"),
     ("name = [", "cannot read"),
@@ -122,7 +122,7 @@ def test_each_peers_own_unit_tests_pass(spec):
 def test_a_failing_check_command_is_reported(tmp_path):
     d = tmp_path / "p"
     d.mkdir()
-    (d / "peer.toml").write_text('name = "p"\nlanguage = "sh"\ncontract = 2\n[run]\ncommand = ["true"]\n'
+    (d / "peer.toml").write_text('name = "p"\nlanguage = "sh"\ncontract = 3\n[run]\ncommand = ["true"]\n'
                                  '[supports]\n[check]\ncommand = ["sh", "-c", "echo one test failed; exit 3"]\n')
     from harness.conformance import run_own_tests
     out = run_own_tests(load_manifest(d / "peer.toml"))

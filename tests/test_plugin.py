@@ -43,13 +43,13 @@ def test_a_failing_cell_shows_the_field(pytester: pytest.Pytester, tmp_path):
     shutil.copytree(ROOT / "protocols", root / "protocols")
     d = root / "peers" / "liar"
     d.mkdir(parents=True)
-    (d / "peer.toml").write_text(f'name = "liar"\nlanguage = "python"\ncontract = 2\n[run]\n'
+    (d / "peer.toml").write_text(f'name = "liar"\nlanguage = "python"\ncontract = 3\n[run]\n'
                                  f'command = ["{sys.executable}", "peer.py"]\n[supports]\ntransports = ["uds"]\n')
     (d / "peer.py").write_text(
         "import sys\n"
         "for line in sys.stdin:\n"
         "    if line.startswith('HELLO'):\n"
-        "        print('OK name=liar language=python contract=2 transports=uds messages=* ptr_bits=64 byte_order=little')\n"
+        "        print('OK name=liar language=python contract=3 transports=uds messages=* ptr_bits=64 byte_order=little')\n"
         "    else:\n"
         "        print('OK 255 65535 4294967295 18446744073709551615 127 32767 2147483647 -129')\n"
         "    sys.stdout.flush()\n")

@@ -102,7 +102,7 @@ def test_cli_basics_need_no_project(tmp_path):
     r = subprocess.run([sys.executable, "-m", "harness"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "init" in r.stdout and "new-peer" in r.stdout
     r = cw("--version", cwd=tmp_path)
-    assert r.returncode == 0 and r.stdout.startswith("crosswire ") and "kit 1" in r.stdout
+    assert r.returncode == 0 and r.stdout.startswith("crosswire ") and "kit 2, contract 3" in r.stdout
     r = cw("new-peer", "--list", cwd=tmp_path)
     assert r.returncode == 0 and "python" in r.stdout and "adapters (--adapter):" in r.stdout
     r = cw("kit", "--lang", "python", "--out", str(tmp_path / "k"), cwd=tmp_path)

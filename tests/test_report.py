@@ -31,7 +31,7 @@ def checkout(tmp_path):
 def set_fault(root, field):
     d = root / "peers" / "faulty"
     d.mkdir(exist_ok=True)
-    (d / "peer.toml").write_text(f'name = "faulty"\nlanguage = "python"\ncontract = 2\n[run]\n'
+    (d / "peer.toml").write_text(f'name = "faulty"\nlanguage = "python"\ncontract = 3\n[run]\n'
                                  f'command = ["{sys.executable}", "{FAULTY}", "byteswap", "{field}"]\n'
                                  f'[supports]\ntransports = ["uds"]\n')
 

@@ -65,7 +65,7 @@ def test_a_skeleton_passes_the_contract_and_lists_what_is_next(checkout, lang, t
     assert r.returncode == 0, r.stdout + r.stderr
     items = json.loads(out.read_text())["items"]
     contract = {i["name"]: i["status"] for i in items if i["area"] == "contract"}
-    assert contract == {"HELLO 2": "pass", "bad requests refused, peer stays usable": "pass",
+    assert contract == {"HELLO 3": "pass", "bad requests refused, peer stays usable": "pass",
                         "over-long line": "pass", "QUIT": "pass"}, items
     todo = [(i["area"], i["next"]) for i in items if i["status"] == "missing"]
     assert [a for a, _ in todo] == ["codec", "uds", "tcp", "shm"]

@@ -1,6 +1,6 @@
 """The shared-memory transport under stress and faults, for every pair of peers that speak it.
 
-- Stress: 1,000,000 sequenced, checksummed Blob frames of 0..200 bytes through a 4 KiB ring
+- Stress: 1,000,000 sequenced frames of the stream message (Blob), 0..200 data bytes, through a 4 KiB ring
   (it wraps tens of thousands of times; both sides block on full and empty): nothing lost,
   duplicated, reordered or torn. Figures are printed (pytest -s) and attached to the JUnit report.
 - SIGKILL of either side mid-stream: the survivor reports within 2 s.
@@ -50,7 +50,7 @@ def test_stress(sender, receiver, record_property):
     # tenth of the count still wraps the 4 KiB ring thousands of times
     emulated = any(p.run[0].startswith("qemu-") for p in (sender, receiver))
     count = max(COUNT // 10, 1000) if emulated else COUNT
-    r = stress.run_pair(sender, receiver, "shm", count, capacity=4096, max_len=200, timeout_s=600)
+    r = stress.run_pair(sender, receiver, "shm", count, PROJECT.stream, capacity=4096, max_len=200, timeout_s=600)
     print(r.line())
     record_property("stress", r.line())
     assert r.ok, r.line()
@@ -77,6 +77,8 @@ def test_survivor_reports_a_killed_peer_within_two_seconds(spec, victim_role):
     try:
         survivor.handshake()
         victim.handshake()
+        for proc in (survivor, victim):
+            proc.request(PROJECT.stream.request)
         if victim_role == "receiver":
             link(survivor, victim)
             survivor.send("BLAST 100000000 1 0 200")
@@ -138,7 +140,7 @@ def test_bad_segment_is_a_clear_error(spec, bad):
                 assert info.value.kind in ("timeout", "runtime")
             else:
                 assert info.value.kind == "runtime" and bad in info.value.detail.lower(), info.value.detail
-            assert proc.request("HELLO 2")  # still usable
+            assert proc.request("HELLO 3")  # still usable
     finally:
         if mm is not None:
             mm.close()
@@ -151,7 +153,7 @@ def test_corrupted_frame_header_over_shm(spec, tmp_path):
     available(spec)
     d = tmp_path / "faulty"
     d.mkdir()
-    (d / "peer.toml").write_text(f'name = "faulty"\nlanguage = "python"\ncontract = 2\n[run]\ncommand = '
+    (d / "peer.toml").write_text(f'name = "faulty"\nlanguage = "python"\ncontract = 3\n[run]\ncommand = '
                                  f'["{sys.executable}", "{ROOT / "tests/faulty_peer/peer.py"}", "version", "-"]\n'
                                  f'[supports]\ntransports = ["uds", "shm"]\n')
     with PeerProcess(load_manifest(d / "peer.toml"), "tx") as tx, PeerProcess(spec, "rx") as rx:

@@ -68,7 +68,7 @@ def test_connect_refused_fails_at_once(spec):
                 proc.request(f"CONNECT tcp 127.0.0.1:{port} 10000", 20)
             assert info.value.kind == "runtime", info.value.detail
             assert time.monotonic() - start < 3, "a refused connection must fail at once, not retry"
-            assert proc.request("HELLO 2")[0].startswith("name=")
+            assert proc.request("HELLO 3")[0].startswith("name=")
 
 
 @pytest.mark.parametrize("spec", TCP_PEERS, ids=IDS)
@@ -80,7 +80,7 @@ def test_bad_tcp_addresses_are_refused(spec, address):
             with pytest.raises(PeerReplyError) as info:
                 proc.request(line, 10)
             assert info.value.kind == "runtime", f"{line}: ERR {info.value.kind} {info.value.detail}"
-        assert proc.request("HELLO 2")[0].startswith("name=")
+        assert proc.request("HELLO 3")[0].startswith("name=")
 
 
 @pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
@@ -103,7 +103,7 @@ def test_blast_drain_over_tcp(spec):
         pytest.skip(spec.unavailable())
     python = PROJECT.registry["python"]
     for a, b in ((spec, python), (python, spec)):
-        r = stress.run_pair(a, b, "tcp", 20_000, max_len=200, timeout_s=120)
+        r = stress.run_pair(a, b, "tcp", 20_000, PROJECT.stream, max_len=200, timeout_s=120)
         assert r.ok, r.line()
 
 
@@ -114,7 +114,7 @@ import sys
 for line in sys.stdin:
     words = line.split()
     if words[0] == "HELLO":
-        print("OK name=fake language=python contract=2 transports=uds,tcp messages=* ptr_bits=64 byte_order=little")
+        print("OK name=fake language=python contract=3 transports=uds,tcp messages=* ptr_bits=64 byte_order=little")
     elif words[0] == "LISTEN" and words[1] == "uds":
         print("OK")
     elif words[0] == "LISTEN":

@@ -80,9 +80,10 @@ def pin(pid: int, cpu: int | None) -> None:
                 pass
 
 
-def bench_capacity(size: int) -> int:
-    """The shm ring for messages of `size`: room for four frames, at least 64 KiB."""
-    need, cap = 4 * (size + HEADER), 65536
+def bench_capacity(size: int, overhead: int = HEADER) -> int:
+    """The shm ring for messages of `size` (frames of size + overhead): room for four frames, at
+    least 64 KiB."""
+    need, cap = 4 * (size + overhead), 65536
     while cap < need:
         cap *= 2
     return min(cap, 1 << 30)
@@ -92,7 +93,8 @@ class Pair:
     """Two running peers, a -> b, over one transport; reconnect() per message size."""
 
     def __init__(self, a: PeerSpec, b: PeerSpec, transport: str, cpus: tuple[int, int] | None = None,
-                 wait: str | None = None, timeout_s: float = 120.0) -> None:
+                 wait: str | None = None, timeout_s: float = 120.0, *, stream: str) -> None:
+        """`stream`: the STREAM request (harness/streams.py) both peers get after HELLO."""
         self.transport, self.timeout_s, self.wait = transport, timeout_s, wait
         self.t = transports.get(transport)
         self.address: str | None = None
@@ -103,6 +105,7 @@ class Pair:
             for proc, cpu in ((self.a, cpus and cpus[0]), (self.b, cpus and cpus[1])):
                 pin(proc.proc.pid, cpu)
                 proc.handshake()
+                self._ask(proc, stream)
                 if wait:
                     self._ask(proc, f"WAIT {wait}")
         except BaseException:

@@ -7,10 +7,11 @@ runs (a virtual machine whose vCPUs move), so ratios from one run are what count
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from ..codec import frame_bytes
 from ..errors import CrosswireError, PeerError
 from ..peers import PeerSpec
 from ..project import Project
@@ -76,6 +77,9 @@ class Run:
     missing: list[str] = field(default_factory=list)
     targets: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    stream: str = ""            # the STREAM request of the project's stream message
+    overhead: int = HEADER      # a frame's bytes beyond its payload (header, checksum)
+    small: int = 64             # the payload size of the wait strategies and the targets
 
     def record(self) -> dict:
         return {"machine": self.machine, "settings": {"quick": self.settings.quick, "reps": self.settings.reps,
@@ -96,7 +100,13 @@ def run(project: Project, settings: Settings, say: Callable[[str], None] = print
     start = time.perf_counter()
     cpus_free = machine.usable_cpus()
     cpus = (cpus_free[0], cpus_free[1]) if len(cpus_free) >= 2 else None
-    r = Run(settings, machine.describe(), cpus, cpus_free[0])
+    layout = project.stream
+    plain = {h.name: 0 for h in project.schema.frame.plain} if project.schema.frame is not None else {}
+    overhead = len(frame_bytes(project.schema, layout.message, 0, layout.payload(0, 0), plain)) - len(layout.template)
+    # the payload sizes the stream message can have, nearest the asked ones from below
+    settings = replace(settings, sizes=tuple(dict.fromkeys(layout.fit(size) for size in settings.sizes)))
+    r = Run(settings, machine.describe(), cpus, cpus_free[0], stream=layout.request, overhead=overhead,
+            small=layout.fit(64))
     pin = cpus or (-1, -1)
     peers = bench_peers(project, settings.peers)
     if not peers:
@@ -154,7 +164,7 @@ def _baselines(raw: dict, r: Run, base: Baselines, pin: tuple[int, int], say: Ca
         raw.setdefault("futex_pingpong", []).append(base.round_trips("futex-pingpong", n, pin))
         raw.setdefault("futex_pingpong_one_core", []).append(base.round_trips("futex-pingpong", n, one))
         for size in s.sizes:
-            frame = size + HEADER
+            frame = size + r.overhead
             count = (2_000 if size < 65536 else 100) * (1 if s.quick else 5)
             raw.setdefault(f"socketpair/{size}", []).append(base.round_trips("socketpair", count, pin, frame))
             raw.setdefault(f"memcpy/{size}", []).append(
@@ -175,7 +185,7 @@ def _ratios(r: Run) -> None:
         gbps = rec["memcpy_gbps_in_turn"]["value"]                  # GB/s = bytes per ns
         if rec["transport"] == "shm":
             rec["latency_baseline"] = "shm_pingpong + 4 memcpy"
-            rec["latency_floor_ns"] = floor + 4 * (size + HEADER) / gbps
+            rec["latency_floor_ns"] = floor + 4 * (size + r.overhead) / gbps
             rec["bare_floor_ns"] = floor
         else:                                   # uds, tcp: a bare socketpair ping-pong of the same frame
             rec["latency_baseline"] = f"socketpair/{size}"
@@ -201,8 +211,8 @@ def _side_by_side(r: Run, pairs: list[tuple[PeerSpec, PeerSpec]], transport: str
             key = (a.name, b.name)
             pair = None
             try:
-                pair = Pair(a, b, transport, r.cpus)
-                pair.connect(bench_capacity(size))
+                pair = Pair(a, b, transport, r.cpus, stream=r.stream)
+                pair.connect(bench_capacity(size, r.overhead))
                 lat_count = measure.adaptive_count(pair.ping(20, size).mean, s.latency_s)
                 rate, _ = pair.stream(64 if size > 65536 else 1000, size)
                 stream_count = measure.adaptive_count(1e9 / rate if rate else 0, s.stream_s, floor=20)
@@ -223,8 +233,8 @@ def _side_by_side(r: Run, pairs: list[tuple[PeerSpec, PeerSpec]], transport: str
                 floors.append(base.round_trips("shm-pingpong", 20_000 if s.quick else 100_000, pin))
             else:
                 floors.append(base.round_trips("socketpair", (2_000 if size < 65536 else 100) * (1 if s.quick else 3),
-                                               pin, size + HEADER))
-            copies.append(base.memcpy_gbps(size + HEADER, (1 << 26) if s.quick else (1 << 28), pin[0]))
+                                               pin, size + r.overhead))
+            copies.append(base.memcpy_gbps(size + r.overhead, (1 << 26) if s.quick else (1 << 28), pin[0]))
             for key, (pair, lat_count, stream_count) in list(live.items()):
                 try:
                     lat[key].append(pair.ping(lat_count, size))
@@ -237,7 +247,7 @@ def _side_by_side(r: Run, pairs: list[tuple[PeerSpec, PeerSpec]], transport: str
                     live.pop(key)[0].close()
         for key, (pair, lat_count, stream_count) in live.items():
             rate = Summary.of(rates[key])
-            gbps = Summary.of([x * (size + HEADER) / 1e9 for x in rates[key]])
+            gbps = Summary.of([x * (size + r.overhead) / 1e9 for x in rates[key]])
             rec = {"a": key[0], "b": key[1], "transport": transport, "size": size,
                    "latency": _lat_summary(lat[key]), "latency_count": lat_count,
                    "msgs_per_s": summary(rate), "gb_per_s": summary(gbps), "stream_count": stream_count,
@@ -269,11 +279,11 @@ def _strategies(r: Run, peers: list[PeerSpec], say: Callable[[str], None]) -> No
                 for strategy in STRATEGIES:
                     pair = None
                     try:
-                        pair = Pair(p, p, "shm", cpus, wait=strategy)
-                        pair.connect(bench_capacity(64))
+                        pair = Pair(p, p, "shm", cpus, wait=strategy, stream=r.stream)
+                        pair.connect(bench_capacity(r.small, r.overhead))
                         # a spinner sharing one core measures timeslices: keep its runs short
                         target = s.latency_s / (10 if strategy == "spin" and placement == "one core" else 1)
-                        live[strategy] = (pair, measure.adaptive_count(pair.ping(20, 64).mean, target))
+                        live[strategy] = (pair, measure.adaptive_count(pair.ping(20, r.small).mean, target))
                         runs[strategy] = []
                     except (PeerError, CrosswireError) as exc:
                         r.missing.append(f"{p.name} wait {strategy} on {placement}: {exc}")
@@ -281,7 +291,7 @@ def _strategies(r: Run, peers: list[PeerSpec], say: Callable[[str], None]) -> No
                             pair.close()
                 for _ in range(s.reps):
                     for strategy, (pair, count) in live.items():
-                        runs[strategy].append(pair.ping(count, 64))
+                        runs[strategy].append(pair.ping(count, r.small))
             except (PeerError, CrosswireError) as exc:
                 r.missing.append(f"{p.name} wait strategies on {placement}: FAILED {exc}")
                 continue
@@ -298,8 +308,8 @@ def _strategies(r: Run, peers: list[PeerSpec], say: Callable[[str], None]) -> No
 
 # ------------------------------------------------------------------ targets
 
-def _p50(r: Run, a: str, b: str, transport: str, size: int = 64) -> float | None:
-    p = r.pair(a, b, transport, size)
+def _p50(r: Run, a: str, b: str, transport: str, size: int | None = None) -> float | None:
+    p = r.pair(a, b, transport, r.small if size is None else size)
     return p["latency"]["p50"]["value"] if p else None
 
 
@@ -311,7 +321,7 @@ def _target(name: str, value: float | None, limit: float, at_most: bool, how: st
 def targets(r: Run) -> list[dict]:
     out = []
     cc = _p50(r, "c", "c", "shm")
-    cc_rec = r.pair("c", "c", "shm", 64)
+    cc_rec = r.pair("c", "c", "shm", r.small)
     floor = cc_rec.get("bare_floor_ns") if cc_rec else None
     out.append(_target("C<->C shm round trip / bare cache-line ping-pong", cc and floor and cc / floor, 1.3, True,
                        "p50 at 64 B over p50 of cw-baseline shm-pingpong, measured in turns with it"))
@@ -319,11 +329,11 @@ def targets(r: Run) -> list[dict]:
         v = _p50(r, a, b, "shm")
         out.append(_target(f"{a}<->{b} shm round trip / C<->C", v and cc and v / cc, 1.15, True, "p50 at 64 B"))
     uds = _p50(r, "c", "c", "uds")
-    uds_rec = r.pair("c", "c", "uds", 64)
+    uds_rec = r.pair("c", "c", "uds", r.small)
     sp = uds_rec.get("bare_floor_ns") if uds_rec else None
     out.append(_target("C<->C uds round trip / bare socketpair ping-pong", uds and sp and uds / sp, 1.2, True,
                        "p50 at 64 B (a frame of 88 bytes both ways)"))
-    shm64, uds64 = r.pair("c", "c", "shm", 64), r.pair("c", "c", "uds", 64)
+    shm64, uds64 = r.pair("c", "c", "shm", r.small), r.pair("c", "c", "uds", r.small)
     out.append(_target("C->C shm / uds streaming, 64 B messages", shm64 and uds64 and
                        shm64["msgs_per_s"]["value"] / uds64["msgs_per_s"]["value"], 10, False, "msgs/s ratio"))
     big = r.pair("c", "c", "shm", 1 << 20)

@@ -7,7 +7,8 @@ compiler that lays a type out differently fails the build. The source holds, per
 message, four functions that walk the fields in schema order: encode (struct -> bytes), decode
 (bytes -> struct, validating), parse (text tokens -> struct) and format (struct -> text tokens);
 the message table; and the frame: cw_frame_write (header, length, seq, plain values, checksum),
-cw_frame_head (checks a header, says the frame's size) and cw_frame_verify (the checksum), with
+cw_frame_head (checks a header, says the frame's size), cw_frame_find (the same without the
+constants' checks, for framing libraries) and cw_frame_verify (the checksum), with
 the CRC's 256-entry table. Everything these functions share (bytes by shifts, UTF-8, hex,
 errors and paths, the text tokens, the CRC loop) is hand-written, once, in the C kit: peers/c/kit/src/cw_runtime.c.
 """
@@ -652,18 +653,6 @@ def reachable(schema: S.Schema) -> list[S.Struct]:
     return [t for t in declared_order(schema) if isinstance(t, S.Struct) and t.name in used]
 
 
-def blob_ok(schema: S.Schema) -> bool:
-    """Whether the schema has crosswire's Blob (a u32 checksum, then bytes behind a u32 length),
-    which the streams and the bench frame need."""
-    m = schema.messages.get("Blob")
-    if m is None or len(m.fields) != 2:
-        return False
-    a, b = m.fields
-    return (a.name, b.name) == ("checksum", "data") and a.has_value and b.has_value and \
-        isinstance(a.type, S.Prim) and a.type.name == "u32" and isinstance(b.type, S.Bytes) and \
-        not b.type.utf8 and b.type.count.prefix is not None and b.type.count.prefix.size == 4
-
-
 def type_decls(schema: S.Schema) -> list[str]:
     out: list[str] = []
     macros: dict[str, str] = {}
@@ -790,7 +779,7 @@ def header(schema: S.Schema) -> str:
  * Per message M: cw_encode_M, cw_decode_M, cw_parse_M (text tokens in) and cw_format_M
  * (text tokens out) return 0, or -1 with the contract's error text in the cw_ctx (see
  * cw_runtime.h); they speak the version cw_version says. cw_messages[] lists every message for
- * dispatch by name or id. The frame: cw_frame_write, cw_frame_head, cw_frame_verify. All of it
+ * dispatch by name or id. The frame: cw_frame_write, cw_frame_head, cw_frame_find, cw_frame_verify. All of it
  * for the C kit (cw_kit.h): cw_schema_protocol.
  */
 #ifndef CW_SCHEMA_H
@@ -806,7 +795,6 @@ def header(schema: S.Schema) -> str:
         "struct, rounded up to 8 */",
         f"#define CW_MAX_TEXT {max(text_max(m) for m in msgs) + 1}u   /* the longest text of a value, NUL included */",
         f"#define CW_MAX_NAME {max(len(m.name) for m in msgs)}u   /* the longest message name */",
-        f"#define CW_BLOB {int(blob_ok(schema))}   /* crosswire's Blob (u32 checksum, bytes data): streams and bench */",
         *frame_macros(schema),
         "#define CW_FRAME_MAX ((size_t)CW_HEADER_SIZE + CW_MAX_PAYLOAD + CW_TRAILER_SIZE)",
         "",
@@ -841,12 +829,15 @@ _Static_assert(CW_PLAIN_COUNT <= CW_HEAD_PLAIN_MAX, "the kit's cw_head holds CW_
  * checked against cw_plain_fields and CW_SEQ_SIZE), then the checksum. Returns the frame's size.
  * cw_frame_head checks the CW_HEADER_SIZE bytes at in: the constants in header order, the id
  * (a message of `direction`), the length; 0 with *h set, or -1 with a decode error at
- * frame.<field> (the stream is then out of step). cw_frame_verify checks the checksum of the
- * whole frame (h->size bytes): 0, or -1 with `checksum` at frame.<name> (the stream is in step).
+ * frame.<field> (the stream is then out of step). cw_frame_find reads the same without checking
+ * the constants: where the frame ends and which message it carries, for a framing library that
+ * judges the rest itself. cw_frame_verify checks the checksum of the whole frame (h->size
+ * bytes): 0, or -1 with `checksum` at frame.<name> (the stream is in step).
  * Without a frame (CW_FRAME 0) they fail `unsupported`. */
 size_t cw_frame_write(uint8_t *frame, const cw_message_info *m, size_t payload_len, uint64_t seq,
                       const uint64_t *plain);
 int cw_frame_head(const uint8_t *in, int direction, cw_head *h, cw_ctx *c);
+int cw_frame_find(const uint8_t *in, int direction, cw_head *h, cw_ctx *c);
 int cw_frame_verify(const uint8_t *frame, const cw_head *h, cw_ctx *c);
 
 /* Generic entry points, by message name, text in the contract's form (value tokens separated
@@ -901,6 +892,11 @@ int cw_frame_head(const uint8_t *in, int direction, cw_head *h, cw_ctx *c)
     (void)direction;
     (void)h;
     return cw_fail_kind(c, "unsupported", "the schema declares no frame");
+}
+
+int cw_frame_find(const uint8_t *in, int direction, cw_head *h, cw_ctx *c)
+{
+    return cw_frame_head(in, direction, h, c);
 }
 
 int cw_frame_verify(const uint8_t *frame, const cw_head *h, cw_ctx *c)
@@ -967,15 +963,19 @@ int cw_frame_verify(const uint8_t *frame, const cw_head *h, cw_ctx *c)
         out.append(f"    cw_store(frame + CW_HEADER_SIZE + payload_len, {ck.type.size}, {big(ck.type)}, "
                    f"frame_crc(frame, payload_len, m->seed));   /* {ck.name} */")
     out += ["    return CW_HEADER_SIZE + payload_len + CW_TRAILER_SIZE;", "}", ""]
-    # cw_frame_head
-    out += ["int cw_frame_head(const uint8_t *in, int direction, cw_head *h, cw_ctx *c)", "{",
+    # cw_frame_head and cw_frame_find: one reader, the constants checked or not
+    consts = any(h.role == "const" for h in fr.header)
+    out += ["/* The header at in; `consts` 0 skips the checks of the constants (cw_frame_find). */",
+            "static int frame_header(const uint8_t *in, int direction, cw_head *h, cw_ctx *c, int consts)", "{",
             "    const cw_message_info *other = NULL;", "    uint64_t x;", "",
             '    cw_begin(c, "decode", "frame");']
+    if not consts:
+        out.append("    (void)consts;")
     for h in fr.header:
         if h.role == "const":
             bits = u64(raw_bits(h.const, h.type))
             out += [f"    x = cw_load(in + {h.offset}, {h.type.size}, {big(h.type)});",
-                    f"    if (x != {bits}) {{",
+                    f"    if (consts && x != {bits}) {{",
                     f'        cw_field(c, 1, ".{h.name}");',
                     f"        return cw_bad_const(c, x, {bits});",
                     "    }"]
@@ -1013,7 +1013,11 @@ int cw_frame_verify(const uint8_t *frame, const cw_head *h, cw_ctx *c)
         out.append(f"    h->plain[{i}] = cw_load(in + {h.offset}, {h.type.size}, {big(h.type)});   /* {h.name} */")
     if not plain:
         out.append("    h->plain[0] = 0;")
-    out += ["    h->size = CW_HEADER_SIZE + h->payload_len + CW_TRAILER_SIZE;", "    c->depth = 1;", "    return 0;", "}", ""]
+    out += ["    h->size = CW_HEADER_SIZE + h->payload_len + CW_TRAILER_SIZE;", "    c->depth = 1;", "    return 0;", "}", "",
+            "int cw_frame_head(const uint8_t *in, int direction, cw_head *h, cw_ctx *c)", "{",
+            "    return frame_header(in, direction, h, c, 1);", "}", "",
+            "int cw_frame_find(const uint8_t *in, int direction, cw_head *h, cw_ctx *c)", "{",
+            "    return frame_header(in, direction, h, c, 0);", "}", ""]
     # cw_frame_verify
     out += ["int cw_frame_verify(const uint8_t *frame, const cw_head *h, cw_ctx *c)", "{"]
     if ck is None:
@@ -1031,25 +1035,17 @@ int cw_frame_verify(const uint8_t *frame, const cw_head *h, cw_ctx *c)
     return "\n".join(out)
 
 
-def protocol_source(schema: S.Schema) -> str:
-    """cw_schema_protocol: the schema as the kit sees it (cw_kit.h)."""
-    msgs = list(schema.messages.values())
-    if blob_ok(schema):
-        k = msgs.index(schema.messages["Blob"])
-        blob = (f"&cw_messages[{k}], offsetof(cw_Blob, checksum), offsetof(cw_Blob, data.len), "
-                "offsetof(cw_Blob, data.data), sizeof(((cw_Blob *)0)->data.data)")
-    else:
-        blob = "NULL, 0, 0, 0, 0"
-    return f"""/* ---------------------------------------------------------------- the protocol, for the kit */
+def protocol_source() -> str:
+    """cw_schema_protocol: the schema as the kit sees it (cw_kit.h); the macros say which."""
+    return """/* ---------------------------------------------------------------- the protocol, for the kit */
 
-const cw_protocol cw_schema_protocol = {{
+const cw_protocol cw_schema_protocol = {
     NULL, "c", CW_FORMAT_VERSION, CW_MAX_PAYLOAD, cw_messages, CW_MESSAGE_COUNT, CW_MAX_VALUE_SIZE, CW_MAX_TEXT,
     CW_MAX_NAME,
-    {blob},
     CW_FRAME, CW_HEADER_SIZE, CW_TRAILER_SIZE, CW_SEQ_OFFSET, CW_SEQ_SIZE, CW_SEQ_BIG, CW_PLAIN_COUNT, cw_plain_fields,
-    cw_frame_write, cw_frame_head, cw_frame_verify, cw_message_by_id,
+    cw_frame_write, cw_frame_head, cw_frame_find, cw_frame_verify, cw_message_by_id,
     NULL, 0,
-}};
+};
 """
 
 
@@ -1141,7 +1137,7 @@ int cw_format_{n}(const cw_{n} *v, char *out, size_t cap, size_t *out_len, cw_ct
 }}
 """)
     out.append(frame_source(schema))
-    out.append(protocol_source(schema))
+    out.append(protocol_source())
     out.append("""/* ---------------------------------------------------------------- generic entry points */
 
 /* Copies the error of c into err[0..err_cap) and returns -1. */
@@ -1315,7 +1311,7 @@ def adapter_files(schema: S.Schema, name: str, kit: str, frames: bool) -> dict[s
     (the kit at the relative path `kit`), main.c and adapter.c with one pair of stubs per message."""
     toml = f"""name = "{name}"
 language = "c"
-contract = 2
+contract = 3
 
 # An adapter peer: `crosswire build` rewrites gen/ from the schema, then runs the build command.
 [adapter]

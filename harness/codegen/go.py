@@ -860,7 +860,8 @@ def gen_frame(schema: S.Schema) -> list[str]:
     return out + ["", "// Frame is the frame as the kit reads and writes it.",
                   "var Frame = &cw.Frame{HeaderLen: HeaderLen, TrailerLen: TrailerLen, SeqAt: SeqAt, SeqLen: SeqLen,",
                   "\tChecksum: headerChecksum, Plain: plainFields, Messages: messageTable, PutHeader: putHeader,",
-                  "\tParseHeader: parseHeader, Sum: frameSum, PutSum: putSum, GetSum: getSum, PutSeq: putSeq, SeqOf: getSeq}"]
+                  "\tParseHeader: parseHeader, FindHeader: findHeader, Sum: frameSum, PutSum: putSum, GetSum: getSum,",
+                  "\tPutSeq: putSeq, SeqOf: getSeq}"]
 
 
 def put_header(frame: S.Frame) -> list[str]:
@@ -892,6 +893,11 @@ def parse_header(frame: S.Frame) -> list[str]:
             out += [f"\tif v := {get_call(h.type, 'b', str(h.offset))}; v != {want} {{",
                     f"\t\treturn h, cw.ErrConst({quoted('frame.' + h.name)}, v, {want}, {h.type.size}, "
                     f"{'true' if h.type.signed else 'false'})", "\t}"]
+    out += ["\treturn findHeader(b, dir)", "}", "",
+            "// findHeader reads a header as far as finding the frame takes (the id for a receiver of",
+            "// direction dir, then the length: how big the frame is) and its seq and plain values,",
+            "// checking no constant: for a framing adapter, whose library judges the frame itself.",
+            "func findHeader(b []byte, dir string) (h cw.Head, err error) {"]
     idf, lenf, seqf = frame.role("id"), frame.role("length"), frame.role("seq")
     if idf is not None:
         out += [f"\tid := {get_call(idf.type, 'b', str(idf.offset))}",
@@ -1268,7 +1274,7 @@ def adapter_files(schema: S.Schema, name: str, kit: str, frames: bool) -> dict[s
     names, mod = Names(schema), module_name(name)
     manifest = f"""name = {quoted(name)}
 language = "go"
-contract = 2
+contract = 3
 
 [adapter]
 lang = "go"

@@ -89,7 +89,9 @@ def adapter_files(schema: S.Schema, name: str, kit: str, frames: bool) -> dict[s
 
 
 def decode_{m.name}(frame):
-    # -> the value your library reads from this whole frame (a dict, as above).
+    # -> the value your library reads from this whole frame (a dict, as above). The frame is as it
+    #    came: the kit found it by its length and chose this function by its id, and checked
+    #    nothing else (constants, checksum, seq): refuse (raise) whatever your library refuses.
     raise cwkit.Unimplemented
 ''')
         else:
@@ -132,7 +134,7 @@ if __name__ == "__main__":
     manifest = f'''# The {name} peer: an adapter around a library (`crosswire new-peer --adapter`); yours to edit.
 name = "{name}"
 language = "python"
-contract = 2
+contract = 3
 
 [adapter]   # crosswire build rewrites cw_messages.py from the schema before the build step
 lang = "python"

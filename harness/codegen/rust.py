@@ -896,6 +896,12 @@ class Gen:
                 ("check_sum", "frame: &[u8], head: &fr::Header<[i128; PLAIN_COUNT]>", "rt::Result<()>")):
             args = ", ".join(p.split(":")[0] for p in params.split(", "))
             out += ["#[inline]", f"fn {fn}({params}) -> {ret} {{", f"{fn}({args})", "}"]
+        if self.adapter == "frames" and self.schema.frame is not None:
+            out += ["",
+                    "const LIBRARY_FRAMES: bool = true;",
+                    "#[inline]",
+                    "fn find_head(h: &[u8], direction: fr::Direction) -> rt::Result<fr::Header<[i128; PLAIN_COUNT]>> {",
+                    "find_head(h, direction)", "}"]
         if self.adapter == "frames":
             out += ["",
                     "fn send_frame(index: usize, seq: u64, plain: &[i128], words: &[&str], version: u16) -> rt::Result<rt::Vec<u8>> {",
@@ -949,6 +955,8 @@ class Gen:
         out += self.gen_crc(frame)
         out += self.gen_write_frame(frame)
         out += self.gen_check_head(frame, idf, lenf, seqf)
+        if self.adapter == "frames":
+            out += self.gen_check_head(frame, idf, lenf, seqf, judge=False)
         out += self.gen_check_sum(frame)
         return out
 
@@ -1073,18 +1081,26 @@ class Gen:
         return arms
 
     def gen_check_head(self, frame: S.Frame, idf: S.HeaderField | None, lenf: S.HeaderField | None,
-                       seqf: S.HeaderField | None) -> list[str]:
+                       seqf: S.HeaderField | None, judge: bool = True) -> list[str]:
+        """`check_head`, or with `judge` false `find_head`: a framing adapter's library judges
+        the frames it reads, so the kit only finds them (the id and the length, no constant)."""
         def get(h: S.HeaderField) -> str:
             fn = "get_int" if h.type.signed else "get_uint"
             return f"rt::{fn}(h, {h.offset}, {h.type.size}, {big(h.type.order)})"
 
-        out = ["/// Check a frame header (WIRE.md, \"Receiving\": the constants in header order, the id",
-               "/// of a message of `direction`, the length) and say how long the whole frame is.",
-               "pub fn check_head(h: &[u8], direction: fr::Direction) -> rt::Result<fr::Header<[i128; PLAIN_COUNT]>> {",
+        if judge:
+            doc = ["/// Check a frame header (WIRE.md, \"Receiving\": the constants in header order, the id",
+                   "/// of a message of `direction`, the length) and say how long the whole frame is."]
+        else:
+            doc = ["/// Find a frame for the library to judge: the id of a message of `direction` and the",
+                   "/// length, and how long the whole frame is; no constant is checked (the library does)."]
+        out = [*doc,
+               f"pub fn {'check' if judge else 'find'}_head(h: &[u8], direction: fr::Direction) "
+               "-> rt::Result<fr::Header<[i128; PLAIN_COUNT]>> {",
                "if h.len() < HEADER_SIZE {",
                "return Err(rt::Error::FrameCut { got: h.len(), need: HEADER_SIZE });", "}"]
         for h in frame.header:
-            if h.role == "const":
+            if h.role == "const" and judge:
                 mask = (1 << (8 * h.type.size)) - 1
                 out += [f"let {local(h.name)} = fr::get_uint(h, {h.offset}, {h.type.size}, {big(h.type.order)});",
                         f"if {local(h.name)} != {h.const & mask:#x} {{",
@@ -1246,7 +1262,7 @@ def adapter_files(schema: S.Schema, name: str, kit: str, frames: bool) -> dict[s
     package = "cw-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
     manifest = f"""name = {quoted(name)}
 language = "rust"
-contract = 2
+contract = 3
 
 [adapter]            # `crosswire build` regenerates {ADAPTER_OUT} from the schema before building
 lang = "rust"

@@ -1341,24 +1341,25 @@ size_t cw_frame_write(uint8_t *frame, const cw_message_info *m, size_t payload_l
     return CW_HEADER_SIZE + payload_len + CW_TRAILER_SIZE;
 }
 
-int cw_frame_head(const uint8_t *in, int direction, cw_head *h, cw_ctx *c)
+/* The header at in; `consts` 0 skips the checks of the constants (cw_frame_find). */
+static int frame_header(const uint8_t *in, int direction, cw_head *h, cw_ctx *c, int consts)
 {
     const cw_message_info *other = NULL;
     uint64_t x;
 
     cw_begin(c, "decode", "frame");
     x = cw_load(in + 0, 4, 0);
-    if (x != UINT64_C(0x52575843)) {
+    if (consts && x != UINT64_C(0x52575843)) {
         cw_field(c, 1, ".magic");
         return cw_bad_const(c, x, UINT64_C(0x52575843));
     }
     x = cw_load(in + 4, 2, 0);
-    if (x != 1) {
+    if (consts && x != 1) {
         cw_field(c, 1, ".version");
         return cw_bad_const(c, x, 1);
     }
     x = cw_load(in + 8, 4, 0);
-    if (x != 0) {
+    if (consts && x != 0) {
         cw_field(c, 1, ".flags");
         return cw_bad_const(c, x, 0);
     }
@@ -1378,6 +1379,16 @@ int cw_frame_head(const uint8_t *in, int direction, cw_head *h, cw_ctx *c)
     return 0;
 }
 
+int cw_frame_head(const uint8_t *in, int direction, cw_head *h, cw_ctx *c)
+{
+    return frame_header(in, direction, h, c, 1);
+}
+
+int cw_frame_find(const uint8_t *in, int direction, cw_head *h, cw_ctx *c)
+{
+    return frame_header(in, direction, h, c, 0);
+}
+
 int cw_frame_verify(const uint8_t *frame, const cw_head *h, cw_ctx *c)
 {
     (void)frame;
@@ -1391,9 +1402,8 @@ int cw_frame_verify(const uint8_t *frame, const cw_head *h, cw_ctx *c)
 const cw_protocol cw_schema_protocol = {
     NULL, "c", CW_FORMAT_VERSION, CW_MAX_PAYLOAD, cw_messages, CW_MESSAGE_COUNT, CW_MAX_VALUE_SIZE, CW_MAX_TEXT,
     CW_MAX_NAME,
-    &cw_messages[10], offsetof(cw_Blob, checksum), offsetof(cw_Blob, data.len), offsetof(cw_Blob, data.data), sizeof(((cw_Blob *)0)->data.data),
     CW_FRAME, CW_HEADER_SIZE, CW_TRAILER_SIZE, CW_SEQ_OFFSET, CW_SEQ_SIZE, CW_SEQ_BIG, CW_PLAIN_COUNT, cw_plain_fields,
-    cw_frame_write, cw_frame_head, cw_frame_verify, cw_message_by_id,
+    cw_frame_write, cw_frame_head, cw_frame_find, cw_frame_verify, cw_message_by_id,
     NULL, 0,
 };
 

@@ -9,7 +9,7 @@
  * Per message M: cw_encode_M, cw_decode_M, cw_parse_M (text tokens in) and cw_format_M
  * (text tokens out) return 0, or -1 with the contract's error text in the cw_ctx (see
  * cw_runtime.h); they speak the version cw_version says. cw_messages[] lists every message for
- * dispatch by name or id. The frame: cw_frame_write, cw_frame_head, cw_frame_verify. All of it
+ * dispatch by name or id. The frame: cw_frame_write, cw_frame_head, cw_frame_find, cw_frame_verify. All of it
  * for the C kit (cw_kit.h): cw_schema_protocol.
  */
 #ifndef CW_SCHEMA_H
@@ -23,7 +23,6 @@
 #define CW_MAX_VALUE_SIZE 1048576u   /* the largest sizeof of a message struct, rounded up to 8 */
 #define CW_MAX_TEXT 2097150u   /* the longest text of a value, NUL included */
 #define CW_MAX_NAME 9u   /* the longest message name */
-#define CW_BLOB 1   /* crosswire's Blob (u32 checksum, bytes data): streams and bench */
 /* The frame (WIRE.md "Frame"): magic u32 = 0x52575843, version u16 = 0x1, msg_type u16 (id), flags u32 = 0x0, payload_len u32 (length), seq u64 (seq), the payload. */
 #define CW_FRAME 1
 #define CW_HEADER_SIZE 24u
@@ -327,12 +326,15 @@ _Static_assert(CW_PLAIN_COUNT <= CW_HEAD_PLAIN_MAX, "the kit's cw_head holds CW_
  * checked against cw_plain_fields and CW_SEQ_SIZE), then the checksum. Returns the frame's size.
  * cw_frame_head checks the CW_HEADER_SIZE bytes at in: the constants in header order, the id
  * (a message of `direction`), the length; 0 with *h set, or -1 with a decode error at
- * frame.<field> (the stream is then out of step). cw_frame_verify checks the checksum of the
- * whole frame (h->size bytes): 0, or -1 with `checksum` at frame.<name> (the stream is in step).
+ * frame.<field> (the stream is then out of step). cw_frame_find reads the same without checking
+ * the constants: where the frame ends and which message it carries, for a framing library that
+ * judges the rest itself. cw_frame_verify checks the checksum of the whole frame (h->size
+ * bytes): 0, or -1 with `checksum` at frame.<name> (the stream is in step).
  * Without a frame (CW_FRAME 0) they fail `unsupported`. */
 size_t cw_frame_write(uint8_t *frame, const cw_message_info *m, size_t payload_len, uint64_t seq,
                       const uint64_t *plain);
 int cw_frame_head(const uint8_t *in, int direction, cw_head *h, cw_ctx *c);
+int cw_frame_find(const uint8_t *in, int direction, cw_head *h, cw_ctx *c);
 int cw_frame_verify(const uint8_t *frame, const cw_head *h, cw_ctx *c);
 
 /* Generic entry points, by message name, text in the contract's form (value tokens separated

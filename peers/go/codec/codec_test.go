@@ -217,7 +217,7 @@ func checkErr(t *testing.T, what string, err error, kind, code, path string) *cw
 
 // The decoder's speed over the golden payloads (every message, each payload decoded into a new
 // value): `go test -run X -bench Golden ./codec/`. Small: the payloads of at most 4 KiB, which
-// a 1 MiB Blob's copy would otherwise drown.
+// a 1 MiB payload's copy would otherwise drown.
 func BenchmarkDecodeGolden(b *testing.B)      { benchDecode(b, math.MaxInt) }
 func BenchmarkDecodeSmallGolden(b *testing.B) { benchDecode(b, 4096) }
 

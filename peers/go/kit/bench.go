@@ -16,30 +16,31 @@ import (
 // benchMaxCount bounds count and warmup: a PING keeps count samples, 8 bytes each.
 const benchMaxCount = 10_000_000
 
-// benchFrame parses a bench frame size (8 to max_payload) and builds the frame in p.frame:
-// a Blob of size - 8 data bytes, byte j being j mod 256, seq 0. It returns the frame. Its seq
-// is rewritten in place from frame to frame, so the frame has no checksum to keep right.
+// benchFrame parses a bench frame size S (a payload of S bytes: P(0, n), n data elements of
+// the last STREAM's layout) and builds the frame in p.frame, seq 0. It returns the frame. Its
+// seq is rewritten in place from frame to frame, so the frame has no checksum to keep right.
 func (p *peer) benchFrame(token string) ([]byte, error) {
-	size, over, ok := number(token)
-	if !ok || over || size < 8 || size > p.proto.MaxPayload {
-		return nil, fail("request", "bad size %s (8 to %d)", quote(token), p.proto.MaxPayload)
-	}
-	id, err := p.blobMessage()
+	l, err := p.streamLayout()
 	if err != nil {
 		return nil, err
+	}
+	size, over, ok := number(token)
+	var n uint64
+	if ok && !over {
+		n, ok = l.elements(size)
+	}
+	if !ok || over {
+		return nil, fail("request", "bad size %s: a payload of the stream message has %d + n x %d bytes, n from 0 to %d",
+			quote(token), len(l.template), l.width, l.max)
 	}
 	if p.fr.Checksum != "" {
 		return nil, fail("unsupported", "the bench frame needs a frame without a checksum (its seq changes in place)")
 	}
-	out := p.outFrame(int(size))
-	payload := out[p.fr.HeaderLen:]
-	data := payload[8:size]
-	for j := range data {
-		data[j] = byte(j)
-	}
+	l.grow(n)
+	out := p.outFrame(l.size(n))
 	var h codec.Head // its plain header values: 0
-	n := p.fr.PutFrame(out, id, 0, &h.Plain, putBlob(payload, data))
-	return out[:n], nil
+	m := p.fr.PutFrame(out, l.msg, 0, &h.Plain, l.put(out[p.fr.HeaderLen:], 0, n))
+	return out[:m], nil
 }
 
 // benchCheck: the frame read is the bench frame with seq i (its header; all of it when whole).
@@ -87,7 +88,7 @@ func (p *peer) ping(rq *request) error {
 		if err := p.frameOut(frame); err != nil {
 			return err
 		}
-		got, _, err := p.frameIn(deadline, "")
+		got, _, err := p.frameIn(deadline, p.readDir())
 		if err != nil {
 			return err
 		}
@@ -139,7 +140,7 @@ func (p *peer) pong(rq *request) error {
 	}
 	waits := p.waitsNow()
 	for i := uint64(0); i < count; i++ {
-		got, _, err := p.frameIn(deadline, "")
+		got, _, err := p.frameIn(deadline, p.readDir())
 		if err != nil {
 			return err
 		}
@@ -199,7 +200,7 @@ func (p *peer) sink(rq *request) error {
 	var start time.Time
 	var ns int64
 	for i := uint64(1); i <= count; i++ {
-		got, _, err := p.frameIn(deadline, "")
+		got, _, err := p.frameIn(deadline, p.readDir())
 		if err != nil {
 			return err
 		}

@@ -6,7 +6,7 @@ import (
 	"unsafe"
 )
 
-const contract = "2"
+const contract = "3"
 
 // HELLO <contract>: who we are, with the pointer width and the byte order of the machine the
 // program really runs on (under qemu-user: the emulated one).

@@ -49,6 +49,13 @@ func (p *peer) fill(n int, deadline time.Time) error {
 // of p.in, valid until the next read. A bad header closes the connection: the stream is out of
 // step.
 func (p *peer) frameIn(deadline time.Time, dir string) (frame []byte, h codec.Head, err error) {
+	return p.readFrame(deadline, dir, false)
+}
+
+// readFrame is frameIn; with find, the header is read only as far as finding the frame takes
+// (codec.Frame.FindHead: the id and the length, no constant), for a framing adapter's RECV and
+// ECHO, whose library judges the whole frame.
+func (p *peer) readFrame(deadline time.Time, dir string, find bool) (frame []byte, h codec.Head, err error) {
 	if p.fr == nil {
 		return nil, h, codec.ErrNoFrame()
 	}
@@ -58,7 +65,13 @@ func (p *peer) frameIn(deadline time.Time, dir string) (frame []byte, h codec.He
 	if err = p.fill(p.fr.HeaderLen, deadline); err != nil {
 		return nil, h, err
 	}
-	if h, err = p.fr.ParseHead(p.in[p.inPos:p.inPos+p.fr.HeaderLen], dir); err != nil {
+	head := p.in[p.inPos : p.inPos+p.fr.HeaderLen]
+	if find {
+		h, err = p.fr.FindHead(head, dir)
+	} else {
+		h, err = p.fr.ParseHead(head, dir)
+	}
+	if err != nil {
 		p.closeConn()
 		return nil, h, err
 	}
@@ -155,11 +168,20 @@ func (p *peer) decodeValue(i int, payload []byte) (any, error) {
 
 // decodeFrame decodes a whole frame read with its head h (RECV, ECHO): a payload adapter or the
 // reference codec get its payload once the kit checked its checksum; a framing adapter the
-// whole frame, which it checks itself.
-func (p *peer) decodeFrame(frame []byte, h *codec.Head) (any, error) {
+// whole frame as it came (found by its id and length only), which its library judges: the
+// kit checks no constant, checksum or seq. When the library refuses a frame whose header
+// breaks the declared constants, the kit closes the connection, as after a header error of its
+// own (the contract's "the stream is out of step"); the reply is the library's error.
+func (p *peer) decodeFrame(frame []byte, h *codec.Head, dir string) (any, error) {
 	m := &p.proto.Messages[h.Msg]
 	if m.DecodeFrame != nil {
-		return adapted("decode", m.Info.Name, func() (any, error) { return m.DecodeFrame(frame) })
+		v, err := adapted("decode", m.Info.Name, func() (any, error) { return m.DecodeFrame(frame) })
+		if err != nil {
+			if _, bad := p.fr.ParseHead(frame, dir); bad != nil {
+				p.closeConn()
+			}
+		}
+		return v, err
 	}
 	if err := p.fr.CheckFrame(frame, h); err != nil {
 		return nil, err
@@ -278,11 +300,11 @@ func (p *peer) send(rq *request) error {
 // RECV <timeout_ms> [request|response]: one frame, reported as <Message> <seq> [<h>...]
 // <value>. A bad checksum or payload, read whole, leaves the connection open.
 func (p *peer) recv(rq *request) error {
-	frame, h, err := p.frameFor(rq, "RECV")
+	frame, h, dir, err := p.frameFor(rq, "RECV")
 	if err != nil {
 		return err
 	}
-	v, err := p.decodeFrame(frame, &h)
+	v, err := p.decodeFrame(frame, &h, dir)
 	if err != nil {
 		return err
 	}
@@ -295,11 +317,11 @@ func (p *peer) recv(rq *request) error {
 // ECHO <timeout_ms> [request|response]: one frame, decoded, re-encoded from its value and sent
 // back with its seq and header values.
 func (p *peer) echo(rq *request) error {
-	frame, h, err := p.frameFor(rq, "ECHO")
+	frame, h, dir, err := p.frameFor(rq, "ECHO")
 	if err != nil {
 		return err
 	}
-	v, err := p.decodeFrame(frame, &h)
+	v, err := p.decodeFrame(frame, &h, dir)
 	if err != nil {
 		return err
 	}
@@ -314,23 +336,25 @@ func (p *peer) echo(rq *request) error {
 	return nil
 }
 
-// frameFor reads one frame, its header checked, for a request of the form `<VERB>
-// <timeout_ms> [request|response]` (RECV, ECHO).
-func (p *peer) frameFor(rq *request, verb string) ([]byte, codec.Head, error) {
+// frameFor reads one frame for a request of the form `<VERB> <timeout_ms> [request|response]`
+// (RECV, ECHO), and says the direction: its header checked, or for a framing adapter only
+// found (readFrame).
+func (p *peer) frameFor(rq *request, verb string) ([]byte, codec.Head, string, error) {
 	if len(rq.words) != 2 && len(rq.words) != 3 {
-		return nil, codec.Head{}, fail("request", "usage: %s <timeout_ms> [request|response]", verb)
+		return nil, codec.Head{}, "", fail("request", "usage: %s <timeout_ms> [request|response]", verb)
 	}
 	deadline, err := deadlineOf(rq.words[1])
 	if err != nil {
-		return nil, codec.Head{}, err
+		return nil, codec.Head{}, "", err
 	}
 	dir := ""
 	if len(rq.words) == 3 {
 		if dir = rq.words[2]; dir != "request" && dir != "response" {
-			return nil, codec.Head{}, fail("request", "bad direction %s: request or response", quote(dir))
+			return nil, codec.Head{}, "", fail("request", "bad direction %s: request or response", quote(dir))
 		}
 	}
-	return p.frameIn(deadline, dir)
+	frame, h, err := p.readFrame(deadline, dir, p.framing)
+	return frame, h, dir, err
 }
 
 // VERSION <n>: speak protocol version n (1 to the schema's newest) from now on.

@@ -19,11 +19,12 @@ type peer struct {
 	in       []byte       // bytes read from conn: in[inPos:inLen] not used yet
 	inPos    int
 	inLen    int
-	frame    []byte // a frame being written
-	reply    []byte // the reply line being built
-	version  int    // VERSION: the protocol version spoken (the newest by default)
-	blob     *blobSchema
-	waits    uint64 // ring sleeps of the connections closed already
+	frame    []byte  // a frame being written
+	reply    []byte  // the reply line being built
+	version  int     // VERSION: the protocol version spoken (the newest by default)
+	stream   *layout // the last STREAM's, or nil
+	framing  bool    // a framing adapter's: RECV and ECHO hand the library every frame found
+	waits    uint64  // ring sleeps of the connections closed already
 	quitting bool
 }
 
@@ -34,8 +35,12 @@ func newPeer(proto *Protocol) *peer {
 	if proto.Frame != nil {
 		size = min(uint64(proto.Frame.HeaderLen+proto.Frame.TrailerLen)+proto.MaxPayload, 1<<21)
 	}
-	blobDataMax = max(proto.MaxPayload, 8) - 8
+	framing := false
+	for i := range proto.Messages {
+		framing = framing || proto.Messages[i].DecodeFrame != nil
+	}
 	return &peer{
+		framing: framing,
 		proto:   proto,
 		fr:      proto.Frame,
 		in:      make([]byte, size),
@@ -104,7 +109,7 @@ func init() {
 		"LISTEN": (*peer).listen, "CONNECT": (*peer).connect, "ACCEPT": (*peer).accept,
 		"SEND": (*peer).send, "RECV": (*peer).recv, "ECHO": (*peer).echo, "VERSION": (*peer).versionRequest,
 		"CLOSE": (*peer).closeRequest, "QUIT": (*peer).quit,
-		"BLAST": (*peer).blast, "DRAIN": (*peer).drain,
+		"STREAM": (*peer).streamRequest, "BLAST": (*peer).blast, "DRAIN": (*peer).drain,
 		"WAIT": (*peer).wait, "PING": (*peer).ping, "PONG": (*peer).pong,
 		"FLOOD": (*peer).flood, "SINK": (*peer).sink,
 	}

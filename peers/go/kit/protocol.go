@@ -9,7 +9,7 @@ import (
 
 // KitVersion is this kit's version: HELLO says kit=<it>, and the harness runs only a peer whose
 // kit is the one it speaks (docs/kits.md).
-const KitVersion = 1
+const KitVersion = 2
 
 // Protocol is what the generated code hands the kit: the schema's messages and frame. The kit
 // knows no message: everything it does with one goes through this table.

@@ -1,12 +1,11 @@
 package kit
 
-// BLAST and DRAIN (PEER_CONTRACT.md, "Streams"): frames 1..count, frame i a Blob of len_i
-// bytes, byte j being (i + j) mod 256, len_i = min_len + splitmix64(seed XOR i) mod
-// (max_len - min_len + 1), its checksum the CRC-32 of the data. The peers generate, check and
-// time the traffic themselves.
+// BLAST and DRAIN (PEER_CONTRACT.md, "Streams"): frames 1..count of the stream message, frame i
+// carrying P(i, len_i) (layout.go) with len_i = min_len + splitmix64(seed XOR i) mod
+// (max_len - min_len + 1) data elements. The peers generate, check and time the traffic
+// themselves, as bytes: no codec in the loop.
 
 import (
-	"hash/crc32"
 	"sort"
 	"strings"
 	"time"
@@ -25,59 +24,40 @@ type stream struct {
 	seed, minLen, maxLen uint64
 }
 
-// length is the data length of frame i.
+// length is the number of data elements of frame i.
 func (s stream) length(i uint64) uint64 {
 	return s.minLen + splitmix64(s.seed^i)%(s.maxLen-s.minLen+1)
 }
 
-// fill writes the data bytes of frame i.
-func fillStream(i uint64, data []byte) {
-	for j := range data {
-		data[j] = byte(i + uint64(j))
-	}
-}
-
-// matches is whether (checksum, data) is exactly the Blob of frame i.
-func (s stream) matches(i uint64, checksum uint32, data []byte) bool {
-	if uint64(len(data)) != s.length(i) {
-		return false
-	}
-	for j, b := range data {
-		if b != byte(i+uint64(j)) {
-			return false
-		}
-	}
-	return checksum == crc32.ChecksumIEEE(data)
-}
-
 // streamArgs parses BLAST's and DRAIN's count, seed, min_len and max_len (words 1 to 4), then
-// checks that the schema has a Blob, the lengths, and that there is a connection.
-func (p *peer) streamArgs(rq *request) (count uint64, s stream, err error) {
+// checks them against the layout of the last STREAM, and that there is a connection.
+func (p *peer) streamArgs(rq *request) (count uint64, s stream, l *layout, err error) {
 	var v [4]uint64
 	for i := range v {
 		n, over, ok := number(rq.words[i+1])
 		if !ok || over {
-			return 0, s, fail("request", "bad count %s", quote(rq.words[i+1]))
+			return 0, s, nil, fail("request", "bad count %s", quote(rq.words[i+1]))
 		}
 		v[i] = n
 	}
 	count, s = v[0], stream{seed: v[1], minLen: v[2], maxLen: v[3]}
-	if _, err := p.blobMessage(); err != nil {
-		return 0, s, err
+	if l, err = p.streamLayout(); err != nil {
+		return 0, s, nil, err
 	}
 	if bits := 8 * uint(p.fr.SeqLen); bits < 64 && count >= uint64(1)<<bits {
-		return 0, s, fail("request", "count %d is more than the frame's %d-byte seq holds", count, p.fr.SeqLen)
+		return 0, s, nil, fail("request", "count %d is more than the frame's %d-byte seq holds", count, p.fr.SeqLen)
 	}
 	if s.minLen > s.maxLen {
-		return 0, s, fail("request", "min_len %d is more than max_len %d", s.minLen, s.maxLen)
+		return 0, s, nil, fail("request", "min_len %d is more than max_len %d", s.minLen, s.maxLen)
 	}
-	if s.maxLen > blobDataMax {
-		return 0, s, fail("request", "max_len %d is more than Blob.data's max %d", s.maxLen, blobDataMax)
+	if s.maxLen > l.max {
+		return 0, s, nil, fail("request", "max_len %d is more than the stream's max %d", s.maxLen, l.max)
 	}
 	if p.conn == nil {
-		return 0, s, fail("runtime", "no connection: CONNECT or ACCEPT first")
+		return 0, s, nil, fail("runtime", "no connection: CONNECT or ACCEPT first")
 	}
-	return count, s, nil
+	l.grow(s.maxLen)
+	return count, s, l, nil
 }
 
 // BLAST <count> <seed> <min_len> <max_len>: send frames 1..count of the stream.
@@ -85,20 +65,17 @@ func (p *peer) blast(rq *request) error {
 	if err := rq.usage(4, "BLAST <count> <seed> <min_len> <max_len>"); err != nil {
 		return err
 	}
-	count, s, err := p.streamArgs(rq)
+	count, s, l, err := p.streamArgs(rq)
 	if err != nil {
 		return err
 	}
-	id, _ := p.blobMessage()
 	var bytes uint64
 	var h codec.Head // its plain header values: 0
-	out := p.outFrame(8 + int(s.maxLen))
+	out := p.outFrame(l.size(s.maxLen))
 	payload := out[p.fr.HeaderLen:]
 	waits, start := p.waitsNow(), time.Now()
 	for i := uint64(1); i <= count; i++ {
-		data := payload[8 : 8+s.length(i)]
-		fillStream(i, data)
-		n := p.fr.PutFrame(out, id, i, &h.Plain, putBlob(payload, data))
+		n := p.fr.PutFrame(out, l.msg, i, &h.Plain, l.put(payload, i, s.length(i)))
 		if err := p.frameOut(out[:n]); err != nil {
 			return err
 		}
@@ -109,14 +86,15 @@ func (p *peer) blast(rq *request) error {
 }
 
 // DRAIN <count> <seed> <min_len> <max_len> <timeout_ms>: receive until count frames arrived,
-// the deadline passed or the other side left, and tally them. A frame that does not decode
-// counts as corrupt; one that dropped the connection (a bad header, a frame cut short) ends
-// the stream.
+// the deadline passed or the other side left, and tally them, comparing each payload with
+// P(seq, len_seq) byte for byte (nothing is decoded). A frame that fails its checksum counts as
+// received and corrupt, without its bytes or its seq; one whose header is wrong dropped the
+// connection (the stream is out of step) and ends the stream.
 func (p *peer) drain(rq *request) error {
 	if err := rq.usage(5, "DRAIN <count> <seed> <min_len> <max_len> <timeout_ms>"); err != nil {
 		return err
 	}
-	count, s, err := p.streamArgs(rq)
+	count, s, l, err := p.streamArgs(rq)
 	if err != nil {
 		return err
 	}
@@ -124,30 +102,21 @@ func (p *peer) drain(rq *request) error {
 	if err != nil {
 		return err
 	}
-	id, _ := p.blobMessage()
 	t := tally{count: count, next: 1}
 	waits := p.waitsNow()
 	var start time.Time
 	for t.received < count {
-		frame, h, err := p.frameIn(deadline, "")
+		frame, h, err := p.frameIn(deadline, l.dir)
 		if err == nil {
-			payload := p.fr.Payload(frame, &h)
-			checksum, data, decoded := readBlob(payload)
-			isBlob := h.Msg == id
-			if !isBlob {
-				_, derr := p.decodeValue(h.Msg, payload)
-				decoded = derr == nil
+			if start.IsZero() {
+				start = time.Now()
 			}
-			decoded = decoded && p.fr.CheckFrame(frame, &h) == nil
-			if decoded {
-				good := isBlob && h.Seq >= 1 && h.Seq <= count && s.matches(h.Seq, checksum, data)
-				if start.IsZero() {
-					start = time.Now()
-				}
-				t.add(isBlob, h.Seq, good, uint64(len(frame)))
+			if err = p.fr.CheckFrame(frame, &h); err == nil {
+				ours := h.Msg == l.msg && h.Seq >= 1 && h.Seq <= count
+				good := ours && l.matches(p.fr.Payload(frame, &h), h.Seq, s.length(h.Seq))
+				t.add(h.Msg == l.msg, h.Seq, good, uint64(len(frame)))
 				continue
 			}
-			err = fail("decode", "the frame's checksum or payload does not decode")
 		}
 		switch kind := kindOf(err); {
 		case kind == "decode":
@@ -187,12 +156,12 @@ type tally struct {
 	missing                        []uint64
 }
 
-// add counts one frame of size bytes: isBlob says it is a Blob, good that its value is the
-// stream's frame seq.
-func (t *tally) add(isBlob bool, seq uint64, good bool, size uint64) {
+// add counts one frame of size bytes: ours says it is of the stream message, good that its
+// payload is the stream's frame seq.
+func (t *tally) add(ours bool, seq uint64, good bool, size uint64) {
 	t.received++
 	t.bytes += size
-	if !isBlob || seq < 1 || seq > t.count {
+	if !ours || seq < 1 || seq > t.count {
 		t.corrupt++
 		return
 	}

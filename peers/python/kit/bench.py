@@ -1,9 +1,9 @@
 """PING, PONG, FLOOD and SINK (PEER_CONTRACT.md, "Benchmarks").
 
-They measure the transport, not the codec: the bench frame (a Blob of `size` payload bytes,
-data byte j = j mod 256, checksum its CRC-32) is built once and only its seq is patched; frames
-read are checked against its header bytes, never decoded. A link moves whole frames over the
-open connection:
+They measure the transport, not the codec: the bench frame (the stream message's payload P(0, n)
+of `size` bytes, as STREAM described it, behind the schema's frame, which has no checksum) is
+built once and only its seq is patched; frames read are checked against its header bytes, never
+decoded. A link moves whole frames over the open connection:
 
 - ShmLink: one helper call per frame written or read (shm.py, build_shm.py), the polling and
   sleeping in C;
@@ -16,34 +16,46 @@ in the peer's input buffer, so the stream stays in step for the next request.
 import select
 import struct
 import time
-import zlib
 from array import array
 
 import shm
 from codec import DecodeError, PeerError
 
 MAX_COUNT = 10_000_000
-SEQ = struct.Struct("<Q")
-SEQ_AT = 16                                  # WIRE.md: the frame header's seq
-HEADER = struct.Struct("<IHHIIQ")
+CLASSIC = struct.Struct("<IHHIIQ")           # crosswire's own frame header (schema.classic_frame)
+UNSIGNED = {1: "B", 2: "H", 4: "I", 8: "Q"}
 
 
-def bench_frame(schema, size):
-    """The bench frame of `size` payload bytes, seq 0, as a bytearray to patch."""
-    data = (bytes(range(256)) * (size // 256 + 1))[:size - 8]
-    payload = schema.encode("Blob", {"checksum": zlib.crc32(data), "data": data})
-    return bytearray(schema.encode_frame("Blob", 0, payload))  # crosswire's frame: schema.classic_frame
+def bench_frame(schema, layout, n):
+    """The bench frame of P(0, n), seq 0, as a bytearray to patch."""
+    return bytearray(schema.encode_frame(layout.message, 0, layout.payload(0, n)))
 
 
-def wrong_frame(what, i, got, frame):
+class SeqField:
+    """Writes a frame's seq in place: pack(frame, at, i & mask) (a seq wider than the field wraps)."""
+
+    def __init__(self, schema):
+        h = schema.seq_field
+        self.at, size = h.offset, h.type.size
+        self.mask = (1 << (8 * size)) - 1
+        if size in UNSIGNED:
+            self.pack = struct.Struct(("<" if h.type.order == "little" else ">") + UNSIGNED[size]).pack_into
+        else:
+            order = h.type.order
+
+            def pack(frame, at, v):
+                frame[at:at + size] = v.to_bytes(size, order)
+            self.pack = pack
+
+
+def wrong_frame(schema, what, i, got, frame):
     """Why the frame `got` (bytes) is not the bench frame `frame` with its seq patched to i."""
-    head = HEADER.unpack_from(got) if len(got) >= HEADER.size else None
-    want = HEADER.unpack_from(frame)
-    if head is None:
+    if len(got) < schema.header_size:
         return PeerError("runtime", f"{what} {i}: a frame of {len(got)} bytes")
-    for name, a, b in zip(("magic", "version", "msg_type", "flags", "payload_len", "seq"), head, want):
+    for h in schema.header:
+        a, b = (int.from_bytes(f[h.offset:h.offset + h.type.size], h.type.order) for f in (got, frame))
         if a != b:
-            return PeerError("runtime", f"{what} {i}: {name} {a}, expected {b}")
+            return PeerError("runtime", f"{what} {i}: {h.name} {a}, expected {b}")
     return PeerError("runtime", f"{what} {i}: the payload differs from the bench frame's")
 
 
@@ -54,10 +66,11 @@ def ping(link, frame, count, warmup):
     """warmup + count round trips; the sorted samples (ns) of the last count."""
     samples = array("Q", [0]) * count
     write, read = link.writer(frame), link.read
-    head = memoryview(frame)[:HEADER.size]  # the header as sent, seq included
-    put, clock = SEQ.pack_into, time.perf_counter_ns
+    head = memoryview(frame)[:link.schema.header_size]  # the header as sent, seq included
+    seq = link.seq
+    put, at, mask, clock = seq.pack, seq.at, seq.mask, time.perf_counter_ns
     for i in range(1, warmup + count + 1):
-        put(frame, SEQ_AT, i)
+        put(frame, at, i & mask)
         t0 = clock()
         write()
         read()
@@ -92,21 +105,23 @@ def pong(link, count):
 
 def flood(link, frame, count):
     """The bench frame count times, seq 1..count; the ns it took."""
-    write, put = link.writer(frame), SEQ.pack_into
+    write, seq = link.writer(frame), link.seq
+    put, at, mask = seq.pack, seq.at, seq.mask
     start = time.monotonic_ns()
     for i in range(1, count + 1):
-        put(frame, SEQ_AT, i)
+        put(frame, at, i & mask)
         write()
     return time.monotonic_ns() - start
 
 
 def sink(link, frame, count):
     """count bench frames, checked; the ns from the end of the first to the end of the last."""
-    read, put = link.read, SEQ.pack_into
-    head = memoryview(frame)[:HEADER.size]
+    read, seq = link.read, link.seq
+    put, at, mask = seq.pack, seq.at, seq.mask
+    head = memoryview(frame)[:link.schema.header_size]
     start = None
     for i in range(1, count + 1):
-        put(frame, SEQ_AT, i)
+        put(frame, at, i & mask)
         read()
         if not link.rbuf.startswith(head, link.off):
             raise link.wrong("frame", i, frame)
@@ -133,18 +148,47 @@ class Link:
         self.peer = peer
         self.schema = s = peer.schema
         self.deadline = deadline  # time.monotonic() seconds, or None
-        self.good = (s.magic, s.frame_version, set(s.message_names), s.max_payload)
+        self.seq = SeqField(s) if s.seq_field is not None else None
+        self.header_size = s.header_size
+        if s.classic_frame:
+            self.frame_size = self.classic_size
+            self.good = (s.header[0].const, s.header[1].const, {mid for mid, _, _ in s.messages.values()},
+                         s.max_payload)
+        else:
+            consts = [(h.offset, h.type.size, h.type.order, h.const & ((1 << (8 * h.type.size)) - 1))
+                      for h in s.header if h.role == "const"]
+            idf, lenf = s.roles.get("id"), s.roles.get("length")
+            if lenf is None:
+                raise PeerError("unsupported", "the bench reads frames by their length field: this frame has none")
+            ids = {mid for mid, _, _ in s.messages.values()}
+            self.good = (consts, idf and (idf.offset, idf.type.size, idf.type.order), ids,
+                         (lenf.offset, lenf.type.size, lenf.type.order), s.length_adjust, s.max_payload,
+                         s.header_size + s.trailer_size)
 
-    def frame_size(self, buf, at):
+    def classic_size(self, buf, at):
         """The size of the frame whose header is buf[at:at + 24], or -1 if the header breaks WIRE.md."""
-        magic, version, mtype, flags, length, _ = HEADER.unpack_from(buf, at)
+        magic, version, mtype, flags, length, _ = CLASSIC.unpack_from(buf, at)
         good_magic, good_version, types, max_payload = self.good
         if magic != good_magic or version != good_version or flags or mtype not in types or length > max_payload:
             return -1
-        return HEADER.size + length
+        return CLASSIC.size + length
+
+    def frame_size(self, buf, at):
+        """The size of the frame whose header starts at buf[at], or -1 if the header breaks WIRE.md
+        (its constants, its id, its length)."""
+        consts, idf, ids, (lo, ls, lorder), adjust, max_payload, fixed = self.good
+        for off, size, order, value in consts:
+            if int.from_bytes(buf[at + off:at + off + size], order) != value:
+                return -1
+        if idf is not None and int.from_bytes(buf[at + idf[0]:at + idf[0] + idf[1]], idf[2]) not in ids:
+            return -1
+        n = int.from_bytes(buf[at + lo:at + lo + ls], lorder) - adjust
+        if not 0 <= n <= max_payload:
+            return -1
+        return fixed + n
 
     def wrong(self, what, i, frame):
-        return wrong_frame(what, i, bytes(self.rbuf[self.off:self.off + len(frame)]), frame)
+        return wrong_frame(self.schema, what, i, bytes(self.rbuf[self.off:self.off + len(frame)]), frame)
 
     def bad_header(self, header):
         """A frame header that breaks WIRE.md: the stream is out of step, the connection goes."""
@@ -153,8 +197,7 @@ class Link:
             self.schema.decode_header(bytes(header))
         except DecodeError as e:
             return e
-        return PeerError("runtime", f"a frame of {HEADER.size + HEADER.unpack_from(header)[4]} bytes "
-                                    "is bigger than this peer reads")
+        return PeerError("runtime", "a frame bigger than this peer reads")
 
     def closed(self, got):
         """The other side went: after `got` bytes of a frame."""
@@ -225,15 +268,15 @@ class ShmLink(Link):
             raise PeerError("timeout", f"waiting for a frame, {got} bytes of it read")
         if n == shm.lib.CW_CLOSED:
             raise self.closed(got)
-        raise self.bad_header(self.rbuf[:HEADER.size])
+        raise self.bad_header(self.rbuf[:self.header_size])
 
     def from_pending(self):
         """A whole frame from the peer's input buffer (-its size), or the bytes of one begun there."""
         p = self.pending
-        if len(p) >= HEADER.size:
+        if len(p) >= self.header_size:
             n = self.frame_size(p, 0)
             if n < 0:
-                header = p[:HEADER.size]
+                header = p[:self.header_size]
                 p.clear()
                 raise self.bad_header(header)
             if len(p) >= n:
@@ -252,7 +295,7 @@ class SocketLink(Link):
     def __init__(self, peer, deadline, size=0):
         super().__init__(peer, deadline)
         self.sock = sock = peer.conn
-        self.rbuf = bytearray(max(self.CHUNK, 2 * (HEADER.size + size)))
+        self.rbuf = bytearray(max(self.CHUNK, 2 * (self.header_size + self.schema.trailer_size + size)))
         self.view = memoryview(self.rbuf)
         n = len(peer.inbuf)
         self.rbuf[:n] = peer.inbuf
@@ -301,12 +344,13 @@ class SocketLink(Link):
         self.send_all(self.view[self.off:self.off + n])
 
     def read(self):
-        if self.end - self.start < HEADER.size:
-            self.fill(HEADER.size)
+        hs = self.header_size
+        if self.end - self.start < hs:
+            self.fill(hs)
         n = self.frame_size(self.rbuf, self.start)
         if n < 0:
-            header = self.rbuf[self.start:self.start + HEADER.size]
-            self.start += HEADER.size
+            header = self.rbuf[self.start:self.start + hs]
+            self.start += hs
             raise self.bad_header(header)
         if self.end - self.start < n:
             self.fill(n)

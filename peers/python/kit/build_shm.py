@@ -8,8 +8,9 @@ ring costs microseconds a turn, so the rings of protocols/SHM.md (layout version
   producer reloads `tail` only when its cached value says there is not enough room, the consumer
   `head` likewise), the wait strategy (spin / futex / spin-futex) and the sleeping protocol;
 - `cw_write` (a whole buffer), `cw_read` (what is there, like recv) and `cw_read_frame` (one whole
-  WIRE.md frame in a single consume when the ring holds it, streamed when it wraps or is bigger
-  than the ring): one call per frame, no system call unless a side sleeps or wakes the other;
+  WIRE.md frame of the schema's header, `cw_conn_frames` describes it, in a single consume when
+  the ring holds it, streamed when it wraps or is bigger than the ring): one call per frame, no
+  system call unless a side sleeps or wakes the other;
 - `cw_sort_u64` for the PING samples.
 
 Control words are little-endian in the segment, whatever the host. The module lands in the peer's
@@ -33,6 +34,11 @@ typedef struct {
     ...;
 } cw_conn;
 
+typedef struct {        /* a frame header field: offset, size (0: the frame has none), byte order */
+    uint32_t off, size, big;
+    uint64_t value;     /* a constant's value, its bits */
+} cw_hfield;
+
 uint64_t cw_load_acquire_u64(char *base, size_t off);
 void cw_store_release_u64(char *base, size_t off, uint64_t value);
 uint32_t cw_load_acquire_u32(char *base, size_t off);
@@ -45,7 +51,8 @@ int cw_shm_unlink(const char *name);
 
 int64_t cw_now_ns(void);
 void cw_conn_init(cw_conn *c, char *base, int creator, uint64_t capacity);
-void cw_conn_frames(cw_conn *c, uint32_t magic, uint32_t version, uint32_t max_payload,
+void cw_conn_frames(cw_conn *c, uint32_t header, uint32_t trailer, uint32_t adjust, uint32_t max_payload,
+                    const cw_hfield *consts, uint32_t nconsts, const cw_hfield *id, const cw_hfield *length,
                     const unsigned char *types);
 void cw_conn_close(cw_conn *c);
 int64_t cw_write(cw_conn *c, const char *src, uint64_t n, int64_t deadline);
@@ -84,7 +91,6 @@ enum { CW_TIMEOUT = -1, CW_CLOSED = -2, CW_BADHDR = -3 };
 #define CTL_SPACE_SEQ 384u
 #define CTL_CONSUMER_WAITING 388u
 #define HEADER_SIZE 1152u
-#define FRAME_HEADER 24u                /* WIRE.md */
 #define SLICE_NS INT64_C(50000000)      /* longest single sleep before re-checking liveness */
 #define LIVENESS_NS INT64_C(1000000)    /* kill(pid, 0) at most this often */
 #define POLLS_PER_CLOCK 64u             /* spinning: read the clock every so many polls */
@@ -167,6 +173,11 @@ static inline void cpu_relax(void) {
 
 /* ------------------------------------------------------------------ a connection */
 
+typedef struct {        /* a frame header field: offset, size (0: the frame has none), byte order */
+    uint32_t off, size, big;
+    uint64_t value;     /* a constant's value, its bits */
+} cw_hfield;
+
 typedef struct {
     uint64_t sleeps;
     uint64_t got;
@@ -178,8 +189,9 @@ typedef struct {
     uint64_t tail, head_seen;           /* ring we consume: our tail, the head we saw last */
     uint32_t other_bit;                 /* the other side's bit in `closed` */
     size_t other_pid;                   /* header offset of the other side's pid */
-    uint32_t magic, version, max_payload;
-    const unsigned char *types;         /* 65536 flags: msg_type names a message */
+    uint32_t header, trailer, adjust, max_payload, nconsts;     /* the frame (cw_conn_frames) */
+    const cw_hfield *consts, *id, *length;
+    const unsigned char *types;         /* 65536 flags: the id names a message */
 } cw_conn;
 
 void cw_conn_init(cw_conn *c, char *base, int creator, uint64_t capacity) {
@@ -198,10 +210,17 @@ void cw_conn_init(cw_conn *c, char *base, int creator, uint64_t capacity) {
     c->spin_ns = 100000;
 }
 
-void cw_conn_frames(cw_conn *c, uint32_t magic, uint32_t version, uint32_t max_payload, const unsigned char *types) {
-    c->magic = magic;
-    c->version = version;
+void cw_conn_frames(cw_conn *c, uint32_t header, uint32_t trailer, uint32_t adjust, uint32_t max_payload,
+                    const cw_hfield *consts, uint32_t nconsts, const cw_hfield *id, const cw_hfield *length,
+                    const unsigned char *types) {
+    c->header = header;
+    c->trailer = trailer;
+    c->adjust = adjust;
     c->max_payload = max_payload;
+    c->consts = consts;
+    c->nconsts = nconsts;
+    c->id = id;
+    c->length = length;
     c->types = types;
 }
 
@@ -348,39 +367,49 @@ int64_t cw_read(cw_conn *c, char *dst, uint64_t limit, int64_t deadline) {
     return (int64_t)k;
 }
 
-static inline uint32_t get32(const unsigned char *p) { return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-static inline uint32_t get16(const unsigned char *p) { return p[0] | (uint32_t)p[1] << 8; }
+/* A header field's bits. */
+static inline uint64_t field(const cw_hfield *f, const unsigned char *h) {
+    uint64_t v = 0;
+    for (uint32_t i = 0; i < f->size; i++)
+        v |= (uint64_t)h[f->off + i] << (8 * (f->big ? f->size - 1 - i : i));
+    return v;
+}
 
-/* The frame's whole size if its header is valid (WIRE.md) and it fits in cap, else 0. */
+/* The frame's whole size if its header is valid (WIRE.md: the constants, the id, the length) and
+   it fits in cap, else 0. */
 static uint64_t frame_size(const cw_conn *c, const char *h, uint64_t cap) {
     const unsigned char *u = (const unsigned char *)h;
-    uint32_t len = get32(u + 12);
-    if (get32(u) != c->magic || get16(u + 4) != c->version || get32(u + 8) != 0 || !c->types[get16(u + 6)] ||
-        len > c->max_payload || FRAME_HEADER + (uint64_t)len > cap)
-        return 0;
-    return FRAME_HEADER + len;
+    uint64_t id, len, total;
+    for (uint32_t i = 0; i < c->nconsts; i++)
+        if (field(&c->consts[i], u) != c->consts[i].value) return 0;
+    id = field(c->id, u);
+    if (c->id->size && (id > 65535 || !c->types[id])) return 0;
+    len = field(c->length, u);
+    if (len < c->adjust || len - c->adjust > c->max_payload) return 0;
+    total = c->header + (len - c->adjust) + c->trailer;
+    return total > cap ? 0 : total;
 }
 
 /* One whole frame into dst, whose first `got` bytes are already the start of it. The frame's
    size, with one consume when the ring holds the rest of it (the header is peeked); a frame that
    wraps is copied in two pieces, one bigger than what the ring holds is streamed through it.
-   CW_BADHDR: the header (in dst[0..24), consumed) breaks WIRE.md or the frame is bigger than
+   CW_BADHDR: the header (in dst[0..header), consumed) breaks WIRE.md or the frame is bigger than
    cap. CW_TIMEOUT, CW_CLOSED: c->got bytes of the frame are in dst. */
 int64_t cw_read_frame(cw_conn *c, char *dst, uint64_t got, uint64_t cap, int64_t deadline) {
     uint64_t total = 0;
-    if (got >= FRAME_HEADER) {
+    if (got >= c->header) {
         if ((total = frame_size(c, dst, cap)) == 0) { c->got = got; return CW_BADHDR; }
         if (got >= total) { c->got = 0; return (int64_t)total; }
     }
     for (;;) {
-        uint64_t want = (total ? total : FRAME_HEADER) - got, avail = c->head_seen - c->tail, k;
+        uint64_t want = (total ? total : c->header) - got, avail = c->head_seen - c->tail, k;
         int rc;
         if (avail < want) avail = (c->head_seen = ld_acq64(c->in_ctl + CTL_HEAD)) - c->tail;
         if (!total && avail >= want) {          /* the header is complete: peek its rest, check it */
             copy_out(c, c->tail, dst + got, want);
             if ((total = frame_size(c, dst, cap)) == 0) {
                 consume(c, want);
-                c->got = FRAME_HEADER;
+                c->got = c->header;
                 return CW_BADHDR;
             }
             want = total - got;

@@ -452,39 +452,23 @@ class Schema:
     @property
     def classic_frame(self):
         """Whether the frame is crosswire's own 24-byte header (magic, version, msg_type, flags 0,
-        payload_len, seq; little-endian, no checksum) and the schema has its Blob message: what
-        the streams and the bench (bench.py, the shm helper's frame reader) are written for."""
+        payload_len, seq; little-endian, no checksum): what the shm helper's frame reader (the
+        bench's reads on shm, build_shm.py) is written for."""
         shape = [(h.role, h.type.size, h.type.order) for h in self.header]
         want = [("const", 4, "little"), ("const", 2, "little"), ("id", 2, "little"), ("const", 4, "little"),
                 ("length", 4, "little"), ("seq", 8, "little")]
         return (self.frame is not None and shape == want and self.header[3].const == 0 and self.length_adjust == 0
-                and self.checksum is None and "Blob" in self.messages)
+                and self.checksum is None and all(0 <= mid < 65536 for mid, _, _ in self.messages.values()))
 
     @property
-    def streams_frame(self):
-        """Whether BLAST and DRAIN can run: crosswire's Blob message behind a frame with a seq
-        field (whatever else the frame declares)."""
-        if self.frame is None or "seq" not in self.roles or "Blob" not in self.messages:
-            return False
-        blob = [(f.name, f.type.kind, f.type.size, f.type.order, f.type.prefix) for f in self.layouts["Blob"]]
-        return blob == [("checksum", "int", 4, "little", 4), ("data", "bytes", 0, "little", 4)]
+    def seq_field(self):
+        """The frame's seq header field, or None (no frame, or a frame without one)."""
+        return self.roles.get("seq") if self.frame is not None else None
 
     @property
     def seq_max(self):
-        return int_range(self.roles["seq"].type)[1] if self.frame is not None and "seq" in self.roles else 0
-
-    @property
-    def magic(self):
-        return self.header[0].const
-
-    @property
-    def frame_version(self):
-        return self.header[1].const
-
-    @property
-    def message_names(self):
-        """id -> name (one message per id: the classic frame's schemas)."""
-        return {mid: name for name, (mid, _, _) in self.messages.items()}
+        seqf = self.seq_field
+        return int_range(seqf.type)[1] if seqf is not None else 0
 
     @staticmethod
     def part_range(spec, parts):
@@ -975,14 +959,16 @@ class Schema:
             value = crc.update(value, bytes([seed]))
         return value ^ crc.xorout
 
-    def decode_header(self, data, direction=""):
+    def decode_header(self, data, direction="", consts=True):
         """Check a frame header in the order of WIRE.md ("Receiving"): the constants, the id, the
-        length. Return (message, payload_len, seq, plain header values, the frame's size)."""
+        length. Return (message, payload_len, seq, plain header values, the frame's size).
+        consts=False (a framing adapter's library judges the frame): only what finds the frame and
+        its message, the id and the length, is checked."""
         self.require_frame()
         values = {h.name: int.from_bytes(data[h.offset:h.offset + h.type.size], h.type.order, signed=h.type.signed)
                   for h in self.header}
         for h in self.header:
-            if h.role == "const" and values[h.name] != h.const:
+            if consts and h.role == "const" and values[h.name] != h.const:
                 raise DecodeError("const", f"frame.{h.name}", f"{values[h.name]:#x} is not {h.const:#x}")
         idf = self.roles.get("id")
         candidates = [name for name, (mid, side, _) in self.messages.items()

@@ -23,11 +23,11 @@ from pathlib import Path
 import bench
 import shm
 from codec import DecodeError, PeerError, RequestError, Schema
-from stream import Stream, Tally
+from stream import Layout, Stream, Tally
 
 HERE = Path(__file__).resolve().parent
-CONTRACT = "2"
-KIT_VERSION = 1
+CONTRACT = "3"
+KIT_VERSION = 2
 MAX_ADDRESS = 100  # bytes of an address (a uds path; a shm name and a tcp address are shorter)
 TRANSPORTS = ("uds", "shm", "tcp")
 
@@ -121,13 +121,14 @@ def is_tcp(sock):
     return isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6)
 
 
-def parse_blob(token):
+def parse_hex(token):
+    """An `x<hex>` token's bytes."""
     if len(token) % 2 != 1 or not token.startswith("x"):
-        raise RequestError(f"bad blob {token[:40]!r}")
+        raise RequestError(f"bad hex {token[:40]!r}")
     try:
         return bytes.fromhex(token[1:])
     except ValueError:
-        raise RequestError(f"bad blob {token[:40]!r}") from None
+        raise RequestError(f"bad hex {token[:40]!r}") from None
 
 
 class Unimplemented(Exception):
@@ -145,13 +146,15 @@ class Peer:
         self.listen_path = None     # its socket file, removed on CLOSE
         self.conn = None            # the connection after CONNECT or ACCEPT
         self.inbuf = bytearray()    # bytes read from conn, not yet used
-        self.last_frame_size = 0    # of the frame read_frame returned last (DRAIN counts bytes)
+        self.last_frame_size = 0    # of the frame read_frame returned last
+        self.layout = None          # the stream message's layout, after STREAM (stream.py)
         self.quitting = False
         self.commands = {
             "HELLO": self.hello, "ENCODE": self.encode, "DECODE": self.decode,
             "LISTEN": self.listen, "CONNECT": self.connect, "ACCEPT": self.accept,
             "SEND": self.send, "RECV": self.recv, "ECHO": self.echo,
-            "CLOSE": self.close, "QUIT": self.quit, "BLAST": self.blast, "DRAIN": self.drain, "VERSION": self.version,
+            "CLOSE": self.close, "QUIT": self.quit, "VERSION": self.version,
+            "STREAM": self.stream, "BLAST": self.blast, "DRAIN": self.drain,
             "WAIT": self.wait, "PING": self.ping, "PONG": self.pong, "FLOOD": self.flood, "SINK": self.sink,
             "RAW": self.raw, "GRAB": self.grab,
         }
@@ -234,11 +237,16 @@ class Peer:
         if len(frame) < self.schema.header_size:
             raise PeerError("runtime", f"adapter encode {message} returned {len(frame)} bytes, less than a frame header")
         direction = self.schema.messages[message][1]
-        got_message, length, _, _, total = self.schema.decode_header(frame[:self.schema.header_size], direction)
+        try:
+            got_message, length, _, _, total = self.schema.decode_header(frame[:self.schema.header_size], direction)
+            if got_message == message and total == len(frame):
+                self.schema.check_checksum(frame, message, length)
+        except DecodeError as e:
+            raise PeerError("runtime", f"adapter encode {message}: the frame it made breaks the schema's: "
+                                       f"{str(e).removeprefix('decode ')}") from None
         if got_message != message or total != len(frame):
             raise PeerError("runtime", f"adapter encode {message} returned a frame of {got_message}, "
                                        f"{len(frame)} bytes where its header says {total}")
-        self.schema.check_checksum(frame, message, length)
         return frame[self.schema.header_size:self.schema.header_size + length]
 
     def encode_payload(self, message, value):
@@ -275,7 +283,7 @@ class Peer:
     def decode(self, args):
         expect_args(args, 2, "DECODE <Message> x<payload>")
         message = self.message(args[0])
-        value = self.decode_payload(message, parse_blob(args[1]))
+        value = self.decode_payload(message, parse_hex(args[1]))
         return self.schema.format_text(message, value)
 
     def listen(self, args):
@@ -396,54 +404,96 @@ class Peer:
         self.schema.require_frame()
         return deadline, args[1] if len(args) == 2 else ""
 
+    def stream(self, args):
+        """STREAM <Message> <template> <at> <width> <order> <max> <k> [<patch>]...: the stream
+        message's layout, for the BLAST, DRAIN and bench requests after it."""
+        layout = Layout.parse(args, self.schema, parse_hex)
+        self.schema.require_frame()
+        if self.schema.seq_field is None:
+            raise PeerError("unsupported", "the streams number their frames by seq: this frame has no seq field")
+        self.layout = layout
+        return []
+
+    def require_layout(self):
+        if self.layout is None:
+            raise RequestError("no STREAM: describe the stream message first")
+        return self.layout
+
     def blast(self, args):
         expect_args(args, 4, "BLAST <count> <seed> <min_len> <max_len>")
         count, seed, low, high = (parse_count(a) for a in args)
-        stream = self.stream(seed, low, high, count)
+        stream = self.streamed(seed, low, high, count)
         conn = self.require_conn()
         conn.settimeout(None)
+        frame = self.framer(stream.layout.message)
         sleeps, sent = getattr(conn, "sleeps", 0), 0
         start = time.monotonic_ns()
         for i in range(1, count + 1):
-            frame = self.schema.encode_frame("Blob", i, self.schema.encode("Blob", stream.blob(i)))
-            conn.sendall(frame)
-            sent += len(frame)
+            data = frame(i, stream.payload(i))
+            conn.sendall(data)
+            sent += len(data)
         elapsed = time.monotonic_ns() - start
         return [f"sent={count}", f"bytes={sent}", f"ns={elapsed}", f"waits={getattr(conn, 'sleeps', 0) - sleeps}"]
+
+    def framer(self, message):
+        """frame(seq, payload): the stream message's frame, every header value 0 but the id and
+        the seq (and the length), its checksum computed (schema.encode_frame, with the header's
+        fixed part built once)."""
+        schema = self.schema
+        size, adjust = schema.header_size, schema.length_adjust
+        base = schema.encode_frame(message, 0, b"")[:size]
+        lenf, seqf = schema.roles.get("length"), schema.seq_field
+        if schema.checksum is not None or lenf is None:
+            return lambda seq, payload: schema.encode_frame(message, seq, payload)
+        lo, ls, lorder = lenf.offset, lenf.type.size, lenf.type.order
+        so, ss, sorder = seqf.offset, seqf.type.size, seqf.type.order
+
+        def frame(seq, payload):
+            out = bytearray(base)
+            out[lo:lo + ls] = (len(payload) + adjust).to_bytes(ls, lorder)
+            out[so:so + ss] = seq.to_bytes(ss, sorder)
+            out += payload
+            return out
+        return frame
 
     def drain(self, args):
         expect_args(args, 5, "DRAIN <count> <seed> <min_len> <max_len> <timeout_ms>")
         count, seed, low, high = (parse_count(a) for a in args[:4])
         deadline = parse_timeout(args[4])
-        stream, tally = self.stream(seed, low, high, count), Tally(count)
+        stream, tally = self.streamed(seed, low, high, count), Tally(count)
         conn = self.require_conn()
+        direction = self.schema.messages[stream.layout.message][1]
+        size, check = self.schema.header_size, self.schema.check_checksum
         sleeps, start = getattr(conn, "sleeps", 0), None
         while tally.received < count and self.conn is not None:
             try:
-                message, seq, _, value = self.read_frame(deadline)
+                frame, message, length, seq, _ = self.read_raw(deadline, direction)
+                start = start or time.monotonic_ns()
+                check(frame, message, length)
             except DecodeError:
-                tally.received += 1
-                tally.corrupt += 1
-                continue  # a frame cut short by a close also drops the connection: the loop ends
+                start = start or time.monotonic_ns()
+                tally.bad_checksum()
+                continue  # a frame cut short by a close or a bad header also drops the connection: the loop ends
             except PeerError as e:
                 if e.kind == "timeout" or "closed" in str(e):
                     break  # what arrived is reported; the missing frames count as lost
                 raise
-            start = start or time.monotonic_ns()
-            tally.add(stream, message, seq, value, self.last_frame_size)
+            tally.add(stream, message, seq, frame[size:size + length], len(frame))
         elapsed = time.monotonic_ns() - start if start else 0
         return [f"received={tally.received}", f"lost={tally.lost}", f"duplicated={tally.duplicated}",
                 f"reordered={tally.reordered}", f"corrupt={tally.corrupt}", f"bytes={tally.bytes}",
                 f"ns={elapsed}", f"waits={getattr(conn, 'sleeps', 0) - sleeps}"]
 
-    def stream(self, seed, low, high, count):
-        if not self.schema.streams_frame:
-            raise PeerError("unsupported", "streams need crosswire's Blob message behind a frame with a seq")
+    def streamed(self, seed, low, high, count):
+        """The stream of a BLAST or DRAIN, its numbers checked against the STREAM layout."""
+        layout = self.require_layout()
         if count > self.schema.seq_max:
             raise RequestError(f"count {count} is more than the frame's seq holds ({self.schema.seq_max})")
         if low > high:
             raise RequestError(f"min_len {low} is more than max_len {high}")
-        return Stream(seed, low, high)
+        if high > layout.max:
+            raise RequestError(f"max_len {high} is more than the stream's max, {layout.max} elements")
+        return Stream(layout, seed, low, high)
 
     def close(self, args):
         expect_args(args, 0, "CLOSE")
@@ -515,7 +565,7 @@ class Peer:
         """RAW <chunk> x<hex>: the bytes as they are, in writes of at most `chunk` bytes (0: one
         write) 1 ms apart, so the other side sees partial reads (the harness's hostile frames)."""
         expect_args(args, 2, "RAW <chunk> x<hex>")
-        chunk, data = parse_count(args[0]), parse_blob(args[1])
+        chunk, data = parse_count(args[0]), parse_hex(args[1])
         step = chunk or max(len(data), 1)
         for at in range(0, len(data), step):
             if at:
@@ -543,12 +593,16 @@ class Peer:
         return ["x" + data.hex()]
 
     def bench_frame(self, token):
+        """The bench frame of a payload of `size` bytes: P(0, n), n = (size - template) / width."""
+        layout = self.require_layout()
         size = parse_count(token)
-        if not 8 <= size <= self.schema.max_payload:
-            raise RequestError(f"bad size {token[:40]!r} (8 to {self.schema.max_payload})")
-        if not self.schema.classic_frame:
-            raise PeerError("unsupported", "the bench needs crosswire's frame and its Blob message")
-        return bench.bench_frame(self.schema, size)
+        n = layout.elements(size) if size <= self.schema.max_payload else None
+        if n is None:
+            raise RequestError(f"bad size {token[:40]!r}: the stream's payloads are {len(layout.template)} + "
+                               f"n x {layout.width} bytes, n from 0 to {layout.max}")
+        if self.schema.checksum is not None:
+            raise PeerError("unsupported", "the bench rewrites the seq of one frame in place: this frame has a checksum")
+        return bench.bench_frame(self.schema, layout, n)
 
     def link(self, deadline, size=0):
         conn = self.require_conn()
@@ -619,12 +673,26 @@ class Peer:
 
     def read_frame(self, deadline, direction=""):
         """Read one whole frame and decode it: (message, seq, plain header values, value). Its
-        size comes from its header (WIRE.md, "Receiving")."""
+        size comes from its header (WIRE.md, "Receiving"). A framing adapter's library gets the
+        whole frame and judges it: the kit reads the header only to find the frame (its length)
+        and its message (the id), and checks no constant, no checksum, no seq."""
+        framing = self.adapter is not None and self.frames
+        frame, message, length, seq, header = self.read_raw(deadline, direction, consts=not framing)
+        # A checksum or payload error leaves the stream in step: stay connected.
+        if framing:
+            return message, seq, header, self.to_value(message, self.call("decode", message, frame))
+        self.schema.check_checksum(frame, message, length)
+        size = self.schema.header_size
+        return message, seq, header, self.decode_payload(message, frame[size:size + length])
+
+    def read_raw(self, deadline, direction="", consts=True):
+        """Read one whole frame, undecoded: (frame, message, payload length, seq, plain header
+        values), after checking its header (consts=False: only its id and length)."""
         self.require_conn()
         size = self.schema.header_size
         self.fill(size, deadline)
         try:
-            message, length, seq, header, total = self.schema.decode_header(bytes(self.inbuf[:size]), direction)
+            message, length, seq, header, total = self.schema.decode_header(bytes(self.inbuf[:size]), direction, consts)
         except DecodeError:
             self.close_connection()  # the stream is out of step
             raise
@@ -632,11 +700,7 @@ class Peer:
         frame = bytes(self.inbuf[:total])
         del self.inbuf[:total]
         self.last_frame_size = total
-        # A checksum or payload error leaves the stream in step: stay connected.
-        if self.adapter is not None and self.frames:      # the library checks the whole frame itself
-            return message, seq, header, self.to_value(message, self.call("decode", message, frame))
-        self.schema.check_checksum(frame, message, length)
-        return message, seq, header, self.decode_payload(message, frame[size:size + length])
+        return frame, message, length, seq, header
 
     def fill(self, count, deadline):
         """Read until the input buffer holds count bytes. What a timeout leaves stays there."""

@@ -234,13 +234,28 @@ class ShmConnection:
     # ---------------------------------------------------------------- whole frames (bench)
 
     def frame_reader(self, schema):
-        """(buffer, its cdata, capacity) for read_frame, with the frame header checks set up."""
+        """(buffer, its cdata, capacity) for read_frame, with the frame header checks set up: the
+        constants, the id (at most 65535) and the length field (the bench needs one)."""
         if self.frame_buf is None:
+            def described(h, value=0):
+                f = ffi.new("cw_hfield *")
+                if h is not None:
+                    f.off, f.size, f.big = h.offset, h.type.size, int(h.type.order == "big")
+                    f.value = value & ((1 << (8 * h.type.size)) - 1)
+                return f
+            consts = [h for h in schema.header if h.role == "const"]
+            self.consts = ffi.new("cw_hfield[]", max(len(consts), 1))
+            for i, h in enumerate(consts):
+                self.consts[i] = described(h, h.const)[0]
+            self.id_field, self.length_field = described(schema.roles.get("id")), described(schema.roles.get("length"))
             self.types = ffi.new("unsigned char[]", 65536)
-            for id_ in schema.message_names:
-                self.types[id_] = 1
-            lib.cw_conn_frames(self.c, schema.magic, schema.frame_version, schema.max_payload, self.types)
-            self.frame_buf = bytearray(schema.header_size + schema.max_payload)
+            for id_, _, _ in schema.messages.values():
+                if 0 <= id_ < 65536:
+                    self.types[id_] = 1
+            lib.cw_conn_frames(self.c, schema.header_size, schema.trailer_size, schema.length_adjust,
+                               schema.max_payload, self.consts, len(consts), self.id_field, self.length_field,
+                               self.types)
+            self.frame_buf = bytearray(schema.header_size + schema.max_payload + schema.trailer_size)
             self.cframe_buf = ffi.from_buffer(self.frame_buf)
         return self.frame_buf, self.cframe_buf, len(self.frame_buf)
 

@@ -5,8 +5,12 @@ Made by `crosswire new-peer pymodbus --lang python --adapter --frames`, then fil
 writes and reads whole Modbus TCP frames (the MBAP header and the PDU), so every encode_<M>
 builds the library's PDU object and lets its socket framer write the frame, and every decode_<M>
 lets the framer parse the frame and reads the PDU object's attributes back into crosswire's
-value (the shapes are in cw_messages.py). Nothing here touches a byte itself.
+value (the shapes are in cw_messages.py). Nothing here touches a byte itself: the kit hands over
+every frame it finds on the stream as it came (found by the MBAP length, the decode chosen by the
+function code), and pymodbus alone judges the rest, the protocol id included; a frame it will not
+read is refused with what pymodbus logged about it.
 """
+import logging
 import sys
 from pathlib import Path
 
@@ -62,11 +66,28 @@ EXCEPTIONS = {"ReadCoilsException": 0x01, "ReadHoldingRegistersException": 0x03,
               "WriteSingleRegisterException": 0x06, "WriteMultipleRegistersException": 0x10}
 
 
+class Said(logging.Handler):
+    """What pymodbus logs as an error while it reads a frame (its reason for refusing one)."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.texts = []
+
+    def emit(self, record):
+        self.texts.append(record.getMessage())
+
+
+SAID = Said()
+logging.getLogger("pymodbus.logging").addHandler(SAID)
+
+
 def parse(frame, request, want):
     """pymodbus's reading of one whole frame: the PDU object, which must be a `want`."""
+    SAID.texts.clear()
     used, pdu = FramerSocket(DecodePDU(request)).handleFrame(frame, 0, 0)
     if pdu is None or used != len(frame):
-        raise ValueError(f"pymodbus did not read a frame from {frame.hex()} (used {used} bytes)")
+        why = "; ".join(SAID.texts) or "nothing logged"
+        raise ValueError(f"pymodbus did not read a frame from {frame.hex()} (used {used} bytes; it said: {why})")
     if not isinstance(pdu, want):
         raise ValueError(f"pymodbus read a {type(pdu).__name__}, not a {want.__name__}")
     return pdu

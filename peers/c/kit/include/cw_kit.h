@@ -15,7 +15,8 @@
  * An adapter peer (a library under test) sets p.adapters: per message, the functions that call
  * the library. A payload adapter encodes a value into a payload and decodes one; a framing
  * adapter (p.frames) encodes a value with the seq and the plain header values into a whole
- * frame and decodes a whole frame (found on the stream by the kit from the declared header).
+ * frame and decodes a whole frame: the kit finds it on the stream from the header's length and
+ * id alone (frame_find) and leaves every other check (constants, checksum, seq) to the library.
  * An adapter function returns 0, or -1 after one of
  *   - cw_unimplemented(c): `ERR unsupported adapter: M is not implemented` (a skip);
  *   - cw_adapter_fail(c, ...): `ERR runtime adapter <encode|decode> M: <text>` (cut at 200);
@@ -26,7 +27,7 @@
 
 #include "cw_runtime.h"
 
-#define CW_KIT_VERSION 1    /* HELLO says kit=<this>; harness/kits.py holds the harness's */
+#define CW_KIT_VERSION 2    /* HELLO says kit=<this>; harness/kits.py holds the harness's */
 
 /* One message's entry points into the library under test (a row per message, in the order of
  * the message table; NULL members are not implemented). */
@@ -51,10 +52,6 @@ typedef struct cw_protocol {
     size_t max_value_size;          /* the largest message struct */
     size_t max_text;                /* the longest text of a value, NUL included */
     size_t max_name;                /* the longest message name */
-    /* crosswire's Blob (u32 checksum, bytes data), for the streams and the bench: where its
-     * members are in its C struct; blob NULL when the schema has none */
-    const cw_message_info *blob;
-    size_t blob_checksum, blob_len, blob_data, blob_data_max;
     /* the frame (has_frame 0: payloads only) */
     int has_frame;
     size_t header_size, trailer_size;
@@ -65,6 +62,8 @@ typedef struct cw_protocol {
     size_t (*frame_write)(uint8_t *frame, const cw_message_info *m, size_t payload_len, uint64_t seq,
                           const uint64_t *plain);
     int (*frame_head)(const uint8_t *in, int direction, cw_head *h, cw_ctx *c);
+    /* frame_head without its checks of the constants: where a framing adapter's frame ends */
+    int (*frame_find)(const uint8_t *in, int direction, cw_head *h, cw_ctx *c);
     int (*frame_verify)(const uint8_t *frame, const cw_head *h, cw_ctx *c);
     const cw_message_info *(*by_id)(uint32_t id, int direction, const cw_message_info **other);
     /* adapters: NULL for the reference codec, else one row per message */

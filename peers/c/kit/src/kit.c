@@ -1,16 +1,16 @@
 /* kit.c -- the contract loop of the C kit (cw_peer_main, cw_kit.h).
  *
- * It answers the harness on the control channel of protocols/PEER_CONTRACT.md (contract 2):
+ * It answers the harness on the control channel of protocols/PEER_CONTRACT.md (contract 3):
  * one request line on stdin, one reply line on stdout. It carries messages in the frame the
  * schema declares (protocols/WIRE.md), with the codec and frame functions the cw_protocol
  * names (the generated code's, or an adapter's), over one of three transports behind the
  * interface of transport.h: Unix stream sockets (uds.c), TCP (tcp.c) or shared-memory rings
  * (shm.c). Each is a byte stream; frames are found in it here, from the declaration alone:
  * header_size bytes, then the size frame_head reads from them. Nothing here knows a protocol:
- * a schema without a frame gets `ERR unsupported` for SEND, RECV and ECHO, one without
- * crosswire's Blob for the streams and the bench. C11 and POSIX only. Every buffer is allocated
- * once, at start, with a size bounded by the schema; every blocking wait honours the request's
- * timeout.
+ * a schema without a frame gets `ERR unsupported` for SEND, RECV and ECHO, one whose frame has
+ * no seq for the streams and the bench, whose payloads STREAM describes as bytes (stream.h).
+ * C11 and POSIX only. Every buffer is allocated once, at start, with a size bounded by the
+ * schema; every blocking wait honours the request's timeout.
  */
 #include "bench.h"
 #include "cw_kit.h"
@@ -28,9 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CONTRACT "2"
+#define CONTRACT "3"
 #define MAX_ADDRESS CW_UDS_MAX_PATH  /* bytes of an address (a shm name and a tcp address are shorter) */
-#define MAX_WORDS (6 + CW_HEAD_PLAIN_MAX)   /* request words kept apart; the rest is the value text */
+/* request words kept apart (SEND's header values, STREAM's patches); the rest is the value text */
+#define MAX_WORDS (8 + 5 * CW_LAYOUT_MAX_PATCHES + CW_HEAD_PLAIN_MAX)
 /* printf arguments for "%.*s" that quote word i of a request, at most 40 characters */
 #define WORD(rq, i) (int)((rq)->word_len[i] < 40 ? (rq)->word_len[i] : 40), (rq)->word[i]
 #define NO_FRAME "the schema declares no frame"
@@ -55,6 +56,10 @@ static struct {
     size_t in_pos, in_len;
     uint8_t *frame;             /* a frame being written, frame_max */
     uint8_t *scratch;           /* a framing adapter's frame for ENCODE and DECODE, frame_max */
+    uint8_t *stream_template;   /* the stream message's template after STREAM, max_payload */
+    uint8_t *stream_work;       /* scratch of the same size for DRAIN's comparisons */
+    const cw_message_info *stream_msg;  /* the stream message after STREAM, or NULL */
+    cw_layout stream;           /* its layout (template: stream_template) */
     void *value;                /* one message value, max_value_size */
     char *reply;                /* the reply line being built, reply_max */
     size_t reply_len;
@@ -220,14 +225,15 @@ static int fill(size_t count, uint64_t deadline) {
 
 /* Reads one whole frame, its header checked (a message of `direction`), without decoding it:
  * *frame points into P.in until the next read. The header's size is the declaration's, the
- * frame's from the header (frame_head). A bad header closes the connection (the stream is
- * out of step). */
-static int frame_head_in(uint64_t deadline, int direction, const uint8_t **frame, cw_head *h) {
+ * frame's from the header (frame_head; with `find`, frame_find: the length and the id only, for
+ * a framing adapter, which judges the rest itself). A bad header closes the connection (the
+ * stream is out of step). */
+static int frame_head_in(uint64_t deadline, int direction, int find, const uint8_t **frame, cw_head *h) {
     cw_ctx c;
     if (!K->has_frame) return err("unsupported", NO_FRAME);
     if (P.conn == NULL) return err("runtime", "no connection: CONNECT or ACCEPT first");
     if (fill(K->header_size, deadline)) return -1;
-    if (K->frame_head(P.in + P.in_pos, direction, h, &c)) {
+    if ((find ? K->frame_find : K->frame_head)(P.in + P.in_pos, direction, h, &c)) {
         close_conn();
         return err_ctx(&c);
     }
@@ -238,11 +244,12 @@ static int frame_head_in(uint64_t deadline, int direction, const uint8_t **frame
     return 0;
 }
 
-/* The same for bench.h's io: any message, the frame and its size. */
+/* The same for bench.h's io: any message (read in the stream message's direction), the frame
+ * and its size. */
 static int frame_in(uint64_t deadline, const uint8_t **frame, size_t *size) {
     cw_head h;
     h.size = 0;
-    if (frame_head_in(deadline, CW_EITHER, frame, &h)) return -1;
+    if (frame_head_in(deadline, P.stream_msg ? P.stream_msg->direction : CW_EITHER, 0, frame, &h)) return -1;
     *size = h.size;
     return 0;
 }
@@ -373,14 +380,17 @@ static int decode_payload(const cw_message_info *m, const uint8_t *buf, size_t l
     return ADAPTER_CALL(m, "decode", a->decode, P.scratch, len, P.value, c);
 }
 
-/* Reads one whole frame and decodes it into P.value: the checksum, then the payload (a framing
- * adapter gets the whole frame and checks what it checks). A bad checksum or payload, read
- * whole, leaves the connection open. */
+/* Reads one whole frame and decodes it into P.value: the checksum, then the payload. A framing
+ * adapter gets every frame the kit finds (by the header's length and id alone: no constant,
+ * checksum or seq checked here) and judges it itself. A bad checksum or payload, read whole,
+ * leaves the connection open. */
+static int framing(void) { return K->adapters != NULL && K->frames; }
+
 static int read_frame(uint64_t deadline, int direction, cw_head *h) {
     const cw_adapter *a;
     const uint8_t *f = NULL;
     cw_ctx ctx, *c = &ctx;
-    if (frame_head_in(deadline, direction, &f, h)) return -1;
+    if (frame_head_in(deadline, direction, framing(), &f, h)) return -1;
     a = adapter_of(h->msg);
     if (a != NULL && K->frames) {
         cw_begin(c, "decode", h->msg->name);
@@ -399,8 +409,6 @@ static int write_value(const cw_message_info *m, uint64_t seq, const uint64_t *p
     if (frame_value(m, P.value, seq, plain, P.frame, size, &c)) return err_ctx(&c);
     return frame_out(P.frame, *size);
 }
-
-static int framing(void) { return K->adapters != NULL && K->frames; }
 
 /* ------------------------------------------------------------------ requests */
 
@@ -670,22 +678,82 @@ static int do_version(request *rq) {
 
 /* ------------------------------------------------------------------ streams */
 
-/* Streams and bench frames are crosswire's Blob behind a frame with a seq field: schemas
- * without them reply `ERR unsupported`. */
-static int streams(void) { return K->blob != NULL && K->has_frame && K->seq_size > 0; }
+/* The streams and the bench carry the stream message that STREAM describes, as bytes (stream.h):
+ * they need a frame with a seq field, else `ERR unsupported`. */
+static int streams(void) { return K->has_frame && K->seq_size > 0; }
 static const uint64_t NO_PLAIN[CW_HEAD_PLAIN_MAX];  /* streams send every plain header value as 0 */
 
-/* The Blob in P.value, member by member (the kit knows its offsets, not its C type). */
-static uint8_t *blob_data(void) { return (uint8_t *)P.value + K->blob_data; }
-static uint32_t blob_u32(size_t offset) {
-    uint32_t x;
-    memcpy(&x, (const uint8_t *)P.value + offset, sizeof x);
-    return x;
+/* Word i as a number of at most `max`, else `ERR request STREAM <what> ...`. */
+static int stream_number(const request *rq, size_t i, const char *what, uint64_t max, uint64_t *v) {
+    int over;
+    if (digits(rq, i, v, &over) || over || *v > max)
+        return err("request", "STREAM %s '%.*s' (0 to %" PRIu64 ")", what, WORD(rq, i), max);
+    return 0;
 }
-static void blob_set(uint32_t checksum, size_t len) {
-    uint32_t n = (uint32_t)len;
-    memcpy((uint8_t *)P.value + K->blob_checksum, &checksum, sizeof checksum);
-    memcpy((uint8_t *)P.value + K->blob_len, &n, sizeof n);
+
+/* Word i as a byte order: *big 1 for be, 0 for le. */
+static int stream_order(const request *rq, size_t i, int *big) {
+    if (word_is(rq, i, "le")) *big = 0;
+    else if (word_is(rq, i, "be")) *big = 1;
+    else return err("request", "STREAM order '%.*s' (le or be)", WORD(rq, i));
+    return 0;
+}
+
+/* STREAM <Message> <template> <at> <width> <order> <max> <k> [<offset> <width> <order> <mul> <add>]*k:
+ * the stream message and its layout, kept until the next STREAM (a refused one keeps none). */
+static int do_stream(request *rq) {
+    const cw_message_info *m;
+    cw_layout l;
+    uint64_t v, k;
+    size_t i, n;
+    char *hex;
+    const char *why;
+    P.stream_msg = NULL;
+    if (rq->count < 8)
+        return err("request", "usage: STREAM <Message> <template> <at> <width> <order> <max> <k> "
+                              "[<offset> <width> <order> <mul> <add>]...");
+    if (!streams()) return err("unsupported", "the streams need a frame with a seq field");
+    if ((m = message(rq, 1)) == NULL) return -1;
+    memset(&l, 0, sizeof l);
+    hex = rq->word[2];
+    n = rq->word_len[2];
+    if (hex[0] != 'x' || n % 2 != 1 || n / 2 > K->max_payload || cw_hex_decode(hex + 1, n - 1, (uint8_t *)hex))
+        return err("request", "STREAM bad template (a blob: x and pairs of hex digits, at most %u bytes)",
+                   (unsigned)K->max_payload);
+    l.template_len = n / 2;
+    if (stream_number(rq, 3, "at", l.template_len, &v)) return -1;
+    l.at = (size_t)v;
+    if (stream_number(rq, 4, "width", 8, &v) || stream_order(rq, 5, &l.big) || stream_number(rq, 6, "max", UINT64_MAX, &l.max) ||
+        stream_number(rq, 7, "k", CW_LAYOUT_MAX_PATCHES, &k))
+        return -1;
+    l.width = (size_t)v;
+    l.k = (size_t)k;
+    if (rq->count != 8 + 5 * l.k)
+        return err("request", "STREAM: %zu patches need %zu words after the command, not %zu", l.k, 7 + 5 * l.k,
+                   rq->count - 1);
+    for (i = 0; i < l.k; i++) {
+        cw_patch *p = &l.patch[i];
+        size_t w = 8 + 5 * i;
+        if (stream_number(rq, w, "patch offset", l.template_len, &v)) return -1;
+        p->offset = (size_t)v;
+        if (stream_number(rq, w + 1, "patch width", 8, &v) || stream_order(rq, w + 2, &p->big) ||
+            stream_number(rq, w + 3, "patch mul", UINT64_MAX, &p->mul) ||
+            stream_number(rq, w + 4, "patch add", UINT64_MAX, &p->add))
+            return -1;
+        p->width = (size_t)v;
+    }
+    if ((why = cw_layout_check(&l, K->max_payload)) != NULL) return err("request", "STREAM: %s", why);
+    memcpy(P.stream_template, hex, l.template_len);
+    l.template = P.stream_template;
+    l.work = P.stream_work;
+    P.stream = l;
+    P.stream_msg = m;
+    return ok("OK");
+}
+
+/* `ERR request` before any STREAM. */
+static int stream_described(void) {
+    return P.stream_msg != NULL ? 0 : err("request", "no STREAM: describe the stream message with STREAM first");
 }
 
 /* The words 1..4 of BLAST/DRAIN: count, seed, min_len, max_len, each a bounded decimal. */
@@ -693,7 +761,7 @@ static int stream_args(const request *rq, uint64_t *count, cw_stream *s) {
     uint64_t v[4];
     size_t i;
     int over;
-    if (!streams()) return err("unsupported", "streams need crosswire's Blob message and a frame with a seq field");
+    if (stream_described()) return -1;
     for (i = 0; i < 4; i++)
         if (digits(rq, i + 1, &v[i], &over) || over) return err("request", "bad count '%.*s'", WORD(rq, i + 1));
     *count = v[0];
@@ -703,33 +771,33 @@ static int stream_args(const request *rq, uint64_t *count, cw_stream *s) {
     return 0;
 }
 
-/* The checks after the arguments: lengths in order and within Blob.data, seqs that fit the
- * frame's seq field, a connection. */
+/* The checks after the arguments: lengths (in data elements) in order and at most the layout's
+ * max, seqs that fit the frame's seq field, a connection. */
 static int stream_ready(uint64_t count, const cw_stream *s) {
     if (s->min_len > s->max_len)
         return err("request", "min_len %" PRIu64 " is more than max_len %" PRIu64, s->min_len, s->max_len);
-    if (s->max_len > K->blob_data_max)
-        return err("request", "max_len %" PRIu64 " is more than Blob.data's max %zu", s->max_len, K->blob_data_max);
+    if (s->max_len > P.stream.max)
+        return err("request", "max_len %" PRIu64 " is more than the stream's max %" PRIu64 " elements", s->max_len,
+                   P.stream.max);
     if (count > max_of(K->seq_size))
         return err("request", "count %" PRIu64 ": the frame's seq holds at most %" PRIu64, count, max_of(K->seq_size));
     if (P.conn == NULL) return err("runtime", "no connection: CONNECT or ACCEPT first");
     return 0;
 }
 
-/* BLAST <count> <seed> <min_len> <max_len>: send frames 1..count of the stream. */
+/* BLAST <count> <seed> <min_len> <max_len>: send frames 1..count of the stream, each payload
+ * written as bytes (no codec) and framed with every plain header value 0. */
 static int do_blast(request *rq) {
     uint64_t count = 0, i, bytes = 0, start, waits = waits_now();
     cw_stream s;
     if (usage(rq, 4, "BLAST <count> <seed> <min_len> <max_len>") || stream_args(rq, &count, &s) ||
         stream_ready(count, &s))
         return -1;
-    memset(P.value, 0, K->blob->size);
     start = cw_now_ns();
-    for (i = 0; i < count; i++) {
-        size_t n = cw_stream_len(&s, i + 1), size = 0;
-        cw_stream_fill(i + 1, blob_data(), n);
-        blob_set(cw_crc32(blob_data(), n), n);
-        if (write_value(K->blob, i + 1, NO_PLAIN, &size)) return -1;
+    for (i = 1; i <= count; i++) {
+        size_t len = cw_layout_write(&P.stream, i, cw_stream_len(&s, i), P.frame + K->header_size);
+        size_t size = K->frame_write(P.frame, P.stream_msg, len, i, NO_PLAIN);
+        if (frame_out(P.frame, size)) return -1;
         bytes += size;
     }
     return ok("OK sent=%" PRIu64 " bytes=%" PRIu64 " ns=%" PRIu64 " waits=%" PRIu64, count, bytes,
@@ -737,8 +805,9 @@ static int do_blast(request *rq) {
 }
 
 /* Receives until count frames arrived, the deadline passed or the other side left, and
- * tallies them. A decode error counts as a corrupt frame; one that dropped the connection
- * (a bad header, a frame cut short) ends the stream. */
+ * tallies them, comparing each payload with the stream's byte for byte (nothing is decoded).
+ * A frame that fails its checksum is corrupt, its bytes and seq not counted; a bad header or a
+ * frame cut short (which drop the connection) is corrupt and ends the stream. */
 static int do_drain(request *rq) {
     uint64_t count = 0, deadline = 0, start = 0, waits = waits_now();
     cw_stream s;
@@ -748,14 +817,23 @@ static int do_drain(request *rq) {
         return -1;
     cw_tally_init(&t, count);
     while (t.received < count) {
+        const uint8_t *f = NULL;
         cw_head h;
-        if (read_frame(deadline, CW_EITHER, &h) == 0) {
-            int is_blob = h.msg == K->blob, good;
-            good = is_blob && h.seq >= 1 && h.seq <= count &&
-                   cw_stream_matches(&s, h.seq, blob_u32(K->blob_checksum), blob_data(), blob_u32(K->blob_len));
+        cw_ctx c;
+        if (frame_head_in(deadline, P.stream_msg->direction, 0, &f, &h) == 0) {
+            int mine = h.msg == P.stream_msg;
             if (start == 0) start = cw_now_ns();
-            cw_tally_add(&t, is_blob, h.seq, good, h.size);
-        } else if (strncmp(P.reply, "ERR decode ", 11) == 0 || strncmp(P.reply, "ERR runtime adapter ", 20) == 0) {
+            if (K->frame_verify(f, &h, &c)) {
+                t.received++;
+                t.corrupt++;
+                continue;
+            }
+            cw_tally_add(&t, mine, h.seq,
+                         mine && h.seq >= 1 && h.seq <= count &&
+                             cw_layout_matches(&P.stream, h.seq, cw_stream_len(&s, h.seq), f + K->header_size,
+                                               h.payload_len),
+                         h.size);
+        } else if (strncmp(P.reply, "ERR decode ", 11) == 0) {
             t.received++;
             t.corrupt++;
             if (P.conn == NULL) break;
@@ -777,19 +855,18 @@ static int do_drain(request *rq) {
 
 static cw_bench_io BENCH_IO = {NULL, frame_in, frame_out, err};   /* .p set by cw_peer_main */
 
-/* The bench needs crosswire's Blob behind a frame with a seq field, and it rewrites that
- * field in place (seq_offset, seq_size): so no checksum, which would have to be computed
- * again for every frame. Otherwise PING, PONG, FLOOD and SINK are unsupported. */
+/* The bench rewrites the seq field of one built frame in place (seq_offset, seq_size): so a
+ * frame with a seq and no checksum, which would have to be computed again for every frame.
+ * Otherwise PING, PONG, FLOOD and SINK are unsupported. */
 static int bench_supported(void) {
     if (!streams() || K->trailer_size != 0)
-        return err("unsupported", "the bench needs crosswire's Blob behind a frame with a seq and no checksum");
+        return err("unsupported", "the bench needs a frame with a seq field and no checksum");
     return 0;
 }
 
 /* Word i as a count of at most CW_BENCH_MAX_COUNT (and half what the seq field holds). */
 static int bench_count(const request *rq, size_t i, uint64_t *v) {
     int over;
-    if (bench_supported()) return -1;
     if (digits(rq, i, v, &over) || over || *v > CW_BENCH_MAX_COUNT)
         return err("request", "bad count '%.*s' (0 to %" PRIu64 ")", WORD(rq, i), CW_BENCH_MAX_COUNT);
     if (*v > max_of(K->seq_size) / 2)
@@ -797,23 +874,19 @@ static int bench_count(const request *rq, size_t i, uint64_t *v) {
     return 0;
 }
 
-/* Word i as a bench frame size; the frame (seq 0) is built into P.frame and its length set:
- * a Blob of size - 8 data bytes, byte j being j mod 256, and their CRC-32. */
+/* Word i as a bench frame size S; the frame (seq 0) is built into P.frame and its length set:
+ * the stream message with payload P(0, n), n = (S - template length) / width. */
 static int bench_frame(const request *rq, size_t i, size_t *len) {
+    const cw_layout *l = &P.stream;
     uint64_t size;
-    size_t j, n;
+    size_t plen;
     int over;
-    cw_ctx c;
-    if (digits(rq, i, &size, &over) || over || size < 8 || size > K->max_payload)
-        return err("request", "bad size '%.*s' (8 to %u)", WORD(rq, i), (unsigned)K->max_payload);
-    if ((n = (size_t)size - 8) > K->blob_data_max)
-        return err("request", "bad size '%.*s': Blob.data is too small for it", WORD(rq, i));
-    memset(P.value, 0, K->blob->size);
-    for (j = 0; j < n; j++) blob_data()[j] = (uint8_t)j;
-    blob_set(cw_crc32(blob_data(), n), n);
-    if (frame_value(K->blob, P.value, 0, NO_PLAIN, P.frame, len, &c)) return err_ctx(&c);
-    if (*len != K->header_size + size + K->trailer_size)
-        return err("runtime", "the bench frame of size %.*s is %zu bytes", WORD(rq, i), *len);
+    if (digits(rq, i, &size, &over) || over || size > K->max_payload || size < l->template_len ||
+        (size - l->template_len) % l->width != 0 || (size - l->template_len) / l->width > l->max)
+        return err("request", "bad size '%.*s' (the stream message's payload is %zu + n x %zu bytes, n 0 to %" PRIu64 ")",
+                   WORD(rq, i), l->template_len, l->width, l->max);
+    plen = cw_layout_write(l, 0, (size_t)((size - l->template_len) / l->width), P.frame + K->header_size);
+    *len = K->frame_write(P.frame, P.stream_msg, plen, 0, NO_PLAIN);
     return 0;
 }
 
@@ -831,20 +904,20 @@ static int do_ping(request *rq) {
     uint64_t count = 0, warmup = 0, deadline = 0, waits = waits_now();
     size_t len = 0;
     cw_latency l;
-    if (usage(rq, 4, "PING <count> <warmup> <size> <timeout_ms>") || bench_count(rq, 1, &count) ||
-        bench_count(rq, 2, &warmup) || bench_frame(rq, 3, &len) || deadline_of(rq, 4, &deadline) ||
-        cw_bench_ping(&BENCH_IO, P.frame, len, count, warmup, deadline, &l))
+    if (usage(rq, 4, "PING <count> <warmup> <size> <timeout_ms>") || stream_described() || bench_supported() ||
+        bench_count(rq, 1, &count) || bench_count(rq, 2, &warmup) || bench_frame(rq, 3, &len) ||
+        deadline_of(rq, 4, &deadline) || cw_bench_ping(&BENCH_IO, P.frame, len, count, warmup, deadline, &l))
         return -1;
     return ok("OK rounds=%" PRIu64 " min=%" PRIu64 " p50=%" PRIu64 " p90=%" PRIu64 " p99=%" PRIu64 " p999=%" PRIu64
               " max=%" PRIu64 " mean=%" PRIu64 " waits=%" PRIu64, l.rounds, l.min, l.p50, l.p90, l.p99, l.p999,
               l.max, l.mean, waits_now() - waits);
 }
 
-/* PONG <count> <timeout_ms>: frames written back as they came. */
+/* PONG <count> <timeout_ms>: frames written back as they came (no STREAM needed). */
 static int do_pong(request *rq) {
     uint64_t count = 0, deadline = 0, waits = waits_now();
-    if (usage(rq, 2, "PONG <count> <timeout_ms>") || bench_count(rq, 1, &count) || deadline_of(rq, 2, &deadline) ||
-        cw_bench_pong(&BENCH_IO, count, deadline))
+    if (usage(rq, 2, "PONG <count> <timeout_ms>") || bench_supported() || bench_count(rq, 1, &count) ||
+        deadline_of(rq, 2, &deadline) || cw_bench_pong(&BENCH_IO, count, deadline))
         return -1;
     return ok("OK rounds=%" PRIu64 " waits=%" PRIu64, count, waits_now() - waits);
 }
@@ -853,8 +926,8 @@ static int do_pong(request *rq) {
 static int do_flood(request *rq) {
     uint64_t count = 0, ns = 0, waits = waits_now();
     size_t len = 0;
-    if (usage(rq, 2, "FLOOD <count> <size>") || bench_count(rq, 1, &count) || bench_frame(rq, 2, &len) ||
-        cw_bench_flood(&BENCH_IO, P.frame, len, count, &ns))
+    if (usage(rq, 2, "FLOOD <count> <size>") || stream_described() || bench_supported() ||
+        bench_count(rq, 1, &count) || bench_frame(rq, 2, &len) || cw_bench_flood(&BENCH_IO, P.frame, len, count, &ns))
         return -1;
     return ok("OK sent=%" PRIu64 " bytes=%" PRIu64 " ns=%" PRIu64 " waits=%" PRIu64, count, count * len, ns,
               waits_now() - waits);
@@ -864,8 +937,9 @@ static int do_flood(request *rq) {
 static int do_sink(request *rq) {
     uint64_t count = 0, deadline = 0, ns = 0, waits = waits_now();
     size_t len = 0;
-    if (usage(rq, 3, "SINK <count> <size> <timeout_ms>") || bench_count(rq, 1, &count) || bench_frame(rq, 2, &len) ||
-        deadline_of(rq, 3, &deadline) || cw_bench_sink(&BENCH_IO, P.frame, len, count, deadline, &ns))
+    if (usage(rq, 3, "SINK <count> <size> <timeout_ms>") || stream_described() || bench_supported() ||
+        bench_count(rq, 1, &count) || bench_frame(rq, 2, &len) || deadline_of(rq, 3, &deadline) ||
+        cw_bench_sink(&BENCH_IO, P.frame, len, count, deadline, &ns))
         return -1;
     return ok("OK received=%" PRIu64 " bytes=%" PRIu64 " ns=%" PRIu64 " waits=%" PRIu64, count, count * len, ns,
               waits_now() - waits);
@@ -893,7 +967,7 @@ static const struct {
     {"CONNECT", do_connect}, {"ACCEPT", do_accept}, {"SEND", do_send}, {"RECV", do_recv},
     {"ECHO", do_echo}, {"CLOSE", do_close}, {"QUIT", do_quit}, {"BLAST", do_blast}, {"DRAIN", do_drain},
     {"WAIT", do_wait}, {"PING", do_ping}, {"PONG", do_pong}, {"FLOOD", do_flood}, {"SINK", do_sink},
-    {"VERSION", do_version},
+    {"VERSION", do_version}, {"STREAM", do_stream},
 };
 
 /* Answers one request line (line[0..len), no newline) into P.reply. */
@@ -985,8 +1059,10 @@ int cw_peer_main(const cw_protocol *p, int argc, char **argv) {
     P.frame = malloc(P.frame_max);
     P.scratch = malloc(P.frame_max);
     P.value = malloc(p->max_value_size);
+    P.stream_template = malloc(p->max_payload ? p->max_payload : 1);
+    P.stream_work = malloc(p->max_payload ? p->max_payload : 1);
     P.reply = malloc(P.reply_max);
-    if (!line || !P.in || !P.frame || !P.scratch || !P.value || !P.reply) {
+    if (!line || !P.in || !P.frame || !P.scratch || !P.value || !P.reply || !P.stream_template || !P.stream_work) {
         fprintf(stderr, "cw-peer: out of memory\n");
         return 1;
     }
@@ -1006,6 +1082,8 @@ int cw_peer_main(const cw_protocol *p, int argc, char **argv) {
     free(P.frame);
     free(P.scratch);
     free(P.value);
+    free(P.stream_template);
+    free(P.stream_work);
     free(P.reply);
     return 0;
 }

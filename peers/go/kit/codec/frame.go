@@ -39,6 +39,7 @@ type Frame struct {
 
 	PutHeader   func(dst []byte, m *Info, payloadLen int, seq uint64, plain *Plain)
 	ParseHeader func(b []byte, dir string) (Head, error)
+	FindHeader  func(b []byte, dir string) (Head, error) // ParseHeader but the constants (nil: ParseHeader)
 	Sum         func(frame []byte, payloadLen int, seed byte) uint64
 	PutSum      func(frame []byte, payloadLen int, sum uint64)
 	GetSum      func(frame []byte, payloadLen int) uint64
@@ -64,6 +65,21 @@ func (f *Frame) ParseHead(b []byte, dir string) (Head, error) {
 		return Head{}, DecodeErr("truncated", "frame", fmt.Sprintf("header needs %d bytes, got %d", f.HeaderLen, len(b)))
 	}
 	return f.ParseHeader(b, dir)
+}
+
+// FindHead reads a frame header, b[:HeaderLen], only as far as finding the frame takes: the
+// id of a message of direction dir (to pick its decode), then the length (how big the frame is),
+// and its seq and plain values; it checks no constant. For a framing adapter, whose library
+// judges the frame itself: an unknown id or a length that gives no frame stay errors, at
+// frame.<field>, after which the stream is out of step.
+func (f *Frame) FindHead(b []byte, dir string) (Head, error) {
+	if f.FindHeader == nil {
+		return f.ParseHead(b, dir)
+	}
+	if len(b) < f.HeaderLen {
+		return Head{}, DecodeErr("truncated", "frame", fmt.Sprintf("header needs %d bytes, got %d", f.HeaderLen, len(b)))
+	}
+	return f.FindHeader(b, dir)
 }
 
 // CheckFrame checks the checksum of a whole frame whose head is h (a checksum error leaves the

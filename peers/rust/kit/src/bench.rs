@@ -1,24 +1,22 @@
 //! `PING`, `PONG`, `FLOOD` and `SINK` (PEER_CONTRACT.md, "Benchmarks"): they time the
-//! transport, not the codec. The bench frame of size `S` carries a `Blob` of `S - 8` data bytes
-//! (byte `j` is `j mod 256`) and their CRC-32; it is built once, and only its seq changes from
-//! frame to frame. Frames read are checked where they lie in the connection's input buffer,
-//! never decoded or copied again, and nothing is allocated or looked up per frame.
+//! transport, not the codec. The bench frame of size `S` carries P(0, n), the stream message's
+//! payload of `S` bytes as `STREAM` laid it out (`layout`); it is built once, and only its seq
+//! changes from frame to frame. Frames read are checked where they lie in the connection's
+//! input buffer, never decoded or copied again, and nothing is allocated or looked up per frame.
 //!
-//! They need crosswire's `Blob` message (`stream::blob`) behind a frame with a seq field and
-//! no checksum, so that the seq is rewritten in place; other schemas get `ERR unsupported`.
+//! They need a frame with a seq field and no checksum, so that the seq is rewritten in place;
+//! other schemas get `ERR unsupported`.
 
 use std::time::Instant;
 
 use crate::error::{Error, Result};
+use crate::layout::{Data, Layout};
 use crate::protocol::Protocol;
-use crate::stream::{blob, blob_payload, crc32, BLOB_DATA_AT};
 use crate::transport::Link;
 use crate::wire::{self, get_uint, Direction, Part, Role};
 
 /// The most rounds or frames of one request (and so at most 80 MB of PING samples).
 pub const MAX_COUNT: u64 = 10_000_000;
-/// The smallest bench payload: a Blob's checksum and data length, no data.
-pub const MIN_SIZE: u64 = BLOB_DATA_AT as u64;
 
 /// The bench frame of one request, and where its seq is.
 pub struct Bench {
@@ -29,14 +27,15 @@ pub struct Bench {
 
 impl Bench {
     /// The bench frame with a payload of `size` bytes, seq 0, for seqs up to `rounds`.
-    pub fn new<P: Protocol>(size: u64, rounds: u64) -> Result<Bench> {
-        let max = u64::from(P::MAX_PAYLOAD);
-        if !(MIN_SIZE..=max).contains(&size) {
-            return Err(Error::Request(format!(
-                "bad size {size}: {MIN_SIZE} to {max}"
-            )));
-        }
-        let index = blob::<P>()?;
+    pub fn new<P: Protocol>(layout: &Layout, size: u64, rounds: u64) -> Result<Bench> {
+        let n = layout.elements(size).ok_or_else(|| {
+            Error::Request(format!(
+                "bad size {size}: {} to {} in steps of {}",
+                layout.size(0),
+                layout.size(layout.max),
+                layout.width
+            ))
+        })?;
         let seq = P::HEADER_FIELDS.iter().find(|h| h.role == Role::Seq);
         let seq = match seq {
             Some(&seq) if P::TRAILER_SIZE == 0 && i128::from(rounds) <= seq.max => seq,
@@ -46,9 +45,11 @@ impl Bench {
                 return Err(Error::Unsupported(why.into()));
             }
         };
-        let data: Vec<u8> = (0..size - MIN_SIZE).map(|j| j as u8).collect();
-        let payload = blob_payload(crc32(&data), &data);
-        let frame = wire::frame::<P>(index, 0, P::Plain::default().as_ref(), &payload)?;
+        let mut data = Data::new(layout);
+        data.reserve(n);
+        let mut payload = Vec::new();
+        layout.payload(0, n, &data, &mut payload);
+        let frame = wire::frame::<P>(layout.message, 0, P::Plain::default().as_ref(), &payload)?;
         Ok(Bench {
             frame,
             seq,
@@ -125,12 +126,13 @@ fn rank(sorted: &[u64], per_mille: u64) -> u64 {
 /// `PING`: `warmup + count` round trips of the bench frame, the last `count` timed.
 pub fn ping<P: Protocol>(
     link: &mut Link,
+    layout: &Layout,
     count: u64,
     warmup: u64,
     size: u64,
     deadline: Instant,
 ) -> Result<Vec<String>> {
-    let mut bench = Bench::new::<P>(size, warmup + count)?;
+    let mut bench = Bench::new::<P>(layout, size, warmup + count)?;
     require(link)?;
     let mut samples: Vec<u64> = Vec::new();
     samples
@@ -208,14 +210,22 @@ fn rounds<P: Protocol>(
     Ok(())
 }
 
-/// `PONG`: read `count` frames, each whole and its header checked as by RECV, and write each
-/// back byte for byte, straight from the input buffer.
-pub fn pong<P: Protocol>(link: &mut Link, count: u64, deadline: Instant) -> Result<Vec<String>> {
+/// `PONG`: read `count` frames, each whole and its header checked as by RECV (in the stream
+/// message's direction after a STREAM), and write each back byte for byte, straight from the
+/// input buffer.
+pub fn pong<P: Protocol>(
+    link: &mut Link,
+    layout: Option<&Layout>,
+    count: u64,
+    deadline: Instant,
+) -> Result<Vec<String>> {
     require(link)?;
+    // After a STREAM, the bench frames are the stream message's, read in its direction.
+    let direction = layout.map_or(Direction::Any, |l| P::MESSAGES[l.message].direction);
     let sleeps = link.sleeps();
     bounded(link, deadline, |link| {
         for _ in 0..count {
-            let head = wire::peek_frame::<P>(link, deadline, Direction::Any)?;
+            let head = wire::peek_frame::<P>(link, deadline, direction)?;
             link.echo(head.size)?;
         }
         Ok(())
@@ -225,8 +235,13 @@ pub fn pong<P: Protocol>(link: &mut Link, count: u64, deadline: Instant) -> Resu
 }
 
 /// `FLOOD`: write the bench frame `count` times, seq 1 to `count`, timing the whole.
-pub fn flood<P: Protocol>(link: &mut Link, count: u64, size: u64) -> Result<Vec<String>> {
-    let mut bench = Bench::new::<P>(size, count)?;
+pub fn flood<P: Protocol>(
+    link: &mut Link,
+    layout: &Layout,
+    count: u64,
+    size: u64,
+) -> Result<Vec<String>> {
+    let mut bench = Bench::new::<P>(layout, size, count)?;
     require(link)?;
     let sleeps = link.sleeps();
     let start = Instant::now();
@@ -248,11 +263,12 @@ pub fn flood<P: Protocol>(link: &mut Link, count: u64, size: u64) -> Result<Vec<
 /// whole; `ns` from the end of the first frame to the end of the last.
 pub fn sink<P: Protocol>(
     link: &mut Link,
+    layout: &Layout,
     count: u64,
     size: u64,
     deadline: Instant,
 ) -> Result<Vec<String>> {
-    let mut bench = Bench::new::<P>(size, count)?;
+    let mut bench = Bench::new::<P>(layout, size, count)?;
     require(link)?;
     let len = bench.frame.len();
     let sleeps = link.sleeps();

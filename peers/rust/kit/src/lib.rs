@@ -2,8 +2,9 @@
 //! (`peer`), text-form tokens and the codec runtime the generated code calls (`codec`),
 //! frames found on a stream (`wire`), the transports (`transport`: Unix sockets, TCP, and the
 //! shared-memory rings of protocols/SHM.md in `shm` over the platform layer `sys`), the streams
-//! of BLAST/DRAIN (`stream`) and the benchmarks PING/PONG/FLOOD/SINK (`bench`). It knows no
-//! message: the generated code implements `Protocol` and calls `run`.
+//! of BLAST/DRAIN (`stream`) and the benchmarks PING/PONG/FLOOD/SINK (`bench`), on the stream
+//! message's layout that STREAM gives (`layout`). It knows no message: the generated code
+//! implements `Protocol` and calls `run`.
 //!
 //! `unsafe` is denied everywhere but in `sys`: the mapping, the futex and the few libc calls,
 //! each block with the reason it is sound.
@@ -14,6 +15,7 @@ pub mod adapter;
 pub mod bench;
 pub mod codec;
 pub mod error;
+pub mod layout;
 pub mod peer;
 pub mod protocol;
 pub mod shm;

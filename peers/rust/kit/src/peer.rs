@@ -8,14 +8,15 @@ use std::time::Instant;
 use crate::bench;
 use crate::codec::{hex, parse_blob};
 use crate::error::{Error, Result};
+use crate::layout::Layout;
 use crate::protocol::Protocol;
 use crate::shm::{Strategy, DEFAULT_CAPACITY};
 use crate::stream::{self, Stream};
 use crate::transport::{self, Link, Transport};
 use crate::wire::{self, no_frame, Direction, Head};
 
-/// The kit's version, said in HELLO (`kit=1`); harness/kits.py holds the harness's.
-pub const KIT_VERSION: u32 = 1;
+/// The kit's version, said in HELLO (`kit=2`); harness/kits.py holds the harness's.
+pub const KIT_VERSION: u32 = 2;
 /// How much of an overlong line is read at a time while it is discarded.
 const SKIP: u64 = 1 << 20;
 /// The stack of the request loop.
@@ -96,11 +97,21 @@ fn bench_count(token: &str, what: &str) -> Result<u64> {
 }
 
 /// The stream of BLAST/DRAIN from `<seed> <min_len> <max_len>`.
-fn stream_of(args: &[&str]) -> Result<Stream> {
+fn stream_of(args: &[&str], layout: &Layout) -> Result<Stream> {
     let seed = number(args[0], "seed")?;
     let min = number(args[1], "min_len")?;
     let max = number(args[2], "max_len")?;
-    Stream::new(seed, min, max)
+    Stream::new(seed, min, max, layout.max)
+}
+
+/// The layout of the last STREAM, which BLAST, DRAIN, PING, FLOOD and SINK need.
+fn layout_of<P: Protocol>(layout: &Option<Layout>) -> Result<&Layout> {
+    if !P::HAS_FRAME {
+        return Err(no_frame());
+    }
+    layout
+        .as_ref()
+        .ok_or_else(|| request("no STREAM: send STREAM first"))
 }
 
 /// The message name and seq of a frame received.
@@ -117,7 +128,7 @@ fn hello(name: &str) -> String {
         "big"
     };
     let bits = std::mem::size_of::<usize>() * 8;
-    let me = format!("name={name} language=rust contract=2 transports=uds,shm,tcp messages=*");
+    let me = format!("name={name} language=rust contract=3 transports=uds,shm,tcp messages=*");
     format!("{me} ptr_bits={bits} byte_order={order} kit={KIT_VERSION}")
 }
 
@@ -127,11 +138,13 @@ fn seq_range<P: Protocol>(token: &str) -> Error {
     wire::header_range("seq", value, 0, P::SEQ_MAX.into())
 }
 
-/// What the peer keeps between requests: the link, and the protocol version it speaks.
+/// What the peer keeps between requests: the link, the protocol version it speaks and the
+/// stream message's layout.
 struct Peer {
     link: Link,
     version: u16,
     name: String,
+    layout: Option<Layout>,
 }
 
 /// The reply tokens after `OK`.
@@ -139,13 +152,19 @@ fn handle<P: Protocol>(peer: &mut Peer, words: &[&str]) -> Result<Vec<String>> {
     let (command, args) = words.split_first().ok_or_else(|| request("empty"))?;
     let version = peer.version;
     let link = &mut peer.link;
+    let layout = &peer.layout;
     match *command {
         "HELLO" => {
             expect(args, 1, "HELLO <contract>")?;
-            if args[0] != "2" {
+            if args[0] != "3" {
                 return Err(Error::Unsupported(format!("contract {}", args[0])));
             }
             Ok(vec![hello(&peer.name)])
+        }
+        "STREAM" => {
+            peer.layout = None; // a refused STREAM leaves none
+            peer.layout = Some(Layout::parse::<P>(args)?);
+            Ok(vec![])
         }
         "VERSION" => {
             expect(args, 1, "VERSION <n>")?;
@@ -257,14 +276,16 @@ fn handle<P: Protocol>(peer: &mut Peer, words: &[&str]) -> Result<Vec<String>> {
         "BLAST" => {
             expect(args, 4, "BLAST <count> <seed> <min_len> <max_len>")?;
             let count = number(args[0], "count")?;
-            stream::blast::<P>(link, count, &stream_of(&args[1..])?)
+            let layout = layout_of::<P>(layout)?;
+            stream::blast::<P>(link, layout, count, &stream_of(&args[1..], layout)?)
         }
         "DRAIN" => {
             let usage = "DRAIN <count> <seed> <min_len> <max_len> <timeout_ms>";
             expect(args, 5, usage)?;
             let count = number(args[0], "count")?;
-            let stream = stream_of(&args[1..4])?;
-            stream::drain::<P>(link, count, &stream, deadline(args[4])?, version)
+            let layout = layout_of::<P>(layout)?;
+            let stream = stream_of(&args[1..4], layout)?;
+            stream::drain::<P>(link, layout, count, &stream, deadline(args[4])?)
         }
         "WAIT" => {
             expect(args, 1, "WAIT <spin|futex|spin-futex>")?;
@@ -278,23 +299,26 @@ fn handle<P: Protocol>(peer: &mut Peer, words: &[&str]) -> Result<Vec<String>> {
             let count = bench_count(args[0], "count")?;
             let warmup = bench_count(args[1], "warmup")?;
             let size = number(args[2], "size")?;
-            bench::ping::<P>(link, count, warmup, size, deadline(args[3])?)
+            let layout = layout_of::<P>(layout)?;
+            bench::ping::<P>(link, layout, count, warmup, size, deadline(args[3])?)
         }
         "PONG" => {
             expect(args, 2, "PONG <count> <timeout_ms>")?;
             let count = bench_count(args[0], "count")?;
-            bench::pong::<P>(link, count, deadline(args[1])?)
+            bench::pong::<P>(link, layout.as_ref(), count, deadline(args[1])?)
         }
         "FLOOD" => {
             expect(args, 2, "FLOOD <count> <size>")?;
             let count = bench_count(args[0], "count")?;
-            bench::flood::<P>(link, count, number(args[1], "size")?)
+            let size = number(args[1], "size")?;
+            bench::flood::<P>(link, layout_of::<P>(layout)?, count, size)
         }
         "SINK" => {
             expect(args, 3, "SINK <count> <size> <timeout_ms>")?;
             let count = bench_count(args[0], "count")?;
             let size = number(args[1], "size")?;
-            bench::sink::<P>(link, count, size, deadline(args[2])?)
+            let layout = layout_of::<P>(layout)?;
+            bench::sink::<P>(link, layout, count, size, deadline(args[2])?)
         }
         "CLOSE" | "QUIT" => {
             expect(args, 0, command)?;
@@ -344,6 +368,7 @@ fn serve<P: Protocol>(name: String) -> io::Result<()> {
         link: Link::default(),
         version: P::NEWEST_VERSION,
         name,
+        layout: None,
     };
     let mut raw = Vec::new();
     loop {

@@ -50,6 +50,16 @@ pub trait Protocol: Sized + 'static {
     /// Check a whole frame's checksum.
     fn check_sum(frame: &[u8], head: &Header<Self::Plain>) -> Result<()>;
 
+    /// Whether a library judges the frames RECV and ECHO read (a framing adapter, docs/kits.md
+    /// "Framing libraries"): the kit only finds each frame (`find_head`: its id and length)
+    /// and hands it whole to the library, checking no constant, checksum or seq itself.
+    const LIBRARY_FRAMES: bool = false;
+    /// Find a frame header for the library to judge: the message (its id) and the length,
+    /// no constant checked. Only called when `LIBRARY_FRAMES`.
+    fn find_head(h: &[u8], direction: Direction) -> Result<Header<Self::Plain>> {
+        Self::check_head(h, direction)
+    }
+
     /// SEND: the whole frame of message `index` given in text form. A framing adapter
     /// overrides it with the library's frame.
     fn send_frame(
@@ -62,7 +72,8 @@ pub trait Protocol: Sized + 'static {
         let payload = Self::encode_text(index, words, version)?;
         wire::frame::<Self>(index, seq, plain, &payload)
     }
-    /// RECV: the text form of a whole frame received (its header and checksum checked).
+    /// RECV: the text form of a whole frame received (its header and checksum checked, but
+    /// where `LIBRARY_FRAMES`).
     fn recv_words(head: &Head<Self>, frame: &[u8], version: u16) -> Result<Vec<String>> {
         Self::decode_text(head.message, wire::payload::<Self>(frame, head), version)
     }

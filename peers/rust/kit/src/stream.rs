@@ -1,39 +1,17 @@
-//! `BLAST` and `DRAIN` (PEER_CONTRACT.md, "Streams"): frame `i` (seq `i`, from 1) carries a
-//! `Blob` whose data is `len_i` bytes of the pattern `(i + j) mod 256`, with
-//! `len_i = min_len + splitmix64(seed XOR i) mod (max_len - min_len + 1)`, and whose checksum
-//! is the CRC-32 (zlib's) of the data. Both sides compute the same stream, so the receiver
-//! checks every frame for loss, duplication, reordering and torn or corrupt bytes.
-//!
-//! They need a schema with crosswire's `Blob` message (a `u32` checksum, then `bytes` data with
-//! a `u32` length, little-endian), which `blob()` finds and checks at run time: the peer builds
-//! for any schema, and answers `ERR unsupported` to these requests where there is none.
+//! `BLAST` and `DRAIN` (PEER_CONTRACT.md, "Streams"): frame `i` (seq `i`, from 1) carries
+//! P(i, len_i), the stream message's payload with `len_i` data elements as `STREAM` laid it out
+//! (`layout`), with `len_i = min_len + splitmix64(seed XOR i) mod (max_len - min_len + 1)`. Both
+//! sides compute the same stream, so the receiver checks every frame for loss, duplication,
+//! reordering and torn or corrupt bytes, byte for byte, without decoding it.
 
 use std::collections::HashSet;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
+use crate::layout::{Data, Layout};
 use crate::protocol::Protocol;
 use crate::transport::Link;
-use crate::wire::{self, Direction, Head};
-
-/// Where a Blob payload keeps its data: after the checksum and the data's length.
-pub const BLOB_DATA_AT: usize = 8;
-
-/// The index of crosswire's `Blob` message in this schema, if it has one and a frame: its
-/// payload is the checksum and the data's length (u32, little-endian), then the data.
-pub fn blob<P: Protocol>() -> Result<usize> {
-    let unsupported = || {
-        Error::Unsupported("streams need crosswire's Blob message behind a frame with a seq".into())
-    };
-    let index = P::message_index("Blob")
-        .filter(|_| P::HAS_FRAME && u128::from(P::SEQ_MAX) > 0) // u128: SEQ_MAX may be 0 or u64::MAX
-        .ok_or_else(unsupported)?;
-    let probe = P::encode_text(index, &["305419896", "xabcd"], P::NEWEST_VERSION);
-    if probe.as_deref() != Ok(&blob_payload(0x1234_5678, &[0xab, 0xcd])[..]) {
-        return Err(unsupported());
-    }
-    Ok(index)
-}
+use crate::wire::{self, Head};
 
 /// A stream of `count` frames numbers them 1..=count: the frame's seq must hold them.
 fn seq_holds<P: Protocol>(count: u64) -> Result<()> {
@@ -47,15 +25,6 @@ fn seq_holds<P: Protocol>(count: u64) -> Result<()> {
     Ok(())
 }
 
-/// The payload of a Blob carrying `data`, as crosswire's schema writes it.
-pub fn blob_payload(checksum: u32, data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(BLOB_DATA_AT + data.len());
-    out.extend_from_slice(&checksum.to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out.extend_from_slice(data);
-    out
-}
-
 /// The contract's splitmix64, modulo 2^64.
 pub fn splitmix64(x: u64) -> u64 {
     let mut x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -64,89 +33,43 @@ pub fn splitmix64(x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// The CRC-32 table of IEEE 802.3 (reflected polynomial 0xedb88320), built at compile time.
-const CRC_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut n = 0;
-    while n < 256 {
-        let mut c = n as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0xedb8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        table[n] = c;
-        n += 1;
-    }
-    table
-};
-
-/// The CRC-32 of zlib's `crc32` (IEEE 802.3).
-pub fn crc32(data: &[u8]) -> u32 {
-    !data.iter().fold(!0u32, |c, &b| {
-        CRC_TABLE[usize::from((c as u8) ^ b)] ^ (c >> 8)
-    })
-}
-
-/// The stream of one seed and length range.
+/// The stream of one seed and length range, in data elements.
 pub struct Stream {
     seed: u64,
     min: u64,
-    /// `max - min + 1`, which may be 2^64.
-    span: u128,
+    /// `max - min + 1`: at most the layout's `max` + 1, which a payload's size bounds.
+    span: u64,
+    max: u64,
 }
 
 impl Stream {
-    pub fn new(seed: u64, min: u64, max: u64) -> Result<Stream> {
+    /// The stream of `seed` with `min..=max` data elements a frame, `max` at most `most` (the
+    /// layout's).
+    pub fn new(seed: u64, min: u64, max: u64, most: u64) -> Result<Stream> {
         if min > max {
             return Err(Error::Request(format!(
                 "min_len {min} is more than max_len {max}"
             )));
         }
-        let span = u128::from(max - min) + 1;
-        Ok(Stream { seed, min, span })
+        if max > most {
+            return Err(Error::Request(format!(
+                "max_len {max} is more than the stream message's {most} elements"
+            )));
+        }
+        // most < 2^32: the layout's elements fit a payload, so the span fits a u64
+        let span = max - min + 1;
+        Ok(Stream {
+            seed,
+            min,
+            span,
+            max,
+        })
     }
 
     /// `len_i`.
+    #[inline]
     pub fn len(&self, i: u64) -> u64 {
-        let offset = u128::from(splitmix64(self.seed ^ i)) % self.span;
-        self.min + offset as u64 // offset < span, so min + offset <= max
-    }
-
-    /// Whether `data` is frame `i`'s data.
-    fn matches(&self, i: u64, data: &[u8]) -> bool {
-        data.len() as u64 == self.len(i)
-            && data
-                .iter()
-                .enumerate()
-                .all(|(j, &got)| got == i.wrapping_add(j as u64) as u8)
-    }
-
-    /// Frame `i`'s Blob payload, written into `payload`.
-    fn fill(&self, i: u64, payload: &mut Vec<u8>, max_payload: u32) -> Result<()> {
-        let len = self.len(i);
-        // Longer than a payload holds: refused before `len` bytes are allocated.
-        let max = u64::from(max_payload).saturating_sub(BLOB_DATA_AT as u64);
-        if len > max {
-            let (path, count) = ("Blob.data".into(), crate::error::Count::Bytes);
-            return Err(Error::TooLongToEncode {
-                path,
-                len,
-                max,
-                count,
-            });
-        }
-        payload.clear();
-        payload.resize(BLOB_DATA_AT, 0);
-        payload.extend((0..len).map(|j| i.wrapping_add(j) as u8));
-        let checksum = crc32(&payload[BLOB_DATA_AT..]);
-        payload[..4].copy_from_slice(&checksum.to_le_bytes());
-        payload[4..BLOB_DATA_AT].copy_from_slice(&(len as u32).to_le_bytes());
-        Ok(())
+        self.min + splitmix64(self.seed ^ i) % self.span
     }
 }
 
@@ -201,37 +124,40 @@ impl Tally {
         true
     }
 
-    /// Count a frame (the stream's are message `blob`): a payload that does not decode at
-    /// `version` is received and corrupt, its bytes and seq not counted; another message or a
-    /// seq outside the stream is corrupt; then a seen seq is a duplicate, and data that is not
-    /// frame `seq`'s is corrupt.
+    /// Count a frame whose checksum (if any) is right: another message or a seq outside the
+    /// stream is corrupt; then a seen seq is a duplicate, and a payload that is not P(seq,
+    /// len_seq) byte for byte is corrupt (`scratch`: room for a patched template).
     fn add<P: Protocol>(
         &mut self,
-        stream: &Stream,
+        check: &Check,
         head: &Head<P>,
         payload: &[u8],
-        blob: usize,
-        version: u16,
+        scratch: &mut Vec<u8>,
     ) {
         self.received += 1;
-        if P::check(head.message, payload, version).is_err() {
-            self.corrupt += 1;
-            return;
-        }
         self.bytes += head.size as u64;
         let seq = head.seq;
-        if head.message != blob || !(1..=self.count).contains(&seq) {
+        if head.message != check.layout.message || !(1..=self.count).contains(&seq) {
             self.corrupt += 1;
             return;
         }
-        let data = &payload[BLOB_DATA_AT..];
-        let checksum = u32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]);
         if !self.see(seq) {
             self.duplicated += 1;
-        } else if !stream.matches(seq, data) || checksum != crc32(data) {
+            return;
+        }
+        let n = check.stream.len(seq);
+        check.layout.patched(n, scratch);
+        if !check.layout.matches(seq, n, check.data, scratch, payload) {
             self.corrupt += 1;
         }
     }
+}
+
+/// What DRAIN checks frames against.
+struct Check<'a> {
+    layout: &'a Layout,
+    stream: &'a Stream,
+    data: &'a Data,
 }
 
 fn require(link: &Link) -> Result<()> {
@@ -247,19 +173,25 @@ fn nanos(start: Instant, end: Instant) -> u128 {
 }
 
 /// `BLAST`: send frames 1..=count of the stream, timing the whole.
-pub fn blast<P: Protocol>(link: &mut Link, count: u64, stream: &Stream) -> Result<Vec<String>> {
-    let blob = blob::<P>()?;
+pub fn blast<P: Protocol>(
+    link: &mut Link,
+    layout: &Layout,
+    count: u64,
+    stream: &Stream,
+) -> Result<Vec<String>> {
     seq_holds::<P>(count)?;
     require(link)?;
+    let mut data = Data::new(layout);
+    data.reserve(stream.max);
     let sleeps = link.sleeps();
     let plain = P::Plain::default(); // every header field holds a 0
     let (mut payload, mut frame) = (Vec::new(), Vec::new());
     let mut bytes = 0u64;
     let start = Instant::now();
     for i in 1..=count {
-        stream.fill(i, &mut payload, P::MAX_PAYLOAD)?;
+        layout.payload(i, stream.len(i), &data, &mut payload);
         frame.clear();
-        P::write_frame(&mut frame, blob, i, plain.as_ref(), &payload)?;
+        P::write_frame(&mut frame, layout.message, i, plain.as_ref(), &payload)?;
         link.write_all(&frame)?;
         bytes += frame.len() as u64;
     }
@@ -274,27 +206,50 @@ pub fn blast<P: Protocol>(link: &mut Link, count: u64, stream: &Stream) -> Resul
 }
 
 /// `DRAIN`: receive and check frames until `count` arrived, the deadline passed or the other
-/// side left; every frame never seen is lost.
+/// side left; every frame never seen is lost. Each frame is checked where it lies in the
+/// link's input buffer.
 pub fn drain<P: Protocol>(
     link: &mut Link,
+    layout: &Layout,
     count: u64,
     stream: &Stream,
     deadline: Instant,
-    version: u16,
 ) -> Result<Vec<String>> {
-    let blob = blob::<P>()?;
     seq_holds::<P>(count)?;
     require(link)?;
+    let mut data = Data::new(layout);
+    data.reserve(stream.max);
+    let check = Check {
+        layout,
+        stream,
+        data: &data,
+    };
+    let mut scratch = Vec::with_capacity(layout.template.len());
+    // The stream message's direction: an id (or a frame without one) that two messages share
+    // is read as the stream's.
+    let direction = P::MESSAGES[layout.message].direction;
     let sleeps = link.sleeps();
     let mut tally = Tally::new(count);
     let mut span: Option<(Instant, Instant)> = None;
     while tally.received < count {
-        match wire::read_frame::<P>(link, deadline, Direction::Any) {
-            Ok((head, payload)) => {
-                let now = Instant::now();
-                span = Some((span.map_or(now, |(first, _)| first), now));
-                tally.add::<P>(stream, &head, &payload, blob, version);
+        let got = wire::peek_frame::<P>(link, deadline, direction).and_then(|head| {
+            let frame = link.peek(head.size, deadline)?; // all read already
+            let now = Instant::now();
+            span = Some((span.map_or(now, |(first, _)| first), now));
+            let summed = P::check_sum(frame, &head);
+            if summed.is_ok() {
+                tally.add::<P>(
+                    &check,
+                    &head,
+                    wire::payload::<P>(frame, &head),
+                    &mut scratch,
+                );
             }
+            link.skip(head.size); // taken either way: the stream stays in step
+            summed
+        });
+        match got {
+            Ok(()) => {}
             // The other side left (maybe in the middle of a frame), or time is up.
             Err(Error::Closed(_) | Error::FrameCut { .. } | Error::Timeout(_)) => break,
             // A bad frame header: the stream is out of step and the link is closed.
@@ -331,12 +286,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn crc32_is_zlibs() {
-        assert_eq!(crc32(b""), 0);
-        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
-    }
-
-    #[test]
     fn splitmix64_known_value() {
         assert_eq!(splitmix64(0), 0xe220_a839_7b1d_cdaf);
     }
@@ -354,10 +303,13 @@ mod tests {
 
     #[test]
     fn lengths_stay_in_range() {
-        let s = Stream::new(42, 0, 200).unwrap();
+        let s = Stream::new(42, 0, 200, 200).unwrap();
         assert!((1..10_000).all(|i| s.len(i) <= 200));
-        let all = Stream::new(7, 0, u64::MAX).unwrap();
-        assert_eq!(all.len(3), splitmix64(7 ^ 3));
-        assert!(Stream::new(1, 5, 4).is_err());
+        let one = Stream::new(42, 7, 7, 200).unwrap();
+        assert!((1..100).all(|i| one.len(i) == 7));
+        let all = Stream::new(7, 0, u32::MAX.into(), u32::MAX.into()).unwrap();
+        assert_eq!(all.len(3), splitmix64(7 ^ 3) % (1 << 32));
+        assert!(Stream::new(1, 5, 4, 200).is_err());
+        assert!(Stream::new(1, 0, 201, 200).is_err());
     }
 }

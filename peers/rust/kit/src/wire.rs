@@ -224,10 +224,30 @@ pub fn peek_frame<P: Protocol>(
     deadline: Instant,
     direction: Direction,
 ) -> Result<Head<P>> {
+    peek_with::<P>(link, deadline, direction, P::check_head)
+}
+
+/// `peek_frame` for a library that judges the frame itself: the header read only for the
+/// message and the length (`Protocol::find_head`).
+pub fn find_frame<P: Protocol>(
+    link: &mut Link,
+    deadline: Instant,
+    direction: Direction,
+) -> Result<Head<P>> {
+    peek_with::<P>(link, deadline, direction, P::find_head)
+}
+
+#[inline]
+fn peek_with<P: Protocol>(
+    link: &mut Link,
+    deadline: Instant,
+    direction: Direction,
+    read_head: fn(&[u8], Direction) -> Result<Head<P>>,
+) -> Result<Head<P>> {
     if !P::HAS_FRAME {
         return Err(no_frame());
     }
-    let checked = P::check_head(link.peek(P::HEADER_SIZE, deadline)?, direction);
+    let checked = read_head(link.peek(P::HEADER_SIZE, deadline)?, direction);
     let head = checked.map_err(|err| {
         link.close_connection(); // the stream is out of step
         err
@@ -252,15 +272,25 @@ pub fn read_frame<P: Protocol>(
 }
 
 /// Read one whole frame, its checksum checked, and take it: the header and the whole frame's
-/// bytes. A frame whose checksum is wrong is taken too (the stream stays in step).
+/// bytes (RECV and ECHO). A frame whose checksum is wrong is taken too (the stream stays in
+/// step). Where a library judges the frames (`Protocol::LIBRARY_FRAMES`), the frame is only
+/// found, by its id and length: no constant, checksum or seq is checked here.
 pub fn read_whole<P: Protocol>(
     link: &mut Link,
     deadline: Instant,
     direction: Direction,
 ) -> Result<(Head<P>, Vec<u8>)> {
-    let head = peek_frame::<P>(link, deadline, direction)?;
+    let head = if P::LIBRARY_FRAMES {
+        find_frame::<P>(link, deadline, direction)?
+    } else {
+        peek_frame::<P>(link, deadline, direction)?
+    };
     let frame = link.peek(head.size, deadline)?; // all read already
-    let checked = P::check_sum(frame, &head);
+    let checked = if P::LIBRARY_FRAMES {
+        Ok(())
+    } else {
+        P::check_sum(frame, &head)
+    };
     let whole = frame.to_vec();
     link.skip(head.size);
     checked.map(|()| (head, whole))

@@ -57,7 +57,7 @@ const CODES: [&str; 14] = [
     "union",
 ];
 /// Lengths and counts worth trying: small ones, the schema's `max`es and their neighbours
-/// (`Blob.data` holds up to `max_payload - 8` bytes), and the edges of u32.
+/// (a field may hold nearly `max_payload` bytes, a few header bytes less), and the edges of u32.
 const LENGTHS: [u32; 18] = [
     0,
     1,

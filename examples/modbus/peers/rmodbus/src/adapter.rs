@@ -51,7 +51,8 @@ fn ids(seq: u64, plain: &[i128]) -> Result<(u16, u8), AdapterError> {
     Ok((tr_id, unit))
 }
 
-/// The transaction id and unit id of a whole frame read (the kit checked its MBAP header).
+/// The transaction id and unit id of a whole frame read. The kit found the frame by its MBAP
+/// length and function code only: the protocol id and the rest are rmodbus's to judge.
 fn ids_of(frame: &[u8]) -> Result<(u16, u8), AdapterError> {
     match frame {
         [t0, t1, _, _, _, _, unit, ..] => Ok((u16::from_be_bytes([*t0, *t1]), *unit)),
