@@ -72,20 +72,35 @@ def diff_values(t: S.Type, expected: Any, actual: Any, path: str) -> list[str]:
 
 
 def _value_hint(t: S.Type, e: Any, a: Any) -> str:
-    """A likely cause read from two values alone (when no bytes are at hand)."""
-    base = t.base if isinstance(t, S.Enum) else t
+    """A likely cause read from two values alone (when no bytes are at hand); "" when none, and
+    never an exception, whatever the values."""
+    try:
+        return _hint(t, e, a)
+    except Exception:       # noqa: BLE001 - a hint is optional; the values are anything a peer said
+        return ""
+
+
+def _hint(t: S.Type, e: Any, a: Any) -> str:
+    base = t.base if isinstance(t, (S.Enum, S.Flags)) else t
     if isinstance(base, S.Prim) and base.kind in ("int", "uint") and isinstance(a, int) and isinstance(e, int):
         raw = e.to_bytes(base.size, "little", signed=base.signed)
         if base.size > 1 and int.from_bytes(raw[::-1], "little", signed=base.signed) == a:
             return "  <- byte-swapped"
         if a != e and (a - e) % (1 << (8 * base.size)) == 0:
             return "  <- same bits read with the other signedness"
+        if a != e and abs(e) > (1 << 53) and a == int(float(e)):
+            return "  <- passed through a double (exact only up to 2^53)"
+        for w in (1, 2, 4):
+            if w < base.size and a != e and a == e % (1 << (8 * w)):
+                return f"  <- cut to its low {8 * w} bits"
     if isinstance(e, _Bits) and isinstance(a, _Bits) and type(e) is type(a):
         width = e.WIDTH // 8
         if int.from_bytes(e.bits.to_bytes(width, "little")[::-1], "little") == a.bits:
             return "  <- byte-swapped"
-        if isinstance(e, F64) and F64.from_float(float(F32.from_float(float(e)))) == a:
-            return "  <- rounded through f32"
+        if isinstance(e, F64):
+            from .reenact import _f32
+            if F64.from_float(float(_f32(float(e)))) == a:
+                return "  <- rounded through f32"
     return ""
 
 
@@ -243,6 +258,7 @@ class Finding:
     field: str
     evidence: str
     score: int = 50      # how specific the evidence is; findings are listed best first
+    fields: tuple[str, ...] = ()    # every field the cause touches (the re-enactment's), if more than `field`
 
 
 @dataclass
@@ -269,6 +285,7 @@ class Diagnosis:
     rows: list[Row]
     findings: list[Finding] = field(default_factory=list)
     actual_stop: str = ""
+    failed: str = ""            # a part of the diagnosis that could not run, and why
 
     @property
     def first(self) -> Row | None:
@@ -285,7 +302,18 @@ class Diagnosis:
         where = self.first
         head = f"likely cause: {f.cause} at {f.field}: {f.evidence}" if f else "no known cause matches"
         at = f"; first difference at {where.path} (offset {where.offset})" if where else ""
-        return head + at
+        return head + at + (f"; {self.failed}" if self.failed else "")
+
+    @property
+    def named(self) -> Row | None:
+        """The row of the field the likely cause names (else the first difference): where >> goes."""
+        f = self.likely
+        if f is not None:
+            for r in self.rows:
+                if not r.same and (r.path == f.field or r.path.startswith(f.field + ".") or
+                                   r.path.startswith(f.field + "[")):
+                    return r
+        return self.first
 
     def render(self, max_rows: int = 60) -> str:
         out = [f"diagnosis of {self.message}: expected {len(self.expected)} bytes, actual {len(self.actual)}"]
@@ -296,8 +324,13 @@ class Diagnosis:
             out.append(f"likely cause: {best.cause} at {best.field}: {best.evidence}")
             out += [f"  also possible: {f.cause} at {f.field}: {f.evidence}" for f in others]
         else:
-            out.append("likely cause: none of the known patterns matches")
-        first = self.first
+            first = self.first
+            out.append("likely cause: none of the known bug classes reproduces these bytes" +
+                       (f"; they first differ at {first.path} (offset {first.offset})" if first else "") +
+                       (f"; the receiver's reading stops at {self.actual_stop}" if self.actual_stop else ""))
+        if self.failed:
+            out.append(f"note: {self.failed}")
+        first = self.named
         out.append("fields (offset, width, type, expected | actual):")
         for r in self.rows[:max_rows]:
             mark = ">>" if r is first else ("  " if r.same else " *")
@@ -339,13 +372,19 @@ def hexdump(data: bytes, rows: list[Row], where: Any, against: bytes | None = No
     return lines
 
 
-def diagnose(schema: S.Schema | None, msg: S.Message, expected: bytes, actual: bytes, frame: bool = False) -> Diagnosis:
+def diagnose(schema: S.Schema | None, msg: S.Message, expected: bytes, actual: bytes, frame: bool = False,
+             value: Any = None) -> Diagnosis:
     """Line two encodings of `msg` up field by field and name the likely causes of the difference.
-    With `frame`, both start with a frame header (then `schema` names the message ids)."""
+    With `frame`, both start with a frame header (then `schema` names the message ids). `value`
+    is the expected value (else decoded from the expected bytes) for the re-enactment. Never
+    raises on what the actual bytes hold: a diagnosis that fails says so."""
     exp_spans, stop = walk(schema, msg, expected, frame)
     if stop is not None:
         raise ValueError(f"the expected bytes are not a valid {msg.name}: {stop.path} at {stop.offset}: {stop.why}")
-    act_spans, act_stop = walk(schema, msg, actual, frame)
+    try:
+        act_spans, act_stop = walk(schema, msg, actual, frame)
+    except Exception as exc:    # noqa: BLE001 - the actual bytes are anything a peer sent
+        act_spans, act_stop = [], _Stop(msg.name, 0, f"the diagnosis could not read them ({type(exc).__name__}: {exc})")
     act_by_path = {s.path: s for s in act_spans}
     rows = []
     for s in exp_spans:
@@ -356,9 +395,48 @@ def diagnose(schema: S.Schema | None, msg: S.Message, expected: bytes, actual: b
     d = Diagnosis(msg.name, expected, actual, rows,
                   actual_stop=f"{act_stop.path} at offset {act_stop.offset}: {act_stop.why}" if act_stop else "")
     if expected != actual:
-        d.findings = sorted(_findings(schema, msg, exp_spans, expected, actual, frame),
-                            key=lambda f: -f.score)
+        found: list[Finding] = []
+        try:
+            found += _reenacted(schema, msg, exp_spans, expected, actual, frame, value)
+        except Exception as exc:    # noqa: BLE001
+            d.failed = f"the re-enactment failed ({type(exc).__name__}: {exc})"
+        try:
+            found += _findings(schema, msg, exp_spans, expected, actual, frame)
+        except Exception as exc:    # noqa: BLE001
+            d.failed = f"the diagnosis failed ({type(exc).__name__}: {exc})"
+        d.findings = sorted(_dedupe(found), key=lambda f: -f.score)
     return d
+
+
+def _reenacted(schema: S.Schema | None, msg: S.Message, spans: list[Span], exp: bytes, act: bytes, frame: bool,
+               value: Any) -> list[Finding]:
+    """The bug classes that, re-enacted on the expected value, give the actual bytes exactly
+    (harness/reenact.py); several are indistinguishable on this case and say so."""
+    from . import codec, reenact
+    payload_e, payload_a, base = exp, act, 0
+    if frame:
+        fr = schema.frame if schema is not None else None
+        if fr is None or len(act) < fr.header_size + fr.trailer_size or len(act) == len(exp) and \
+                act[:fr.header_size] != exp[:fr.header_size]:
+            return []
+        base = fr.header_size
+        payload_e, payload_a = exp[base:len(exp) - fr.trailer_size], act[base:len(act) - fr.trailer_size]
+    if value is None:
+        value = codec.decode(msg, payload_e)
+    offsets = {sp.path: (sp.offset - base, sp.size) for sp in spans}
+    found = reenact.explain(msg, value, payload_a, spans=offsets)
+    garbage = reenact.char_garbage(msg, exp, act, spans)
+    if garbage is not None:
+        found.append(garbage)
+    reenact.clear_caches()
+    out = []
+    for e in found:
+        others = [o for o in found if o is not e]
+        alike = ("; on this case indistinguishable from " + "; ".join(f"{o.cause} at {o.where}" for o in others[:3])
+                 if others else "")
+        out.append(Finding(e.cause, e.fields[0], f"re-encoding the expected value with {e.where} {e.says} gives "
+                           f"the actual bytes exactly{alike}", 97 if not others else 95, e.fields))
+    return out
 
 
 def _findings(schema: S.Schema | None, msg: S.Message, spans: list[Span], exp: bytes, act: bytes,

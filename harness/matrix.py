@@ -6,6 +6,8 @@ Cell kinds:
 - decode: a peer alone decodes the golden bytes; its value must equal the case's value.
 - send:   the sender SENDs over a transport, the receiver RECVs; value, type and seq must match.
 - echo:   A sends, B echoes back what it decoded (re-encoded), A receives: the value must survive.
+- reject: a peer alone decodes a malformed payload (malformed.json): it must refuse it with the
+          documented `ERR decode <code> <path>`; a lenient decoder that accepts it fails the cell.
 
 Version skew (WIRE.md, "Versions"): for a message with extension fields, encode and decode
 cells at each older version (`@v1`), and send cells between every two of its versions, both
@@ -26,14 +28,14 @@ from typing import Any, Callable, Iterable
 
 from . import schema as S
 from . import transports
-from .diagnose import diagnose, diff_values
+from .diagnose import diagnose, diff_bytes, diff_values
 from .driver import DEFAULT_TIMEOUT, PeerProcess
 from .errors import CrosswireError, PeerError, PeerReplyError, TextFormError
 from .peers import PeerSpec
 from .textform import blob, format_message, parse_blob, parse_message
 from .vectors import Case
 
-KINDS = ("encode", "decode", "send", "echo")
+KINDS = ("encode", "decode", "send", "echo", "reject")
 IO_TIMEOUT_MS = 5000
 REFERENCE = "python"       # the peer that captures frames for the diagnosis (its GRAB request)
 
@@ -50,7 +52,7 @@ class Cell:
     @property
     def id(self) -> str:
         skew = "@" + ">".join(f"v{v}" for v in self.versions) if self.versions else ""
-        if self.kind in ("encode", "decode"):
+        if self.kind in ("encode", "decode", "reject"):
             return f"{self.sender}-{self.kind}-{self.case.id}{skew}"
         arrow = "->" if self.kind == "send" else "<->"
         return f"{self.sender}{arrow}{self.receiver}-{self.transport}-{self.case.id}{skew}"
@@ -86,11 +88,21 @@ def select_cases(cases: list[Case], patterns: list[str] | None) -> list[Case]:
     return chosen
 
 
+def select_rejects(rejects: list[Case], patterns: list[str] | None) -> list[Case]:
+    """The reject cases a --cases selection keeps (none need match: it may name golden cases only)."""
+    if not patterns:
+        return rejects
+    return [c for c in rejects if any(fnmatch.fnmatchcase(c.id, p) for p in patterns)]
+
+
 def plan(peers: list[PeerSpec], transport_names: list[str], cases: list[Case],
-         kinds: Iterable[str] = KINDS) -> list[Cell]:
-    """Every cell, grouped so that cells sharing a connection are adjacent."""
+         kinds: Iterable[str] = KINDS, rejects: Iterable[Case] = ()) -> list[Cell]:
+    """Every cell, grouped so that cells sharing a connection are adjacent. `rejects`: the
+    malformed payloads of the reject cells (Project.reject_cases)."""
     kinds = list(kinds)
     cells: list[Cell] = []
+    if "reject" in kinds:
+        cells += [Cell("reject", p.name, p.name, "-", c) for p in peers for c in rejects]
     for kind in ("encode", "decode"):
         if kind in kinds:
             cells += [Cell(kind, p.name, p.name, "-", c) for p in peers for c in cases]
@@ -134,6 +146,20 @@ def skip_reason(cell: Cell, registry: dict[str, PeerSpec], unavailable: dict[str
     return None
 
 
+def _diagnosis(schema: Any, msg: Any, expected: bytes, actual: bytes, frame: bool = False, value: Any = None,
+               strict: bool = False) -> str:
+    """diagnose(...).render(), or, should the diagnosis itself fail, one line that says so and
+    where the bytes first differ: a cell's report never becomes the run's traceback."""
+    try:
+        return diagnose(schema, msg, expected, actual, frame=frame, value=value).render()
+    except (ValueError, CrosswireError):
+        if strict:
+            raise
+        return f"(no diagnosis: the expected bytes do not read as {msg.name}) {diff_bytes(expected, actual)}"
+    except Exception as exc:    # noqa: BLE001 - a diagnosis must never end the run
+        return f"(the diagnosis failed: {type(exc).__name__}: {exc}) {diff_bytes(expected, actual)}"
+
+
 def _line(*parts: str) -> str:
     """A request line: words joined by single spaces, empty parts (an Empty value) left out."""
     return " ".join(p for p in parts if p)
@@ -164,6 +190,8 @@ class Session:
         self._address = ""
         self._unavailable: dict[str, str | None] = {}
         self._speaking: dict[tuple[str, str], int] = {}   # (peer, slot) -> the version it was told
+        self._alone: dict[tuple, str] = {}      # (peer, case, versions) -> what it alone does wrong ("": nothing)
+        self._captured: dict[tuple, str] = {}   # (sender, case, transport) -> its captured frame's diagnosis
 
     # -- peers and links
 
@@ -288,8 +316,28 @@ class Session:
         if got == want:
             return None
         at = f" (at version {cell.versions[0]})" if cell.versions else ""
-        return f"{cell.sender} encoded other bytes than the golden ones{at}\n" + diagnose(
-            None, c.message, want, got).render()
+        return f"{cell.sender} encoded other bytes than the golden ones{at}\n" + _diagnosis(
+            None, c.message, want, got, value=None if cell.versions else c.value)
+
+    def _run_reject(self, cell: Cell) -> str | None:
+        from .hostile import refused_by_library
+        c = cell.case
+        code, path = c.refuse
+        want = f"ERR decode {code} {path}"
+        try:
+            tokens = self.peer(cell.sender, "tx").request(f"DECODE {c.message.name} {blob(c.payload)}")
+        except PeerReplyError as exc:
+            if exc.kind == "unsupported":
+                raise           # an adapter's stub left to fill: a skip (Session.run)
+            got = (exc.kind, *(exc.detail.split(" ") + ["", ""])[:2])
+            if got == ("decode", code, path):
+                return None
+            if self.registry[cell.sender].adapter and refused_by_library(exc):
+                return None         # the library's own refusal, in its own words
+            return (f"likely cause: {got[1] or exc.kind} at {got[2] or c.message.name}: {cell.sender} refused the "
+                    f"malformed payload with ERR {exc.kind} {exc.detail[:120]}, expected {want} ({c.note})")
+        return (f"likely cause: lenient at {path}: {cell.sender} accepted a malformed payload "
+                f"(x{c.payload.hex()[:96]}) as {' '.join(tokens)[:160]}; expected {want} ({c.note})")
 
     def _run_decode(self, cell: Cell) -> str | None:
         c = cell.case
@@ -334,21 +382,11 @@ class Session:
         c = cell.case
         notes = []
         for who in dict.fromkeys((cell.sender, cell.receiver)):
-            try:
-                tokens = self.peer(who, "tx").request(_line("ENCODE", c.message.name, format_message(c.message, c.value)))
-                got = parse_blob(tokens[0], "ENCODE reply") if len(tokens) == 1 else None
-            except (PeerError, CrosswireError) as exc:
-                notes.append(f"{who} cannot ENCODE the value: {exc}")
-                continue
-            if got is not None and got != c.payload:
-                notes.append(f"{who} encodes the value wrongly\n" + diagnose(None, c.message,
-                                                                            c.payload, got).render())
-            try:
-                problem = self._run_decode(Cell("decode", who, who, "-", c))
-            except (PeerError, CrosswireError) as exc:
-                problem = f"{who} cannot DECODE the golden bytes: {exc}"
-            if problem:
-                notes.append(problem)
+            key = (who, c.id, cell.versions)
+            if key not in self._alone:      # a peer's own reading of a case does not change: once a session
+                self._alone[key] = self._alone_note(who, cell)
+            if self._alone[key]:
+                notes.append(self._alone[key])
         if cell.kind == "send" and not cell.versions:
             capture = self._capture(cell)
             if capture:
@@ -357,7 +395,34 @@ class Session:
             return "\n(each peer alone encodes and decodes this case right: the fault is in the transport or framing)"
         return "\n" + "\n".join(notes)
 
+    def _alone_note(self, who: str, cell: Cell) -> str:
+        """What a peer alone does with the case: its ENCODE against the golden bytes, then its
+        DECODE of them; "" when both are right."""
+        c = cell.case
+        notes = []
+        try:
+            tokens = self.peer(who, "tx").request(_line("ENCODE", c.message.name, format_message(c.message, c.value)))
+            got = parse_blob(tokens[0], "ENCODE reply") if len(tokens) == 1 else None
+            if got is not None and got != c.payload:
+                notes.append(f"{who} encodes the value wrongly\n" + _diagnosis(None, c.message, c.payload, got,
+                                                                                value=c.value))
+        except (PeerError, CrosswireError) as exc:
+            notes.append(f"{who} cannot ENCODE the value: {exc}")
+        try:
+            problem = self._run_decode(Cell("decode", who, who, "-", c))
+        except (PeerError, CrosswireError) as exc:
+            problem = f"{who} cannot DECODE the golden bytes: {exc}"
+        if problem:
+            notes.append(problem)
+        return "\n".join(notes)
+
     def _capture(self, cell: Cell) -> str:
+        key = (cell.sender, cell.case.id, cell.transport)
+        if key not in self._captured:    # the sender's frame for a case is the same whatever the receiver
+            self._captured[key] = self._capture_once(cell)
+        return self._captured[key]
+
+    def _capture_once(self, cell: Cell) -> str:
         """The sender's frame, captured by the reference peer (GRAB) over the same transport and
         diagnosed byte by byte against the golden frame: how a framing fault is named."""
         ref = self.registry.get(REFERENCE)
@@ -368,24 +433,25 @@ class Session:
         t = transports.get(cell.transport)
         address = t.address()
         try:
-            with PeerProcess(ref, "grab", timeout=self.timeout) as grab:
-                grab.handshake()
-                tx = self.peer(cell.sender, "tx")
-                transports.connect(tx, grab, cell.transport, address, timeout_ms=self.io_ms, slack_s=self.timeout)
-                tx.send(send_line(c))
-                grab.send(f"GRAB {recv_args(c, self.io_ms)}")
-                try:
-                    tx.reply(self.io_ms / 1000 + self.timeout)
-                except PeerError:
-                    grab.kill()          # nothing will come: do not wait for its GRAB to time out
-                    raise
-                tokens = grab.reply(self.io_ms / 1000 + self.timeout)
-                tx.request("CLOSE")
+            grab = self.peer(REFERENCE, "grab")     # one for the session, restarted if it fails
+            tx = self.peer(cell.sender, "tx")
+            transports.connect(tx, grab, cell.transport, address, timeout_ms=self.io_ms, slack_s=self.timeout)
+            tx.send(send_line(c))
+            grab.send(f"GRAB {recv_args(c, self.io_ms)}")
+            try:
+                tx.reply(self.io_ms / 1000 + self.timeout)
+            except PeerError:
+                grab.kill()          # nothing will come: do not wait for its GRAB to time out
+                raise
+            tokens = grab.reply(self.io_ms / 1000 + self.timeout)
+            tx.request("CLOSE")
+            grab.request("CLOSE")
             actual = parse_blob(tokens[0], "GRAB reply") if len(tokens) == 1 else b""
         except (PeerError, CrosswireError) as exc:
-            stale = self._procs.pop((cell.sender, "tx"), None)   # its connection to the grabber may be open still
-            if stale is not None:
-                stale.kill()
+            for key in ((cell.sender, "tx"), (REFERENCE, "grab")):   # their connection may be open still
+                stale = self._procs.pop(key, None)
+                if stale is not None:
+                    stale.kill()
             return f"(the sender's frame could not be captured: {str(exc).splitlines()[0]})"
         finally:
             t.release(address)
@@ -393,8 +459,8 @@ class Session:
         if actual == c.frame:
             return f"{cell.sender} wrote the golden frame byte for byte: the fault is on the receiving side"
         try:
-            return f"{cell.sender} frames the value wrongly\n" + diagnose(self.schema, c.message, c.frame, actual,
-                                                                         frame=True).render()
+            return f"{cell.sender} frames the value wrongly\n" + _diagnosis(self.schema, c.message, c.frame, actual,
+                                                                           frame=True, value=c.value, strict=True)
         except (ValueError, CrosswireError) as exc:
             return f"{cell.sender} wrote another frame ({len(actual)} bytes: {actual[:48].hex(' ')}): {exc}"
 
@@ -403,11 +469,21 @@ class Session:
         self._last: list[list[str]] = []
         self._refusals: list[PeerReplyError] = []
         problems = []
-        abandoned = False
+        abandoned = closed = False
         for i, (proc, what) in enumerate(waits):
             if abandoned:
-                proc.kill()
-                problems.append(f"{proc.label} {what}: not awaited (the other side refused; the peer was restarted)")
+                # the refusing side closed its end: the read the other side waits on ends with
+                # `closed` at once; one that does not answer even so (or when the refusing side
+                # had more requests queued, and could not close) is restarted
+                try:
+                    if not closed:
+                        raise PeerError(proc.label, what, "not awaited")
+                    proc.reply(min(2.0, self.io_ms / 1000 + self.timeout))
+                except PeerReplyError:
+                    pass
+                except PeerError:
+                    proc.kill()
+                problems.append(f"{proc.label} {what}: not awaited (the other side refused)")
                 self._last.append([])
                 continue
             try:
@@ -420,8 +496,15 @@ class Session:
                 problems.append(f"{proc.label} {what}: ERR {exc.kind} {exc.detail}")
                 self._refusals.append(exc)
                 self._last.append([])
-                # an adapter's library refused: what the other side waits for will not come
-                abandoned = bool(proc.spec.adapter) and any(p is not proc for p, _ in waits[i + 1:])
+                # a side refused: what the other side waits for will not come, so it is not awaited
+                # for a whole timeout (fail fast): the refusing side closes the connection
+                abandoned = any(p is not proc for p, _ in waits[i + 1:])
+                closed = abandoned and not any(p is proc for p, _ in waits[i + 1:])   # it is idle now
+                if closed:
+                    try:
+                        proc.request("CLOSE", 5)
+                    except PeerError:
+                        proc.kill()
         return "; ".join(problems) or None
 
     def _frame_hint(self, c: Case) -> str:
@@ -447,11 +530,13 @@ class Session:
         if tokens[0] != c.message.name:
             return (f"likely cause: msg_type at the frame's id: {who} message {tokens[0]}, expected {c.message.name}: "
                     "the frame names another message")
-        if tokens[1] != str(c.seq):
-            return f"{who} seq {tokens[1]}, expected {c.seq}{_swapped_hint(tokens[1], c.seq)}"
-        for (name, want), got in zip(c.header.items(), tokens[2:fields]):
+        seqf = self.schema.frame.role("seq") if self.schema is not None and self.schema.frame is not None else None
+        for name, want, got in [(seqf.name if seqf else "seq", c.seq, tokens[1]),
+                                *[(n, w, g) for (n, w), g in zip(c.header.items(), tokens[2:fields])]]:
             if got != str(want):
-                return f"{who} frame.{name} {got}, expected {want}{_swapped_hint(got, want)}"
+                hint = _swapped_hint(got, want)
+                cause = f"likely cause: byteswap at frame.{name}: written in the other byte order\n" if hint else ""
+                return f"{cause}{who} frame.{name} {got}, expected {want}{hint}"
         return self._compare(c, tokens[fields:], who, value)
 
     def _compare(self, c: Case, tokens: list[str], who: str, value: Any = None) -> str | None:

@@ -45,7 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cw-peers", default=None, help="comma-separated peers (default: all discovered)")
     group.addoption("--cw-transports", default=None, help="comma-separated transports (default: all)")
     group.addoption("--cw-cases", default=None, help="comma-separated globs of case ids")
-    group.addoption("--cw-kinds", default=None, help="comma-separated kinds: encode,decode,send,echo")
+    group.addoption("--cw-kinds", default=None, help="comma-separated kinds: encode,decode,send,echo,reject")
     group.addoption("--cw-timeout", default=10.0, type=float, help="seconds a peer may take per reply")
 
 
@@ -86,7 +86,8 @@ def _cells(config: pytest.Config) -> list[matrix.Cell]:
     bad = [k for k in opts.kinds if k not in matrix.KINDS]
     if bad:
         raise CrosswireError(f"unknown kind {bad[0]!r}; kinds: {', '.join(matrix.KINDS)}")
-    return matrix.plan(specs, names, matrix.select_cases(project.cases, opts.cases), opts.kinds)
+    return matrix.plan(specs, names, matrix.select_cases(project.cases, opts.cases), opts.kinds,
+                       matrix.select_rejects(project.reject_cases, opts.cases))
 
 
 def _project(config: pytest.Config) -> Project:

@@ -171,6 +171,63 @@ def special_value(t: S.Type, name: str) -> Any:
     return table.get(name, table["one"])
 
 
+# ------------------------------------------------------------------ distinct values
+
+def distinct_value(t: S.Type, counter: list[int] | None = None) -> Any:
+    """A value whose every field and element holds a different value, each with a byte pattern
+    of its own that is not a palindrome (and, every other one, a high bit set; every fourth, a
+    limit of its type): so that two fields written in swapped order, elements one width too wide
+    or a field byte-swapped never look right by accident, as they do on all-equal specials."""
+    k = counter if counter is not None else [0]
+    if isinstance(t, S.Struct):
+        value = {f.name: distinct_value(f.type, k) for f in t.value_fields if not isinstance(f.type, S.Union)}
+
+        def choose(u: S.Union) -> tuple[S.UnionCase, Any]:
+            c = u.cases[k[0] % len(u.cases)]
+            k[0] += 1
+            return c, None if c.type is None else distinct_value(c.type, k)
+        value = _with_unions(t, value, choose)
+        return {f.name: value[f.name] for f in t.value_fields}
+    if isinstance(t, S.Array):
+        return [distinct_value(t.elem, k) for _ in range(t.n)]
+    if isinstance(t, S.Vec):
+        return [distinct_value(t.elem, k) for _ in range(min(t.max, 3))]
+    n = k[0]
+    k[0] += 1
+    if isinstance(t, S.Prim) and t.kind in ("int", "uint"):
+        if n % 4 == 3:
+            return t.max - n if n % 8 == 3 else t.min + n
+        raw = bytearray((0x11 * (n % 15 + 1) + i) & 0xFF for i in range(t.size))
+        if n % 2:
+            raw[-1] |= 0x80
+        return int.from_bytes(raw, "little", signed=t.signed)
+    if isinstance(t, S.Prim) and t.kind == "float":
+        x = (n + 1) * 1.25 + n / 1024
+        x = -x if n % 2 else x
+        if n % 4 == 3:
+            x *= 1e300 if t.size == 8 else 1e35
+        return (F32 if t.size == 4 else F64).from_float(x)
+    if isinstance(t, S.Prim):
+        return bool(n % 2)
+    if isinstance(t, S.Enum):
+        vals = list(t.values.values())
+        return vals[n % len(vals)]
+    if isinstance(t, S.Flags):
+        bits = sorted(t.bits.values())
+        return (1 << bits[n % len(bits)]) | (1 << bits[(n + 1) % len(bits)])
+    if isinstance(t, S.CharArray):
+        return bytes(0x41 + (n + i) % 26 for i in range(min(t.n, 2 + n % 3)))
+    if isinstance(t, S.Bytes):
+        size = min(t.max, 2 + n % 4)
+        if t.utf8:
+            return "".join(chr(0x61 + (n + i) % 26) for i in range(size))
+        return bytes((0x37 * n + 1 + i) & 0xFF for i in range(size))
+    assert isinstance(t, S.BigInt)
+    bits = min(8 * t.max - 1, 70)
+    v = (1 << (bits - 1)) + 0x1234 + n
+    return -v if n % 2 else v
+
+
 # ------------------------------------------------------------------ random values
 
 
@@ -243,6 +300,7 @@ class Case:
     header: dict[str, int] = field(default_factory=dict)    # the frame's plain header fields
     frame: bytes = b""                                      # the whole frame (b"" without a frame)
     versions: dict[int, bytes] = field(default_factory=dict)   # older versions' payloads
+    refuse: tuple[str, str] = ()    # a malformed payload (reject cells): the (code, path) of its ERR decode
 
 
 def splitmix64(x: int) -> int:
@@ -295,6 +353,9 @@ def generate(schema: S.Schema, extra: Path | None = None, seed: int = SEED,
         for name in dict.fromkeys(["zero", *special_names(msg)]):
             value = special_value(msg, name)
             cases.append(make_case(schema, f"{snake(msg.name)}.{name}", msg, value))
+        if msg.value_fields:
+            cases.append(make_case(schema, f"{snake(msg.name)}.distinct", msg, distinct_value(msg),
+                                   "every field and element a different value"))
         for i in range(per_message if msg.value_fields else 0):
             value = random_value(msg, random.Random(f"{seed}:{msg.name}:{i}"))
             cases.append(make_case(schema, f"{snake(msg.name)}.random{i}", msg, value, f"seeded random, seed {seed}"))

@@ -25,8 +25,17 @@ FAULTS = [
     ("truncate", "-", "integers.max", "truncated", "Integers.val_i64"),
     ("msg_type", "-", "integers.max", "msg_type", "frame.msg_type"),
     ("version", "-", "integers.max", "const", "frame.version"),
+    # a shared helper's bug shows on every field it writes, several at once: re-enacted (harness/reenact.py)
+    ("f64_as_f32", "-", "arrays.pi", "float_width", "Arrays.weights[]"),
+    ("wide_elems", "Arrays.samples", "arrays.max", "width", "Arrays.samples[]"),
+    ("prefix_u16", "Text.label", "text.one", "prefix_width", "Text.label"),
+    ("swap_order", "Integers.val_u16", "integers.random1", "field_order", "Integers.val_u16"),
+    ("through_double", "Integers.val_u64", "integers.random1", "through_double", "Integers.val_u64"),
+    ("bigint_fixed", "BigNumber.value", "big_number.one", "bigint_form", "BigNumber.value"),
+    ("char_garbage", "Text.name", "text.one", "char_garbage", "Text.name"),
+    ("seq_swap", "-", "integers.max", "byteswap", "frame.seq"),
 ]
-FRAME_FAULTS = {"msg_type", "version", "crc_seed"}
+FRAME_FAULTS = {"msg_type", "version", "crc_seed", "seq_swap"}
 
 # The same, in protocols of their own (examples/, tests/schemas/): the schema language's own bugs.
 # project, fault, field, case, cause, field named, words the evidence must hold

@@ -20,6 +20,14 @@ It is the Python reference peer with ONE classic interop bug injected on ONE fie
 | version     | puts another value in the frame's constant `version` field                    |
 | crc_seed    | computes the frame's checksum without the message's seed byte                 |
 | truncate    | drops the last byte of every payload                                          |
+| f64_as_f32  | writes EVERY f64 of the message as an f32, nested ones too (a shared helper's bug; path "-") |
+| wide_elems  | writes each integer element of the array or vec <field> one width too wide (u16 as u32) |
+| prefix_u16  | writes <field>'s u32 length prefix as a u16                                    |
+| swap_order  | writes <field> and the field after it in swapped order                          |
+| through_double | passes the 64-bit integer <field> through a double                          |
+| bigint_fixed | writes the bigint <field> in a fixed 8 bytes (sign-extended), not minimal      |
+| char_garbage | sends the bytes after the NUL of char[N] <field> as 0xcc, not zero            |
+| seq_swap    | writes the frame's seq byte-swapped                                            |
 
 The schema is crosswire's example unless a third argument names another. It lives under tests/
 and is never discovered as a peer: a test writes its manifest into a temporary folder. The
@@ -39,6 +47,13 @@ SCHEMA = Path(sys.argv[3]) if len(sys.argv) > 3 else codec.SCHEMA_PATH
 
 class Faulty(codec.Schema):
     def encode_value(self, t, v, path, out):
+        if FAULT == "f64_as_f32" and t.kind == "float" and t.size == 8:
+            out += struct.pack("<f" if t.order == "little" else ">f",
+                               struct.unpack("<d", struct.pack("<Q", v))[0])
+            return
+        if FAULT == "wide_elems" and path.startswith(FIELD + "[") and t.kind == "int" and "]." not in path[len(FIELD):]:
+            out += v.to_bytes(t.size * 2, t.order, signed=t.signed)
+            return
         if path != FIELD:
             return super().encode_value(t, v, path, out)
         mine = bytearray()
@@ -58,6 +73,16 @@ class Faulty(codec.Schema):
         elif FAULT == "nul":
             raw = bytes(mine[t.prefix:]) + b"\0"
             out += (len(raw)).to_bytes(t.prefix, t.order) + raw
+        elif FAULT == "prefix_u16":
+            out += bytes(mine[:t.prefix])[:2] if t.order == "little" else bytes(mine[:t.prefix])[-2:]
+            out += mine[t.prefix:]
+        elif FAULT == "through_double":
+            out += int(float(v)).to_bytes(t.size, t.order, signed=t.signed)
+        elif FAULT == "bigint_fixed":
+            raw = v.to_bytes(8, t.order, signed=True)
+            out += (8).to_bytes(t.prefix, t.order) + raw
+        elif FAULT == "char_garbage":
+            out += v + b"\0" + b"\xcc" * (t.size - len(v) - 1) if len(v) < t.size - 1 else mine
         elif FAULT == "units":
             n = int.from_bytes(mine[:t.prefix], t.order)
             width = self.size_of(t.elem)
@@ -69,6 +94,11 @@ class Faulty(codec.Schema):
     def encode_fields(self, fields, value, path, out):
         if FAULT == "packed" and path == FIELD:
             fields = [f for f in fields if not f.implicit]
+        if FAULT == "swap_order" and FIELD.startswith(path + ".") and "." not in FIELD[len(path) + 1:]:
+            fields = list(fields)
+            i = next((i for i, f in enumerate(fields) if f.name == FIELD[len(path) + 1:]), None)
+            if i is not None and i + 1 < len(fields):
+                fields[i], fields[i + 1] = fields[i + 1], fields[i]
         if FAULT != "padding" or "." in path or "[" in path:  # only the top level, like a host struct
             return super().encode_fields(fields, value, path, out)
         start = len(out)
@@ -98,6 +128,9 @@ class Faulty(codec.Schema):
             idf = self.roles["id"]
             frame[idf.offset:idf.offset + idf.type.size] = (self.message_ids[message] + 1).to_bytes(
                 idf.type.size, idf.type.order)
+        elif FAULT == "seq_swap":
+            h = self.roles["seq"]
+            frame[h.offset:h.offset + h.type.size] = frame[h.offset:h.offset + h.type.size][::-1]
         elif FAULT == "version":
             h = next(h for h in self.header if h.name == "version")
             frame[h.offset:h.offset + h.type.size] = (h.const + 1).to_bytes(h.type.size, h.type.order)
