@@ -1,5 +1,5 @@
 """The wheel carries more than the harness: the reference peers and their kits (peers/), the
-guides (docs/) and the specs (protocols/*.md), as harness/_share/, so that `pip install crosswire`
+guides (docs/), the bench's baseline program (bench/) and the specs (protocols/*.md), as harness/_share/, so that `pip install crosswire`
 can build the reference peers for any project's schema and vendor a kit (`crosswire kit`) with no
 checkout at hand (harness/reference.py finds them there). Everything else is in pyproject.toml."""
 import shutil
@@ -14,7 +14,7 @@ SKIP = {"build", "target", "__pycache__", ".git"}
 
 def shared() -> list[Path]:
     """The files that go to harness/_share: every source file of the peers, the docs, the specs."""
-    files = [p for top in ("peers", "docs") if (HERE / top).is_dir() for p in sorted((HERE / top).rglob("*"))]
+    files = [p for top in ("peers", "docs", "bench") if (HERE / top).is_dir() for p in sorted((HERE / top).rglob("*"))]
     files += sorted((HERE / "protocols").glob("*.md"))
     return [p for p in files if p.is_file() and not set(p.relative_to(HERE).parts) & SKIP
             and p.suffix not in (".pyc", ".o", ".so", ".a")]

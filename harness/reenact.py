@@ -91,12 +91,13 @@ def _rewrite_count(t: Any, v: Any, path: str, rule: Rule) -> tuple[Any, Any]:
 def _rewrite_seq(t: S.Array | S.Vec, v: Any, path: str, rule: Rule) -> tuple[Any, Any]:
     if not isinstance(v, list) or not v:
         return t, v
-    elem_t, out = None, []
+    elem_t, out, key = None, [], ""
     for i, e in enumerate(v):
         et, ev = _rewrite(t.elem, e, f"{path}[{i}]", rule)
-        if elem_t is not None and et != elem_t and not (et is elem_t):
-            raise _Skip()   # elements would need different types: not one bug
-        elem_t = et
+        if elem_t is None:
+            elem_t, key = et, ("" if et is t.elem else repr(et))
+        elif et is not elem_t and (et is t.elem or elem_t is t.elem or repr(et) != key):
+            raise _Skip()   # elements would need different types (structs compare by their text): not one bug
         out.append(ev)
     return (t if elem_t is t.elem else replace(t, elem=elem_t)), out
 

@@ -252,3 +252,22 @@ def test_quick_bench_end_to_end(tmp_path):
     assert {w["strategy"] for w in data["wait_strategies"]} == set(suite.STRATEGIES)
     assert (tmp_path / "bench.md").exists() and (tmp_path / "bench-latency.png").exists()
     assert "target: C<->C shm round trip" in r.stdout
+
+
+@pytest.mark.timeout(900)
+def test_bench_runs_on_another_protocol(built_project, tmp_path):
+    """`crosswire bench` in a project that is not this checkout (Modbus TCP: big-endian, a u16 seq,
+    no Blob): the baseline program builds in the project's build/ folder, the stream message and
+    its sizes come from the schema, and no pair fails for a count its seq cannot hold."""
+    proj = built_project("examples/modbus", ["python", "c"])
+    out = tmp_path / "bench"
+    r = subprocess.run([sys.executable, "-m", "harness", "bench", "--project", str(proj.root), "--quick",
+                        "--peers", "python,c", "--transports", "uds,shm", "--no-scaling", "--out", str(out)],
+                       capture_output=True, text=True, timeout=800, cwd=ROOT)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    run = json.loads((out / "bench.json").read_text())
+    assert not [m for m in run["missing"] if "FAILED" in m], run["missing"]
+    sizes = {p["size"] for p in run["pairs"]}
+    assert sizes and max(sizes) <= proj.schema.max_payload, sizes
+    assert {(p["a"], p["b"]) for p in run["pairs"]} == {("python", "python"), ("python", "c"), ("c", "python"), ("c", "c")}
+    assert (proj.root / "build" / "bench" / "build" / "cw-baseline").is_file()

@@ -103,7 +103,12 @@ int adapter_encode_Temp(const cw_Temp *v, uint8_t *out, size_t cap, size_t *out_
 
 int adapter_decode_Temp(const uint8_t *buf, size_t len, cw_Temp *v, cw_ctx *c)
 {
+    size_t i, nul = 8;
     if (len != 13) return cw_adapter_fail(c, "a Temp is 13 bytes, got %zu", len);
+    for (i = 0; i < 8; i++) {       /* the text, then NUL padding: nothing after the first NUL */
+        if (buf[5 + i] == 0 && nul == 8) nul = i;
+        else if (buf[5 + i] != 0 && nul != 8) return cw_adapter_fail(c, "label: a byte after its NUL");
+    }
     v->sensor = buf[0];
     v->milli_c = (int32_t)get32(buf + 1);
     memcpy(v->label, buf + 5, 8);

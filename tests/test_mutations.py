@@ -27,6 +27,7 @@ FAULTS = [
     ("version", "-", "integers.max", "const", "frame.version"),
     # a shared helper's bug shows on every field it writes, several at once: re-enacted (harness/reenact.py)
     ("f64_as_f32", "-", "arrays.pi", "float_width", "Arrays.weights[]"),
+    ("f64_as_f32", "-", "track.distinct", "float_width", "Track.origin.heading"),   # in a vec of structs too
     ("wide_elems", "Arrays.samples", "arrays.max", "width", "Arrays.samples[]"),
     ("prefix_u16", "Text.label", "text.one", "prefix_width", "Text.label"),
     ("swap_order", "Integers.val_u16", "integers.random1", "field_order", "Integers.val_u16"),
@@ -62,7 +63,7 @@ def likely(detail: str) -> tuple[str, str] | None:
     return (m.group(1), m.group(2)) if m else None
 
 
-@pytest.mark.parametrize("fault, field, case_id, cause, where", FAULTS, ids=[f[0] for f in FAULTS])
+@pytest.mark.parametrize("fault, field, case_id, cause, where", FAULTS, ids=[f"{f[0]}-{f[2]}" for f in FAULTS])
 def test_fault_is_caught_and_named(project, registry, fault, field, case_id, cause, where):
     case = next(c for c in project.cases if c.id == case_id)
     cells = [matrix.Cell("send", "faulty", "python", "uds", case)]
@@ -106,3 +107,19 @@ def test_the_reference_peer_passes_the_same_cells(project):
         for _, _, case_id, _, _ in FAULTS:
             case = next(c for c in project.cases if c.id == case_id)
             assert session.run(matrix.Cell("send", "python", "python", "uds", case)).status == "pass"
+
+
+def test_a_lenient_decoder_fails_its_reject_cells(project, registry):
+    """A decoder that ignores trailing bytes passes every golden cell but fails the reject cells
+    of the trailing-bytes payloads, named as lenient; the reference peer passes them all."""
+    rejects = [c for c in project.reject_cases if c.refuse[0] == "trailing"]
+    assert rejects, "malformed.json has trailing-bytes payloads"
+    reg = registry("lenient", "-")
+    with matrix.Session(reg, timeout=10, io_timeout_ms=3000, schema=project.schema) as session:
+        for case in rejects:
+            bad = session.run(matrix.Cell("reject", "faulty", "faulty", "-", case))
+            assert bad.status == "fail" and likely(bad.detail)[0] == "lenient", bad.detail
+            good = session.run(matrix.Cell("reject", "python", "python", "-", case))
+            assert good.status == "pass", good.detail
+        golden = next(c for c in project.cases if c.id == "integers.distinct")
+        assert session.run(matrix.Cell("decode", "faulty", "faulty", "-", golden)).status == "pass"

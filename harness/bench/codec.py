@@ -38,7 +38,10 @@ def bare_format(t: S.Type) -> str:
 
 
 def load_peer_codec(root: Path) -> ModuleType:
+    from ..reference import home
     path = root / "peers" / "python" / "kit" / "codec.py"
+    if not path.is_file():      # a project other than the checkout: its copy of the reference peer
+        path = home(root) / "peers" / "python" / "kit" / "codec.py"
     spec = importlib.util.spec_from_file_location("crosswire_python_peer_codec", path)
     if spec is None or spec.loader is None:
         raise CrosswireError(f"cannot load {path}")

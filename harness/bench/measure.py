@@ -93,8 +93,10 @@ class Pair:
     """Two running peers, a -> b, over one transport; reconnect() per message size."""
 
     def __init__(self, a: PeerSpec, b: PeerSpec, transport: str, cpus: tuple[int, int] | None = None,
-                 wait: str | None = None, timeout_s: float = 120.0, *, stream: str) -> None:
-        """`stream`: the STREAM request (harness/streams.py) both peers get after HELLO."""
+                 wait: str | None = None, timeout_s: float = 120.0, *, stream: str, seq_max: int = (1 << 64) - 1) -> None:
+        """`stream`: the STREAM request (harness/streams.py) both peers get after HELLO; `seq_max`:
+        the most the frame's seq holds, which bounds a request's rounds (Modbus's is a u16)."""
+        self.seq_max = seq_max
         self.transport, self.timeout_s, self.wait = transport, timeout_s, wait
         self.t = transports.get(transport)
         self.address: str | None = None
@@ -130,6 +132,7 @@ class Pair:
             self.address = None
 
     def ping(self, count: int, size: int) -> Latency:
+        count = min(count, self.seq_max // 2 * 10 // 11)    # PING's rounds, warmup included, in half the seq
         warmup = max(count // 10, 5)
         ms = int(self.timeout_s * 1000)
         self.b.send(f"PONG {count + warmup} {ms}")
@@ -141,6 +144,7 @@ class Pair:
 
     def stream(self, count: int, size: int) -> tuple[float, int]:
         """FLOOD a -> SINK b: (messages per second over count - 1 frames, waits of both)."""
+        count = min(count, self.seq_max // 2)     # a kit may refuse more (PEER_CONTRACT.md)
         ms = int(self.timeout_s * 1000)
         self.b.send(f"SINK {count} {size} {ms}")
         try:

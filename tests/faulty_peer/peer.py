@@ -28,6 +28,7 @@ It is the Python reference peer with ONE classic interop bug injected on ONE fie
 | bigint_fixed | writes the bigint <field> in a fixed 8 bytes (sign-extended), not minimal      |
 | char_garbage | sends the bytes after the NUL of char[N] <field> as 0xcc, not zero            |
 | seq_swap    | writes the frame's seq byte-swapped                                            |
+| lenient     | decodes a payload with trailing bytes as if they were not there (path "-")     |
 
 The schema is crosswire's example unless a third argument names another. It lives under tests/
 and is never discovered as a peer: a test writes its manifest into a temporary folder. The
@@ -48,8 +49,11 @@ SCHEMA = Path(sys.argv[3]) if len(sys.argv) > 3 else codec.SCHEMA_PATH
 class Faulty(codec.Schema):
     def encode_value(self, t, v, path, out):
         if FAULT == "f64_as_f32" and t.kind == "float" and t.size == 8:
-            out += struct.pack("<f" if t.order == "little" else ">f",
-                               struct.unpack("<d", struct.pack("<Q", v))[0])
+            x = struct.unpack("<d", struct.pack("<Q", v))[0]
+            try:
+                out += struct.pack("<f" if t.order == "little" else ">f", x)
+            except OverflowError:   # beyond the f32 range: a C cast gives infinity
+                out += struct.pack("<f" if t.order == "little" else ">f", float("inf") if x > 0 else float("-inf"))
             return
         if FAULT == "wide_elems" and path.startswith(FIELD + "[") and t.kind == "int" and "]." not in path[len(FIELD):]:
             out += v.to_bytes(t.size * 2, t.order, signed=t.signed)
@@ -107,6 +111,19 @@ class Faulty(codec.Schema):
             align = t.size if t.kind in ("int", "float", "enum") else 1
             out += bytes((-(len(out) - start)) % align)
             super().encode_fields([f], value, path, out)
+
+    def decode(self, message, payload):
+        try:
+            return super().decode(message, payload)
+        except codec.DecodeError as exc:
+            if FAULT != "lenient" or exc.code != "trailing":
+                raise
+            for n in range(len(payload) - 1, -1, -1):      # the longest prefix that decodes wins
+                try:
+                    return super().decode(message, payload[:n])
+                except codec.DecodeError:
+                    continue
+            raise
 
     def encode(self, message, value):
         payload = super().encode(message, value)
