@@ -8,7 +8,7 @@ A project is a folder with a `crosswire.toml` (or a `[tool.crosswire]` table in 
     peers = "peers"                     # one folder per peer, each with a peer.toml
     reports = "reports"                 # last-run.json and the --json/--junit/--html reports
     kits = "kits"                       # the vendored peer kits, one folder per language
-    stream = "Blob"                     # optional: the message the streams and the bench carry
+    stream = "Reading"                  # optional: the message the streams and the bench carry
     [codegen]                           # where `crosswire codegen` writes a language's codec
     c = "gen/c"
 

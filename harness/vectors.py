@@ -151,6 +151,18 @@ def _with_unions(t: S.Struct, value: dict, choose: Any) -> dict:
     return value
 
 
+def _struct_value(t: S.Struct, value_of: Any, pick: Any) -> dict:
+    """A struct's value: value_of(type) for each field in order, then each union's case as
+    pick(union) chooses it (and its value, by value_of), its discriminator set to match."""
+    value = {f.name: value_of(f.type) for f in t.value_fields if not isinstance(f.type, S.Union)}
+
+    def choose(u: S.Union) -> tuple[S.UnionCase, Any]:
+        c = pick(u)
+        return c, None if c.type is None else value_of(c.type)
+    value = _with_unions(t, value, choose)
+    return {f.name: value[f.name] for f in t.value_fields}
+
+
 def special_value(t: S.Type, name: str) -> Any:
     if isinstance(t, S.Struct):
         value = {f.name: special_value(f.type, name) for f in t.value_fields if not isinstance(f.type, S.Union)}
@@ -180,14 +192,10 @@ def distinct_value(t: S.Type, counter: list[int] | None = None) -> Any:
     or a field byte-swapped never look right by accident, as they do on all-equal specials."""
     k = counter if counter is not None else [0]
     if isinstance(t, S.Struct):
-        value = {f.name: distinct_value(f.type, k) for f in t.value_fields if not isinstance(f.type, S.Union)}
-
-        def choose(u: S.Union) -> tuple[S.UnionCase, Any]:
-            c = u.cases[k[0] % len(u.cases)]
+        def pick(u: S.Union) -> S.UnionCase:
             k[0] += 1
-            return c, None if c.type is None else distinct_value(c.type, k)
-        value = _with_unions(t, value, choose)
-        return {f.name: value[f.name] for f in t.value_fields}
+            return u.cases[(k[0] - 1) % len(u.cases)]
+        return _struct_value(t, lambda ft: distinct_value(ft, k), pick)
     if isinstance(t, S.Array):
         return [distinct_value(t.elem, k) for _ in range(t.n)]
     if isinstance(t, S.Vec):
@@ -234,13 +242,7 @@ def distinct_value(t: S.Type, counter: list[int] | None = None) -> Any:
 def random_value(t: S.Type, rng: random.Random) -> Any:
     """A value of `t`, drawn to reach edges often: limits, NaNs, empty and full lengths."""
     if isinstance(t, S.Struct):
-        value = {f.name: random_value(f.type, rng) for f in t.value_fields if not isinstance(f.type, S.Union)}
-
-        def choose(u: S.Union) -> tuple[S.UnionCase, Any]:
-            c = rng.choice(u.cases)
-            return c, None if c.type is None else random_value(c.type, rng)
-        value = _with_unions(t, value, choose)
-        return {f.name: value[f.name] for f in t.value_fields}
+        return _struct_value(t, lambda ft: random_value(ft, rng), lambda u: rng.choice(u.cases))
     if isinstance(t, S.Array):
         return [random_value(t.elem, rng) for _ in range(t.n)]
     if isinstance(t, S.Vec):

@@ -253,7 +253,7 @@ extern uint32_t cw_version;
  * on a value of the message's C struct (size bytes) and are called by the entry points below,
  * which set up the path and the checks that only apply at the top. */
 typedef struct cw_message_info {
-    const char *name;           /* "Integers" */
+    const char *name;           /* the message's name in the schema */
     uint32_t id;                /* the frame's id of it */
     uint8_t direction;          /* CW_EITHER, CW_REQUEST or CW_RESPONSE */
     uint8_t seed;               /* the checksum's byte of this message (when the frame has one) */
