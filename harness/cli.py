@@ -241,11 +241,12 @@ def cmd_matrix(project: Project, args: argparse.Namespace) -> int:
         raise CrosswireError(f"unknown kind {bad[0]!r}; kinds: {', '.join(matrix.KINDS)}")
     cases = matrix.select_cases(project.cases, args.cases)
     rejects = matrix.select_rejects(project.reject_cases, args.cases)
-    cells = matrix.plan(specs, names, cases, kinds, rejects)
+    hostile = matrix.select_rejects(project.hostile_cases, args.cases)
+    cells = matrix.plan(specs, names, cases, kinds, rejects, hostile)
     if args.only:
         import fnmatch
         if args.peers is None:  # a cell id names its peers: plan them all, keep the ones asked for
-            cells = matrix.plan(list(project.registry.values()), names, cases, kinds, rejects)
+            cells = matrix.plan(list(project.registry.values()), names, cases, kinds, rejects, hostile)
         cells = [c for c in cells if any(fnmatch.fnmatchcase(c.id, pat) for pat in args.only)]
         if not cells:
             raise CrosswireError(f"no cell matches {', '.join(args.only)}")
@@ -552,7 +553,7 @@ def cmd_stress(project: Project, args: argparse.Namespace) -> int:
         raise CrosswireError(f"--count {args.count} is more than the frame's seq ({seqf.name}, a {seqf.type.name}) "
                              f"holds: at most {seqf.type.max}")
     from . import peers as P
-    from . import stress
+    from . import stress, sync
 
     specs = [s for s in P.select(project.registry, args.peers) if s.unavailable() is None]
     layout = project.stream
@@ -565,6 +566,17 @@ def cmd_stress(project: Project, args: argparse.Namespace) -> int:
             r = stress.run_pair(a, b, t, args.count, layout, args.capacity, max_len=args.max_len)
             print(r.line(), flush=True)
             results.append(r)
+    floors = []     # a shm pair with no socket run to compare with: a short uds stream of the same pair
+    for r in results:
+        spec = {s.name: s for s in specs}
+        if r.transport == "shm" and not r.error and "uds" in spec[r.sender].transports and \
+                "uds" in spec[r.receiver].transports and not any(
+                    x.transport != "shm" and (x.sender, x.receiver) == (r.sender, r.receiver) for x in results):
+            floors.append(stress.run_pair(spec[r.sender], spec[r.receiver], "uds", min(args.count, 20000), layout,
+                                          args.capacity, max_len=args.max_len, freeze=0))
+    for i, note in sync.slow_pairs(results, stress.FREEZE, floors).items():
+        results[i].named.append(note)
+        print(f"{results[i].sender}->{results[i].receiver} over shm: {note}", flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([r.record() for r in results], indent=1) + "\n")

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import schema as S
+from .reenact import first_difference
 from .values import F32, F64, _Bits
 
 # ------------------------------------------------------------------ showing values
@@ -335,18 +336,26 @@ class Diagnosis:
         for r in self.rows[:max_rows]:
             mark = ">>" if r is first else ("  " if r.same else " *")
             out.append(f"{mark} {r.path:<28} @{r.offset:<5} {r.size:>3}B {r.type:<10} "
-                       f"{r.expected.hex(' ') or '-':<24} | {r.actual.hex(' ') or '-'}")
+                       f"{_hex(r.expected):<24} | {_hex(r.actual)}")
             if not r.same:
                 out.append(f"{'':5}values: {_short(r.expected_value)} | {_short(r.actual_value)}")
         if len(self.rows) > max_rows:
             out.append(f"   ... {len(self.rows) - max_rows} more fields")
         if self.actual_stop:
             out.append(f"reading the actual bytes as {self.message} stops: {self.actual_stop}")
+        lines = dump_lines(self.expected, self.actual)
         out.append("hex dump, expected (fields marked at their first byte):")
-        out += hexdump(self.expected, self.rows, lambda r: r.offset)
+        out += hexdump(self.expected, self.rows, lambda r: r.offset, lines=lines)
         out.append("hex dump, actual (differences marked ^):")
-        out += hexdump(self.actual, [], None, against=self.expected)
+        out += hexdump(self.actual, [], None, against=self.expected, lines=lines)
         return "\n".join(out)
+
+
+def _hex(b: bytes, most: int = 16) -> str:
+    """A field's bytes in hex, the first `most` of a longer one."""
+    if not b:
+        return "-"
+    return b.hex(" ") if len(b) <= most else f"{b[:most].hex(' ')} ... ({len(b)} B)"
 
 
 def _short(v: Any) -> str:
@@ -354,22 +363,61 @@ def _short(v: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def hexdump(data: bytes, rows: list[Row], where: Any, against: bytes | None = None) -> list[str]:
+DUMP_LINES = 64         # a dump longer than this many 16-byte lines shows the lines around the differences
+
+
+def dump_lines(expected: bytes, actual: bytes, context: int = 2, most: int = DUMP_LINES) -> list[int] | None:
+    """The 16-byte lines a hex dump of these two shows: all of them when they are short, else the
+    first ones and those around the first differences (with `context` lines either side), at most
+    `most` lines; None for all."""
+    total = (max(len(expected), len(actual)) + 15) // 16
+    if total <= most:
+        return None
+    keep = set(range(min(4, total)))
+    at = 0
+    while len(keep) < most:
+        d = at + first_difference(expected[at:], actual[at:])
+        if d >= max(len(expected), len(actual)):
+            break
+        line = d // 16
+        keep |= {i for i in range(line - context, line + context + 1) if 0 <= i < total}
+        at = (line + context + 1) * 16
+        while at < min(len(expected), len(actual)) and expected[at:at + 16] != actual[at:at + 16] and len(keep) < most:
+            keep.add(at // 16)      # a run of differing lines: keep on
+            at += 16
+        if at >= min(len(expected), len(actual)):
+            keep |= {i for i in range(at // 16, min(total, at // 16 + context + 1))}
+            break
+    return sorted(i for i in keep if i < total)[:most]
+
+
+def hexdump(data: bytes, rows: list[Row], where: Any, against: bytes | None = None,
+            lines: list[int] | None = None) -> list[str]:
+    """A hex dump, 16 bytes a line: `lines` (line numbers, from dump_lines) picks the lines shown,
+    a gap between them shown as `...`."""
     starts = {r.offset: r.path.rsplit(".", 1)[-1] for r in rows} if where else {}
-    lines = []
-    for base in range(0, max(len(data), 1), 16):
+    out, last = [], -1
+    for n in (range((max(len(data), 1) + 15) // 16) if lines is None else lines):
+        base = n * 16
+        if base >= max(len(data), 1):
+            break
+        if n != last + 1:
+            out.append(f"  ... {(n - last - 1) * 16} bytes")
+        last = n
         chunk = data[base:base + 16]
         line = f"  {base:06x}  " + " ".join(f"{b:02x}" for b in chunk)
         labels = [f"{o - base}:{starts[o]}" for o in range(base, base + 16) if o in starts]
         if labels:
             line = f"{line:<58}  " + " ".join(labels)
-        lines.append(line)
+        out.append(line)
         if against is not None:
             marks = "".join("^^ " if (i >= len(against) or against[i] != b) else "   "
                             for i, b in enumerate(chunk, start=base))
             if marks.strip():
-                lines.append("          " + marks.rstrip())
-    return lines
+                out.append("          " + marks.rstrip())
+    if lines is not None and last + 1 < (len(data) + 15) // 16:
+        out.append(f"  ... {len(data) - (last + 1) * 16} bytes")
+    return out
 
 
 def diagnose(schema: S.Schema | None, msg: S.Message, expected: bytes, actual: bytes, frame: bool = False,
@@ -437,6 +485,30 @@ def _reenacted(schema: S.Schema | None, msg: S.Message, spans: list[Span], exp: 
         out.append(Finding(e.cause, e.fields[0], f"re-encoding the expected value with {e.where} {e.says} gives "
                            f"the actual bytes exactly{alike}", 97 if not others else 95, e.fields))
     return out
+
+
+def explain_reading(msg: S.Message, golden: bytes, reported: Any) -> str:
+    """A decoder's bug named by the same engine, replayed: the bug classes under which the
+    reported value encodes to the golden bytes exactly (a reader with that bug reads the golden
+    bytes as that value). "" when none does, or on any failure (a hint never breaks a cell)."""
+    from . import codec, reenact
+    try:
+        try:
+            spans: dict[str, tuple[int, int]] | None = {
+                sp.path: (sp.offset, sp.size) for sp in walk(None, msg, codec.encode(msg, reported))[0]}
+        except Exception:   # noqa: BLE001 - a value out of its declared range (the bug replayed makes it fit)
+            spans = None
+        found = reenact.explain(msg, reported, golden, spans=spans)
+        reenact.clear_caches()
+    except Exception:   # noqa: BLE001 - a hint never breaks a cell
+        return ""
+    if not found:
+        return ""
+    best, others = found[0], found[1:]
+    alike = ("; on this case indistinguishable from " + "; ".join(f"{o.cause} at {o.where}" for o in others[:3])
+             if others else "")
+    return (f"likely cause: {best.cause} at {best.fields[0]}: the value reported, re-encoded with {best.where} "
+            f"{best.says}, gives the golden bytes exactly: the peer reads with that mistake{alike}")
 
 
 def _findings(schema: S.Schema | None, msg: S.Message, spans: list[Span], exp: bytes, act: bytes,
@@ -716,4 +788,4 @@ def diff_bytes(expected: bytes, actual: bytes, context: int = 8) -> str:
             f"  actual   [{lo}:] {actual[lo:n + context].hex(' ')}")
 
 
-__all__ = ["Diagnosis", "Finding", "Row", "Span", "diagnose", "diff_bytes", "diff_values", "hexdump", "show", "walk"]
+__all__ = ["Diagnosis", "Finding", "Row", "Span", "diagnose", "diff_bytes", "diff_values", "dump_lines", "explain_reading", "hexdump", "show", "walk"]

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import threading
 import time
-from typing import IO
+from typing import IO, Any
 
 from .errors import PeerDied, PeerProtocolError, PeerReplyError, PeerTimeout
 from .peers import CONTRACT_VERSION, PeerSpec
@@ -216,9 +216,20 @@ def kill_all() -> None:
 atexit.register(kill_all)
 
 
-def figures(tokens: list[str]) -> dict[str, int]:
-    """An OK reply of `key=value` integers (BLAST, DRAIN, PING, FLOOD, ...) as a dict."""
+HEX_FIGURES = frozenset({"bad"})      # DRAIN's first corrupt frame: its bytes in hex
+
+
+def figures(tokens: list[str]) -> dict[str, Any]:
+    """An OK reply of `key=value` integers (BLAST, DRAIN, PING, FLOOD, ...) as a dict; the
+    figures of HEX_FIGURES stay hex text (checked)."""
     try:
-        return {k: int(v) for k, v in (t.split("=", 1) for t in tokens)}
+        out: dict[str, Any] = {}
+        for k, v in (t.split("=", 1) for t in tokens):
+            if k in HEX_FIGURES:
+                bytes.fromhex(v)
+                out[k] = v
+            else:
+                out[k] = int(v)
+        return out
     except ValueError:
         raise PeerProtocolError("-", "-", f"not key=value figures: {' '.join(tokens)[:200]}") from None

@@ -10,7 +10,7 @@ frame behind the bad one. No entry may crash, hang or report a partial value as 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import codec, malformed, transports
@@ -47,6 +47,7 @@ class Hostile:
     sender_closes: bool = False         # the sender closes after writing (a frame cut short)
     expect: tuple[Expect, ...] = ()
     receiver_closes: bool = False       # the receiver must drop the connection after the last error
+    messages: tuple[S.Message, ...] = ()    # the messages its frames carry, the malformed one first
 
 
 @dataclass
@@ -75,10 +76,10 @@ def catalogue(schema: S.Schema, malformed_path: Path, cases: list[Case]) -> list
     def seq_of(n: int) -> int:
         return n if seqf is not None and n <= seqf.type.max else 0
 
-    def build(m: S.Message, payload: bytes, n: int, **change: int) -> bytes:
+    def build(m: S.Message, payload: bytes, n: int, header: dict[str, int] | None = None, **change: int) -> bytes:
         """A frame of payload with seq n, its header fields changed as asked (the checksum kept
         right unless `checksum` is given)."""
-        out = bytearray(codec.frame_bytes(schema, m, seq_of(n), payload, good.header))
+        out = bytearray(codec.frame_bytes(schema, m, seq_of(n), payload, good.header if header is None else header))
         for h in frame.header:
             if h.name in change:
                 out[h.offset:h.offset + h.type.size] = (change[h.name] % (1 << (8 * h.type.size))).to_bytes(
@@ -145,24 +146,38 @@ def catalogue(schema: S.Schema, malformed_path: Path, cases: list[Case]) -> list
                 b"".join(build(msg, body, n) for n in (1, 2, 3)), expect=(ok(1), ok(2), ok(3))),
     ]
     rows = malformed.load(malformed_path)
+    behind: dict[str, Case] = {}        # the good frame behind a bad payload: of the same message if it can,
+    for c in sorted(cases, key=lambda c: (not c.id.endswith(".one"), len(c.frame), c.id)):
+        behind.setdefault(c.message.name, c)     # its `one` case (a zero may be a value a library refuses)
     for case in rows:
         m = schema.message(case["message"])
         payload = bytes.fromhex(case["payload"])
         if len(payload) > schema.max_payload or (lenf is None and len(payload) != S.fixed_size(m)):
             continue   # the frame could not carry it
+        after = behind.get(m.name, good)
         out.append(Hostile(
             f"payload.{case['id']}", f"payload: {case['code']}",
-            build(m, payload, 5) + build(msg, body, 6),
-            expect=(Expect(False, kind="decode", code=case["code"], path=case["path"], direction=m.direction), ok(6))))
+            build(m, payload, 5) + build(after.message, after.payload, 6, header=after.header),
+            messages=tuple(dict.fromkeys((m, after.message))),
+            expect=(Expect(False, kind="decode", code=case["code"], path=case["path"], direction=m.direction),
+                    Expect(True, after.message.name, seq_of(6), direction=after.message.direction))))
     bad = next((c for c in rows if c["code"] != "trailing" and c["code"] != "truncated"), None)
     if bad is not None:
         m = schema.message(bad["message"])
         if lenf is not None or len(bytes.fromhex(bad["payload"])) == S.fixed_size(m):
+            g = behind.get(m.name, good)
+
+            def framed(n: int) -> bytes:
+                return build(g.message, g.payload, n, header=g.header)
+
+            def fine(n: int) -> Expect:
+                return Expect(True, g.message.name, seq_of(n), direction=g.message.direction)
             out.append(Hostile("coalesced.bad_in_the_middle", "a bad payload between good frames, coalesced",
-                               build(msg, body, 1) + build(m, bytes.fromhex(bad["payload"]), 2) + build(msg, body, 3),
-                               expect=(ok(1), Expect(False, kind="decode", code=bad["code"], path=bad["path"],
-                                                     direction=m.direction), ok(3))))
-    return out
+                               framed(1) + build(m, bytes.fromhex(bad["payload"]), 2) + framed(3),
+                               messages=tuple(dict.fromkeys((m, g.message))),
+                               expect=(fine(1), Expect(False, kind="decode", code=bad["code"], path=bad["path"],
+                                                       direction=m.direction), fine(3))))
+    return [e if e.messages else replace(e, messages=(msg,)) for e in out]
 
 
 def refused_by_library(reply: PeerReplyError) -> bool:
@@ -188,6 +203,59 @@ def _check(reply: list[str] | PeerReplyError, want: Expect, adapter: bool = Fals
     return None
 
 
+def attempt(tx: PeerProcess, rx: PeerProcess, transport: str, address: str, entry: Hostile,
+            connect: dict | None = None) -> list[str]:
+    """One entry: connect tx (the reference peer, writing with RAW) to rx over the transport, send
+    the bytes, check every RECV, then close both ends. The problems found (none: it passed);
+    a peer that stops answering raises PeerError."""
+    problems: list[str] = []
+    try:
+        transports.connect(tx, rx, transport, address, 4096, **(connect or {}))
+        tx.request(f"RAW {entry.chunk} x{entry.data.hex()}", 60)
+        if entry.sender_closes:
+            tx.request("CLOSE")
+        judged = False      # a framing adapter's refusal: the frame was found by its length and handed
+                            # whole to the library (docs/kits.md), so the stream may stay in step
+        for want in entry.expect:
+            try:
+                line = f"RECV {RECV_MS} {want.direction}".rstrip()
+                reply: list[str] | PeerReplyError = rx.request(line, RECV_MS / 1000 + 10)
+            except PeerReplyError as exc:
+                if exc.kind == "unsupported":
+                    raise           # an adapter's stub left to fill, a message not implemented
+                reply = exc
+                judged = rx.spec.frames     # a framing adapter: the frame went whole to the library
+            problem = _check(reply, want, bool(rx.spec.adapter))
+            if problem:
+                problems.append(problem)
+                break
+        # the kit found that frame by its length and handed it whole to the library, so the
+        # stream is still in step: the connection may stay open (or close, as a kit may choose)
+        if not problems and entry.receiver_closes and not judged:
+            try:
+                rx.request("RECV 0")
+                problems.append("the connection stayed open after an error in the header")
+            except PeerReplyError as exc:
+                if exc.kind != "runtime":
+                    problems.append(f"after the error, RECV said ERR {exc.kind} {exc.detail[:100]}, "
+                                    "expected ERR runtime (connection closed)")
+        rx.request("HELLO 3")          # alive and answering
+    finally:
+        for proc in (tx, rx):
+            if proc.alive:
+                try:
+                    proc.request("CLOSE")
+                except PeerError:
+                    pass
+    return problems
+
+
+def as_cases(entries: list[Hostile]) -> list[Case]:
+    """The entries as the matrix's hostile cases (kind `hostile`, one cell per receiver and
+    transport): the case id is the entry's, its message the first one the entry carries."""
+    return [Case(e.id, e.messages[0], None, e.data, e.klass, frame=e.data, hostile=e) for e in entries]
+
+
 class Bench:
     """A sender (the reference peer) and a receiver, reconnected for every entry."""
 
@@ -202,42 +270,10 @@ class Bench:
         out = Outcome(entry, self.rx.spec.name, self.transport)
         address = self.t.address()
         try:
-            transports.connect(self.tx, self.rx, self.transport, address, 4096)
-            self.tx.request(f"RAW {entry.chunk} x{entry.data.hex()}", 60)
-            if entry.sender_closes:
-                self.tx.request("CLOSE")
-            judged = False      # a framing library refused the frame it was handed whole (docs/kits.md)
-            for want in entry.expect:
-                try:
-                    line = f"RECV {RECV_MS} {want.direction}".rstrip()
-                    reply: list[str] | PeerReplyError = self.rx.request(line, RECV_MS / 1000 + 10)
-                except PeerReplyError as exc:
-                    reply = exc
-                    judged = self.rx.spec.frames and refused_by_library(exc)
-                problem = _check(reply, want, bool(self.rx.spec.adapter))
-                if problem:
-                    out.problems.append(problem)
-                    break
-            # the kit found that frame by its length and handed it whole to the library, so the
-            # stream is still in step: the connection may stay open (or close, as a kit may choose)
-            if not out.problems and entry.receiver_closes and not judged:
-                try:
-                    self.rx.request("RECV 0")
-                    out.problems.append("the connection stayed open after an error in the header")
-                except PeerReplyError as exc:
-                    if exc.kind != "runtime":
-                        out.problems.append(f"after the error, RECV said ERR {exc.kind} {exc.detail[:100]}, "
-                                            "expected ERR runtime (connection closed)")
-            self.rx.request("HELLO 3")          # alive and answering
+            out.problems += attempt(self.tx, self.rx, self.transport, address, entry)
         except PeerError as exc:
             out.problems.append(str(exc))
         finally:
-            for proc in (self.tx, self.rx):
-                if proc.alive:
-                    try:
-                        proc.request("CLOSE")
-                    except PeerError:
-                        pass
             self.t.release(address)
             if not self.rx.alive:               # crashed: the next entry gets a fresh receiver
                 self.rx = PeerProcess(self.rx.spec, "hostile-rx")

@@ -8,6 +8,10 @@ Cell kinds:
 - echo:   A sends, B echoes back what it decoded (re-encoded), A receives: the value must survive.
 - reject: a peer alone decodes a malformed payload (malformed.json): it must refuse it with the
           documented `ERR decode <code> <path>`; a lenient decoder that accepts it fails the cell.
+- hostile: the reference peer writes a hostile frame's bytes as they are (RAW: a header error, a
+          frame cut short or split into small writes, a malformed payload between good frames)
+          over a transport to the receiver, which must answer each RECV as the entry says
+          (harness/hostile.py): the malformed vectors and frame errors over every transport.
 
 Version skew (WIRE.md, "Versions"): for a message with extension fields, encode and decode
 cells at each older version (`@v1`), and send cells between every two of its versions, both
@@ -22,20 +26,21 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from . import schema as S
 from . import transports
-from .diagnose import diagnose, diff_bytes, diff_values
+from .diagnose import diagnose, diff_bytes, diff_values, explain_reading
 from .driver import DEFAULT_TIMEOUT, PeerProcess
 from .errors import CrosswireError, PeerError, PeerReplyError, TextFormError
 from .peers import PeerSpec
 from .textform import blob, format_message, parse_blob, parse_message
 from .vectors import Case
 
-KINDS = ("encode", "decode", "send", "echo", "reject")
+KINDS = ("encode", "decode", "send", "echo", "reject", "hostile")
 IO_TIMEOUT_MS = 5000
 REFERENCE = "python"       # the peer that captures frames for the diagnosis (its GRAB request)
 
@@ -54,6 +59,8 @@ class Cell:
         skew = "@" + ">".join(f"v{v}" for v in self.versions) if self.versions else ""
         if self.kind in ("encode", "decode", "reject"):
             return f"{self.sender}-{self.kind}-{self.case.id}{skew}"
+        if self.kind == "hostile":
+            return f"{self.receiver}-hostile-{self.transport}-{self.case.id}"
         arrow = "->" if self.kind == "send" else "<->"
         return f"{self.sender}{arrow}{self.receiver}-{self.transport}-{self.case.id}{skew}"
 
@@ -89,20 +96,24 @@ def select_cases(cases: list[Case], patterns: list[str] | None) -> list[Case]:
 
 
 def select_rejects(rejects: list[Case], patterns: list[str] | None) -> list[Case]:
-    """The reject cases a --cases selection keeps (none need match: it may name golden cases only)."""
+    """The reject or hostile cases a --cases selection keeps (none need match: it may name golden
+    cases only)."""
     if not patterns:
         return rejects
     return [c for c in rejects if any(fnmatch.fnmatchcase(c.id, p) for p in patterns)]
 
 
 def plan(peers: list[PeerSpec], transport_names: list[str], cases: list[Case],
-         kinds: Iterable[str] = KINDS, rejects: Iterable[Case] = ()) -> list[Cell]:
+         kinds: Iterable[str] = KINDS, rejects: Iterable[Case] = (), hostile: Iterable[Case] = ()) -> list[Cell]:
     """Every cell, grouped so that cells sharing a connection are adjacent. `rejects`: the
-    malformed payloads of the reject cells (Project.reject_cases)."""
+    malformed payloads of the reject cells (Project.reject_cases); `hostile`: the hostile frames
+    of the hostile cells (Project.hostile_cases), which the reference peer writes."""
     kinds = list(kinds)
     cells: list[Cell] = []
     if "reject" in kinds:
         cells += [Cell("reject", p.name, p.name, "-", c) for p in peers for c in rejects]
+    if "hostile" in kinds:
+        cells += [Cell("hostile", REFERENCE, p.name, t, c) for t in transport_names for p in peers for c in hostile]
     for kind in ("encode", "decode"):
         if kind in kinds:
             cells += [Cell(kind, p.name, p.name, "-", c) for p in peers for c in cases]
@@ -128,7 +139,9 @@ def skip_reason(cell: Cell, registry: dict[str, PeerSpec], unavailable: dict[str
     """Why a cell cannot run here (a manifest's word, or a missing toolchain), else None.
     `unavailable` caches each peer's spec.unavailable() (a PATH search and file checks) for a run."""
     for name in dict.fromkeys((cell.sender, cell.receiver)):
-        spec = registry[name]
+        spec = registry.get(name)
+        if spec is None:
+            return f"no peer {name} in this project (the hostile cells' writer is the reference peer {REFERENCE})"
         if unavailable is None:
             reason = spec.unavailable()
         else:
@@ -146,12 +159,26 @@ def skip_reason(cell: Cell, registry: dict[str, PeerSpec], unavailable: dict[str
     return None
 
 
+_DIAGNOSED: dict[tuple, str] = {}     # the last diagnoses (_diagnosis), oldest first
+_DIAGNOSED_LOCK = threading.Lock()
+
+
 def _diagnosis(schema: Any, msg: Any, expected: bytes, actual: bytes, frame: bool = False, value: Any = None,
                strict: bool = False) -> str:
     """diagnose(...).render(), or, should the diagnosis itself fail, one line that says so and
-    where the bytes first differ: a cell's report never becomes the run's traceback."""
+    where the bytes first differ: a cell's report never becomes the run's traceback. The same
+    bytes (an encode cell and the same peer's ENCODE in a send cell's explanation) are diagnosed
+    once: the expected bytes stand for the value."""
+    key = (id(schema), msg.name, frame, value is None, expected, actual)
+    if key in _DIAGNOSED:
+        return _DIAGNOSED[key]
     try:
-        return diagnose(schema, msg, expected, actual, frame=frame, value=value).render()
+        text = diagnose(schema, msg, expected, actual, frame=frame, value=value).render()
+        with _DIAGNOSED_LOCK:
+            _DIAGNOSED[key] = text
+            while len(_DIAGNOSED) > 64:
+                del _DIAGNOSED[next(iter(_DIAGNOSED))]
+        return text
     except (ValueError, CrosswireError):
         if strict:
             raise
@@ -339,12 +366,40 @@ class Session:
         return (f"likely cause: lenient at {path}: {cell.sender} accepted a malformed payload "
                 f"(x{c.payload.hex()[:96]}) as {' '.join(tokens)[:160]}; expected {want} ({c.note})")
 
+    def _run_hostile(self, cell: Cell) -> str | None:
+        """The reference peer writes the entry's bytes (RAW) on a connection of their own."""
+        from . import hostile
+        entry = cell.case.hostile
+        spec = self.registry[cell.receiver]
+        missing = [m.name for m in entry.messages if not spec.supports_message(m.name)]
+        if missing:
+            raise CellSkipped(f"peer {cell.receiver} does not support message {missing[0]} (its manifest)")
+        self.drop_link()
+        tx, rx = self.peer(REFERENCE, "tx"), self.peer(cell.receiver, "rx")
+        t = self._transports.get(cell.transport) or self._transports.setdefault(cell.transport,
+                                                                                transports.get(cell.transport))
+        address = t.address()
+        try:
+            problems = hostile.attempt(tx, rx, cell.transport, address, entry,
+                                       {"timeout_ms": self.io_ms, "slack_s": self.timeout})
+        except PeerReplyError as exc:
+            if exc.kind == "unsupported" and spec.adapter:
+                raise CellSkipped(f"peer {cell.receiver}: {exc.detail}") from None
+            raise
+        finally:
+            t.release(address)
+        if not problems:
+            return None
+        return (f"likely cause: hostile at {entry.id}: {cell.receiver} over {cell.transport}, {entry.klass}: "
+                f"{problems[0]}")
+
     def _run_decode(self, cell: Cell) -> str | None:
         c = cell.case
         self._versions(cell)
         tokens = self.peer(cell.sender, "tx").request(f"DECODE {c.message.name} {blob(c.payload)}")
         at = f" at version {cell.versions[0]}" if cell.versions else ""
-        return self._compare(c, tokens, f"{cell.sender} decoded the golden bytes{at}", self._expected(cell))
+        return self._compare(c, tokens, f"{cell.sender} decoded the golden bytes{at}", self._expected(cell),
+                             golden=not cell.versions)
 
     def _run_send(self, cell: Cell) -> str | None:
         tx, rx = self._connect(*cell.link)
@@ -354,7 +409,8 @@ class Session:
         rx.send(f"RECV {recv_args(c, self.io_ms)}")
         problems = self._collect([(tx, "SEND"), (rx, "RECV")])
         if problems:
-            self._recover()
+            if not self._in_step(rx):
+                self._recover()
             return self._frame_hint(c) + problems + self._explain(cell)
         who = f"{cell.receiver} received" + (" (sender at version {}, receiver at {})".format(*cell.versions)
                                               if cell.versions else "")
@@ -367,8 +423,10 @@ class Session:
         c = cell.case
         tx.send(send_line(c))
         rx.send(f"ECHO {recv_args(c, self.io_ms)}")
-        tx.send(f"RECV {recv_args(c, self.io_ms)}")
-        problems = self._collect([(tx, "SEND"), (rx, "ECHO"), (tx, "RECV")])
+        # the sender's RECV goes once its SEND succeeded: a refused SEND leaves it idle, so it
+        # can close its end and the echoing side's read ends at once (fail fast)
+        problems = self._collect([(tx, "SEND"), (rx, "ECHO"), (tx, "RECV")],
+                                 after={0: (2, f"RECV {recv_args(c, self.io_ms)}")})
         if problems:
             self._recover()
             return self._frame_hint(c) + problems + self._explain(cell)
@@ -438,15 +496,28 @@ class Session:
             transports.connect(tx, grab, cell.transport, address, timeout_ms=self.io_ms, slack_s=self.timeout)
             tx.send(send_line(c))
             grab.send(f"GRAB {recv_args(c, self.io_ms)}")
+            wait = self.io_ms / 1000 + self.timeout
             try:
-                tx.reply(self.io_ms / 1000 + self.timeout)
+                tx.reply(wait)
+            except PeerReplyError as refused:
+                # refused before writing, or a write cut off by the grab's close after a header it
+                # refused: the sender closes its end, so the grab's read ends either way
+                tx.request("CLOSE")
+                try:
+                    tokens = grab.reply(wait)
+                except PeerReplyError:
+                    grab.request("CLOSE")
+                    raise refused from None
             except PeerError:
                 grab.kill()          # nothing will come: do not wait for its GRAB to time out
                 raise
-            tokens = grab.reply(self.io_ms / 1000 + self.timeout)
-            tx.request("CLOSE")
+            else:
+                tokens = grab.reply(wait)
+                tx.request("CLOSE")
             grab.request("CLOSE")
             actual = parse_blob(tokens[0], "GRAB reply") if len(tokens) == 1 else b""
+        except PeerReplyError as exc:   # both still answer: nothing to kill
+            return f"(the sender's frame could not be captured: {str(exc).splitlines()[0]})"
         except (PeerError, CrosswireError) as exc:
             for key in ((cell.sender, "tx"), (REFERENCE, "grab")):   # their connection may be open still
                 stale = self._procs.pop(key, None)
@@ -464,30 +535,47 @@ class Session:
         except (ValueError, CrosswireError) as exc:
             return f"{cell.sender} wrote another frame ({len(actual)} bytes: {actual[:48].hex(' ')}): {exc}"
 
-    def _collect(self, waits: list[tuple[PeerProcess, str]]) -> str | None:
-        """Read the replies of pipelined requests; the ERR replies are the problems reported."""
+    def _collect(self, waits: list[tuple[PeerProcess, str]], after: dict[int, tuple[int, str]] | None = None
+                 ) -> str | None:
+        """Read the replies of pipelined requests; the ERR replies are the problems reported.
+        `after`: {i: (j, line)}: the request of waits[j] is sent (its line) only once waits[i]
+        answered OK; a refusal there leaves it unsent."""
         self._last: list[list[str]] = []
         self._refusals: list[PeerReplyError] = []
         problems = []
         abandoned = closed = False
+        after = dict(after or {})
+        unsent = {j for j, _ in after.values()}
+        waits = list(waits)
         for i, (proc, what) in enumerate(waits):
+            if i in unsent:
+                problems.append(f"{proc.label} {what}: not sent (the request before it was refused)")
+                self._last.append([])
+                continue
             if abandoned:
                 # the refusing side closed its end: the read the other side waits on ends with
                 # `closed` at once; one that does not answer even so (or when the refusing side
                 # had more requests queued, and could not close) is restarted
+                said = f"{proc.label} {what}: not awaited (the other side refused)"
                 try:
                     if not closed:
                         raise PeerError(proc.label, what, "not awaited")
                     proc.reply(min(2.0, self.io_ms / 1000 + self.timeout))
                 except PeerReplyError:
                     pass
-                except PeerError:
+                except PeerError as exc:
+                    if closed and not proc.alive:       # it died meanwhile: say how (the stderr tail too)
+                        said = str(exc)
                     proc.kill()
-                problems.append(f"{proc.label} {what}: not awaited (the other side refused)")
+                problems.append(said)
                 self._last.append([])
                 continue
             try:
                 self._last.append(proc.reply(self.io_ms / 1000 + self.timeout))
+                if i in after:
+                    j, line = after.pop(i)
+                    waits[j][0].send(line)
+                    unsent.discard(j)
             except PeerReplyError as exc:
                 if exc.kind == "unsupported" and proc.spec.adapter:
                     for other, _ in waits[i + 1:]:     # waiting on the other side would only time out
@@ -498,14 +586,24 @@ class Session:
                 self._last.append([])
                 # a side refused: what the other side waits for will not come, so it is not awaited
                 # for a whole timeout (fail fast): the refusing side closes the connection
-                abandoned = any(p is not proc for p, _ in waits[i + 1:])
-                closed = abandoned and not any(p is proc for p, _ in waits[i + 1:])   # it is idle now
+                later = [p for k, (p, _) in enumerate(waits) if k > i and k not in unsent]
+                abandoned = any(p is not proc for p in later)
+                closed = abandoned and not any(p is proc for p in later)   # it is idle now
                 if closed:
                     try:
                         proc.request("CLOSE", 5)
                     except PeerError:
                         proc.kill()
         return "; ".join(problems) or None
+
+    def _in_step(self, rx: PeerProcess) -> bool:
+        """After a send cell's problems: only the receiver refused, inside a payload (PEER_CONTRACT.md:
+        it read the whole frame and stays connected), so the link serves the next cell."""
+        if len(self._refusals) != 1:
+            return False
+        exc = self._refusals[0]
+        path = (exc.detail.split(" ") + ["", ""])[1]
+        return exc.peer == rx.label and exc.kind == "decode" and not path.startswith("frame")
 
     def _frame_hint(self, c: Case) -> str:
         """A receiver's refusal that points at the frame rather than the payload."""
@@ -539,7 +637,7 @@ class Session:
                 return f"{cause}{who} frame.{name} {got}, expected {want}{hint}"
         return self._compare(c, tokens[fields:], who, value)
 
-    def _compare(self, c: Case, tokens: list[str], who: str, value: Any = None) -> str | None:
+    def _compare(self, c: Case, tokens: list[str], who: str, value: Any = None, golden: bool = False) -> str | None:
         want = c.value if value is None else value
         try:
             got = parse_message(c.message, tokens)
@@ -548,7 +646,9 @@ class Session:
         diffs = diff_values(c.message, want, got, c.message.name)
         if not diffs:
             return None
-        return f"{who} another value ({len(diffs)} field(s) differ):\n  " + "\n  ".join(diffs[:20])
+        cause = explain_reading(c.message, c.payload, got) if golden else ""
+        return (cause + "\n" if cause else "") + f"{who} another value ({len(diffs)} field(s) differ):\n  " + \
+            "\n  ".join(diffs[:20])
 
 
 def _swapped_hint(got: str, want: int) -> str:
@@ -572,7 +672,7 @@ def run(cells: list[Cell], registry: dict[str, PeerSpec], jobs: int = 1,
 
     groups: dict[tuple[str, str, str, str], list[tuple[int, Cell]]] = {}
     for i, cell in enumerate(cells):
-        key = (cell.kind if cell.transport == "-" else "link", *cell.link)
+        key = (cell.kind if cell.transport == "-" or cell.kind == "hostile" else "link", *cell.link)
         groups.setdefault(key, []).append((i, cell))
     todo: queue.Queue = queue.Queue()
     for group in groups.values():

@@ -87,7 +87,8 @@ def _cells(config: pytest.Config) -> list[matrix.Cell]:
     if bad:
         raise CrosswireError(f"unknown kind {bad[0]!r}; kinds: {', '.join(matrix.KINDS)}")
     return matrix.plan(specs, names, matrix.select_cases(project.cases, opts.cases), opts.kinds,
-                       matrix.select_rejects(project.reject_cases, opts.cases))
+                       matrix.select_rejects(project.reject_cases, opts.cases),
+                       matrix.select_rejects(project.hostile_cases, opts.cases))
 
 
 def _project(config: pytest.Config) -> Project:

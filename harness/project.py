@@ -197,6 +197,14 @@ class Project:
                                    refuse=(str(row["code"]), str(row["path"]))))
         return out
 
+    @cached_property
+    def hostile_cases(self) -> list[vectors.Case]:
+        """The hostile frames (harness/hostile.py: header errors, cut and split frames, malformed
+        payloads between good frames) as the matrix's hostile cases: each receiver, over each
+        transport, must answer every RECV as the entry says."""
+        from . import hostile
+        return hostile.as_cases(hostile.catalogue(self.schema, self.malformed_path, self.cases))
+
     def build(self, spec: peers.PeerSpec) -> peers.BuildResult:
         """Build one peer: an adapter's generated code first (harness/adapters.py), then its build step."""
         from . import adapters

@@ -20,6 +20,8 @@ type, as a shared helper would get it wrong) and over each field alone:
 | missing_field  | a field left out                                                      |
 | bigint_form    | a bigint not in minimal two's complement (a fixed 8 bytes, or one sign byte too many) |
 | char_garbage   | a char[N] whose bytes after the NUL are not zero (garbage from the sender's buffer) |
+| signedness     | a negative value zero-extended from a narrower type (its low 8, 16 or 32 bits), not sign-extended; or (a reader's bug replayed) the same bits read with the other signedness |
+| padding        | the message laid out like a C struct (natural alignment, padding written), or a `layout = "c"` struct sent packed |
 
 A hypothesis that reproduces the bytes is the cause; several that do are indistinguishable on
 this case and are all named. Nothing here raises: a hypothesis the codec cannot encode is simply
@@ -308,6 +310,29 @@ def _bigint(path: str, t: Any, v: Any) -> list[tuple[str, Rule]]:
             ("written with one sign byte too many", fixed(0))]
 
 
+def _signedness(path: str, t: Any, v: Any) -> list[tuple[str, Rule]]:
+    out = []
+    for w in INT_WIDTHS:
+        if w >= t.size:
+            continue
+
+        def rule(_p: str, lt: Any, lv: Any, w: int = w) -> tuple[Any, Any]:
+            return lt, (lv & ((1 << (8 * w)) - 1) if isinstance(lv, int) and lv < 0 else lv)
+        out.append((f"a negative value zero-extended from {8 * w} bits where {t.name} is declared "
+                    f"(not sign-extended)", rule))
+    return out
+
+
+def _other_sign(path: str, t: Any, v: Any) -> list[tuple[str, Rule]]:
+    """A value beyond its type's range that the same width with the other signedness holds: the
+    decode side's bug replayed (an i16 read as a u16 reports 65535 for -1)."""
+    name = ("u" if t.signed else "i") + str(8 * t.size)
+
+    def rule(_p: str, lt: Any, lv: Any) -> tuple[Any, Any]:
+        return _prim(name, lt.order), lv
+    return [(f"{name} where {t.name} is declared (the same bits read with the other signedness)", rule)]
+
+
 def _is_int(t: Any) -> bool:
     p = _prim_of(t)
     return p is not None and p.kind in ("int", "uint") and not isinstance(t, S.Count)
@@ -323,6 +348,10 @@ CLASSES = [
     _Class("length_unit", lambda p, t, v: isinstance(t, S.Count) and t.prefix is not None, _length_unit),
     _Class("nul_counted", lambda p, t, v: isinstance(t, S.Bytes) and isinstance(v, (str, bytes)), _nul),
     _Class("bigint_form", lambda p, t, v: isinstance(t, S.BigInt) and isinstance(v, int), _bigint),
+    _Class("signedness", lambda p, t, v: isinstance(t, S.Prim) and t.kind == "int" and t.signed and t.size > 1
+           and isinstance(v, int) and v < 0, _signedness),
+    _Class("signedness", lambda p, t, v: isinstance(t, S.Prim) and t.kind == "int" and isinstance(v, int)
+           and not t.min <= v <= t.max, _other_sign),
 ]
 
 
@@ -455,7 +484,7 @@ def explain(msg: S.Message, value: Any, actual: bytes, version: int | None = Non
                             fields = tuple(f.rsplit(".", 1)[0] for f in fields)
                         found.setdefault((cls.cause, fields), Explanation(cls.cause, fields, says))
         if not s.spent:
-            for e in _field_orders(s, msg, value) + _missing(s, msg, value, viable):
+            for e in _field_orders(s, msg, value) + _missing(s, msg, value, viable) + _layouts(s, msg, value):
                 found.setdefault((e.cause, e.fields), e)
     except Exception:   # never let an explanation break a diagnosis
         pass
@@ -463,6 +492,17 @@ def explain(msg: S.Message, value: Any, actual: bytes, version: int | None = Non
     return sorted(_narrowest(list(found.values())),
                   key=lambda e: (len(e.fields), min(order.get(p, order.get(p.replace("[]", "[0]"), len(order)))
                                                     for p in e.fields)))
+
+
+def first_difference(a: bytes, b: bytes, step: int = 4096) -> int:
+    """The offset of the first byte where a and b differ (the shorter length when one is a prefix
+    of the other), comparing slices a page at a time: a megabyte payload costs microseconds."""
+    n = min(len(a), len(b))
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        if a[lo:hi] != b[lo:hi]:
+            return next(i for i in range(lo, hi) if a[i] != b[i])
+    return n
 
 
 def _viability(msg: S.Message, value: Any, actual: bytes, version: int | None,
@@ -473,9 +513,8 @@ def _viability(msg: S.Message, value: Any, actual: bytes, version: int | None,
         expected = codec.encode(msg, value, version)
     except Exception:
         return lambda scope: True
-    first = next((i for i, (a, b) in enumerate(zip(expected, actual)) if a != b), min(len(expected), len(actual)))
-    same_tail = next((i for i, (a, b) in enumerate(zip(reversed(expected), reversed(actual))) if a != b),
-                     min(len(expected), len(actual)))
+    first = first_difference(expected, actual)
+    same_tail = first_difference(expected[::-1], actual[::-1])
 
     def viable(scope: set[str]) -> bool:
         parts = []
@@ -538,6 +577,83 @@ def _missing(s: _Search, msg: S.Message, value: Any, viable: Callable[[set[str]]
             if new_t is not None and s.encodes(new_t, _without(value, path[len(msg.name):], f.name)):
                 out.append(Explanation("missing_field", (f"{path}.{f.name}",), f"{f.name} left out"))
     return out
+
+
+def _layouts(s: _Search, msg: S.Message, value: Any) -> list[Explanation]:
+    """The message laid out like a C struct (a sender that writes its host struct), or a C-layout
+    one sent packed; named at the fields whose padding differs."""
+    out = []
+    host = ("laid out like a C struct: each field at its natural alignment, padding written (the sender wrote its "
+            "host struct, write(fd, &s, sizeof s))")
+    for convert, says in ((lambda t, p, pads: _as_c(t, p, pads, tail=True), host),
+                          (lambda t, p, pads: _as_c(t, p, pads, tail=False), host + ", but not the tail padding"),
+                          (_as_packed, "sent packed: the padding of the C layout left out")):
+        if s.spent:
+            break
+        pads: list[str] = []
+        new = convert(msg, msg.name, pads)
+        if new is not None and pads and s.encodes(replace(msg, fields=new.fields, layout=new.layout), value):
+            out.append(Explanation("padding", tuple(pads), says))
+    return out
+
+
+def _as_c(t: S.Struct, path: str, pads: list[str], tail: bool = True) -> S.Struct | None:
+    """t (and the structs in it) laid out as a C compiler would: padding before each field to its
+    natural alignment and (tail) at the end; None when a field has no fixed size (no C member)."""
+    fields: list[S.Field] = []
+    off, align = 0, 1
+    for f in t.fields:
+        if f.implicit:
+            return None     # already C
+        ft = f.type
+        inner, dims = ft, []
+        while isinstance(inner, S.Array):
+            dims.append(inner)
+            inner = inner.elem
+        if isinstance(inner, S.Struct):
+            sub = _as_c(inner, f"{path}.{f.name}", pads)
+            if sub is None:
+                return None
+            for a in reversed(dims):
+                sub = replace(a, elem=sub)
+            ft = sub
+        size = S.fixed_size(ft)
+        if size is None or isinstance(ft, (S.Union, S.BigInt)):
+            return None
+        a = S.alignment(ft)
+        gap = -off % a
+        if gap:
+            fields.append(S.Field(f.name, S.Pad(gap), implicit=True))
+            pads.append(f"{path}.{f.name}")
+        fields.append(replace(f, type=ft))
+        off += gap + size
+        align = max(align, a)
+    if tail and -off % align:
+        fields.append(S.Field("", S.Pad(-off % align), implicit=True))
+    return replace(t, fields=tuple(fields), layout="c")
+
+
+def _as_packed(t: S.Struct, path: str, pads: list[str]) -> S.Struct | None:
+    """t (and the structs in it) without the implicit padding of their C layout."""
+    if t.layout != "c":
+        return None
+    fields: list[S.Field] = []
+    for f in t.fields:
+        if f.implicit:
+            pads.append(f"{path}.{f.name}" if f.name else f"{path}.(end)")
+            continue
+        ft, dims = f.type, []
+        while isinstance(ft, S.Array):
+            dims.append(ft)
+            ft = ft.elem
+        if isinstance(ft, S.Struct) and ft.layout == "c":
+            sub = _as_packed(ft, f"{path}.{f.name}", pads)
+            if sub is not None:
+                for a in reversed(dims):
+                    sub = replace(a, elem=sub)
+                f = replace(f, type=sub)
+        fields.append(f)
+    return replace(t, fields=tuple(fields), layout="packed")
 
 
 def _without(value: Any, path: str, name: str) -> Any:

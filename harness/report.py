@@ -30,7 +30,8 @@ def _cell_text(c: collections.Counter) -> str:
 
 
 def tables(results: list[Result]) -> list[tuple[str, Table]]:
-    """(title, table): one for the peers alone (encode/decode), one per transport (send/echo)."""
+    """(title, table): one for the peers alone (encode/decode/reject), one per transport
+    (send/echo), one for the hostile frames."""
     out: list[tuple[str, Table]] = []
     solo = [r for r in results if r.cell.transport == "-"]
     if solo:
@@ -44,8 +45,9 @@ def tables(results: list[Result]) -> list[tuple[str, Table]]:
             t.add_row(p, *(_cell_text(counts([r for r in solo if r.cell.sender == p and r.cell.kind == k]))
                            for k in kinds))
         out.append(("each peer alone against the golden vectors", t))
-    for transport in dict.fromkeys(r.cell.transport for r in results if r.cell.transport != "-"):
-        rows = [r for r in results if r.cell.transport == transport]
+    linked = [r for r in results if r.cell.transport != "-" and r.cell.kind != "hostile"]
+    for transport in dict.fromkeys(r.cell.transport for r in linked):
+        rows = [r for r in linked if r.cell.transport == transport]
         senders = list(dict.fromkeys(r.cell.sender for r in rows))
         receivers = list(dict.fromkeys(r.cell.receiver for r in rows))
         t = Table()
@@ -56,6 +58,17 @@ def tables(results: list[Result]) -> list[tuple[str, Table]]:
             t.add_row(s, *(_cell_text(counts([x for x in rows if x.cell.sender == s and x.cell.receiver == r]))
                            for r in receivers))
         out.append((f"{transport}: sender (row) x receiver (column), send and echo", t))
+    hostile = [r for r in results if r.cell.kind == "hostile"]
+    if hostile:
+        transports = list(dict.fromkeys(r.cell.transport for r in hostile))
+        t = Table()
+        t.add_column("receiver \\ transport")
+        for name in transports:
+            t.add_column(name)
+        for p in dict.fromkeys(r.cell.receiver for r in hostile):
+            t.add_row(p, *(_cell_text(counts([r for r in hostile if r.cell.receiver == p and r.cell.transport == name]))
+                           for name in transports))
+        out.append(("hostile frames written by the reference peer: receiver (row) x transport (column)", t))
     return out
 
 

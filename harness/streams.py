@@ -15,7 +15,7 @@ holds its zero value (numbers 0, empty strings and vecs, the first union case ze
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import codec
@@ -59,6 +59,7 @@ class Layout:
     order: str          # "le" or "be"
     max: int            # the most data elements a frame carries
     patches: tuple[Patch, ...]
+    schema: S.Schema | None = field(default=None, repr=False, compare=False)     # whose frames carry it
 
     def payload(self, seq: int, n: int) -> bytes:
         """The payload of the stream's frame `seq` with `n` data elements."""
@@ -227,7 +228,7 @@ def infer(schema: S.Schema, msg: S.Message, field_name: str | None = None) -> La
     if width > 1:
         o = f.type.elem.order if isinstance(f.type, S.Vec) else "little"   # type: ignore[union-attr]
         order = "be" if o == "big" else "le"
-    layout = Layout(msg, f.name, template, at, width, order, limit, tuple(patches))
+    layout = Layout(msg, f.name, template, at, width, order, limit, tuple(patches), schema)
     for n in ns:
         for seq in ((0, 1, 255, 300) if n < 64 else (7,)):
             if layout.payload(seq, n) != probe.encode(n, seq):

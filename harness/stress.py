@@ -10,13 +10,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import transports
+from . import sync, transports
 from .driver import PeerProcess, figures
 from .errors import CrosswireError, PeerError
 from .peers import PeerSpec
 from .streams import Layout
 
 FIGURES = ("received", "lost", "duplicated", "reordered", "corrupt")
+FREEZE = 0.02       # seconds each side is frozen early in a stream, so that both must block
 
 
 @dataclass
@@ -29,11 +30,12 @@ class StressResult:
     sent: dict[str, int] = field(default_factory=dict)
     drained: dict[str, int] = field(default_factory=dict)
     error: str = ""
+    named: list[str] = field(default_factory=list)     # synchronisation bugs named (harness/sync.py)
 
     @property
     def ok(self) -> bool:
         d = self.drained
-        return (not self.error and d.get("received") == self.count
+        return (not self.error and not self.named and d.get("received") == self.count
                 and all(d.get(k, 1) == 0 for k in ("lost", "duplicated", "reordered", "corrupt")))
 
     @property
@@ -44,18 +46,19 @@ class StressResult:
         d, s = self.drained, self.sent
         rate = self.count / (s["ns"] / 1e9) if s.get("ns") else 0
         head = f"{self.sender}->{self.receiver} over {self.transport}"
+        named = "".join(f"\n  {n}" for n in self.named)
         if self.error:
-            return f"{head}: ERROR {self.error}"
+            return f"{head}: ERROR {self.error}{named}"
         ring = (f"ring {self.capacity} B wrapped {self.wraps} times; sender slept {s.get('waits')} times (full), "
                 f"receiver {d.get('waits')} (empty)" if self.transport == "shm" else "a socket: no ring")
         return (f"{head}: {d.get('received', 0)}/{self.count} received, lost {d.get('lost')}, duplicated "
                 f"{d.get('duplicated')}, reordered {d.get('reordered')}, corrupt {d.get('corrupt')}; "
-                f"{d.get('bytes', 0) / 1e6:.1f} MB, {ring}; {rate:,.0f} msgs/s")
+                f"{d.get('bytes', 0) / 1e6:.1f} MB, {ring}; {rate:,.0f} msgs/s{named}")
 
     def record(self) -> dict:
         return {"sender": self.sender, "receiver": self.receiver, "transport": self.transport, "count": self.count,
                 "capacity": self.capacity, "wraps": self.wraps, "ok": self.ok, "sent": self.sent,
-                "drained": self.drained, "error": self.error}
+                "drained": self.drained, "error": self.error, "named": self.named}
 
 
 def _pause(procs: list[PeerProcess], seconds: float, stop: threading.Event) -> None:
@@ -72,9 +75,21 @@ def _pause(procs: list[PeerProcess], seconds: float, stop: threading.Event) -> N
             os.kill(proc.proc.pid, signal.SIGCONT)
 
 
+def _torn(result: StressResult, layout: Layout, seed: int, min_len: int, max_len: int) -> str:
+    """The first corrupt frame named (torn or otherwise), never an exception: a diagnosis that
+    fails says so and the figures stand."""
+    if "bad_at" not in result.drained or layout.schema is None:
+        return ""
+    try:
+        stream = sync.Stream(layout, seed, min_len, max_len, result.count)
+        return sync.torn(result.drained, stream, result.capacity, result.transport)
+    except Exception as exc:   # noqa: BLE001 (a diagnosis must not end the run)
+        return f"the first corrupt frame could not be analysed: {type(exc).__name__}: {exc}"
+
+
 def run_pair(sender: PeerSpec, receiver: PeerSpec, transport: str, count: int, layout: Layout,
              capacity: int = 4096, seed: int = 42, min_len: int = 0, max_len: int = 200, timeout_s: float = 300.0,
-             freeze: float = 0.02) -> StressResult:
+             freeze: float = FREEZE) -> StressResult:
     """One stream of the layout's message from sender to receiver, of min_len..max_len data
     elements a frame (max_len at most the layout's max). With `freeze` > 0, the receiver and then
     the sender are frozen that long early in the stream, so that both sides must block (full,
@@ -112,6 +127,8 @@ def run_pair(sender: PeerSpec, receiver: PeerSpec, transport: str, count: int, l
                             tx.kill()
             if errors:
                 result.error = "; ".join(errors)
+            result.named = [n for n in (sync.lost_wakeups(result), _torn(result, layout, seed, min_len, max_len))
+                            if n]
         finally:
             done.set()
             if pauser.is_alive():

@@ -303,6 +303,7 @@ class Case:
     frame: bytes = b""                                      # the whole frame (b"" without a frame)
     versions: dict[int, bytes] = field(default_factory=dict)   # older versions' payloads
     refuse: tuple[str, str] = ()    # a malformed payload (reject cells): the (code, path) of its ERR decode
+    hostile: Any = None             # a hostile frame (hostile cells): harness/hostile.py's entry
 
 
 def splitmix64(x: int) -> int:

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from harness import codec as hcodec
+from harness import driver
 from harness import streams
 from harness.project import Project
 from harness.vectors import special_value, splitmix64
@@ -104,9 +105,9 @@ fields = [{ name = "data", type = "bytes", prefix = "u8", max = 32 }]
     assert ask(p, "DRAIN 1 1 0 1 10").startswith("ERR request no STREAM")
 
 
-def figures(reply: str) -> dict[str, int]:
+def figures(reply: str) -> dict:
     assert reply.startswith("OK "), reply
-    return {k: int(v) for k, v in (kv.split("=") for kv in reply.split()[1:])}
+    return driver.figures(reply.split()[1:])
 
 
 @pytest.mark.parametrize("root", [ROOT, ROOT / "tests" / "schemas" / "demo", ROOT / "examples" / "modbus"],
@@ -160,6 +161,9 @@ def test_drain_tallies_as_the_contract_says(kit):
         assert {k: got[k] for k in ("received", "lost", "duplicated", "reordered", "corrupt", "bytes")} == {
             "received": 8, "lost": 4, "duplicated": 1, "reordered": 1, "corrupt": 4,
             "bytes": sum(len(f) for f in sent) - len(bad_crc)}, got
+        # the first corrupt frame (PEER_CONTRACT.md, "Streams"): the one whose checksum failed
+        assert got["bad_at"] == len(good(1)) and got["bad"] == bytes(bad_crc).hex(), got
+        assert got["missed"] == 0, got
     finally:
         sock.close()
         b.close_all()

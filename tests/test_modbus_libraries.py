@@ -23,7 +23,7 @@ def test_the_libraries_against_each_other_and_the_reference_peers(built_project)
     assert not any(unavailable.values()), f"a library's adapter did not build: {unavailable}"
     names = [n for n in REFERENCE if proj.registry[n].unavailable() is None] + present
     cells = matrix.plan([proj.registry[n] for n in names], ["uds", "tcp", "shm"], proj.cases,
-                        rejects=proj.reject_cases)     # reject: a lenient decoder shows
+                        rejects=proj.reject_cases, hostile=proj.hostile_cases)  # a lenient decoder shows
     results = expected.apply(matrix.run(cells, proj.registry, jobs=2, schema=proj.schema),
                              expected.load(proj.registry), proj.registry)
     bad = [r for r in results if r.status in ("fail", "xpass")]

@@ -123,3 +123,81 @@ def test_a_lenient_decoder_fails_its_reject_cells(project, registry):
             assert good.status == "pass", good.detail
         golden = next(c for c in project.cases if c.id == "integers.distinct")
         assert session.run(matrix.Cell("decode", "faulty", "faulty", "-", golden)).status == "pass"
+
+
+def test_a_lenient_decoder_fails_its_hostile_cells_over_a_transport(project, registry):
+    """The same payloads framed and written by the reference peer (hostile cells): the lenient
+    receiver reports a malformed frame as success; the reference receiver refuses it and stays
+    in step (the good frame behind it arrives)."""
+    cases = [c for c in project.hostile_cases if c.id.startswith("payload.") and c.id.endswith(".trailing.msg")]
+    assert cases, "the hostile catalogue frames the trailing-bytes payloads"
+    cells = matrix.plan([project.registry["python"]], ["uds"], [], ["hostile"], hostile=cases)
+    assert [c.id for c in cells] == [f"python-hostile-uds-{c.id}" for c in cases]
+    reg = registry("lenient", "-")
+    with matrix.Session(reg, timeout=10, io_timeout_ms=3000, schema=project.schema) as session:
+        for case in cases:
+            bad = session.run(matrix.Cell("hostile", "python", "faulty", "uds", case))
+            assert bad.status == "fail", bad.detail
+            assert likely(bad.detail) == ("hostile", case.id) and "reported as success" in bad.detail, bad.detail
+            good = session.run(matrix.Cell("hostile", "python", "python", "uds", case))
+            assert good.status == "pass", good.detail
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("fault, field", [("truncate", "-"), ("version", "-"), ("width", "Integers.val_u64")])
+def test_a_broken_peers_matrix_takes_at_most_twice_a_clean_ones(project, faulty_peer, monkeypatch, fault, field):
+    """Every case, encode, decode, send and echo over uds, the faulty peer against the reference
+    peer: no cell waits out a timeout, no peer process is restarted (a refusing side closes its
+    end and the other side's read ends at once), and the whole matrix takes at most twice the time
+    of the same matrix with a clean copy of the peer (its `none` fault), best of two runs each."""
+    import time
+
+    from harness import driver
+
+    started = []
+    real = driver.PeerProcess.__init__
+
+    def counted(self, spec, slot, *args, **kwargs):
+        started.append((spec.name, slot))
+        real(self, spec, slot, *args, **kwargs)
+    monkeypatch.setattr(driver.PeerProcess, "__init__", counted)
+
+    manifests = {"none": faulty_peer("none", "-"), fault: faulty_peer(fault, field)}
+
+    def run(which: str) -> float:
+        reg = {"python": project.registry["python"], "faulty": load_manifest(manifests[which] / "peer.toml")}
+        cells = matrix.plan(list(reg.values()), ["uds"], project.cases, ["encode", "decode", "send", "echo"])
+        started.clear()
+        t0 = time.perf_counter()
+        results = matrix.run(cells, reg, jobs=1, schema=project.schema)
+        took = time.perf_counter() - t0
+        assert len(started) == len(set(started)), f"{which}: peers restarted: {started}"
+        failed = [r for r in results if r.status == "fail"]
+        assert bool(failed) == (which != "none"), f"{which}: {len(failed)} failing cells"
+        assert all(r.seconds < 5 for r in results), max(results, key=lambda r: r.seconds).cell.id
+        return took
+
+    clean = min(run("none") for _ in range(2))
+    broken = min(run(fault) for _ in range(2))
+    assert broken <= 2 * clean, f"{fault}: {broken:.2f} s broken against {clean:.2f} s clean"
+
+
+# a reader's bug: the faulty peer decodes the golden bytes wrong; the value it reports is replayed
+# through the same bug classes (diagnose.explain_reading)
+READ_FAULTS = [
+    ("read_byteswap", "Track.id", "track.distinct", "byteswap", "Track.id"),
+    ("read_byteswap", "Floats.val_f64", "floats.pi", "byteswap", "Floats.val_f64"),
+    ("read_unsigned", "Integers.val_i16", "integers.minus_one", "signedness", "Integers.val_i16"),
+]
+
+
+@pytest.mark.parametrize("fault, field, case_id, cause, where", READ_FAULTS, ids=[f"{f[0]}-{f[2]}" for f in READ_FAULTS])
+def test_a_readers_bug_is_named_from_the_value_it_reports(project, registry, fault, field, case_id, cause, where):
+    case = next(c for c in project.cases if c.id == case_id)
+    with matrix.Session(registry(fault, field), timeout=10, io_timeout_ms=3000, schema=project.schema) as session:
+        for cell in (matrix.Cell("decode", "faulty", "faulty", "-", case),
+                     matrix.Cell("send", "python", "faulty", "uds", case)):
+            result = session.run(cell)
+            assert result.status == "fail", f"{cell.id}: the {fault} fault went through unnoticed"
+            assert likely(result.detail) == (cause, where), f"{cell.id}:\n{result.detail}"
+            assert "the value reported, re-encoded with" in result.detail, result.detail

@@ -29,6 +29,14 @@ It is the Python reference peer with ONE classic interop bug injected on ONE fie
 | char_garbage | sends the bytes after the NUL of char[N] <field> as 0xcc, not zero            |
 | seq_swap    | writes the frame's seq byte-swapped                                            |
 | lenient     | decodes a payload with trailing bytes as if they were not there (path "-")     |
+| read_byteswap | decodes <field> in the other byte order (a reader's bug: its writer is right) |
+| read_unsigned | decodes the signed integer <field> as unsigned (i16 read as u16)             |
+| no_wake     | shared memory: never wakes the other side when it sleeps (no bump, no futex wake), and reads slowly (5 ms a read) so that a sender fills the ring (path "-") |
+| early_publish | shared memory: from the ring's second lap on, publishes its head before it copies the bytes in, lingering 200 us between (path "-") |
+
+The two shared-memory faults are written into a copy of the kit's cffi helper (build_shm.py's C
+source, patched as text and compiled once into a folder under the temporary directory); the
+rest are in the codec.
 
 The schema is crosswire's example unless a third argument names another. It lives under tests/
 and is never discovered as a peer: a test writes its manifest into a temporary folder. The
@@ -112,6 +120,14 @@ class Faulty(codec.Schema):
             out += bytes((-(len(out) - start)) % align)
             super().encode_fields([f], value, path, out)
 
+    def decode_value(self, t, reader, path, check=True):
+        if path == FIELD and FAULT in ("read_byteswap", "read_unsigned") and t.kind in ("int", "float"):
+            raw = reader.take(t.size, path)
+            if FAULT == "read_byteswap":
+                return int.from_bytes(raw, "big" if t.order == "little" else "little", signed=t.kind == "int" and t.signed)
+            return int.from_bytes(raw, t.order)
+        return super().decode_value(t, reader, path, check)
+
     def decode(self, message, payload):
         try:
             return super().decode(message, payload)
@@ -154,6 +170,52 @@ class Faulty(codec.Schema):
         return bytes(frame)
 
 
+# The shared-memory faults: (the kit's C text, what the faulty copy has instead).
+SHM_FAULTS = {
+    "no_wake": [("notify(c->out_ctl, CTL_CONSUMER_WAITING, CTL_DATA_SEQ);", ";"),
+                ("notify(c->in_ctl, CTL_PRODUCER_WAITING, CTL_SPACE_SEQ);", ";"),
+                # and a slow reader (5 ms a read), so that any sender fills the ring and sleeps
+                ("    copy_out(c, c->tail, dst, k);\n    consume(c, k);",
+                 "    copy_out(c, c->tail, dst, k);\n    consume(c, k);\n"
+                 "    { struct timespec slow = { 0, 5000000 }; nanosleep(&slow, NULL); }")],
+    "early_publish": [("""        copy_in(c, c->head, src, k);""", """        if (c->head >= c->cap) {      /* from the second lap on: publish, linger, then copy */
+            struct timespec linger = { 0, 200000 };
+            st_rel64(c->out_ctl + CTL_HEAD, c->head + k);
+            notify(c->out_ctl, CTL_CONSUMER_WAITING, CTL_DATA_SEQ);
+            nanosleep(&linger, NULL);
+        }
+        copy_in(c, c->head, src, k);""")],
+}
+
+
+def faulty_shm_helper(fault):
+    """Import the kit's shm helper with `fault` written into it (built once per fault and source)."""
+    import hashlib
+    import os
+    import shutil
+    import tempfile
+
+    import build_shm
+    source = build_shm.SOURCE
+    for old, new in SHM_FAULTS[fault]:
+        if old not in source:
+            raise SystemExit(f"faulty peer: the kit's build_shm.py no longer has the text {fault} patches")
+        source = source.replace(old, new)
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+    home = Path(tempfile.gettempdir()) / f"crosswire-faulty-shm-{fault}-{digest}"
+    if not home.is_dir():
+        work = Path(tempfile.mkdtemp(prefix="crosswire-faulty-build-"))
+        build_shm.SOURCE = source
+        build_shm.main(work)
+        try:
+            os.rename(work, home)
+        except OSError:         # another process built it first
+            shutil.rmtree(work, ignore_errors=True)
+    sys.path.insert(0, str(home))
+    import _cwshm  # noqa: F401  (shm.py imports it by this name: this copy wins)
+    sys.path.remove(str(home))
+
+
 class FaultyPeer(peer.Peer):
     def __init__(self, *args):
         super().__init__(*args)
@@ -162,5 +224,7 @@ class FaultyPeer(peer.Peer):
 
 
 if __name__ == "__main__":
+    if FAULT in SHM_FAULTS:
+        faulty_shm_helper(FAULT)
     peer.Peer = FaultyPeer
     sys.exit(peer.main())

@@ -14,8 +14,9 @@ import (
 // fill reads until p.in holds n unused bytes or the deadline passes; what was read stays, so
 // the next read completes the frame (PEER_CONTRACT.md: a RECV that times out part way keeps
 // its bytes). The other side closing is `ERR runtime closed` between frames, and `ERR decode
-// truncated frame` inside one, which also drops the connection.
-func (p *peer) fill(n int, deadline time.Time) error {
+// truncated frame` inside one, which also drops the connection: cut is then the bytes of the
+// frame that came (a slice of p.in, valid until the next read).
+func (p *peer) fill(n int, deadline time.Time) (cut []byte, err error) {
 	for p.inLen-p.inPos < n {
 		have := p.inLen - p.inPos
 		if p.inPos+n > len(p.in) { // make room: the unused bytes to the front, in a bigger buffer if need be
@@ -29,25 +30,27 @@ func (p *peer) fill(n int, deadline time.Time) error {
 		got, err := p.conn.Read(p.in[p.inLen:], deadline)
 		switch {
 		case err != nil && kindOf(err) == "timeout":
-			return fail("timeout", "waiting for a frame, %d of %d bytes read", have, n)
+			return nil, fail("timeout", "waiting for a frame, %d of %d bytes read", have, n)
 		case err != nil:
-			return err
+			return nil, err
 		case got == 0 && have == 0:
-			return fail("runtime", "closed by the other side")
+			return nil, fail("runtime", "closed by the other side")
 		case got == 0:
+			cut = p.in[p.inPos:p.inLen]
 			p.closeConn()
-			return codec.FrameCut(have, n)
+			return cut, codec.FrameCut(have, n)
 		}
 		p.inLen += got
 	}
-	return nil
+	return nil, nil
 }
 
 // frameIn reads one whole frame for a receiver of direction dir ("request", "response" or ""),
 // its header checked (WIRE.md "Receiving": the constants, the id, the length, which give the
 // frame's size), without checking its checksum or decoding the payload. The frame is a slice
 // of p.in, valid until the next read. A bad header closes the connection: the stream is out of
-// step.
+// step. With a decode error that ends the stream, frame is what was read of it (for DRAIN's
+// bad): the header bytes when the header was refused, the bytes that came when it was cut short.
 func (p *peer) frameIn(deadline time.Time, dir string) (frame []byte, h codec.Head, err error) {
 	return p.readFrame(deadline, dir, false)
 }
@@ -62,8 +65,8 @@ func (p *peer) readFrame(deadline time.Time, dir string, find bool) (frame []byt
 	if p.conn == nil {
 		return nil, h, fail("runtime", "no connection: CONNECT or ACCEPT first")
 	}
-	if err = p.fill(p.fr.HeaderLen, deadline); err != nil {
-		return nil, h, err
+	if frame, err = p.fill(p.fr.HeaderLen, deadline); err != nil {
+		return frame, h, err
 	}
 	head := p.in[p.inPos : p.inPos+p.fr.HeaderLen]
 	if find {
@@ -72,11 +75,11 @@ func (p *peer) readFrame(deadline time.Time, dir string, find bool) (frame []byt
 		h, err = p.fr.ParseHead(head, dir)
 	}
 	if err != nil {
-		p.closeConn()
-		return nil, h, err
+		p.closeConn() // the bytes stay in p.in until the next read
+		return head, h, err
 	}
-	if err = p.fill(h.Size, deadline); err != nil {
-		return nil, h, err
+	if frame, err = p.fill(h.Size, deadline); err != nil {
+		return frame, h, err
 	}
 	frame = p.in[p.inPos : p.inPos+h.Size]
 	if p.inPos += h.Size; p.inPos == p.inLen {

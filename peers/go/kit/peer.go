@@ -25,6 +25,7 @@ type peer struct {
 	stream   *layout // the last STREAM's, or nil
 	framing  bool    // a framing adapter's: RECV and ECHO hand the library every frame found
 	waits    uint64  // ring sleeps of the connections closed already
+	missed   uint64  // and their lost wake-ups
 	quitting bool
 }
 

@@ -292,7 +292,7 @@ func TestSplitmix64(t *testing.T) {
 func TestTally(t *testing.T) {
 	tl := tally{count: 5, next: 1}
 	for _, seq := range []uint64{1, 3, 2, 2, 5, 9} {
-		tl.add(true, seq, true, 10)
+		tl.add(true, seq, true, make([]byte, 10))
 	}
 	got := fmt.Sprintf("received=%d lost=%d duplicated=%d reordered=%d corrupt=%d bytes=%d", tl.received,
 		tl.count-tl.unique, tl.duplicated, tl.reordered, tl.corrupt, tl.bytes)
@@ -383,4 +383,197 @@ func TestShmStreamThroughASmallRing(t *testing.T) {
 		t.Fatalf("a write after the other side closed: %v", err)
 	}
 	creator.Close()
+}
+
+// summedProtocol is testProtocol with a one-byte checksum after the payload: the sum of the
+// header's and the payload's bytes.
+func summedProtocol() *Protocol {
+	proto := testProtocol()
+	f := proto.Frame
+	parse := f.ParseHeader
+	f.TrailerLen, f.Checksum = 1, "sum"
+	f.ParseHeader = func(b []byte, dir string) (codec.Head, error) {
+		h, err := parse(b, dir)
+		h.Size++
+		return h, err
+	}
+	f.Sum = func(frame []byte, n int, _ byte) uint64 {
+		var s byte
+		for _, b := range frame[:9+n] {
+			s += b
+		}
+		return uint64(s)
+	}
+	f.PutSum = func(frame []byte, n int, sum uint64) { frame[9+n] = byte(sum) }
+	f.GetSum = func(frame []byte, n int) uint64 { return uint64(frame[9+n]) }
+	return proto
+}
+
+// shmPair is the two ends of a fresh shm connection in this process: the creator's, then the
+// attacher's.
+func shmPair(t *testing.T, capacity uint64) (Conn, Conn) {
+	t.Helper()
+	name := fmt.Sprintf("/go-peer-pair-%d", os.Getpid())
+	ln, err := shmListen(name, capacity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	far := time.Now().Add(10 * time.Second)
+	attacher, err := shmConnect(name, far)
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	creator, err := ln.Accept(far)
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	return creator, attacher
+}
+
+// streamFrame is frame i of the stream (seed, min_len and max_len of s) as BLAST writes it.
+func streamFrame(p *peer, s stream, i uint64) []byte {
+	var h codec.Head
+	p.stream.grow(s.maxLen)
+	out := p.outFrame(p.stream.size(s.maxLen))
+	n := p.fr.PutFrame(out, p.stream.msg, i, &h.Plain, p.stream.put(out[p.fr.HeaderLen:], i, s.length(i)))
+	return append([]byte(nil), out[:n]...)
+}
+
+// TestDrainNamesTheFirstCorruptFrame feeds DRAIN, through a real shm connection, a stream with
+// a corrupt frame of each kind first: a bad checksum, a wrong payload, a seq outside 1..count,
+// a refused header, a frame cut short by the writer leaving; bad_at is its offset (the sizes of
+// the frames before it) and bad its bytes in hex (only the header's when it was refused).
+func TestDrainNamesTheFirstCorruptFrame(t *testing.T) {
+	s := stream{seed: 3, minLen: 0, maxLen: 40}
+	good := func(p *peer, i uint64) []byte { return streamFrame(p, s, i) }
+	resum := func(p *peer, f []byte) []byte {
+		n := len(f) - 10
+		p.fr.PutSum(f, n, p.fr.Sum(f, n, 0))
+		return f
+	}
+	for _, c := range []struct {
+		name  string
+		make  func(p *peer) (frames [][]byte, bad []byte, leave bool) // bad: what bad must say
+		count uint64
+		want  string
+	}{
+		{"bad checksum", func(p *peer) ([][]byte, []byte, bool) {
+			f := good(p, 2)
+			f[len(f)-1]++
+			return [][]byte{good(p, 1), f, good(p, 3)}, f, false
+		}, 3, "received=3 lost=1 duplicated=0 reordered=0 corrupt=1"},
+		{"wrong payload", func(p *peer) ([][]byte, []byte, bool) {
+			f := good(p, 2)
+			f[len(f)-2] ^= 0x80 // the last data byte (len_2 > 0 for seed 3)
+			f = resum(p, f)
+			return [][]byte{good(p, 1), f, good(p, 3)}, f, false
+		}, 3, "received=3 lost=0 duplicated=0 reordered=0 corrupt=1"},
+		{"seq outside", func(p *peer) ([][]byte, []byte, bool) {
+			f := good(p, 9)
+			return [][]byte{good(p, 1), good(p, 2), f, good(p, 3)}, f, false
+		}, 3, "received=3 lost=1 duplicated=0 reordered=0 corrupt=1"}, // count frames read: 3 is left
+		{"refused header", func(p *peer) ([][]byte, []byte, bool) {
+			f := good(p, 3)
+			f[0] = 8 // not Chunk's id: the header is refused, only it is reported
+			return [][]byte{good(p, 1), good(p, 2), f, good(p, 4)}, f[:9], false
+		}, 4, "received=3 lost=2 duplicated=0 reordered=0 corrupt=1"},
+		{"cut short", func(p *peer) ([][]byte, []byte, bool) {
+			f := good(p, 2)
+			f = f[:len(f)-3]
+			return [][]byte{good(p, 1), f}, f, true
+		}, 3, "received=2 lost=2 duplicated=0 reordered=0 corrupt=1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			drainer, sender := newPeer(summedProtocol()), newPeer(summedProtocol())
+			for _, p := range []*peer{drainer, sender} {
+				if got := ask(p, chunkStream); got != "OK" {
+					t.Fatal(got)
+				}
+			}
+			reader, writer := shmPair(t, 1<<16)
+			drainer.conn = reader
+			defer drainer.closeAll()
+			frames, bad, leave := c.make(sender)
+			at := 0
+			for _, f := range frames {
+				if &f[0] == &bad[0] {
+					break
+				}
+				at += len(f)
+			}
+			for _, f := range frames {
+				if err := writer.Write(f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if leave {
+				writer.Close()
+			} else {
+				defer writer.Close()
+			}
+			got := ask(drainer, fmt.Sprintf("DRAIN %d %d %d %d 2000", c.count, s.seed, s.minLen, s.maxLen))
+			if !strings.HasPrefix(got, "OK "+c.want+" ") {
+				t.Fatalf("%s\nwant %s", got, c.want)
+			}
+			want := fmt.Sprintf(" missed=0 bad_at=%d bad=%x", at, bad)
+			if !strings.HasSuffix(got, want) {
+				t.Fatalf("%s\nwant ...%s", got, want)
+			}
+		})
+	}
+	// a clean stream: no bad_at, no bad
+	drainer, sender := newPeer(summedProtocol()), newPeer(summedProtocol())
+	ask(drainer, chunkStream)
+	ask(sender, chunkStream)
+	reader, writer := shmPair(t, 1<<16)
+	drainer.conn, sender.conn = reader, writer
+	defer drainer.closeAll()
+	defer sender.closeAll()
+	if got := ask(sender, "BLAST 50 3 0 40"); !strings.HasPrefix(got, "OK sent=50 ") || !strings.HasSuffix(got, " missed=0") {
+		t.Fatal(got)
+	}
+	if got := ask(drainer, "DRAIN 50 3 0 40 2000"); !strings.Contains(got, " corrupt=0 ") || !strings.HasSuffix(got, " missed=0") {
+		t.Fatal(got)
+	}
+}
+
+// TestALostWakeUpIsCounted: a writer that publishes without the wake-up it owes (it stores head
+// and neither bumps data_seq nor wakes) costs the sleeping reader one slice, and the reader
+// counts it in missed; a correct writer costs no slice and is counted nothing.
+func TestALostWakeUpIsCounted(t *testing.T) {
+	if waitKind != "futex" {
+		t.Skip("the wait primitive here tells no time-out from a wake")
+	}
+	for _, faulty := range []bool{false, true} {
+		creator, attacher := shmPair(t, 64)
+		r, w := creator.(*shmConn), attacher.(*shmConn)
+		r.strategy = futexOnly
+		go func() {
+			for r.seg.load32(r.in.ctl+ctlConsumerWaiting) != 1 { // the reader is about to sleep...
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(10 * time.Millisecond) // ...and is asleep
+			if !faulty {
+				w.Write([]byte{42})
+				return
+			}
+			w.seg.mem[w.out.data+int(w.head&w.mask)] = 42
+			w.head++
+			w.seg.store64(w.out.ctl+ctlHead, w.head)
+		}()
+		start := time.Now()
+		buf := make([]byte, 8)
+		n, err := r.Read(buf, start.Add(5*time.Second))
+		took := time.Since(start)
+		if n != 1 || err != nil || buf[0] != 42 {
+			t.Fatalf("faulty %v: read %d, %v", faulty, n, err)
+		}
+		if want := map[bool]uint64{false: 0, true: 1}[faulty]; r.Missed() != want || r.Waits() == 0 {
+			t.Errorf("faulty %v: missed %d (want %d), waits %d, after %v", faulty, r.Missed(), want, r.Waits(), took)
+		}
+		creator.Close()
+		attacher.Close()
+	}
 }

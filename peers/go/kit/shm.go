@@ -123,9 +123,12 @@ func (s *segment) rmw32(off int, add, set uint32) {
 	}
 }
 
-// wait sleeps while the word at off still holds stored (its bytes as they are), at most d.
-func (s *segment) wait(off int, stored uint32, d time.Duration) { wordWait(s.word32(off), stored, d) }
-func (s *segment) wake(off int)                                 { wordWake(s.word32(off)) }
+// wait sleeps while the word at off still holds stored (its bytes as they are), at most d:
+// true when the sleep ended by its time limit (where the wait primitive tells).
+func (s *segment) wait(off int, stored uint32, d time.Duration) bool {
+	return wordWait(s.word32(off), stored, d)
+}
+func (s *segment) wake(off int) { wordWake(s.word32(off)) }
 
 // otherBit is the other side's bit in closed; ourBit ours.
 func (s *segment) otherBit() uint32 {

@@ -49,6 +49,7 @@ type shmConn struct {
 	strategy strategy
 	oneCPU   bool // both sides may run on one CPU only: spinning cannot help
 	waits    uint64
+	missed   uint64 // sleeps that timed out on a wake-up the other side owed (shm_wait.go)
 }
 
 func newShmConn(s *segment) (Conn, error) {
@@ -151,4 +152,5 @@ func (c *shmConn) Close() { c.seg.close() }
 // PeerUID: only our own uid (or root) can open a 0600 segment; the kernel checked already.
 func (c *shmConn) PeerUID() (uint32, error) { return uint32(os.Getuid()), nil }
 
-func (c *shmConn) Waits() uint64 { return c.waits }
+func (c *shmConn) Waits() uint64  { return c.waits }
+func (c *shmConn) Missed() uint64 { return c.missed }

@@ -154,9 +154,22 @@ func (c *shmConn) waitRing(consumer bool, deadline time.Time) waited {
 			continue
 		}
 		c.waits++
-		s.wait(seq, seen, min(left, slice))
+		if s.wait(seq, seen, min(left, slice)) && c.lostWake(consumer, seq, seen) {
+			c.missed++
+		}
 		s.store32(waiting, 0)
 	}
+}
+
+// lostWake runs only after a sleep that ended by its time limit, before this side clears its
+// waiting word (so a correct other side moving its index now still sees it set and bumps): true
+// when the other side's index has moved off the value this side slept on (the ring is no
+// longer empty, or full) and the seq word still holds what this side slept on. That is a
+// wake-up owed and not given (SHM.md, "A lost wake-up is counted"). The index first, then the
+// word: a correct other side bumps after its index store, so only a time-out falling between
+// the two counts one.
+func (c *shmConn) lostWake(consumer bool, seq int, seen uint32) bool {
+	return c.ready(consumer) && atomic.LoadUint32(c.seg.word32(seq)) == seen
 }
 
 // wakeOther runs after a publish (consume), whose index store came first: if the other side

@@ -113,7 +113,8 @@ func (s *sockConn) PeerUID() (uint32, error) {
 	return uid, nil
 }
 
-func (s *sockConn) Waits() uint64 { return 0 }
+func (s *sockConn) Waits() uint64  { return 0 }
+func (s *sockConn) Missed() uint64 { return 0 }
 
 // ------------------------------------------------------------------ the listener
 

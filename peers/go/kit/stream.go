@@ -6,6 +6,7 @@ package kit
 // themselves, as bytes: no codec in the loop.
 
 import (
+	"encoding/hex"
 	"sort"
 	"strings"
 	"time"
@@ -73,7 +74,7 @@ func (p *peer) blast(rq *request) error {
 	var h codec.Head // its plain header values: 0
 	out := p.outFrame(l.size(s.maxLen))
 	payload := out[p.fr.HeaderLen:]
-	waits, start := p.waitsNow(), time.Now()
+	waits, missed, start := p.waitsNow(), p.missedNow(), time.Now()
 	for i := uint64(1); i <= count; i++ {
 		n := p.fr.PutFrame(out, l.msg, i, &h.Plain, l.put(payload, i, s.length(i)))
 		if err := p.frameOut(out[:n]); err != nil {
@@ -81,15 +82,17 @@ func (p *peer) blast(rq *request) error {
 		}
 		bytes += uint64(n)
 	}
-	p.addf("sent=%d bytes=%d ns=%d waits=%d", count, bytes, time.Since(start).Nanoseconds(), p.waitsNow()-waits)
+	p.addf("sent=%d bytes=%d ns=%d waits=%d missed=%d", count, bytes, time.Since(start).Nanoseconds(),
+		p.waitsNow()-waits, p.missedNow()-missed)
 	return nil
 }
 
 // DRAIN <count> <seed> <min_len> <max_len> <timeout_ms>: receive until count frames arrived,
 // the deadline passed or the other side left, and tally them, comparing each payload with
 // P(seq, len_seq) byte for byte (nothing is decoded). A frame that fails its checksum counts as
-// received and corrupt, without its bytes or its seq; one whose header is wrong dropped the
-// connection (the stream is out of step) and ends the stream.
+// received and corrupt, without its bytes or its seq; one whose header is wrong, or cut short
+// by the other side leaving, dropped the connection (the stream is out of step) and ends the
+// stream. The first corrupt frame's offset and bytes are kept for the reply (bad_at, bad).
 func (p *peer) drain(rq *request) error {
 	if err := rq.usage(5, "DRAIN <count> <seed> <min_len> <max_len> <timeout_ms>"); err != nil {
 		return err
@@ -103,7 +106,7 @@ func (p *peer) drain(rq *request) error {
 		return err
 	}
 	t := tally{count: count, next: 1}
-	waits := p.waitsNow()
+	waits, missed := p.waitsNow(), p.missedNow()
 	var start time.Time
 	for t.received < count {
 		frame, h, err := p.frameIn(deadline, l.dir)
@@ -114,38 +117,45 @@ func (p *peer) drain(rq *request) error {
 			if err = p.fr.CheckFrame(frame, &h); err == nil {
 				ours := h.Msg == l.msg && h.Seq >= 1 && h.Seq <= count
 				good := ours && l.matches(p.fr.Payload(frame, &h), h.Seq, s.length(h.Seq))
-				t.add(h.Msg == l.msg, h.Seq, good, uint64(len(frame)))
+				t.add(h.Msg == l.msg, h.Seq, good, frame)
 				continue
 			}
 		}
 		switch kind := kindOf(err); {
-		case kind == "decode":
+		case kind == "decode": // a bad checksum (read whole), or a refused header or a cut frame (the end)
 			t.received++
-			t.corrupt++
+			t.corrupted(t.bytes, frame)
 			if p.conn == nil {
-				return p.drainReply(&t, start, waits)
+				return p.drainReply(&t, start, waits, missed)
 			}
 		case kind == "timeout" || strings.Contains(err.Error(), "closed"):
-			return p.drainReply(&t, start, waits) // what arrived is reported; the rest is lost
+			return p.drainReply(&t, start, waits, missed) // what arrived is reported; the rest is lost
 		default:
 			return err
 		}
 	}
-	return p.drainReply(&t, start, waits)
+	return p.drainReply(&t, start, waits, missed)
 }
 
-func (p *peer) drainReply(t *tally, start time.Time, waits uint64) error {
+func (p *peer) drainReply(t *tally, start time.Time, waits, missed uint64) error {
 	var ns int64
 	if !start.IsZero() {
 		ns = time.Since(start).Nanoseconds()
 	}
-	p.addf("received=%d lost=%d duplicated=%d reordered=%d corrupt=%d bytes=%d ns=%d waits=%d", t.received,
-		t.count-t.unique, t.duplicated, t.reordered, t.corrupt, t.bytes, ns, p.waitsNow()-waits)
+	p.addf("received=%d lost=%d duplicated=%d reordered=%d corrupt=%d bytes=%d ns=%d waits=%d missed=%d",
+		t.received, t.count-t.unique, t.duplicated, t.reordered, t.corrupt, t.bytes, ns, p.waitsNow()-waits,
+		p.missedNow()-missed)
+	if t.corrupt > 0 {
+		p.addf("bad_at=%d bad=%s", t.badAt, hex.EncodeToString(t.bad))
+	}
 	return nil
 }
 
 // tallyMaxMissing bounds the seqs a tally remembers as skipped over (8 bytes each).
 const tallyMaxMissing = 1 << 20
+
+// maxBad: DRAIN's bad gives at most this many bytes of the first corrupt frame.
+const maxBad = 4096
 
 // tally is what DRAIN saw. Seqs skipped over are remembered, sorted, so that a late one counts
 // as reordered and a repeated one as duplicated.
@@ -153,16 +163,28 @@ type tally struct {
 	count, next                    uint64 // next: one more than the highest seq seen
 	received, unique, bytes        uint64
 	duplicated, reordered, corrupt uint64
+	badAt                          uint64 // the first corrupt frame's offset in the stream
+	bad                            []byte // and its first maxBad bytes, as read
 	missing                        []uint64
 }
 
-// add counts one frame of size bytes: ours says it is of the stream message, good that its
-// payload is the stream's frame seq.
-func (t *tally) add(ours bool, seq uint64, good bool, size uint64) {
+// corrupted counts a corrupt frame that started at offset at, keeping the first one's bytes.
+// Every frame before the first corrupt one counted its bytes (a frame that fails its checksum,
+// the one kind not counted, is itself corrupt), so bytes up to it is its offset: a good frame
+// costs nothing more.
+func (t *tally) corrupted(at uint64, frame []byte) {
+	if t.corrupt++; t.corrupt == 1 {
+		t.badAt, t.bad = at, append([]byte(nil), frame[:min(len(frame), maxBad)]...)
+	}
+}
+
+// add counts one frame whose checksum held: ours says it is of the stream message, good that
+// its payload is the stream's frame seq.
+func (t *tally) add(ours bool, seq uint64, good bool, frame []byte) {
 	t.received++
-	t.bytes += size
+	t.bytes += uint64(len(frame))
 	if !ours || seq < 1 || seq > t.count {
-		t.corrupt++
+		t.corrupted(t.bytes-uint64(len(frame)), frame)
 		return
 	}
 	switch {
@@ -177,7 +199,7 @@ func (t *tally) add(ours bool, seq uint64, good bool, size uint64) {
 	}
 	t.unique++
 	if !good {
-		t.corrupt++
+		t.corrupted(t.bytes-uint64(len(frame)), frame)
 	}
 }
 

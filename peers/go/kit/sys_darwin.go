@@ -46,11 +46,13 @@ func shmUnlink(name string) error {
 const pageRounded = true
 
 // wordWait naps (100 us, or less if the timeout is shorter) while *addr holds stored. The
-// waker has nothing to do; the sleeper notices within one nap.
-func wordWait(addr *uint32, stored uint32, timeout time.Duration) {
+// waker has nothing to do; the sleeper notices within one nap. A nap tells no time-out from a
+// wake: never timed out (a lost wake-up is not counted here, SHM.md).
+func wordWait(addr *uint32, stored uint32, timeout time.Duration) (timedOut bool) {
 	if atomic.LoadUint32(addr) == stored {
 		time.Sleep(min(timeout, 100*time.Microsecond))
 	}
+	return false
 }
 
 func wordWake(addr *uint32) {}

@@ -38,14 +38,15 @@ func shmUnlink(name string) error { return syscall.Unlink(shmPath(name)) }
 const pageRounded = false
 
 // wordWait sleeps while *addr holds stored (the bytes as they are in memory, whatever the
-// host's byte order), at most timeout. The kernel compares and sleeps atomically; a mismatch
-// (EAGAIN), a signal and the timeout all just return: the caller looks again. Syscall6, not
-// RawSyscall6: the runtime must know this thread may block (the garbage collector would
-// otherwise wait for it).
-func wordWait(addr *uint32, stored uint32, timeout time.Duration) {
+// host's byte order), at most timeout, and says whether the sleep ended by its time limit
+// (ETIMEDOUT). The kernel compares and sleeps atomically; a mismatch (EAGAIN), a signal and the
+// timeout all just return: the caller looks again. Syscall6, not RawSyscall6: the runtime must
+// know this thread may block (the garbage collector would otherwise wait for it).
+func wordWait(addr *uint32, stored uint32, timeout time.Duration) (timedOut bool) {
 	ts := syscall.NsecToTimespec(int64(timeout))
-	syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWait, uintptr(stored),
+	_, _, errno := syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWait, uintptr(stored),
 		uintptr(unsafe.Pointer(&ts)), 0, 0)
+	return errno == syscall.ETIMEDOUT
 }
 
 // wordWake wakes every sleeper on addr.

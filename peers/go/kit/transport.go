@@ -22,6 +22,10 @@ type Conn interface {
 	PeerUID() (uint32, error)
 	// Waits counts the times a Read or Write slept on an empty or full ring (0 for sockets).
 	Waits() uint64
+	// Missed counts the sleeps that ended by their time limit although the other side had
+	// moved its index without the wake-up it owed (SHM.md; 0 for sockets and where the wait
+	// primitive tells no time-out from a wake).
+	Missed() uint64
 }
 
 // Listener is an endpoint (after LISTEN).
@@ -60,10 +64,19 @@ func (p *peer) waitsNow() uint64 {
 	return p.waits
 }
 
+// missedNow counts lost wake-ups so far, as waitsNow counts sleeps.
+func (p *peer) missedNow() uint64 {
+	if p.conn != nil {
+		return p.missed + p.conn.Missed()
+	}
+	return p.missed
+}
+
 // closeConn closes the connection; bytes read and not used are dropped.
 func (p *peer) closeConn() {
 	if p.conn != nil {
 		p.waits += p.conn.Waits()
+		p.missed += p.conn.Missed()
 		p.conn.Close()
 	}
 	p.conn = nil

@@ -28,6 +28,7 @@ enum { CW_TIMEOUT = -1, CW_CLOSED = -2, CW_BADHDR = -3 };
 
 typedef struct {
     uint64_t sleeps;    /* times this side slept on an empty or full ring */
+    uint64_t missed;    /* of those, sleeps that timed out although the other side had moved: a lost wake-up */
     uint64_t got;       /* cw_read_frame: bytes of the frame in dst when it failed */
     int64_t spin_ns;    /* how long to poll before sleeping: 0 never, -1 for ever (spin) */
     int yield_cpu;      /* poll with sched_yield instead of the pause hint (one CPU) */
@@ -133,14 +134,16 @@ int64_t cw_now_ns(void) {
 }
 
 /* Sleep while the word still holds `expected`, at most ns. Shared (not private) futex: the word
-   is in memory shared between processes. Spurious wake-ups are fine: callers re-check. */
-static void wait_word(char *p, uint32_t expected, int64_t ns) {
+   is in memory shared between processes. Spurious wake-ups are fine: callers re-check. 1 when
+   the sleep ended by its time limit (the futex says so), else 0 (the polling fallback: never). */
+static int wait_word(char *p, uint32_t expected, int64_t ns) {
 #ifdef __linux__
     struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
-    syscall(SYS_futex, W32(p), FUTEX_WAIT, le32(expected), &ts, NULL, 0);
+    return syscall(SYS_futex, W32(p), FUTEX_WAIT, le32(expected), &ts, NULL, 0) < 0 && errno == ETIMEDOUT;
 #else
     struct timespec ts = { 0, (long)(ns < 100000 ? ns : 100000) };  /* no futex: re-check every 100 us */
     if (ld_acq32(p) == expected) nanosleep(&ts, NULL);
+    return 0;
 #endif
 }
 static void wake_word(char *p) {
@@ -180,6 +183,7 @@ typedef struct {        /* a frame header field: offset, size (0: the frame has 
 
 typedef struct {
     uint64_t sleeps;
+    uint64_t missed;
     uint64_t got;
     int64_t spin_ns;
     int yield_cpu;
@@ -282,7 +286,9 @@ static int wait_index(cw_conn *c, const char *idx, uint64_t seen, char *seq, cha
         if (other_gone(c, check_pid)) { st_rlx32(waiting, 0); goto gone; }
         if (t >= deadline) { st_rlx32(waiting, 0); return CW_TIMEOUT; }
         c->sleeps++;
-        wait_word(seq, s, deadline - t < SLICE_NS ? deadline - t : SLICE_NS);
+        if (wait_word(seq, s, deadline - t < SLICE_NS ? deadline - t : SLICE_NS)
+            && ld_acq32(seq) == s && ld_acq64(idx) != seen)
+            c->missed++;    /* timed out, the other side moved and never bumped: a lost wake-up (SHM.md) */
         st_rlx32(waiting, 0);
     }
 gone:

@@ -146,6 +146,7 @@ class Peer:
         self.listen_path = None     # its socket file, removed on CLOSE
         self.conn = None            # the connection after CONNECT or ACCEPT
         self.inbuf = bytearray()    # bytes read from conn, not yet used
+        self.refused = b""          # the bytes read of the last frame refused or cut short (DRAIN's bad=)
         self.last_frame_size = 0    # of the frame read_frame returned last
         self.layout = None          # the stream message's layout, after STREAM (stream.py)
         self.quitting = False
@@ -426,14 +427,15 @@ class Peer:
         conn = self.require_conn()
         conn.settimeout(None)
         frame = self.framer(stream.layout.message)
-        sleeps, sent = getattr(conn, "sleeps", 0), 0
+        sleeps, missed, sent = getattr(conn, "sleeps", 0), getattr(conn, "missed", 0), 0
         start = time.monotonic_ns()
         for i in range(1, count + 1):
             data = frame(i, stream.payload(i))
             conn.sendall(data)
             sent += len(data)
         elapsed = time.monotonic_ns() - start
-        return [f"sent={count}", f"bytes={sent}", f"ns={elapsed}", f"waits={getattr(conn, 'sleeps', 0) - sleeps}"]
+        return [f"sent={count}", f"bytes={sent}", f"ns={elapsed}", f"waits={getattr(conn, 'sleeps', 0) - sleeps}",
+                f"missed={getattr(conn, 'missed', 0) - missed}"]
 
     def framer(self, message):
         """frame(seq, payload): the stream message's frame, every header value 0 but the id and
@@ -464,25 +466,27 @@ class Peer:
         conn = self.require_conn()
         direction = self.schema.messages[stream.layout.message][1]
         size, check = self.schema.header_size, self.schema.check_checksum
-        sleeps, start = getattr(conn, "sleeps", 0), None
+        sleeps, missed, start = getattr(conn, "sleeps", 0), getattr(conn, "missed", 0), None
         while tally.received < count and self.conn is not None:
+            frame = b""
             try:
                 frame, message, length, seq, _ = self.read_raw(deadline, direction)
                 start = start or time.monotonic_ns()
                 check(frame, message, length)
             except DecodeError:
                 start = start or time.monotonic_ns()
-                tally.bad_checksum()
+                tally.bad_checksum(frame or self.refused)
                 continue  # a frame cut short by a close or a bad header also drops the connection: the loop ends
             except PeerError as e:
                 if e.kind == "timeout" or "closed" in str(e):
                     break  # what arrived is reported; the missing frames count as lost
                 raise
-            tally.add(stream, message, seq, frame[size:size + length], len(frame))
+            tally.add(stream, message, seq, frame, size, length)
         elapsed = time.monotonic_ns() - start if start else 0
         return [f"received={tally.received}", f"lost={tally.lost}", f"duplicated={tally.duplicated}",
                 f"reordered={tally.reordered}", f"corrupt={tally.corrupt}", f"bytes={tally.bytes}",
-                f"ns={elapsed}", f"waits={getattr(conn, 'sleeps', 0) - sleeps}"]
+                f"ns={elapsed}", f"waits={getattr(conn, 'sleeps', 0) - sleeps}",
+                f"missed={getattr(conn, 'missed', 0) - missed}", *tally.first_bad()]
 
     def streamed(self, seed, low, high, count):
         """The stream of a BLAST or DRAIN, its numbers checked against the STREAM layout."""
@@ -576,7 +580,8 @@ class Peer:
     def grab(self, args):
         """GRAB <timeout_ms> [request|response]: the next frame's bytes as they arrived, undecoded
         (the harness's capture of a sender's frame, to diagnose it byte by byte): the header,
-        then as much as it says; bytes that are no header come back as they are."""
+        then as much as it says; bytes that are no header come back as they are, and the
+        connection is closed (a writer still writing is not left blocked)."""
         deadline, direction = self.reading(args, "GRAB")
         self.require_conn()
         size = self.schema.header_size
@@ -587,7 +592,9 @@ class Peer:
         except PeerError as e:
             if not self.inbuf or (e.kind == "runtime" and "closed" in str(e)):
                 raise
-            total = len(self.inbuf)
+            data = bytes(self.inbuf)      # no frame, or a frame cut short: what came, and the
+            self.close_connection()       # stream is out of step (a writer blocked on it is released)
+            return ["x" + data.hex()]
         data = bytes(self.inbuf[:total])
         del self.inbuf[:total]
         return ["x" + data.hex()]
@@ -694,6 +701,7 @@ class Peer:
         try:
             message, length, seq, header, total = self.schema.decode_header(bytes(self.inbuf[:size]), direction, consts)
         except DecodeError:
+            self.refused = bytes(self.inbuf[:size])     # DRAIN reports it (bad=)
             self.close_connection()  # the stream is out of step
             raise
         self.fill(total, deadline)
@@ -717,6 +725,7 @@ class Peer:
                 raise PeerError("runtime", "closed by the other side")
             if not chunk:
                 got = len(self.inbuf)
+                self.refused = bytes(self.inbuf)
                 self.close_connection()
                 raise DecodeError("truncated", "frame", f"closed after {got} of {count} bytes")
             self.inbuf += chunk

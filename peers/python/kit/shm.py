@@ -213,6 +213,12 @@ class ShmConnection:
         """Times this side slept on an empty or full ring (reported by BLAST/DRAIN and the bench)."""
         return self.c.sleeps
 
+    @property
+    def missed(self):
+        """Of those sleeps, the ones that timed out although the other side had moved: wake-ups it
+        owed and did not give (SHM.md, "A lost wake-up is counted")."""
+        return self.c.missed
+
     def settimeout(self, seconds):
         self.timeout = seconds
 

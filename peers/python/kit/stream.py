@@ -145,18 +145,33 @@ class Tally:
         self.count, self.next, self.missing = count, 1, set()
         self.received = self.duplicated = self.reordered = self.corrupt = self.bytes = 0
         self.unique = 0
+        self.offset, self.bad_at, self.bad = 0, None, b""     # the stream offset; the first corrupt frame
 
-    def bad_checksum(self):
-        """A frame that failed its frame checksum: received and corrupt, no bytes, no seq."""
+    def bad_checksum(self, frame):
+        """A frame that failed its frame checksum (or a refused header, a frame cut short: the
+        bytes read of it): received and corrupt, no bytes, no seq."""
         self.received += 1
+        self.offset += len(frame)
+        self.corrupted(frame)
+
+    def corrupted(self, frame):
+        """Counts a corrupt frame, the last one read (self.offset is already past it)."""
         self.corrupt += 1
+        if self.bad_at is None:
+            self.bad_at, self.bad = self.offset - len(frame), frame[:4096]
 
-    def add(self, stream, message, seq, payload, size):
-        """A frame whose checksum (if any) held: message name, seq, payload bytes, frame size."""
+    def first_bad(self):
+        """The optional figures bad_at= and bad= (PEER_CONTRACT.md, "Streams")."""
+        return [] if self.bad_at is None else [f"bad_at={self.bad_at}", f"bad={self.bad.hex()}"]
+
+    def add(self, stream, message, seq, frame, header_size, length):
+        """A frame whose checksum (if any) held: message name, seq, the frame, its header size
+        and payload length."""
         self.received += 1
-        self.bytes += size
+        self.bytes += len(frame)
+        self.offset += len(frame)
         if message != stream.layout.message or not 1 <= seq <= self.count:
-            self.corrupt += 1
+            self.corrupted(frame)
             return
         if seq >= self.next:
             if len(self.missing) + seq - self.next <= self.MAX_MISSING:
@@ -169,8 +184,8 @@ class Tally:
             self.duplicated += 1
             return
         self.unique += 1
-        if payload != stream.payload(seq):
-            self.corrupt += 1
+        if frame[header_size:header_size + length] != stream.payload(seq):
+            self.corrupted(frame)
 
     @property
     def lost(self):

@@ -64,6 +64,9 @@ static struct {
     char *reply;                /* the reply line being built, reply_max */
     size_t reply_len;
     uint64_t waits;             /* ring sleeps of the connections closed already (BLAST/DRAIN) */
+    uint64_t missed;            /* of those, the lost wake-ups (SHM.md) */
+    const uint8_t *cut;         /* after a refused header or a frame cut short: the bytes read of */
+    size_t cut_len;             /* it (in P.in, until the next read), for DRAIN's bad= */
     int quitting;
     size_t frame_max;           /* the largest frame: header, max_payload, trailer */
     size_t line_limit;          /* bytes of a request line: 8 x max_payload + 65536 */
@@ -155,11 +158,13 @@ static int err_t(const cw_terr *e) { return err(e->kind, "%s", e->text); }
 
 /* Ring sleeps so far, of closed connections and the open one. */
 static uint64_t waits_now(void) { return P.waits + (P.conn ? P.conn->waits : 0); }
+static uint64_t missed_now(void) { return P.missed + (P.conn ? P.conn->missed : 0); }
 
 /* Closes the connection; bytes read and not used are dropped. */
 static void close_conn(void) {
     if (P.conn != NULL) {
         P.waits += P.conn->waits;
+        P.missed += P.conn->missed;
         P.conn->ops->close(P.conn);
     }
     P.conn = NULL;
@@ -212,6 +217,8 @@ static int fill(size_t count, uint64_t deadline) {
         } else if (n == 0 && have == 0) {
             return err("runtime", "closed by the other side");
         } else if (n == 0) {
+            P.cut = P.in + P.in_pos;        /* close_conn() leaves the bytes in P.in */
+            P.cut_len = have;
             close_conn();
             return err("decode", "truncated frame closed after %zu of %zu bytes", have, count);
         } else if (strcmp(e.kind, "timeout") == 0) {
@@ -234,6 +241,8 @@ static int frame_head_in(uint64_t deadline, int direction, int find, const uint8
     if (P.conn == NULL) return err("runtime", "no connection: CONNECT or ACCEPT first");
     if (fill(K->header_size, deadline)) return -1;
     if ((find ? K->frame_find : K->frame_head)(P.in + P.in_pos, direction, h, &c)) {
+        P.cut = P.in + P.in_pos;            /* close_conn() leaves the bytes in P.in */
+        P.cut_len = K->header_size;
         close_conn();
         return err_ctx(&c);
     }
@@ -788,7 +797,7 @@ static int stream_ready(uint64_t count, const cw_stream *s) {
 /* BLAST <count> <seed> <min_len> <max_len>: send frames 1..count of the stream, each payload
  * written as bytes (no codec) and framed with every plain header value 0. */
 static int do_blast(request *rq) {
-    uint64_t count = 0, i, bytes = 0, start, waits = waits_now();
+    uint64_t count = 0, i, bytes = 0, start, waits = waits_now(), missed = missed_now();
     cw_stream s;
     if (usage(rq, 4, "BLAST <count> <seed> <min_len> <max_len>") || stream_args(rq, &count, &s) ||
         stream_ready(count, &s))
@@ -800,18 +809,40 @@ static int do_blast(request *rq) {
         if (frame_out(P.frame, size)) return -1;
         bytes += size;
     }
-    return ok("OK sent=%" PRIu64 " bytes=%" PRIu64 " ns=%" PRIu64 " waits=%" PRIu64, count, bytes,
-              cw_now_ns() - start, waits_now() - waits);
+    return ok("OK sent=%" PRIu64 " bytes=%" PRIu64 " ns=%" PRIu64 " waits=%" PRIu64 " missed=%" PRIu64, count,
+              bytes, cw_now_ns() - start, waits_now() - waits, missed_now() - missed);
+}
+
+/* DRAIN's first corrupt frame: its offset in the stream and its first bytes as read. */
+#define BAD_MAX 4096
+
+typedef struct bad_frame {
+    int set;
+    uint64_t at;
+    size_t len;
+    uint8_t bytes[BAD_MAX];
+} bad_frame;
+
+/* Keeps the frame at stream offset `at` (len bytes read of it) unless one is kept already. */
+static void note_bad(bad_frame *b, uint64_t at, const uint8_t *f, size_t len) {
+    if (b->set) return;
+    b->set = 1;
+    b->at = at;
+    b->len = len < BAD_MAX ? len : BAD_MAX;
+    memcpy(b->bytes, f, b->len);
 }
 
 /* Receives until count frames arrived, the deadline passed or the other side left, and
  * tallies them, comparing each payload with the stream's byte for byte (nothing is decoded).
  * A frame that fails its checksum is corrupt, its bytes and seq not counted; a bad header or a
- * frame cut short (which drop the connection) is corrupt and ends the stream. */
+ * frame cut short (which drop the connection) is corrupt and ends the stream. The first corrupt
+ * frame is reported as bad_at (the sizes of the frames read before it) and bad (its bytes). */
 static int do_drain(request *rq) {
-    uint64_t count = 0, deadline = 0, start = 0, waits = waits_now();
+    uint64_t count = 0, deadline = 0, start = 0, waits = waits_now(), missed = missed_now(), at = 0;
     cw_stream s;
     cw_tally t;
+    bad_frame bad;
+    bad.set = 0;
     if (usage(rq, 5, "DRAIN <count> <seed> <min_len> <max_len> <timeout_ms>") || stream_args(rq, &count, &s) ||
         deadline_of(rq, 5, &deadline) || stream_ready(count, &s))
         return -1;
@@ -826,16 +857,19 @@ static int do_drain(request *rq) {
             if (K->frame_verify(f, &h, &c)) {
                 t.received++;
                 t.corrupt++;
-                continue;
+                note_bad(&bad, at, f, h.size);
+            } else if (cw_tally_add(&t, mine, h.seq,
+                                    mine && h.seq >= 1 && h.seq <= count &&
+                                        cw_layout_matches(&P.stream, h.seq, cw_stream_len(&s, h.seq),
+                                                          f + K->header_size, h.payload_len),
+                                    h.size)) {
+                note_bad(&bad, at, f, h.size);
             }
-            cw_tally_add(&t, mine, h.seq,
-                         mine && h.seq >= 1 && h.seq <= count &&
-                             cw_layout_matches(&P.stream, h.seq, cw_stream_len(&s, h.seq), f + K->header_size,
-                                               h.payload_len),
-                         h.size);
+            at += h.size;
         } else if (strncmp(P.reply, "ERR decode ", 11) == 0) {
             t.received++;
             t.corrupt++;
+            note_bad(&bad, at, P.cut, P.cut_len);
             if (P.conn == NULL) break;
         } else if (strncmp(P.reply, "ERR timeout ", 12) == 0 || strstr(P.reply, "closed") != NULL) {
             break;                          /* what arrived is reported; the rest is lost */
@@ -845,10 +879,17 @@ static int do_drain(request *rq) {
         }
     }
     cw_tally_free(&t);
-    return ok("OK received=%" PRIu64 " lost=%" PRIu64 " duplicated=%" PRIu64 " reordered=%" PRIu64
-              " corrupt=%" PRIu64 " bytes=%" PRIu64 " ns=%" PRIu64 " waits=%" PRIu64,
-              t.received, cw_tally_lost(&t), t.duplicated, t.reordered, t.corrupt, t.bytes,
-              start ? cw_now_ns() - start : 0, waits_now() - waits);
+    ok("OK received=%" PRIu64 " lost=%" PRIu64 " duplicated=%" PRIu64 " reordered=%" PRIu64 " corrupt=%" PRIu64
+       " bytes=%" PRIu64 " ns=%" PRIu64 " waits=%" PRIu64 " missed=%" PRIu64,
+       t.received, cw_tally_lost(&t), t.duplicated, t.reordered, t.corrupt, t.bytes,
+       start ? cw_now_ns() - start : 0, waits_now() - waits, missed_now() - missed);
+    if (bad.set) {          /* reply_max leaves room for BAD_MAX bytes in hex (cw_peer_main) */
+        int n = snprintf(P.reply + P.reply_len, P.reply_max - P.reply_len, " bad_at=%" PRIu64 " bad=", bad.at);
+        P.reply_len += n < 0 ? 0 : (size_t)n;
+        cw_hex_encode(bad.bytes, bad.len, P.reply + P.reply_len);
+        P.reply_len += 2 * bad.len;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ benchmarks */
@@ -1054,7 +1095,8 @@ int cw_peer_main(const cw_protocol *p, int argc, char **argv) {
     BENCH_IO.p = p;
     P.frame_max = p->header_size + p->max_payload + p->trailer_size;
     P.line_limit = 8 * (size_t)p->max_payload + 65536;
-    P.reply_max = 2 * (size_t)p->max_payload + p->max_text + p->max_name + CW_ERR_MAX + 64 + 24 * CW_HEAD_PLAIN_MAX;
+    P.reply_max = 2 * (size_t)p->max_payload + p->max_text + p->max_name + CW_ERR_MAX + 64 + 24 * CW_HEAD_PLAIN_MAX +
+                  2 * (p->header_size + p->trailer_size) + 256;   /* + DRAIN's figures and bad= (BAD_MAX) */
     P.in = malloc(P.frame_max);
     P.frame = malloc(P.frame_max);
     P.scratch = malloc(P.frame_max);

@@ -42,12 +42,12 @@ uint64_t cw_now_ns(void) {
 /* FUTEX_WAIT, not FUTEX_WAIT_PRIVATE: the word lives in a mapping shared between processes,
  * so the kernel must key the wait on the page, not on this process's address space. The
  * kernel compares *addr with `stored` and sleeps only while they are equal; EAGAIN (they
- * differ), EINTR and ETIMEDOUT all just return: the caller looks again. */
-void cw_word_wait(_Atomic uint32_t *addr, uint32_t stored, uint64_t timeout_ns) {
+ * differ), EINTR and ETIMEDOUT all just return: the caller looks again. ETIMEDOUT says so (1). */
+int cw_word_wait(_Atomic uint32_t *addr, uint32_t stored, uint64_t timeout_ns) {
     struct timespec ts;
     ts.tv_sec = (time_t)(timeout_ns / 1000000000u);
     ts.tv_nsec = (long)(timeout_ns % 1000000000u);
-    syscall(SYS_futex, (void *)addr, FUTEX_WAIT, stored, &ts, (void *)0, 0);
+    return syscall(SYS_futex, (void *)addr, FUTEX_WAIT, stored, &ts, (void *)0, 0) == -1 && errno == ETIMEDOUT;
 }
 
 void cw_word_wake(_Atomic uint32_t *addr) {
@@ -59,12 +59,14 @@ const char *cw_wait_kind(void) { return "futex"; }
 #else
 
 /* No futex: sleep a little (100 us, or less if the slice is shorter) while the word holds
- * `stored`. The waker has nothing to do; the sleeper notices within one nap. */
-void cw_word_wait(_Atomic uint32_t *addr, uint32_t stored, uint64_t timeout_ns) {
+ * `stored`. The waker has nothing to do; the sleeper notices within one nap. A nap's end
+ * tells nothing of a wake-up: never a time-out (0). */
+int cw_word_wait(_Atomic uint32_t *addr, uint32_t stored, uint64_t timeout_ns) {
     struct timespec ts;
     ts.tv_sec = 0;
     ts.tv_nsec = (long)(timeout_ns < 100000u ? timeout_ns : 100000u);
     if (atomic_load_explicit(addr, memory_order_acquire) == stored) nanosleep(&ts, (struct timespec *)0);
+    return 0;
 }
 
 void cw_word_wake(_Atomic uint32_t *addr) { (void)addr; }

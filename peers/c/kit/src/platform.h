@@ -15,8 +15,10 @@ uint64_t cw_now_ns(void);
 /* Sleeps while the word at addr still holds `stored` (its bytes as they are in memory, not
  * converted), at most timeout_ns (the caller keeps it to one slice, <= 50 ms). It may return
  * early for any reason: the caller re-checks. addr points into a MAP_SHARED mapping, so the
- * Linux futex is the shared one (never FUTEX_PRIVATE_FLAG). */
-void cw_word_wait(_Atomic uint32_t *addr, uint32_t stored, uint64_t timeout_ns);
+ * Linux futex is the shared one (never FUTEX_PRIVATE_FLAG). Returns 1 when the primitive says
+ * the sleep ended by its time limit (futex: ETIMEDOUT), else 0 (woken, word changed, signal;
+ * always 0 where sleeping polls, which cannot tell). */
+int cw_word_wait(_Atomic uint32_t *addr, uint32_t stored, uint64_t timeout_ns);
 
 /* Wakes every process sleeping in cw_word_wait() on addr (nothing where sleeping polls). */
 void cw_word_wake(_Atomic uint32_t *addr);

@@ -34,6 +34,8 @@
  *     if load(consumer_waiting (producer_waiting)) == 1: bump(data_seq (space_seq)); wake(seq).
  * The two seq_cst fences make at least one side see the other's store, so no wake-up is
  * lost; the bump comes after the sleeper read `seen`, so it always changes the word slept on.
+ * A slice that runs out (futex: ETIMEDOUT) while the other side's index moved and seq still
+ * holds `seen` is a wake-up the other side owed and did not give: counted in `missed`.
  * The `waiting` and `seq` words sit on lines of their own, away from head and tail: the
  * load after each publish hits this core's cache until the other side really sleeps. Between slices the waiter checks the other side's `closed` bit and its pid, and
  * every wait has a deadline (CW_NO_DEADLINE for a write: it waits while the other side lives).
@@ -301,6 +303,16 @@ static int poll_ring(shm_conn *c, int consumer, uint64_t deadline) {
     }
 }
 
+/* A sleep on seq (which held `seen`) ran out its slice: if the other side's index has moved
+ * meanwhile (head no longer our tail; tail no longer a full ring's) and seq still holds `seen`,
+ * it published (consumed) without the bump and wake it owed: one `missed` (SHM.md, "A lost
+ * wake-up is counted"). Only on the time-out path; the last-seen copies are left alone. */
+static void lost_wake(shm_conn *c, int consumer, a32 *seq, uint32_t seen) {
+    int moved = consumer ? ld64(c->in.head, memory_order_acquire) != c->tail
+                         : ld64(c->out.tail, memory_order_acquire) != c->head - c->capacity;
+    if (moved && atomic_load_explicit(seq, memory_order_acquire) == seen) c->base.missed++;
+}
+
 /* Waits, as SHM.md's "Waiting" says, until the ring is not empty (consumer) or not full
  * (producer): 1 once it is, 0 if the other side closed or died first, -1 at the deadline. */
 static int wait_ring(shm_conn *c, int consumer, uint64_t deadline) {
@@ -329,7 +341,7 @@ static int wait_ring(shm_conn *c, int consumer, uint64_t deadline) {
             continue;
         }
         c->base.waits++;
-        cw_word_wait(seq, seen, left < SLICE_NS ? left : SLICE_NS);
+        if (cw_word_wait(seq, seen, left < SLICE_NS ? left : SLICE_NS)) lost_wake(c, consumer, seq, seen);
         atomic_store_explicit(waiting, 0, memory_order_relaxed);
     }
     atomic_store_explicit(waiting, 0, memory_order_relaxed);

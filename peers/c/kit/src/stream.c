@@ -150,13 +150,14 @@ static int found(cw_tally *t, uint64_t seq) {
 }
 
 /* Counts one whole frame of `size` bytes (its frame checksum good): is_stream says it carries
- * the stream message, content_ok that its payload is the stream's frame `seq`. */
-void cw_tally_add(cw_tally *t, int is_stream, uint64_t seq, int content_ok, uint64_t size) {
+ * the stream message, content_ok that its payload is the stream's frame `seq`. 1 if counted
+ * corrupt (another message, a seq outside 1..count, or a payload not the stream's), else 0. */
+int cw_tally_add(cw_tally *t, int is_stream, uint64_t seq, int content_ok, uint64_t size) {
     t->received++;
     t->bytes += size;
     if (!is_stream || seq < 1 || seq > t->count) {
         t->corrupt++;
-        return;
+        return 1;
     }
     if (seq >= t->next) {
         remember(t, t->next, seq);
@@ -165,10 +166,12 @@ void cw_tally_add(cw_tally *t, int is_stream, uint64_t seq, int content_ok, uint
         t->reordered++;
     } else {
         t->duplicated++;
-        return;
+        return 0;
     }
     t->unique++;
-    if (!content_ok) t->corrupt++;
+    if (content_ok) return 0;
+    t->corrupt++;
+    return 1;
 }
 
 /* Seqs of 1..count never seen. */

@@ -72,7 +72,9 @@ typedef struct cw_tally {
 } cw_tally;
 
 void cw_tally_init(cw_tally *t, uint64_t count);
-void cw_tally_add(cw_tally *t, int is_stream, uint64_t seq, int content_ok, uint64_t size);
+/* Counts one whole frame (its frame checksum good); 1 if it counted it corrupt (DRAIN then
+ * keeps the first such frame for bad_at/bad), else 0. */
+int cw_tally_add(cw_tally *t, int is_stream, uint64_t seq, int content_ok, uint64_t size);
 uint64_t cw_tally_lost(const cw_tally *t);
 void cw_tally_free(cw_tally *t);
 

@@ -177,6 +177,7 @@ int cw_sock_conn(int fd, int unix_socket, const char *no_credentials, cw_conn **
     }
     s->base.ops = &SOCK_CONN;
     s->base.waits = 0;
+    s->base.missed = 0;
     s->fd = fd;
     s->unix_socket = unix_socket;
     s->no_credentials = no_credentials;

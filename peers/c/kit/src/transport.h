@@ -54,6 +54,7 @@ typedef struct cw_conn_ops {
 struct cw_conn {
     const cw_conn_ops *ops;
     uint64_t waits;             /* times a read or write slept on an empty or full ring */
+    uint64_t missed;            /* of those, sleeps that timed out on a wake-up owed (SHM.md) */
 };
 
 typedef struct cw_listener_ops {

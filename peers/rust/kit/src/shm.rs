@@ -197,9 +197,10 @@ impl Segment {
         }
     }
 
-    /// Sleep while the word at `offset` still holds `expected`, at most `slice`.
-    fn wait(&self, offset: usize, expected: u32, slice: Duration) {
-        sys::wait(self.map.u32_at(offset), expected.to_le(), slice);
+    /// Sleep while the word at `offset` still holds `expected`, at most `slice`; true when the
+    /// sleep ended by its time limit (only where the wait primitive tells: `sys::wait`).
+    fn wait(&self, offset: usize, expected: u32, slice: Duration) -> bool {
+        sys::wait(self.map.u32_at(offset), expected.to_le(), slice)
     }
 
     fn wake(&self, offset: usize) {
@@ -300,7 +301,9 @@ impl Segment {
                 READY => break,
                 ATTACHED => return Err(runtime(format!("segment {name} already has an attacher"))),
                 state => match next_sleep(Some(deadline), Instant::now()) {
-                    Some(slice) => seg.wait(H_STATE, state, slice),
+                    Some(slice) => {
+                        seg.wait(H_STATE, state, slice);
+                    }
                     None => {
                         let text = format!("segment {name} never became ready (state {state})");
                         return Err(Error::Timeout(text));
@@ -436,7 +439,9 @@ impl Listener {
                 break;
             }
             match next_sleep(Some(deadline), Instant::now()) {
-                Some(slice) => seg.wait(H_STATE, state, slice),
+                Some(slice) => {
+                    seg.wait(H_STATE, state, slice);
+                }
                 None => return Err(Error::Timeout("no peer attached".into())),
             }
         }
@@ -464,6 +469,15 @@ pub enum Got {
     Closed,
     /// The deadline passed with nothing to read.
     TimedOut,
+}
+
+/// How often a side slept on an empty or full ring, and how many of those sleeps ended by their
+/// time limit although the other side had moved its index without bumping the seq word slept
+/// on: a wake-up it owed (SHM.md, "A lost wake-up is counted").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sleeps {
+    pub slept: u64,
+    pub missed: u64,
 }
 
 /// How this side waits: its strategy, and how long `spin-futex` polls before it sleeps (zero
@@ -548,10 +562,13 @@ fn spin_only(
 /// The other side publishes its index, fences and then reads `waiting`, and bumps `seq` only
 /// when it saw 1: of the two seq_cst fences one comes first, so either we see its index or it
 /// sees our flag, and then its bump changes the word we sleep on (we read `seen` before we set
-/// the flag), so the futex either refuses to sleep or is woken.
+/// the flag), so the futex either refuses to sleep or is woken. A sleep that still ends by its
+/// time limit with the index moved and `seq` unchanged is a lost wake-up: counted in `missed`
+/// (the index loaded first: a correct other side bumps after its index store, so only a bump
+/// still on its way between the two loads can be counted).
 fn sleep_until(
     seg: &Segment,
-    sleeps: &mut u64,
+    sleeps: &mut Sleeps,
     w: Words,
     deadline: Option<Instant>,
     ready: &impl Fn(&Segment) -> Option<u64>,
@@ -568,8 +585,13 @@ fn sleep_until(
                     // Its last bytes were published before its closed bit or its death.
                     Some(ready(seg).map_or(Waited::Gone, Waited::Ready))
                 } else if let Some(slice) = next_sleep(deadline, now) {
-                    *sleeps += 1;
-                    seg.wait(w.ctl + w.seq, seen, slice);
+                    sleeps.slept += 1;
+                    if seg.wait(w.ctl + w.seq, seen, slice)
+                        && ready(seg).is_some()
+                        && seg.load(w.ctl + w.seq, Ordering::Acquire) == seen
+                    {
+                        sleeps.missed += 1;
+                    }
                     None
                 } else {
                     Some(Waited::Expired)
@@ -587,7 +609,7 @@ fn sleep_until(
 fn wait_for(
     seg: &Segment,
     how: Waiting,
-    sleeps: &mut u64,
+    sleeps: &mut Sleeps,
     words: Words,
     deadline: Option<Instant>,
     ready: impl Fn(&Segment) -> Option<u64>,
@@ -627,8 +649,8 @@ pub struct Conn {
     inc_tail: u64,
     inc_head: u64,
     waiting: Waiting,
-    /// How often this side slept on an empty or full ring.
-    pub sleeps: u64,
+    /// How often this side slept on an empty or full ring, and the lost wake-ups among them.
+    pub sleeps: Sleeps,
 }
 
 impl Conn {
@@ -665,7 +687,7 @@ impl Conn {
                 strategy: Strategy::default(),
                 budget,
             },
-            sleeps: 0,
+            sleeps: Sleeps::default(),
         };
         conn.used(conn.out_head, conn.out_tail)?;
         conn.used(conn.inc_head, conn.inc_tail)?;
@@ -875,5 +897,40 @@ mod tests {
         let sent = writer.join().unwrap(); // drops tx: closed
         assert_eq!(got, sent);
         assert!(matches!(rx.read(&mut buf, 1, far).unwrap(), Got::Closed));
+        assert_eq!(rx.sleeps.missed, 0, "a correct producer owes no wake-up");
+    }
+
+    /// A producer that publishes `head` without the bump and wake it owes a sleeping consumer:
+    /// the consumer's sleep ends by its time limit with `head` moved and `data_seq` unchanged,
+    /// and it counts a lost wake-up (Linux: the futex tells a time-out; the poll never counts).
+    #[test]
+    fn a_lost_wake_up_is_counted() {
+        let name = format!("/cwlost{}", std::process::id());
+        let far = Instant::now() + Duration::from_secs(10);
+        let mut listener = Listener::create(&name, 64).unwrap();
+        let tx = Conn::attach(&name, far).unwrap();
+        let mut rx = listener.accept(far).unwrap();
+        rx.set_strategy(Strategy::Futex);
+        let faulty = thread::spawn(move || {
+            while tx.seg.load(tx.out + CONSUMER_WAITING, Ordering::Acquire) != 1 {
+                thread::sleep(Duration::from_millis(1));
+            }
+            thread::sleep(Duration::from_millis(5)); // the consumer is in the futex by now
+            tx.seg.map.write(tx.out_data, b"late");
+            tx.seg.store64(tx.out + HEAD, 4, Ordering::Release); // and no bump, no wake
+            thread::sleep(Duration::from_millis(200));
+            tx
+        });
+        let mut buf = [0u8; 8];
+        let start = Instant::now();
+        assert!(matches!(rx.read(&mut buf, 1, far).unwrap(), Got::Bytes(4)));
+        assert_eq!(&buf[..4], b"late");
+        assert!(
+            start.elapsed() >= SLICE / 2,
+            "woken although nobody woke it"
+        );
+        let expected = u64::from(cfg!(target_os = "linux"));
+        assert_eq!((rx.sleeps.slept, rx.sleeps.missed), (1, expected));
+        drop(faulty.join().unwrap());
     }
 }

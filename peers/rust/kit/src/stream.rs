@@ -88,10 +88,17 @@ struct Tally {
     reordered: u64,
     corrupt: u64,
     bytes: u64,
+    /// Where the next frame starts in the stream: the sizes of all the frames read before it,
+    /// whatever their state.
+    offset: u64,
+    /// The first corrupt frame: its offset and its bytes as read (at most `MAX_BAD` of them).
+    bad: Option<(u64, Vec<u8>)>,
 }
 
 impl Tally {
     const MAX_MISSING: u64 = 1 << 20;
+    /// How many bytes of the first corrupt frame `bad=` shows.
+    const MAX_BAD: usize = 4096;
 
     fn new(count: u64) -> Tally {
         Tally {
@@ -104,7 +111,31 @@ impl Tally {
             reordered: 0,
             corrupt: 0,
             bytes: 0,
+            offset: 0,
+            bad: None,
         }
+    }
+
+    /// Count the frame at `offset` corrupt (`frame`: its bytes as read, or those read of it);
+    /// the first one is kept for `bad_at=` and `bad=`.
+    #[cold]
+    #[inline(never)]
+    fn corrupted(&mut self, frame: &[u8]) {
+        self.corrupt += 1;
+        if self.bad.is_none() {
+            let shown = &frame[..frame.len().min(Self::MAX_BAD)];
+            self.bad = Some((self.offset, shown.to_vec()));
+        }
+    }
+
+    /// The optional figures `bad_at=` and `bad=` (PEER_CONTRACT.md, "Streams"): none when no
+    /// frame was corrupt.
+    fn first_bad(&self) -> Vec<String> {
+        let Some((at, bytes)) = &self.bad else {
+            return Vec::new();
+        };
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        vec![format!("bad_at={at}"), format!("bad={hex}")]
     }
 
     /// Note `seq` (from 1 to `count`); false when it was seen before.
@@ -124,21 +155,21 @@ impl Tally {
         true
     }
 
-    /// Count a frame whose checksum (if any) is right: another message or a seq outside the
-    /// stream is corrupt; then a seen seq is a duplicate, and a payload that is not P(seq,
-    /// len_seq) byte for byte is corrupt (`scratch`: room for a patched template).
+    /// Count the frame at `offset` whose checksum (if any) is right: another message or a seq
+    /// outside the stream is corrupt; then a seen seq is a duplicate, and a payload that is not
+    /// P(seq, len_seq) byte for byte is corrupt (`scratch`: room for a patched template).
     fn add<P: Protocol>(
         &mut self,
         check: &Check,
         head: &Head<P>,
-        payload: &[u8],
+        frame: &[u8],
         scratch: &mut Vec<u8>,
     ) {
         self.received += 1;
         self.bytes += head.size as u64;
         let seq = head.seq;
         if head.message != check.layout.message || !(1..=self.count).contains(&seq) {
-            self.corrupt += 1;
+            self.corrupted(frame);
             return;
         }
         if !self.see(seq) {
@@ -147,8 +178,9 @@ impl Tally {
         }
         let n = check.stream.len(seq);
         check.layout.patched(n, scratch);
+        let payload = wire::payload::<P>(frame, head);
         if !check.layout.matches(seq, n, check.data, scratch, payload) {
-            self.corrupt += 1;
+            self.corrupted(frame);
         }
     }
 }
@@ -183,7 +215,7 @@ pub fn blast<P: Protocol>(
     require(link)?;
     let mut data = Data::new(layout);
     data.reserve(stream.max);
-    let sleeps = link.sleeps();
+    let (sleeps, missed) = (link.sleeps(), link.missed());
     let plain = P::Plain::default(); // every header field holds a 0
     let (mut payload, mut frame) = (Vec::new(), Vec::new());
     let mut bytes = 0u64;
@@ -197,17 +229,21 @@ pub fn blast<P: Protocol>(
     }
     let ns = nanos(start, Instant::now());
     let waits = link.sleeps() - sleeps;
+    let missed = link.missed() - missed;
     Ok(vec![
         format!("sent={count}"),
         format!("bytes={bytes}"),
         format!("ns={ns}"),
         format!("waits={waits}"),
+        format!("missed={missed}"),
     ])
 }
 
 /// `DRAIN`: receive and check frames until `count` arrived, the deadline passed or the other
 /// side left; every frame never seen is lost. Each frame is checked where it lies in the
-/// link's input buffer.
+/// link's input buffer. A frame whose checksum is wrong is received and corrupt, and the
+/// stream goes on; so is a refused header or a frame cut short by a close, which end it (the
+/// link is closed). The first corrupt frame is reported (`bad_at=`, `bad=`).
 pub fn drain<P: Protocol>(
     link: &mut Link,
     layout: &Layout,
@@ -228,7 +264,7 @@ pub fn drain<P: Protocol>(
     // The stream message's direction: an id (or a frame without one) that two messages share
     // is read as the stream's.
     let direction = P::MESSAGES[layout.message].direction;
-    let sleeps = link.sleeps();
+    let (sleeps, missed) = (link.sleeps(), link.missed());
     let mut tally = Tally::new(count);
     let mut span: Option<(Instant, Instant)> = None;
     while tally.received < count {
@@ -236,40 +272,36 @@ pub fn drain<P: Protocol>(
             let frame = link.peek(head.size, deadline)?; // all read already
             let now = Instant::now();
             span = Some((span.map_or(now, |(first, _)| first), now));
-            let summed = P::check_sum(frame, &head);
-            if summed.is_ok() {
-                tally.add::<P>(
-                    &check,
-                    &head,
-                    wire::payload::<P>(frame, &head),
-                    &mut scratch,
-                );
+            if P::check_sum(frame, &head).is_ok() {
+                tally.add::<P>(&check, &head, frame, &mut scratch);
+            } else {
+                // A bad checksum: the frame was read whole, the stream stays in step.
+                tally.received += 1;
+                tally.corrupted(frame);
             }
-            link.skip(head.size); // taken either way: the stream stays in step
-            summed
+            tally.offset += head.size as u64;
+            link.skip(head.size); // taken either way
+            Ok(())
         });
         match got {
             Ok(()) => {}
-            // The other side left (maybe in the middle of a frame), or time is up.
-            Err(Error::Closed(_) | Error::FrameCut { .. } | Error::Timeout(_)) => break,
-            // A bad frame header: the stream is out of step and the link is closed.
-            Err(err) if err.kind() == "decode" && !link.connected() => {
-                tally.received += 1;
-                tally.corrupt += 1;
-                break;
-            }
-            // A bad checksum: the frame was read whole, the stream is in step.
+            // The other side left between two frames, or time is up.
+            Err(Error::Closed(_) | Error::Timeout(_)) => break,
+            // A refused header or a frame cut short by a close: the stream is out of step and
+            // the link is closed; what was read of the frame is the link's to give.
             Err(err) if err.kind() == "decode" => {
                 tally.received += 1;
-                tally.corrupt += 1;
+                tally.corrupted(&link.take_refused());
+                break;
             }
             Err(err) => return Err(err),
         }
     }
     let ns = span.map_or(0, |(first, last)| nanos(first, last));
     let waits = link.sleeps() - sleeps;
+    let missed = link.missed() - missed;
     let t = &tally;
-    Ok(vec![
+    let mut reply = vec![
         format!("received={}", t.received),
         format!("lost={}", t.count - t.unique),
         format!("duplicated={}", t.duplicated),
@@ -278,7 +310,10 @@ pub fn drain<P: Protocol>(
         format!("bytes={}", t.bytes),
         format!("ns={ns}"),
         format!("waits={waits}"),
-    ])
+        format!("missed={missed}"),
+    ];
+    reply.extend(t.first_bad());
+    Ok(reply)
 }
 
 #[cfg(test)]

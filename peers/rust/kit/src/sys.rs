@@ -311,11 +311,12 @@ impl Drop for Mapping {
 const POLL: Duration = Duration::from_micros(200);
 
 /// Sleep while `word` still holds the stored bytes `raw` (compared as they are in memory), at
-/// most `timeout`. It may return early, spuriously or on a signal: callers re-check.
+/// most `timeout`. It may return early, spuriously or on a signal: callers re-check. True when
+/// the sleep ended by its time limit (`ETIMEDOUT`), not by a wake, a changed word or a signal.
 /// Linux: `FUTEX_WAIT` on the shared word (not the private variant: the word lives in memory
 /// shared between processes).
 #[cfg(target_os = "linux")]
-pub fn wait(word: &AtomicU32, raw: u32, timeout: Duration) {
+pub fn wait(word: &AtomicU32, raw: u32, timeout: Duration) -> bool {
     let ts = libc::timespec {
         tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
         tv_nsec: timeout.subsec_nanos() as libc::c_long, // < 10^9: fits any c_long
@@ -323,8 +324,8 @@ pub fn wait(word: &AtomicU32, raw: u32, timeout: Duration) {
     let addr: *const AtomicU32 = word;
     // SAFETY: `addr` is a live aligned 32-bit word (borrowed for the call) the kernel reads
     // atomically; `ts` outlives the call; unused arguments are null/0. Failures (EAGAIN: value
-    // changed, ETIMEDOUT, EINTR) just return, and every caller re-checks.
-    let _ = unsafe {
+    // changed, ETIMEDOUT, EINTR) just return (ETIMEDOUT told apart), and every caller re-checks.
+    let rc = unsafe {
         libc::syscall(
             libc::SYS_futex,
             addr,
@@ -335,6 +336,7 @@ pub fn wait(word: &AtomicU32, raw: u32, timeout: Duration) {
             0u32,
         )
     };
+    rc == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ETIMEDOUT)
 }
 
 /// Wake every sleeper on `word` (`FUTEX_WAKE`, shared).
@@ -357,11 +359,13 @@ pub fn wake(word: &AtomicU32) {
 }
 
 /// Elsewhere: a short sleep if the word still holds `raw`; the caller re-checks and loops.
+/// A poll cannot tell a time-out from a wake: never true (SHM.md, "A lost wake-up is counted").
 #[cfg(not(target_os = "linux"))]
-pub fn wait(word: &AtomicU32, raw: u32, timeout: Duration) {
+pub fn wait(word: &AtomicU32, raw: u32, timeout: Duration) -> bool {
     if word.load(std::sync::atomic::Ordering::Acquire) == raw {
         std::thread::sleep(timeout.min(POLL));
     }
+    false
 }
 
 /// Elsewhere there is nothing to wake: sleepers poll.

@@ -151,6 +151,12 @@ pub struct Link {
     strategy: shm::Strategy,
     /// Where writes give up (PING, PONG); `None`: as long as the other side lives.
     write_deadline: Option<Instant>,
+    /// The bytes read of the last frame whose header was refused or that a close cut short
+    /// (DRAIN's `bad=`): kept only on those paths, which end the connection.
+    refused: Vec<u8>,
+    /// The sleeps of the shm connections closed already: `sleeps` and `missed` only grow, so
+    /// a request's figures (the difference) hold when its connection ends in the middle.
+    past: shm::Sleeps,
 }
 
 /// Write all of `bytes` to `conn`; over shm, waiting for space until `deadline` if any (a
@@ -383,11 +389,21 @@ impl Link {
     }
 
     /// How often this side has slept on an empty or full ring (0 where the transport does not
-    /// tell: sockets).
+    /// tell: sockets), over all its connections.
     pub fn sleeps(&self) -> u64 {
+        self.past.slept + self.current().slept
+    }
+
+    /// How many of those sleeps ended by their time limit although the other side had moved
+    /// its index without the wake-up it owed (0 where the transport does not tell: sockets).
+    pub fn missed(&self) -> u64 {
+        self.past.missed + self.current().missed
+    }
+
+    fn current(&self) -> shm::Sleeps {
         match &self.conn {
             Some(Conn::Shm(conn)) => conn.sleeps,
-            _ => 0,
+            _ => shm::Sleeps::default(),
         }
     }
 
@@ -486,7 +502,7 @@ impl Link {
                 Err(Error::Closed("by the other side".into()))
             }
             shm::Got::Bytes(0) | shm::Got::Closed => {
-                self.close_connection();
+                self.refuse(got);
                 Err(Error::FrameCut { got, need: count })
             }
             shm::Got::Bytes(n) => {
@@ -507,9 +523,26 @@ impl Link {
         }
     }
 
+    /// Keep the first `count` bytes read as those of a frame refused or cut short (`refused`),
+    /// then drop the connection: the stream is out of step.
+    pub fn refuse(&mut self, count: usize) {
+        let end = self.start + count.min(self.end - self.start);
+        self.refused.clear();
+        self.refused.extend_from_slice(&self.buf[self.start..end]);
+        self.close_connection();
+    }
+
+    /// The bytes `refuse` kept (once: they are taken).
+    pub fn take_refused(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.refused)
+    }
+
     /// Drop the connection: a socket closes; a segment gets our closed bit, its sleepers are
     /// woken and it is unmapped.
     pub fn close_connection(&mut self) {
+        let ended = self.current();
+        self.past.slept += ended.slept;
+        self.past.missed += ended.missed;
         self.conn = None;
         self.start = 0;
         self.end = 0;

@@ -249,7 +249,7 @@ fn peek_with<P: Protocol>(
     }
     let checked = read_head(link.peek(P::HEADER_SIZE, deadline)?, direction);
     let head = checked.map_err(|err| {
-        link.close_connection(); // the stream is out of step
+        link.refuse(P::HEADER_SIZE); // the stream is out of step
         err
     })?;
     link.peek(head.size, deadline)?;
