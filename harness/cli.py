@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import math
 import signal
 import sys
 from pathlib import Path
@@ -20,7 +21,23 @@ from .project import Project
 
 
 def _csv(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"{text!r} names nothing: give comma-separated names or patterns")
+    return parts
+
+
+def _number(kind: type, low: float, high: float) -> Any:
+    """An argparse type: a finite number of `kind` in low..high, else a one-line usage error."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is out of range: {low:g} to {high:g}")
+        return value
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("build", help="build the peers (what `make peers` runs)")
     s.add_argument("--peers", type=_csv, help="comma-separated peer names (default: all)")
+    s.add_argument("--timeout", type=_number(float, 1, 86400), default=None,
+                   help="seconds each build may take before it is killed with all it started "
+                        "(default: the manifest's build.timeout, else 900)")
 
     s = sub.add_parser("matrix", help="run the interop matrix and print a sender x receiver table per transport")
     s.add_argument("--peers", type=_csv, help="comma-separated peer names (default: all)")
@@ -58,15 +78,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", type=Path, help="write one record per sender, receiver, transport and case here")
     s.add_argument("--junit", type=Path, help="write JUnit XML here (one testcase per cell)")
     s.add_argument("--html", type=Path, help="write a self-contained HTML report here")
-    s.add_argument("--jobs", type=int, default=2, help="connection groups run in parallel (default: 2)")
-    s.add_argument("--timeout", type=float, default=10.0, help="seconds a peer may take to answer a request")
+    s.add_argument("--jobs", type=_number(int, 1, 64), default=2, help="connection groups run in parallel (default: 2)")
+    s.add_argument("--timeout", type=_number(float, 0.01, 3600), default=10.0,
+                   help="seconds a peer may take to answer a request (default: 10; 0.01 to 3600)")
 
     s = sub.add_parser("stress", help="stream sequenced frames of the stream message through every pair and count what arrives")
     s.add_argument("--peers", type=_csv, help="comma-separated peer names (default: all)")
     s.add_argument("--transports", type=_csv, default=["shm"], help="default: shm")
-    s.add_argument("--count", type=int, default=1_000_000, help="frames per pair (default: 1,000,000)")
-    s.add_argument("--capacity", type=int, default=4096, help="shm ring capacity in bytes (default: 4096)")
-    s.add_argument("--max-len", type=int, default=200, help="most data elements a frame of the stream message carries (default: 200, at most its max)")
+    s.add_argument("--count", type=_number(int, 1, 1 << 40), default=1_000_000, help="frames per pair (default: 1,000,000)")
+    s.add_argument("--capacity", type=_number(int, 64, 1 << 30), default=4096,
+                   help="shm ring capacity in bytes, a power of two (default: 4096)")
+    s.add_argument("--max-len", type=_number(int, 0, 1 << 32), default=200, help="most data elements a frame of the stream message carries (default: 200, at most its max)")
     s.add_argument("--json", type=Path, help="write the figures here")
 
     s = sub.add_parser("bench", help="measure sockets against shared memory for every pair, next to the machine's floors")
@@ -138,13 +160,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="a preprocessor definition, as for cc")
     s.add_argument("-o", "--output", type=Path, help="write the schema here (default: standard output)")
 
+    sub.add_parser("clean", help="remove the socket directories and segments that killed harness runs left "
+                                 "(every command also does it first)")
+
     s = sub.add_parser("vectors", help="check the golden vectors against the codec and the schema")
     s.add_argument("--regenerate", action="store_true",
                    help="rewrite protocols/vectors/golden.json (only when the encoding changes on purpose)")
     return p
 
 
-STANDALONE = {"import-c", "init"}   # commands that need no crosswire project
+STANDALONE = {"import-c", "init", "clean"}   # commands that need no crosswire project
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
+    if args.command != "clean":
+        from .transports import sweep
+        swept = sweep.sweep()           # what a killed run left: its owner is gone
+        if swept:
+            print(f"crosswire: removed {len(swept)} socket dir(s) and segment(s) that killed runs left "
+                  f"({', '.join(swept[:3])}{', ...' if len(swept) > 3 else ''})", file=sys.stderr)
     try:
         if args.command in STANDALONE or (args.command == "new-peer" and args.list) or \
                 (args.command == "kit" and args.out is not None and args.root is None):
@@ -166,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"crosswire: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        from .driver import interrupt
+        interrupt()
         print("crosswire: interrupted; peers stopped and endpoints removed", file=sys.stderr)
         return 130
     finally:
@@ -214,7 +247,7 @@ def cmd_build(project: Project, args: argparse.Namespace) -> int:
     project.prepare_reference()
     failed = False
     for spec in P.select(project.registry, args.peers):
-        result = project.build(spec)
+        result = project.build(spec, args.timeout)
         if result.status == "failed":
             failed = True
             print(f"FAILED   {spec.name}: {result.detail}")
@@ -239,6 +272,10 @@ def cmd_matrix(project: Project, args: argparse.Namespace) -> int:
     bad = [k for k in kinds if k not in matrix.KINDS]
     if bad:
         raise CrosswireError(f"unknown kind {bad[0]!r}; kinds: {', '.join(matrix.KINDS)}")
+    for path, what in ((args.json, "--json"), (args.junit, "--junit"), (args.html, "--html"),
+                       (project.reports_dir / "last-run.json", "the reports folder")):
+        if path:
+            report.check_writable(path, what)      # before the run, not after it
     cases = matrix.select_cases(project.cases, args.cases)
     rejects = matrix.select_rejects(project.reject_cases, args.cases)
     hostile = matrix.select_rejects(project.hostile_cases, args.cases)
@@ -543,18 +580,34 @@ def cmd_hostile(project: Project, args: argparse.Namespace) -> int:
     return 1 if bad or not outcomes else 0
 
 
+def cmd_clean(project: Project | None, args: argparse.Namespace) -> int:
+    from .transports import sweep
+    removed = sweep.sweep()
+    for path in removed:
+        print(f"removed {path}")
+    left = sweep.stale()
+    for path in left:
+        print(f"cannot remove {path} (another user's)")
+    print(f"{len(removed)} stale socket dir(s) and segment(s) removed" + (f", {len(left)} left" if left else ""))
+    return 0
+
+
 def cmd_stress(project: Project, args: argparse.Namespace) -> int:
     import itertools
     import json
 
     _need_streams(project)
+    if args.capacity & (args.capacity - 1):
+        raise CrosswireError(f"--capacity {args.capacity} is not a power of two (SHM.md: rings are)")
     seqf = project.schema.frame.role("seq")
     if args.count > seqf.type.max:
         raise CrosswireError(f"--count {args.count} is more than the frame's seq ({seqf.name}, a {seqf.type.name}) "
                              f"holds: at most {seqf.type.max}")
     from . import peers as P
-    from . import stress, sync
+    from . import report, stress, sync
 
+    if args.json:
+        report.check_writable(args.json, "--json")
     specs = [s for s in P.select(project.registry, args.peers) if s.unavailable() is None]
     layout = project.stream
     print(f"stream message {layout.message.name} ({layout.field}: up to {min(args.max_len, layout.max)} of at most "
@@ -579,7 +632,7 @@ def cmd_stress(project: Project, args: argparse.Namespace) -> int:
         print(f"{results[i].sender}->{results[i].receiver} over shm: {note}", flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([r.record() for r in results], indent=1) + "\n")
+        report.write_atomically(args.json, (json.dumps([r.record() for r in results], indent=1) + "\n").encode())
     bad = [r for r in results if not r.ok]
     print(f"{len(results) - len(bad)} pairs clean, {len(bad)} with losses or errors")
     return 1 if bad or not results else 0

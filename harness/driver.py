@@ -3,8 +3,14 @@ without a timeout.
 
 A reader thread turns the peer's stdout into a queue of lines, so every wait for a reply is a
 `queue.get(timeout=...)`; another thread keeps the last lines of its stderr for error reports.
-A peer that times out, dies or writes garbage is killed (its whole process group) and reaped,
-and the error names the request in flight. Every live peer is also killed at interpreter exit.
+A peer that times out, dies or writes garbage is killed and reaped, and the error names the
+request in flight. Every live peer is also killed at interpreter exit.
+
+Bounds (issue 17): a reply line is at most the contract's line limit; a line nobody asked for
+(a flood, a repeated reply) is a protocol error against the request in flight, and the reader
+stops reading, so a peer's output never grows the harness. Killing a peer kills its process
+group whatever the state of its leader, and every process found below it (a child that called
+setsid included); on Linux the harness is a subreaper, so what those leave is adopted here.
 """
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ from .errors import PeerDied, PeerProtocolError, PeerReplyError, PeerTimeout
 from .peers import CONTRACT_VERSION, PeerSpec
 
 DEFAULT_TIMEOUT = 10.0        # seconds for a reply to a request that does not block
-MAX_LINE = 64 << 20           # a reply longer than this is garbage, not a reply
+MAX_LINE = 8 * (1 << 20) + 65536   # PEER_CONTRACT.md "Lines" for a 1 MiB max_payload; a schema's own below
 _EOF = object()
 _live: "set[PeerProcess]" = set()
 _live_lock = threading.Lock()
@@ -39,6 +45,8 @@ class PeerProcess:
         self._lines: queue.Queue = queue.Queue()
         self._stderr: collections.deque[str] = collections.deque(maxlen=40)
         self._pending: collections.deque[str] = collections.deque()   # requests awaiting replies
+        self._sent = 0              # requests written; the reader may never have more lines than this
+        self.max_line = line_limit(spec)
         self.hello: dict[str, str] = {}
         spec.require_available()
         try:
@@ -58,14 +66,20 @@ class PeerProcess:
     # -- threads
 
     def _read_stdout(self, stream: IO[bytes]) -> None:
+        got = 0
         try:
             while True:
-                line = stream.readline(MAX_LINE)
+                line = stream.readline(self.max_line + 2)
                 if not line:
                     break
-                if not line.endswith(b"\n") and len(line) >= MAX_LINE:
-                    self._lines.put(b"<reply longer than %d bytes>" % MAX_LINE)
-                    break
+                got += 1
+                if got > self._sent:        # nobody asked: a flood or a repeated reply. Stop reading
+                    self._lines.put(_Unsolicited(line[:120]))      # (the peer blocks, the harness
+                    return                                          # does not grow) and say so
+                if not line.endswith(b"\n") and len(line) > self.max_line:
+                    self._lines.put(_Unsolicited(line[:120], f"a reply line longer than the contract's "
+                                                             f"{self.max_line} bytes"))
+                    return
                 self._lines.put(line.rstrip(b"\r\n"))
         except (OSError, ValueError):
             pass
@@ -89,6 +103,7 @@ class PeerProcess:
         if "\n" in line:
             raise ValueError("a request is one line")
         self._pending.append(line)
+        self._sent += 1
         try:
             assert self.proc.stdin is not None
             self.proc.stdin.write(line.encode("ascii") + b"\n")
@@ -110,6 +125,10 @@ class PeerProcess:
                               self.stderr_tail()) from None
         if item is _EOF:
             raise self._died(request)
+        if isinstance(item, _Unsolicited):
+            self.kill()
+            raise PeerProtocolError(self.label, request, f"{item.what}: {item.line!r}; killed "
+                                    "(its replies would no longer match the requests)", self.stderr_tail())
         self._pending.popleft()
         text = item.decode("ascii", "replace")
         if text == "OK" or text.startswith("OK "):
@@ -123,6 +142,9 @@ class PeerProcess:
 
     def drain(self, timeout: float | None = None) -> None:
         """Read and drop the replies still owed, so the next reply matches the next request."""
+        if _INTERRUPTED.is_set():
+            self.kill()
+            return
         while self._pending and self.alive:
             try:
                 self.reply(timeout)
@@ -137,9 +159,9 @@ class PeerProcess:
         try:
             code = self.proc.wait(timeout=2.0)
         except subprocess.TimeoutExpired:
-            self.kill()
-            code = self.proc.returncode
-        self._forget()
+            code = None
+        self.kill()             # what it left in its group goes with it
+        code = self.proc.returncode if code is None else code
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exited with status {code}"
         return PeerDied(self.label, request, f"the peer {how}", self.stderr_tail())
 
@@ -169,7 +191,7 @@ class PeerProcess:
 
     def close(self, timeout: float = 3.0) -> None:
         """QUIT politely, then make sure the process is gone and reaped."""
-        if self.alive:
+        if self.alive and not _INTERRUPTED.is_set():
             try:
                 self.send("QUIT")
                 self.proc.wait(timeout=timeout)
@@ -178,15 +200,20 @@ class PeerProcess:
         self.kill()
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        """SIGKILL the peer's process group, whatever the state of its leader (a child that
+        ignores SIGTERM outlives its leader), and every process below it (a child that called
+        setsid left the group but not the tree)."""
+        below = descendants(self.proc.pid) if self.proc.poll() is None else []
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        below = [(pid, started) for pid, started in below if kill_if_same(pid, started)]
         try:
             self.proc.wait(timeout=5.0)
         except subprocess.TimeoutExpired:  # pragma: no cover - a zombie the kernel keeps
             pass
+        reap(below)
         try:  # stdout/stderr are left to their reader threads, which end at EOF
             if self.proc.stdin:
                 self.proc.stdin.close()
@@ -205,15 +232,151 @@ class PeerProcess:
         self.close()
 
 
+_INTERRUPTED = threading.Event()     # Ctrl-C: peers are killed, never drained or asked to QUIT
+
+
+def interrupt() -> None:
+    """Ctrl-C (the pytest plugin's keyboard-interrupt hook, the CLI's handler): kill every peer
+    now; from here on nothing waits for a peer's reply at teardown."""
+    _INTERRUPTED.set()
+    kill_all()
+
+
 def kill_all() -> None:
-    """Kill every peer this process started (at exit, on Ctrl-C or SIGTERM)."""
+    """Kill every peer this process started (at exit, on Ctrl-C or SIGTERM), and what they left
+    that this process adopted as a subreaper."""
     with _live_lock:
         procs = list(_live)
     for p in procs:
         p.kill()
+    if _SUBREAPER:
+        reap([(pid, started) for pid, started in adopted() if kill_if_same(pid, started)])
 
 
 atexit.register(kill_all)
+
+
+class _Unsolicited:
+    """A line the reader got that no request asked for (or one over the line limit)."""
+
+    def __init__(self, line: bytes, what: str = "a reply line nobody asked for") -> None:
+        self.line, self.what = line.decode("ascii", "replace"), what
+
+
+_LIMITS: dict[str, int] = {}
+
+
+def line_limit(spec: PeerSpec) -> int:
+    """The contract's line limit for the peer's schema: 8 x max_payload + 65536."""
+    if not spec.schema:
+        return MAX_LINE
+    if spec.schema not in _LIMITS:
+        try:
+            from . import schema as S
+            _LIMITS[spec.schema] = 8 * S.load(spec.schema).max_payload + 65536
+        except Exception:  # noqa: BLE001 - the schema's own errors are reported where it is loaded
+            _LIMITS[spec.schema] = MAX_LINE
+    return _LIMITS[spec.schema]
+
+
+# ------------------------------------------------------------------ the process tree (Linux /proc)
+
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(parent pid, start time in clock ticks) of a live process, from /proc; None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return int(fields[1]), int(fields[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _running(pid: int) -> bool:
+    """pid is a process that has not exited (not a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out += [int(c) for c in f.read().split()]
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+def descendants(pid: int) -> list[tuple[int, int]]:
+    """Every process below pid, with its start time (to kill it later only if it is the same
+    process, not a pid reused meanwhile). Empty where /proc is not (macOS)."""
+    out, todo, seen = [], _children(pid), {pid}
+    while todo and len(out) < 10000:
+        c = todo.pop()
+        if c in seen:
+            continue
+        seen.add(c)
+        st = _stat(c)
+        if st is not None:
+            out.append((c, st[1]))
+            todo += _children(c)
+    return out
+
+
+def adopted() -> list[tuple[int, int]]:
+    """The processes this one adopted as a subreaper: its children that it did not start as
+    peers. Only called at exit, when every peer has been killed."""
+    mine = {p.proc.pid for p in list(_live)}
+    return [(c, st[1]) for c in _children(os.getpid()) if c not in mine and (st := _stat(c)) is not None]
+
+
+def kill_if_same(pid: int, started: int) -> bool:
+    """SIGKILL pid if it is still the process that started then (True if it was)."""
+    st = _stat(pid)
+    if st is None or st[1] != started:
+        return False
+    try:
+        os.kill(pid, signal.SIGKILL)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def reap(killed: list[tuple[int, int]], within: float = 1.0) -> None:
+    """Wait (at most `within` s in all) for killed processes below a peer to be gone: those this
+    process adopted as a subreaper are reaped here (they would stay zombies), the others by their
+    own parents."""
+    todo, deadline = dict(killed), time.monotonic() + within
+    while todo and time.monotonic() < deadline:
+        for pid, started in list(todo.items()):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    del todo[pid]
+                    continue
+            except ChildProcessError:       # not (yet) ours: gone, or a living parent of its own reaps it
+                st = _stat(pid)
+                if st is None or st[1] != started or (st[0] != os.getpid() and _running(st[0])):
+                    del todo[pid]
+                    continue
+        if todo:
+            time.sleep(0.005)
+
+
+def _become_subreaper() -> bool:
+    """Linux: orphans below this process are adopted by it, not by init, so they can be found."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0        # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+_SUBREAPER = os.path.isdir("/proc/self/task") and _become_subreaper()
 
 
 HEX_FIGURES = frozenset({"bad"})      # DRAIN's first corrupt frame: its bytes in hex

@@ -151,6 +151,8 @@ def load(path: Path) -> list[dict[str, Any]]:
         rows = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise CrosswireError(f"{path}: cannot read: {exc}") from None
+    except RecursionError:
+        raise CrosswireError(f"{path}: cannot read: nested too deeply") from None
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise CrosswireError(f"{path}: must be a JSON list of objects")
     for r in rows:

@@ -41,6 +41,7 @@ from .textform import blob, format_message, parse_blob, parse_message
 from .vectors import Case
 
 KINDS = ("encode", "decode", "send", "echo", "reject", "hostile")
+BREAKER = 3                # failed starts (or HELLOs) in a row after which a peer is not started again
 IO_TIMEOUT_MS = 5000
 REFERENCE = "python"       # the peer that captures frames for the diagnosis (its GRAB request)
 
@@ -219,21 +220,31 @@ class Session:
         self._speaking: dict[tuple[str, str], int] = {}   # (peer, slot) -> the version it was told
         self._alone: dict[tuple, str] = {}      # (peer, case, versions) -> what it alone does wrong ("": nothing)
         self._captured: dict[tuple, str] = {}   # (sender, case, transport) -> its captured frame's diagnosis
+        self._failed_starts: dict[str, tuple[int, str]] = {}   # peer -> failed starts in a row, the first error
 
     # -- peers and links
 
     def peer(self, name: str, slot: str) -> PeerProcess:
         proc = self._procs.get((name, slot))
         if proc is None or not proc.alive:
-            proc = PeerProcess(self.registry[name], slot, timeout=self.timeout)
-            self._procs[(name, slot)] = proc
-            self._speaking.pop((name, slot), None)
+            failed = self._failed_starts.get(name)
+            if failed and failed[0] >= BREAKER:      # the circuit breaker: a dead peer costs seconds
+                raise PeerError(self.registry[name].name, "(start)",
+                                f"not started again after {failed[0]} failed starts in a row; the first: {failed[1]}")
+            self._procs.pop((name, slot), None)
             try:
+                proc = PeerProcess(self.registry[name], slot, timeout=self.timeout)
+                self._procs[(name, slot)] = proc
+                self._speaking.pop((name, slot), None)
                 proc.handshake()
-            except PeerError:
-                proc.kill()
-                del self._procs[(name, slot)]
+            except PeerError as exc:
+                started = self._procs.pop((name, slot), None)
+                if started is not None:
+                    started.kill()
+                count, first = self._failed_starts.get(name, (0, str(exc).splitlines()[0]))
+                self._failed_starts[name] = (count + 1, first)
                 raise
+            self._failed_starts.pop(name, None)
         return proc
 
     def _connect(self, sender: str, receiver: str, transport: str) -> tuple[PeerProcess, PeerProcess]:

@@ -2,7 +2,9 @@
 "Manifest"). Adding a language is adding a folder; nothing here names a language."""
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tomllib
@@ -33,6 +35,7 @@ class PeerSpec:
     frames: bool = False             # [adapter] frames: the library writes and reads whole frames
     quirks: tuple = ()   # [quirks]: (quirk, "encode" | "decode" | "both" | ranges), harness/quirks.py
     schema: str = ""                 # the project's schema file, given to the peer as $CROSSWIRE_SCHEMA
+    build_timeout: float = BUILD_TIMEOUT   # [build] timeout: seconds the build may take before it is killed
 
     @property
     def program(self) -> str:
@@ -119,7 +122,7 @@ def load_manifest(path: Path) -> PeerSpec:
     if doc["contract"] != CONTRACT_VERSION:
         raise ManifestError(f"{where}: contract {doc['contract']!r}; this harness speaks {CONTRACT_VERSION}")
     build, run, sup, check = doc.get("build", {}), doc["run"], doc["supports"], doc.get("check", {})
-    for table, keys in ((build, {"requires", "command", "outputs", "packages"}), (run, {"command"}),
+    for table, keys in ((build, {"requires", "command", "outputs", "packages", "timeout"}), (run, {"command"}),
                         (sup, {"transports", "messages"}), (check, {"command"})):
         if not isinstance(table, dict):
             raise ManifestError(f"{where}: build, run, supports and check must be tables")
@@ -130,6 +133,9 @@ def load_manifest(path: Path) -> PeerSpec:
     if not command:
         raise ManifestError(f"{where}: run.command is empty")
     messages = sup.get("messages", "*")
+    timeout = build.get("timeout", BUILD_TIMEOUT)
+    if type(timeout) not in (int, float) or not 1 <= timeout <= 86400:
+        raise ManifestError(f"{where}: build.timeout must be seconds, 1 to 86400, got {timeout!r}")
     adapter = doc.get("adapter", {})
     if not isinstance(adapter, dict) or sorted(adapter.keys() - {"lang", "frames"}) or \
             not isinstance(adapter.get("lang", ""), str) or not isinstance(adapter.get("frames", False), bool):
@@ -146,7 +152,7 @@ def load_manifest(path: Path) -> PeerSpec:
         outputs=_strings(where, build.get("outputs", []), "build.outputs"),
         packages=_strings(where, build.get("packages", []), "build.packages"),
         check=_strings(where, check.get("command", []), "check.command"),
-        adapter=adapter.get("lang", ""), frames=adapter.get("frames", False),
+        adapter=adapter.get("lang", ""), frames=adapter.get("frames", False), build_timeout=float(timeout),
         quirks=quirks.parse(doc.get("quirks", {}), where),
     )
 
@@ -214,7 +220,7 @@ class BuildResult:
     detail: str = ""
 
 
-def build(spec: PeerSpec, timeout: float = BUILD_TIMEOUT) -> BuildResult:
+def build(spec: PeerSpec, timeout: float | None = None) -> BuildResult:
     """Run the peer's build step in its folder; a missing toolchain is a skip, not a failure."""
     missing = spec.missing_tools()
     if missing:
@@ -230,18 +236,36 @@ def build(spec: PeerSpec, timeout: float = BUILD_TIMEOUT) -> BuildResult:
     return BuildResult(spec.name, "built")
 
 
-def run_step(spec: PeerSpec, argv: tuple[str, ...], what: str, timeout: float) -> str | None:
+def run_step(spec: PeerSpec, argv: tuple[str, ...], what: str, timeout: float | None = None) -> str | None:
     """Run a manifest's command (build, check) in the peer's folder: None when it succeeds, else
-    what went wrong, with the last lines of its output."""
+    what went wrong, with the last lines of its output. It runs in a process group of its own;
+    at the timeout (the manifest's build.timeout unless given) the group and every process below
+    it are killed, so a hung build leaves nothing behind."""
+    from .driver import descendants, kill_if_same, reap
+    timeout = spec.build_timeout if timeout is None else timeout
     argv = tuple(a.replace("{python}", sys.executable) for a in argv)
     try:
-        proc = subprocess.run(argv, cwd=spec.dir, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, env=spec.env())
+        proc = subprocess.Popen(argv, cwd=spec.dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                stdin=subprocess.DEVNULL, env=spec.env(), start_new_session=True)
     except FileNotFoundError:
         return f"{what} command {argv[0]!r} not found"
+    try:
+        out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        return f"{what} did not finish in {timeout:.0f} s"
+        below = descendants(proc.pid)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        killed = [(pid, started) for pid, started in below if kill_if_same(pid, started)]
+        proc.communicate()
+        reap(killed)
+        return f"{what} did not finish in {timeout:g} s: killed with every process it started"
+    except BaseException:       # Ctrl-C: the build goes too
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        tail = "\n".join(out.strip().splitlines()[-25:])
         return f"`{' '.join(argv)}` exited {proc.returncode}:\n{tail}"
     return None

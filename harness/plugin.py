@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -53,6 +53,7 @@ _OPTIONS = pytest.StashKey[Options]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _kill_peers_on_ctrl_c()
     root = config.getoption("cw_root")
     config.stash[_OPTIONS] = Options(
         root=Path(root) if root else None,
@@ -62,6 +63,40 @@ def pytest_configure(config: pytest.Config) -> None:
         kinds=_csv(config.getoption("--cw-kinds")) or list(matrix.KINDS),
         timeout=config.getoption("--cw-timeout"),
     )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """What killed runs left (socket directories, segments of dead owners) is removed first, once
+    (in the xdist controller)."""
+    if not hasattr(session.config, "workerinput"):
+        from .transports import sweep
+        sweep.sweep()
+
+
+def _kill_peers_on_ctrl_c() -> None:
+    """In each process that runs cells (every xdist worker too): SIGINT kills the peers first,
+    then does what it did before (pytest's KeyboardInterrupt)."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        return
+    before = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        from .driver import interrupt
+        interrupt()
+        if callable(before):
+            before(signum, frame)
+        else:
+            raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, on_sigint)
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo) -> None:
+    """Ctrl-C: every peer is killed at once, before the session's teardown (which would otherwise
+    wait for the replies they owe), so an interrupted run exits in a moment."""
+    from .driver import interrupt
+    interrupt()
 
 
 def pytest_collection(session: pytest.Session) -> None:

@@ -172,12 +172,23 @@ class Project:
         if "peers" in self.named and self.config["peers"] != DEFAULTS["peers"] and not self.peers_dir.is_dir():
             raise CrosswireError(f"the peers folder {self.peers_dir} (named in {self.config_path}) does not exist")
         own = peers.discover(self.peers_dir, self.schema_path) if self.peers_dir.is_dir() else {}
+        self._check_messages(own)
         if reference.is_checkout(self.root):
             return own
         copies = peers.discover(reference.home(self.root) / "peers", self.schema_path) \
             if (reference.home(self.root) / "peers").is_dir() else {}
         taken = {spec.program for spec in own.values()}
         return {**own, **{n: s for n, s in copies.items() if s.program not in taken}}
+
+    def _check_messages(self, found: dict[str, peers.PeerSpec]) -> None:
+        """A manifest's supports.messages names messages of the schema (a typo would silently
+        skip every cell of the message it meant)."""
+        for spec in found.values():
+            unknown = [m for m in spec.messages or () if m not in self.schema.messages]
+            if unknown:
+                raise CrosswireError(f"{spec.manifest}: supports.messages names {unknown[0]!r}, which the schema "
+                                     f"{self.schema_path.name} does not have (its messages: "
+                                     f"{', '.join(list(self.schema.messages)[:8])}{', ...' if len(self.schema.messages) > 8 else ''})")
 
     @cached_property
     def reject_cases(self) -> list[vectors.Case]:
@@ -205,14 +216,15 @@ class Project:
         from . import hostile
         return hostile.as_cases(hostile.catalogue(self.schema, self.malformed_path, self.cases))
 
-    def build(self, spec: peers.PeerSpec) -> peers.BuildResult:
-        """Build one peer: an adapter's generated code first (harness/adapters.py), then its build step."""
+    def build(self, spec: peers.PeerSpec, timeout: float | None = None) -> peers.BuildResult:
+        """Build one peer: an adapter's generated code first (harness/adapters.py), then its build step
+        (killed, with all it started, after `timeout` s: default the manifest's build.timeout)."""
         from . import adapters
         try:
             adapters.prepare(self, spec)
         except CrosswireError as exc:
             return peers.BuildResult(spec.name, "failed", f"cannot generate its adapter code: {exc}")
-        return peers.build(spec)
+        return peers.build(spec, timeout)
 
     def prepare_reference(self) -> None:
         """Copy the reference peers next to this project's schema (none for the checkout)."""

@@ -148,7 +148,7 @@ def leaves(t: Any, v: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
         return None
     try:
         _rewrite(t, v, path, note)
-    except (_Skip, Exception):
+    except Exception:   # noqa: BLE001 - a value that does not fit its type: the leaves seen so far
         pass
     return iter(seen)
 
@@ -361,7 +361,6 @@ class _Search:
     def __init__(self, msg: S.Message, value: Any, actual: bytes, version: int | None) -> None:
         self.msg, self.value, self.actual, self.version = msg, value, actual, version
         self.tries, self.start = 0, time.monotonic()
-        self.found: list[Explanation] = []
 
     @property
     def spent(self) -> bool:
@@ -376,7 +375,8 @@ class _Search:
         except Exception:     # a hypothesis the codec refuses is not the cause
             return False
 
-    def attempt(self, cause: str, says: str, rule: Rule, only: set[str] | None) -> tuple[str, ...] | None:
+    def attempt(self, rule: Rule, only: set[str] | None) -> tuple[str, ...] | None:
+        """The leaves the rule rewrote (within `only`) when that gives the actual bytes, else None."""
         touched: list[str] = []
 
         def scoped(p: str, lt: Any, lv: Any) -> tuple[Any, Any] | None:
@@ -477,7 +477,7 @@ def explain(msg: S.Message, value: Any, actual: bytes, version: int | None = Non
                 except Exception:
                     continue
                 for says, rule in variants:
-                    touched = s.attempt(cls.cause, says, rule, scope)
+                    touched = s.attempt(rule, scope)
                     if touched:
                         fields = _fields_of(_effective(touched, value_bytes, actual, spans))
                         if cls.cause in ("prefix_width", "length_unit"):     # the field whose length it is

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import collections
 import html
+import io
 import json
+import os
 import platform
 import shlex
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from .errors import CrosswireError
 from .matrix import Result
 
 STATUSES = ("pass", "fail", "xfail", "xpass", "skip")
@@ -95,6 +99,39 @@ def print_report(results: list[Result], console: Console, max_failures: int = 30
     console.print(", ".join(f"{c[s]} {s}" for s in STATUSES if c[s]) or "nothing ran", highlight=False)
 
 
+def check_writable(path: Path, what: str) -> None:
+    """Before a run: the report's folder exists (or can be made) and takes a new file, and the
+    path is not a folder. A one-line CrosswireError otherwise, so no run ends in a traceback."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise CrosswireError(f"{what} {path}: is a folder")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=".crosswire-check-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise CrosswireError(f"{what} {path}: cannot write there: {exc.strerror or exc}") from None
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write a temporary file beside path, then rename it over path: a reader never sees half a
+    report, a full disk leaves the old one, and a symlink at path is replaced, not followed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise CrosswireError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def write_json(results: list[Result], path: Path) -> None:
     doc = {
         "format": "crosswire-matrix/1",
@@ -103,8 +140,7 @@ def write_json(results: list[Result], path: Path) -> None:
         "counts": dict(counts(results)),
         "results": [r.record() for r in results],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    write_atomically(path, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))
 
 
 # ------------------------------------------------------------------ the previous run
@@ -136,7 +172,7 @@ def print_comparison(changes: dict[str, list[str]], console: Console) -> None:
 def read_records(path: Path) -> list[dict]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))["results"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return []
 
 
@@ -156,8 +192,9 @@ def write_junit(results: list[Result], path: Path) -> None:
                 r.detail + "\nrerun: " + rerun(r)
         elif r.status in ("skip", "xfail"):
             ET.SubElement(case, "skipped", message=("expected failure: " if r.status == "xfail" else "") + r.detail[:200])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+    out = io.BytesIO()
+    ET.ElementTree(suite).write(out, encoding="utf-8", xml_declaration=True)
+    write_atomically(path, out.getvalue())
 
 
 # ------------------------------------------------------------------ HTML
@@ -220,5 +257,4 @@ def write_html(results: list[Result], path: Path, title: str = "crosswire intero
             parts.append(f'<details id="{e(r.cell.id)}" class={r.status} data-pair="{e(pair)}">'
                          f"<summary>{e(r.status.upper())} {e(r.cell.id)}</summary>"
                          f"<pre>{e(r.detail)}</pre><p>rerun: <code>{e(rerun(r))}</code></p></details>")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    write_atomically(path, ("\n".join(parts) + "\n").encode("utf-8"))

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
 
 from . import sync, transports
-from .driver import PeerProcess, figures
+from .driver import PeerProcess, descendants, figures, reap
 from .errors import CrosswireError, PeerError
 from .peers import PeerSpec
 from .streams import Layout
@@ -64,15 +65,25 @@ class StressResult:
 def _pause(procs: list[PeerProcess], seconds: float, stop: threading.Event) -> None:
     """Freeze each process in turn (SIGSTOP, then SIGCONT): a frozen receiver makes the sender
     block on a full ring, a frozen sender makes the receiver block on an empty one, whatever the
-    speed of the pair. The harness touches only the processes, never the data."""
+    speed of the pair. The harness touches only the processes, never the data. A watchdog of its
+    own session resumes the process even if the harness is killed meanwhile: no peer is ever left
+    stopped."""
     for proc in procs:
         if stop.wait(seconds):
             return
+        pid = proc.proc.pid
+        watchdog = subprocess.Popen(["/bin/sh", "-c", f"sleep {seconds + 0.5:.3f}; kill -s CONT {pid} 2>/dev/null"],
+                                    start_new_session=True, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            os.kill(proc.proc.pid, signal.SIGSTOP)
+            os.kill(pid, signal.SIGSTOP)
             time.sleep(seconds)
         finally:
-            os.kill(proc.proc.pid, signal.SIGCONT)
+            os.kill(pid, signal.SIGCONT)
+            below = descendants(watchdog.pid)     # not needed any more (the harness lives): its sleep too
+            os.killpg(watchdog.pid, signal.SIGKILL)
+            watchdog.wait()
+            reap(below)
 
 
 def _torn(result: StressResult, layout: Layout, seed: int, min_len: int, max_len: int) -> str:

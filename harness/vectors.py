@@ -463,6 +463,8 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise CrosswireError(f"{path}: cannot read: {exc}") from None
+    except RecursionError:
+        raise CrosswireError(f"{path}: cannot read: nested too deeply") from None
 
 
 def dump(cases: list[Case], schema: S.Schema | None = None) -> str:

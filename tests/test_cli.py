@@ -189,3 +189,86 @@ def test_replay_refuses_a_transport_the_peer_lacks(checkout):
     python_peer(checkout, "udsonly", "import sys\nfor line in sys.stdin:\n    print('OK name=udsonly contract=3', flush=True)\n")
     r = cli("replay", "--root", str(checkout), "--peer", "udsonly", "--frame", "--transport", "shm", "--bytes", "00")
     assert r.returncode == 2 and "does not support transport shm" in r.stderr, r.stderr
+
+
+# ------------------------------------------------------------------ bad input, before any work (issue 17)
+
+@pytest.mark.parametrize("value", ["-1", "0", "inf", "nan", "1e308", "abc"])
+def test_a_timeout_that_is_not_a_sane_number_is_a_usage_error(value):
+    r = cli("matrix", "--peers", "python", "--kinds", "encode", f"--timeout={value}")
+    assert r.returncode == 2 and "argument --timeout" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("args, said", [(["matrix", "--cases", ","], "names nothing"),
+                                        (["stress", "--capacity", "1000"], "not a power of two"),
+                                        (["stress", "--count", "0"], "out of range"),
+                                        (["matrix", "--jobs", "-3"], "out of range")])
+def test_numbers_and_lists_are_checked_before_anything_starts(args, said):
+    r = cli(*args, timeout=60)
+    assert r.returncode == 2 and said in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert said in r.stderr.strip().splitlines()[-1], r.stderr     # the usage, then the one line
+
+
+def test_an_unwritable_report_path_fails_before_the_run(tmp_path):
+    (tmp_path / "dir.json").mkdir()
+    for path, said in ((tmp_path / "dir.json", "is a folder"), (tmp_path / "file" / "x.json", "cannot write there")):
+        if said == "cannot write there":
+            (tmp_path / "file").write_text("a file, not a folder")
+        r = cli("matrix", "--peers", "python", "--kinds", "encode", "--json", str(path))
+        assert r.returncode == 2 and said in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert "pass" not in r.stdout, "nothing ran"
+
+
+def test_a_report_replaces_a_planted_symlink_instead_of_following_it(tmp_path):
+    target, link = tmp_path / "victim.txt", tmp_path / "out.json"
+    target.write_text("not yours")
+    link.symlink_to(target)
+    r = cli("matrix", "--peers", "python", "--kinds", "encode", "--cases", "integers.zero", "--json", str(link))
+    assert r.returncode == 0, r.stderr
+    assert target.read_text() == "not yours" and not link.is_symlink()
+    assert json.loads(link.read_text())["results"]
+
+
+def test_deeply_nested_vectors_are_one_line(checkout):
+    (checkout / "protocols" / "vectors" / "golden.json").write_text("[" * 100000 + "]" * 100000)
+    r = cli("vectors", "--root", str(checkout))
+    assert r.returncode == 2 and "nested too deeply" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_a_manifest_naming_an_unknown_message_is_refused(checkout):
+    d = python_peer(checkout, "typo", "import sys\n")
+    (d / "peer.toml").write_text((d / "peer.toml").read_text().replace(
+        'transports = ["uds"]', 'transports = ["uds"]\nmessages = ["Integers", "Integer"]'))
+    r = cli("peers", "--no-hello", "--root", str(checkout))
+    assert r.returncode == 2 and "'Integer'" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_clean_removes_what_a_dead_harness_left_and_nothing_else(tmp_path):
+    """Leftovers name their owner's pid: a dead owner's are removed (by `clean`, and at the start
+    of every command); a live owner's stay."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale_dir = f"/tmp/cw-.{dead.pid}.test{os.getpid()}"
+    live_dir = f"/tmp/cw-.{os.getpid()}.test{os.getpid()}"
+    from harness.transports.sweep import base36
+    stale_seg = f"/dev/shm/cw.{base36(dead.pid)}.test{os.getpid()}"
+    for d in (stale_dir, live_dir):
+        os.mkdir(d)
+    has_shm = os.path.isdir("/dev/shm")
+    if has_shm:
+        open(stale_seg, "w").close()
+    try:
+        r = cli("clean")
+        assert r.returncode == 0, r.stderr
+        assert f"removed {stale_dir}" in r.stdout and not os.path.exists(stale_dir)
+        assert os.path.exists(live_dir)
+        if has_shm:
+            assert not os.path.exists(stale_seg)
+        os.mkdir(stale_dir)
+        r = cli("peers", "--no-hello")
+        assert not os.path.exists(stale_dir) and "killed runs left" in r.stderr, r.stderr
+    finally:
+        shutil.rmtree(live_dir, ignore_errors=True)
+        shutil.rmtree(stale_dir, ignore_errors=True)
+        if has_shm and os.path.exists(stale_seg):
+            os.unlink(stale_seg)

@@ -10,10 +10,14 @@ bytes for bytes what harness/streams.py describes, whichever the adapter."""
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -347,3 +351,157 @@ def test_drain_gives_the_bytes_read_of_a_frame_that_ends_the_stream(wired, how):
         w.sock.shutdown(socket.SHUT_WR)
     got = dict(kv.split("=") for kv in w.reply().split()[1:])
     assert got["corrupt"] == "1" and int(got["bad_at"]) == len(first) and got["bad"] == bad.hex(), got
+
+
+# ------------------------------------------------------------------ when the harness goes (PEER_CONTRACT.md)
+
+class Piped:
+    """The built peer on pipes, started as the harness starts peers (a session of its own)."""
+
+    def __init__(self, peer: Path) -> None:
+        self.proc = subprocess.Popen([peer / "build" / "cw-peer"], cwd=peer, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, start_new_session=True)
+
+    def send(self, line: str) -> None:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def ask(self, line: str) -> str:
+        self.send(line)
+        return self.proc.stdout.readline().strip()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        self.proc.stdin.close()
+        self.proc.stdout.close()
+
+
+def shm_link(peer: Path, schema: S.Schema, name: str) -> tuple[Piped, Piped]:
+    """Two peers linked over shm (a LISTENs, b CONNECTs), the stream described to both."""
+    a, b = Piped(peer), Piped(peer)
+    for p in (a, b):
+        assert p.ask("HELLO 3").startswith("OK ") and p.ask(layout(schema).request) == "OK"
+    assert a.ask(f"LISTEN shm {name} 65536") == "OK"
+    a.send("ACCEPT 10000")
+    assert b.ask(f"CONNECT shm {name} 10000") == "OK" and a.proc.stdout.readline().strip() == "OK"
+    return a, b
+
+
+# A wait of each kind: the requests that start it (the last one blocks) and what it created.
+GONE_WAITS = ["accept-uds", "accept-shm", "recv-uds", "write-uds", "drain-shm", "blast-shm"]
+
+
+@pytest.mark.parametrize("wait", GONE_WAITS)
+def test_a_peer_whose_stdin_hangs_up_ends_every_wait(project, tmp_path, wait):
+    """PEER_CONTRACT.md, "When the harness goes": stdin hung up with nothing left to read (a
+    harness gone, the peer started through a wrapper that outlives it) ends the peer within
+    about 100 ms, whatever it waits for: ACCEPT, RECV, a write on a full socket, DRAIN, BLAST on
+    a full ring. It removes the socket file or segment it created and exits with status 0."""
+    root, peer, frames = project
+    if frames:
+        pytest.skip("the waits are the kit's, whatever the adapter: once is enough")
+    schema = S.load(root / "protocols" / "schema.toml")
+    name, path = f"/ck{secrets.token_hex(6)}", str(tmp_path / "a.sock")
+    created, others, listener = None, [], None
+    try:
+        if wait in ("accept-uds", "accept-shm"):
+            a = Piped(peer)
+            assert a.ask("HELLO 3").startswith("OK ")
+            address = path if wait == "accept-uds" else name
+            assert a.ask(f"LISTEN {wait[7:]} {address}") == "OK"
+            created = path if wait == "accept-uds" else "/dev/shm" + name
+            a.send("ACCEPT 60000")
+        elif wait in ("recv-uds", "write-uds"):
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(path)
+            listener.listen(1)
+            a = Piped(peer)
+            assert a.ask("HELLO 3").startswith("OK ") and a.ask(layout(schema).request) == "OK"
+            assert a.ask(f"CONNECT uds {path} 5000") == "OK"
+            others.append(listener.accept()[0])         # never read
+            a.send("RECV 60000" if wait == "recv-uds" else "BLAST 1000000 1 0 27")
+        else:
+            a, b = shm_link(peer, schema, name)
+            others.append(b)                            # never reads, stays
+            a.send("DRAIN 1000 1 0 27 60000" if wait == "drain-shm" else "BLAST 1000000 1 0 27")
+        time.sleep(0.5)
+        assert a.proc.poll() is None, "the peer did not wait"
+        assert created is None or os.path.exists(created)
+        start = time.monotonic()
+        a.proc.stdin.close()
+        assert a.proc.wait(5) == 0
+        assert time.monotonic() - start < 1.0
+        assert created is None or not os.path.exists(created), f"{created} left behind"
+    finally:
+        a.stop()
+        for o in others:
+            o.stop() if isinstance(o, Piped) else o.close()
+        if listener is not None:
+            listener.close()
+        if wait == "accept-shm" and os.path.exists("/dev/shm" + name):
+            os.unlink("/dev/shm" + name)
+
+
+MIDDLE = """
+import os, signal, subprocess, sys, time
+peer, stream, name = sys.argv[1:4]
+def start():
+    return subprocess.Popen([peer], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+def ask(p, line):
+    p.stdin.write(line + "\\n"); p.stdin.flush()
+    return p.stdout.readline().strip() if not line.startswith(("ACCEPT", "BLAST")) else ""
+a, b = start(), start()
+for p in (a, b):
+    ask(p, "HELLO 3"); ask(p, stream)
+ask(a, f"LISTEN shm {name} 65536"); ask(a, "ACCEPT 10000")
+assert ask(b, f"CONNECT shm {name} 10000") == "OK" and a.stdout.readline().strip() == "OK"
+ask(a, "BLAST 1000000 1 0 27")
+time.sleep(0.3)
+os.kill(b.pid, signal.SIGSTOP)
+print(a.pid, b.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def live(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return text[text.rindex(")") + 2] != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_killed_harness_takes_a_stopped_peer_and_a_blocked_writer_along(project, tmp_path):
+    """Issue 17's first finding: the harness SIGKILLed while the receiver is stopped and the
+    sender blocked on the full ring. Both peers go with it (PR_SET_PDEATHSIG), within a second."""
+    root, peer, frames = project
+    if frames:
+        pytest.skip("the waits are the kit's, whatever the adapter: once is enough")
+    schema = S.load(root / "protocols" / "schema.toml")
+    middle = subprocess.Popen([sys.executable, "-c", MIDDLE, str(peer / "build" / "cw-peer"),
+                               layout(schema).request, f"/ck{secrets.token_hex(6)}"],
+                              stdout=subprocess.PIPE, text=True)
+    pids: list[int] = []
+    try:
+        pids = [int(x) for x in middle.stdout.readline().split()]
+        assert len(pids) == 2 and all(live(p) for p in pids)
+        time.sleep(0.2)
+        middle.kill()
+        middle.wait(10)
+        deadline = time.monotonic() + 1.0
+        while any(live(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not [p for p in pids if live(p)], "a peer outlived its harness"
+    finally:
+        for p in pids:
+            if live(p):
+                os.kill(p, signal.SIGKILL)
+        if middle.poll() is None:
+            middle.kill()
+        middle.wait(10)
+        middle.stdout.close()

@@ -19,7 +19,9 @@ written over uds by the test itself show that it gets a wrong magic and a wrong 
 (and accepts them), while an unknown id stays the kit's error, and that goframe (the reference
 codec, strict) refuses the same frames with the contract's codes, the connection closed after a
 bad constant and kept after a bad checksum. The kit still checks the frame a library's encode
-makes. Skipped, with the reason, when `go` is not installed."""
+makes. And the kit's peer never outlives the harness: stdin hung up mid-wait ends it, its
+endpoint removed; its parent's death kills it. Skipped, with the reason, when `go` is not
+installed."""
 from __future__ import annotations
 
 import json
@@ -29,6 +31,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -349,3 +352,107 @@ def test_the_kit_still_checks_the_frame_a_library_encodes(framers):
             proc.request("ENCODE Ping 7 x6869")
     assert info.value.kind == "runtime" and "adapter encode Ping: the frame it made" in info.value.detail, info.value
     assert "frame.magic" in info.value.detail, info.value
+
+
+# ------------------------------------------------------------------ when the harness goes
+# PEER_CONTRACT.md, "When the harness goes", as the kit does it (peers/go/kit/harness.go): a
+# watcher goroutine, and on Linux the parent-death signal. The scaffolded gopay peer serves: the
+# waits are the kit's, whatever the schema.
+
+@pytest.fixture(scope="module")
+def waiter(project) -> Path:
+    peer = project / "peers" / "gopay"
+    r = subprocess.run([go(), "build", "-o", "build/cw-peer", "."], cwd=peer, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return peer / "build" / "cw-peer"
+
+
+@pytest.fixture
+def names():
+    """A socket path and a segment name of this run (conftest's leftover check sees them)."""
+    tag = os.environ.get("CW_RUN_TAG", "")
+    folder = Path(tempfile.mkdtemp(prefix=f"cw-{tag}go"))
+    yield folder / "w.sock", f"/cw{tag}go{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def ask(peer: subprocess.Popen, line: str) -> str:
+    peer.stdin.write(line + "\n")
+    peer.stdin.flush()
+    return peer.stdout.readline().strip()
+
+
+@pytest.mark.parametrize("transport", ["uds", "shm"])
+def test_stdin_hung_up_mid_accept_ends_the_peer_and_removes_its_endpoint(waiter, names, transport):
+    """The harness's end of stdin closes while the peer waits in ACCEPT (60 s): within 1 s the
+    peer has removed its socket file (uds) or segment name (shm) and exited with status 0."""
+    path, shm = names
+    address, made = (str(path), path) if transport == "uds" else (shm, Path("/dev/shm" + shm))
+    peer = subprocess.Popen([str(waiter)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert ask(peer, f"LISTEN {transport} {address}") == "OK"
+        assert made.exists()
+        peer.stdin.write("ACCEPT 60000\n")
+        peer.stdin.close()
+        start = time.monotonic()
+        assert peer.wait(timeout=5) == 0
+        assert time.monotonic() - start < 1
+        assert not made.exists()
+    finally:
+        peer.kill()
+        peer.wait()
+        made.unlink(missing_ok=True)
+
+
+def test_lines_sent_before_stdin_hung_up_are_still_answered(waiter, names):
+    path, _ = names
+    r = subprocess.run([str(waiter)], input=f"LISTEN uds {path}\nACCEPT 300\nHELLO 3\n", capture_output=True,
+                       text=True, timeout=30)
+    lines = r.stdout.splitlines()
+    assert r.returncode == 0 and len(lines) == 3, r.stdout
+    assert lines[:2] == ["OK", "ERR timeout no connection to accept"] and lines[2].startswith("OK name=gopay")
+    assert not path.exists()
+
+
+MIDDLE = """\
+import subprocess, sys, time
+peer = subprocess.Popen([sys.argv[1]], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+for line in ("LISTEN uds " + sys.argv[2], "ACCEPT 60000"):
+    peer.stdin.write(line + "\\n")
+    peer.stdin.flush()
+assert peer.stdout.readline().strip() == "OK"
+print(peer.pid, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_peer_dies_with_the_process_that_started_it(waiter, names):
+    """SIGKILL of the peer's parent (the harness, here a middle process) while the peer waits in
+    ACCEPT (60 s): the peer is gone within 1 s (PR_SET_PDEATHSIG, its socket file is left to the
+    harness's sweep: a SIGKILL leaves nothing time to remove it)."""
+    path, _ = names
+    middle = subprocess.Popen([sys.executable, "-c", MIDDLE, str(waiter), str(path)], stdout=subprocess.PIPE,
+                              text=True)
+    pid = int(middle.stdout.readline())
+    try:
+        time.sleep(0.2)
+        middle.kill()
+        middle.wait()
+        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline and alive(pid):
+            time.sleep(0.01)
+        assert not alive(pid)
+    finally:
+        if alive(pid):
+            os.kill(pid, 9)
+
+
+def alive(pid: int) -> bool:
+    """Whether pid runs (a zombie, dead and not yet reaped by init, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

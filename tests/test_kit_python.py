@@ -3,11 +3,17 @@ harness/streams.py describes, on every schema the tests carry; STREAM is checked
 kept; BLAST and DRAIN over a socket pair tally as PEER_CONTRACT.md "Streams" says; the bench frame
 is P(0, n); and a framing adapter's library gets every frame the kit finds, the kit checking only
 its id and length (not the constants nor the checksum) on the way in, and still the whole frame
-the library encodes on the way out."""
+the library encodes on the way out. And, as a process: the peer never outlives the harness
+(PEER_CONTRACT.md, "When the harness goes"), whatever it waits on."""
 from __future__ import annotations
 
+import os
+import secrets
+import signal
 import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -24,7 +30,7 @@ from .conftest import ROOT
 PEER_DIR = ROOT / "peers" / "python"
 KIT = PEER_DIR / "kit"
 SCHEMAS = [ROOT, *(ROOT / "tests" / "schemas" / n for n in ("demo", "zoo", "noid", "streams")), ROOT / "examples" / "modbus"]
-MODULES = ("cwkit", "codec", "stream", "bench", "shm", "plans")
+MODULES = ("cwkit", "codec", "stream", "bench", "shm", "plans", "alive")
 
 
 @pytest.fixture(scope="module")
@@ -245,3 +251,232 @@ def test_a_payload_adapter_still_has_the_kit_check_the_constants(kit):
     finally:
         sock.close()
         p.close_all()
+
+
+# ------------------------------------------------------------------ the harness goes (issue 17)
+
+PROJECT = Project(ROOT)
+STREAM = streams.layout(PROJECT.schema).request
+TAG = "cw" + os.environ.get("CW_RUN_TAG", "")   # conftest's leftover check sees what these leave
+
+
+def python_spec():
+    spec = PROJECT.registry["python"]
+    reason = spec.unavailable()
+    if reason:
+        pytest.skip(reason)
+    return spec
+
+
+class Running:
+    """The Python peer started as the harness starts it; its stdin is ours to hang up."""
+
+    def __init__(self, argv=None, **popen):
+        spec = python_spec()
+        self.proc = subprocess.Popen(argv or spec.argv(), cwd=spec.dir, env=spec.env(), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+
+    def tell(self, line: str) -> None:
+        """A request whose reply we do not wait for (it blocks)."""
+        self.proc.stdin.write(line.encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def ask(self, line: str) -> str:
+        self.tell(line)
+        return self.proc.stdout.readline().decode().rstrip("\n")
+
+    def hang_up(self, within: float = 3.0) -> float:
+        """Close its stdin (we stay its parent); the seconds it took to exit, status 0."""
+        time.sleep(0.3)                 # well inside the wait
+        assert self.proc.poll() is None, self.proc.stderr.read().decode()
+        t0 = time.monotonic()
+        self.proc.stdin.close()
+        code = self.proc.wait(within)
+        took = time.monotonic() - t0
+        assert code == 0, self.proc.stderr.read().decode()
+        assert self.proc.stdout.read() == b"", "no reply to a request the harness cannot read"
+        return took
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            f.close()
+
+
+@pytest.fixture
+def peers():
+    started: list[Running] = []
+
+    def start(argv=None, **popen) -> Running:
+        started.append(Running(argv, **popen))
+        return started[-1]
+    yield start
+    for p in started:
+        p.stop()
+
+
+def shm_name() -> str:
+    return f"/{TAG}k{secrets.token_hex(4)}"
+
+
+def segment_left(name: str) -> bool:
+    return Path("/dev/shm" + name).exists()
+
+
+def connected_over_shm(peers, capacity=65536):
+    """(listener side, connecting side), connected over a fresh segment, both after STREAM."""
+    a, b, name = peers(), peers(), shm_name()
+    for p in (a, b):
+        assert p.ask("HELLO 3").startswith("OK ") and p.ask(STREAM) == "OK"
+    assert a.ask(f"LISTEN shm {name} {capacity}") == "OK"
+    assert b.ask(f"CONNECT shm {name} 5000") == "OK"
+    assert a.ask("ACCEPT 5000") == "OK"
+    return a, b
+
+
+def test_a_hung_up_stdin_ends_accept_and_removes_the_socket_file(peers, tmp_path):
+    p, path = peers(), tmp_path / "x.sock"
+    assert p.ask("HELLO 3").startswith("OK ") and p.ask(f"LISTEN uds {path}") == "OK"
+    p.tell("ACCEPT 60000")
+    assert p.hang_up() < 1.5
+    assert not path.exists()
+
+
+def test_a_hung_up_stdin_ends_accept_on_shm_and_removes_the_segment(peers):
+    p, name = peers(), shm_name()
+    assert p.ask("HELLO 3").startswith("OK ") and p.ask(f"LISTEN shm {name}") == "OK"
+    assert segment_left(name)
+    p.tell("ACCEPT 60000")
+    assert p.hang_up() < 1.5
+    assert not segment_left(name)
+
+
+@pytest.mark.parametrize("transport", ["uds", "tcp"])
+@pytest.mark.parametrize("request_", ["RECV 60000", "GRAB 60000", "DRAIN 10 1 0 10 60000", "SINK 10 64 60000",
+                                      "BLAST 10000000 1 0 1000", "FLOOD 10000000 4096"])
+def test_a_hung_up_stdin_ends_a_socket_wait(peers, tmp_path, transport, request_):
+    """Reads that wait for frames never sent, writes blocked on a socket nobody reads."""
+    if transport == "uds":
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(tmp_path / "s.sock"))
+        address = str(tmp_path / "s.sock")
+    else:
+        server = socket.socket(socket.AF_INET)
+        server.bind(("127.0.0.1", 0))
+        address = "127.0.0.1:%d" % server.getsockname()[1]
+    server.listen(1)
+    p = peers()
+    try:
+        assert p.ask("HELLO 3").startswith("OK ") and p.ask(STREAM) == "OK"
+        assert p.ask(f"CONNECT {transport} {address} 5000") == "OK"
+        conn, _ = server.accept()
+        p.tell(request_)
+        assert p.hang_up() < 1.5
+        conn.close()
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("request_", ["RECV 60000", "DRAIN 10 1 0 10 60000", "SINK 10 64 60000", "PONG 10 60000"])
+@pytest.mark.parametrize("side", ["listener", "connector"])
+def test_a_hung_up_stdin_ends_a_wait_on_an_empty_ring(peers, request_, side):
+    a, b = connected_over_shm(peers)
+    p = a if side == "listener" else b
+    p.tell(request_)
+    assert p.hang_up() < 1.5
+    other = b if p is a else a
+    assert other.ask("QUIT") == "OK"
+
+
+@pytest.mark.parametrize("request_", ["BLAST 10000000 1 0 100", "FLOOD 10000000 64"])
+def test_a_hung_up_stdin_ends_a_writer_blocked_on_a_full_ring(peers, request_):
+    """The reader lives and never reads: only the harness check can end the writer's wait."""
+    a, b = connected_over_shm(peers, capacity=64)
+    b.tell(request_)
+    assert b.hang_up() < 1.5
+    assert a.ask("QUIT") == "OK"
+
+
+# What is left of a process that is no longer running: nothing, or a zombie (its new parent,
+# this process when it is a subreaper, reaps it below).
+def running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def reap(pid: int) -> int | None:
+    """Its exit code, when it was this process's to reap (a subreaper's orphan), else None."""
+    try:
+        got, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None
+    return os.waitstatus_to_exitcode(status) if got == pid else None
+
+
+NO_PDEATHSIG = """import os, sys
+sys.path.insert(0, {kit!r})
+import alive, cwkit
+alive.watch = lambda: setattr(alive, "parent", os.getppid())   # as on macOS: no PR_SET_PDEATHSIG
+sys.exit(cwkit.run({peer!r}))
+"""
+
+MIDDLE = """import subprocess, sys, time
+p = subprocess.Popen(sys.argv[1:])     # stdin, stdout: the test's pipes, which outlive this process
+print(p.pid, file=sys.stderr, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("pdeathsig", [True, False], ids=["pdeathsig", "getppid"])
+@pytest.mark.parametrize("wait", ["accept", "drain-shm"])
+def test_a_peer_whose_parent_is_killed_goes(peers, tmp_path, pdeathsig, wait):
+    """A middle process starts the peer, then is SIGKILLed while the peer waits. The peer's stdin
+    is still open (our pipe), so only its parent says the harness is gone: PR_SET_PDEATHSIG
+    (Linux: the peer is SIGKILLed with it) or, without it (macOS), the getppid() check, which
+    cleans up as QUIT does."""
+    spec = python_spec()
+    argv = list(spec.argv())
+    if not pdeathsig:
+        shim = tmp_path / "no_pdeathsig.py"
+        shim.write_text(NO_PDEATHSIG.format(kit=str(KIT), peer=str(PEER_DIR)))
+        argv = [argv[0], str(shim)]
+    if sys.platform != "linux" and pdeathsig:
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    middle = peers([sys.executable, "-c", MIDDLE, *argv])
+    pid = int(middle.proc.stderr.readline())
+    assert middle.ask("HELLO 3").startswith("OK ")
+    if wait == "accept":
+        path = tmp_path / "x.sock"
+        assert middle.ask(f"LISTEN uds {path}") == "OK"
+        middle.tell("ACCEPT 60000")
+    else:
+        other, name = peers(), shm_name()
+        assert other.ask("HELLO 3").startswith("OK ") and other.ask(f"LISTEN shm {name}") == "OK"
+        assert middle.ask(STREAM) == "OK" and middle.ask(f"CONNECT shm {name} 5000") == "OK"
+        assert other.ask("ACCEPT 5000") == "OK"
+        middle.tell("DRAIN 10 1 0 10 60000")
+    time.sleep(0.3)
+    assert running(pid)
+    t0 = time.monotonic()
+    middle.proc.send_signal(signal.SIGKILL)
+    try:
+        while running(pid) and time.monotonic() - t0 < 3:
+            time.sleep(0.01)
+        took = time.monotonic() - t0
+        assert not running(pid), "the peer outlived its parent"
+    finally:
+        if running(pid):
+            os.kill(pid, signal.SIGKILL)
+        code = reap(pid)
+    assert took < 1.5
+    assert code in (None, -signal.SIGKILL if pdeathsig else 0)
+    if wait == "accept" and not pdeathsig:
+        assert not path.exists(), "the socket file is removed as QUIT removes it"
+    if wait == "drain-shm":
+        assert other.ask("QUIT") == "OK"

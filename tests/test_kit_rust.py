@@ -195,3 +195,95 @@ def test_drain_names_a_frame_cut_short_by_the_bytes_read_of_it():
 def test_drain_without_corrupt_frames_gives_no_bad_figures():
     figures = drain_from_socket(b"".join(stream_frames(5, 7)), 5, 7)
     assert figures["corrupt"] == "0" and "bad_at" not in figures and "bad" not in figures
+
+
+# -- When the harness goes (PEER_CONTRACT.md, "Lines"): the Rust peer, blocked in a wait, ends
+# within a few slices once stdin hangs up or its parent is SIGKILLed, and removes what it made.
+
+def rust_peer() -> tuple[list[str], Path]:
+    from harness.project import Project
+    spec = Project(ROOT).registry["rust"]
+    if spec.unavailable():
+        pytest.skip(spec.unavailable())
+    return spec.argv(), spec.dir
+
+
+def alive(pid: int) -> bool:
+    """Whether pid runs (a zombie does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def gone_within(pid: int, seconds: float) -> bool:
+    import time
+    end = time.monotonic() + seconds
+    while alive(pid) and time.monotonic() < end:
+        time.sleep(0.01)
+    return not alive(pid)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and /dev/shm")
+@pytest.mark.parametrize("transport", ["uds", "shm"])
+def test_a_hung_up_stdin_ends_an_accept_and_removes_the_endpoint(tmp_path, transport):
+    argv, cwd = rust_peer()
+    name = f"/cwr17{os.getpid()}" if transport == "shm" else str(tmp_path / "s")
+    made = Path("/dev/shm" + name) if transport == "shm" else Path(name)
+    p = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        p.stdin.write(f"HELLO 3\nLISTEN {transport} {name}\nACCEPT 60000\n")
+        p.stdin.flush()
+        assert p.stdout.readline().startswith("OK") and p.stdout.readline().startswith("OK")
+        assert made.exists()
+        p.stdin.close()                         # the harness went: nothing left to read
+        assert p.wait(2) == 0
+        assert p.stdout.read() == ""            # no reply to the ACCEPT it left
+        assert not made.exists()
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_lines_still_buffered_are_answered_after_stdin_hangs_up(tmp_path):
+    argv, cwd = rust_peer()
+    path = tmp_path / "s"
+    r = subprocess.run(argv, cwd=cwd, input=f"HELLO 3\nLISTEN uds {path}\nACCEPT 300\nQUIT\n",
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0
+    assert [line.split()[:2] for line in r.stdout.splitlines()][1:] == [["OK"], ["ERR", "timeout"], ["OK"]]
+    assert not path.exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc, /dev/shm and PR_SET_PDEATHSIG")
+def test_a_blast_on_a_full_ring_ends_when_its_parent_is_killed():
+    """A middle process starts the peer, which fills a 64-byte ring nobody reads; the middle is
+    SIGKILLed (stdin hangs up and the parent changes): the peer is gone within a second."""
+    import signal
+    from harness.project import Project
+    argv, cwd = rust_peer()
+    seg = f"/cwr17b{os.getpid()}"
+    sink = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    middle = None
+    try:
+        sink.stdin.write(f"LISTEN shm {seg} 64\nACCEPT 10000\n")
+        sink.stdin.flush()
+        assert sink.stdout.readline().startswith("OK")
+        lines = f"HELLO 3\n{Project(ROOT).stream.request}\nCONNECT shm {seg} 5000\nBLAST 100000 1 8 64\n"
+        code = ("import subprocess, sys, time\n"
+                f"p = subprocess.Popen({argv!r}, cwd={str(cwd)!r}, stdin=subprocess.PIPE, stdout=subprocess.PIPE)\n"
+                f"p.stdin.write({lines.encode()!r}); p.stdin.flush()\n"
+                "print(p.pid, flush=True); time.sleep(60)\n")
+        middle = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        pid = int(middle.stdout.readline())
+        assert sink.stdout.readline().startswith("OK")          # attached: the BLAST fills the ring
+        assert alive(pid)
+        os.kill(middle.pid, signal.SIGKILL)
+        middle.wait()
+        assert gone_within(pid, 1.0)
+    finally:
+        if middle and middle.poll() is None:
+            middle.kill()
+        sink.kill()
+        sink.wait()

@@ -57,7 +57,9 @@ def test_a_failing_cell_shows_the_field(pytester: pytest.Pytester, tmp_path):
     result = pytester.runpytest_subprocess(f"--cw-root={root}", "--cw-cases=integers.max", "--cw-kinds=decode",
                                            "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*liar-decode-integers.max: liar decoded the golden bytes another value*",
+    result.stdout.fnmatch_lines(["*liar-decode-integers.max: likely cause: byteswap at Integers.val_i64: the value "
+                                 "reported, re-encoded with Integers.val_i64 written big-endian*",
+                                 "liar decoded the golden bytes another value*",
                                  "*Integers.val_i64: expected 9223372036854775807 (0x7fffffffffffffff), got -129*"])
 
 
@@ -81,3 +83,39 @@ def test_leftover_check_fails_a_leaky_run(pytester: pytest.Pytester):
     import shutil
     for d in glob.glob("/tmp/cw-*leak-*"):
         shutil.rmtree(d)
+
+
+def _interrupted_after(args: list[str], cwd, wait: float) -> tuple[float, str]:
+    """Start pytest -n 2 in a session of its own, SIGINT its whole group after `wait` s (what
+    Ctrl-C in a terminal does), and time how long it takes to exit."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", *args, "-n", "2", "-p", "no:cacheprovider", "-q"],
+                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        time.sleep(wait)
+        assert proc.poll() is None, proc.stdout.read().decode()[-2000:]
+        os.killpg(proc.pid, signal.SIGINT)
+        start = time.monotonic()
+        proc.wait(timeout=60)
+        return time.monotonic() - start, proc.stdout.read().decode()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_ctrl_c_under_xdist_exits_in_under_three_seconds(tmp_path):
+    """SIGINT to the whole pytest process group while cells run with peers busy: every peer is
+    killed at once, and pytest is gone within 3 s (or, on a machine so loaded that pytest-xdist's
+    own shutdown of sleeping tests takes longer, within a second of that, measured just before)."""
+    (tmp_path / "test_m.py").write_text(TEST)
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "test_s.py").write_text(
+        "import time, pytest\n@pytest.mark.parametrize('i', range(500))\ndef test_s(i):\n    time.sleep(0.2)\n")
+    baseline, _ = _interrupted_after([], tmp_path / "base", 6)
+    took, out = _interrupted_after([f"--cw-root={ROOT}", "--cw-peers=python,c", "--cw-kinds=send,echo"], tmp_path, 12)
+    assert took < max(3.0, baseline + 1.0), f"{took:.1f} s after Ctrl-C (plain pytest-xdist: {baseline:.1f} s)\n{out[-2000:]}"

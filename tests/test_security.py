@@ -62,7 +62,8 @@ def test_shm_names_are_unguessable():
     t = ShmTransport()
     names = {t.address() for _ in range(1000)}
     assert len(names) == 1000
-    assert all(re.fullmatch(r"/cw[0-9a-f]{0,4}[0-9a-f]{24}", n) and len(n) <= 31 for n in names)   # 96 random bits
+    # the run tag, the owner's pid (base 36: a killed owner's leftovers are swept), then at least 64 random bits
+    assert all(re.fullmatch(r"/cw[0-9a-f]{0,4}\.[0-9a-z]{1,6}\.[0-9a-f]{16,}", n) and len(n) <= 31 for n in names)
 
 
 @pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="segments are listed in /dev/shm on Linux only")

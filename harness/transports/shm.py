@@ -1,6 +1,6 @@
 """POSIX shared memory (protocols/SHM.md). The harness names every segment it asks a peer to
-create (`/cw`, the run tag of tag.py, then 24 random hex digits: unguessable, and within macOS's
-31 characters) and
+create (`/cw`, the run tag of tag.py, `.`, this process's pid in base 36 (sweep.py), `.`, then
+random hex digits to 31 characters: unguessable, and within macOS's limit) and
 unlinks each name when done, also after a failure or Ctrl-C (registered at interpreter exit).
 The creator normally unlinks the name itself once the other side has attached; this is the
 backstop for a peer that crashed in between. On macOS there is no /dev/shm to list, which is
@@ -10,7 +10,7 @@ from __future__ import annotations
 import atexit
 import secrets
 
-from .tag import run_tag
+from .sweep import segment_prefix
 
 try:
     from _posixshmem import shm_unlink  # the stdlib's own binding, used by multiprocessing.shared_memory
@@ -26,7 +26,8 @@ class ShmTransport:
         atexit.register(self.cleanup)
 
     def address(self) -> str:
-        name = "/cw" + run_tag() + secrets.token_hex(12)
+        prefix = segment_prefix()
+        name = prefix + secrets.token_hex((31 - len(prefix)) // 2)
         self._names.add(name)
         return name
 

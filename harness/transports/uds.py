@@ -1,6 +1,7 @@
 """Unix stream sockets. Endpoints live in one private directory per harness process (mode
-0700, under /tmp so that paths stay far below macOS's 104-byte sun_path), removed at the end,
-also on failure: the directory is registered for removal at interpreter exit."""
+0700, under /tmp so that paths stay far below macOS's 104-byte sun_path, named with the
+harness's pid: sweep.py), removed at the end, also on failure: the directory is registered for
+removal at interpreter exit, and a later run sweeps it if this one was killed."""
 from __future__ import annotations
 
 import atexit
@@ -11,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import CrosswireError
-from .tag import run_tag
+from .sweep import dir_prefix
 
 MAX_PATH = 100  # sun_path is 104 bytes on macOS, 108 on Linux; keep room for the NUL
 
@@ -30,7 +31,7 @@ class UdsTransport:
     @property
     def dir(self) -> Path:
         if self._dir is None:
-            self._dir = Path(tempfile.mkdtemp(prefix=f"cw-{run_tag()}", dir=_base()))  # mkdtemp: mode 0700
+            self._dir = Path(tempfile.mkdtemp(prefix=dir_prefix(), dir=_base()))  # mkdtemp: mode 0700
             atexit.register(self.cleanup)
         return self._dir
 

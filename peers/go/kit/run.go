@@ -19,11 +19,13 @@ import (
 // until QUIT or the end of input. The frames of protocols/WIRE.md go over one of three
 // transports behind the Conn and Listener interfaces of transport.go: Unix stream sockets
 // (uds.go), TCP (tcp.go) or the shared-memory rings of protocols/SHM.md (shm.go). The peer is
-// one goroutine doing one request at a time; every blocking request honours its timeout.
+// one goroutine doing one request at a time; every blocking request honours its timeout. A
+// second one, the watcher of harness.go, ends the peer when the harness goes.
 func Run(proto *Protocol) {
 	// A write to a socket the other side closed is an error return (EPIPE), not a signal: as
 	// SIG_IGN, the kernel sends none at all (qemu-i386 cannot deliver one to a Go program).
 	signal.Ignore(syscall.SIGPIPE)
+	watchHarness() // before any request: a peer never outlives the harness (harness.go)
 	p := newPeer(proto)
 	// the longest request line (PEER_CONTRACT.md, "Lines"): 8 x max_payload + 65536 (a 1 MiB
 	// payload is 2 MiB of hex, a vec<bool> up to 6 characters a byte), within an int.
@@ -35,6 +37,7 @@ func Run(proto *Protocol) {
 		var tooLong bool
 		var err error
 		line, tooLong, err = readLine(in, line[:0], limit)
+		unread.Store(in.Buffered() > 0) // lines the watcher must not drop if stdin hangs up
 		if err != nil && len(line) == 0 && !tooLong {
 			break // the end of input (or stdin failed): nothing more will come
 		}

@@ -196,7 +196,7 @@ func (s *segment) close() {
 
 func (s *segment) unlink() {
 	if s.creator && s.linked {
-		shmUnlink(s.name)
+		removing(func() { shmUnlink(s.name) })
 	}
 	s.linked = false
 }
@@ -262,6 +262,8 @@ func shmListen(name string, capacity uint64) (Listener, error) {
 		return nil, err
 	}
 	s := &segment{mem: mem, name: name, creator: true, linked: true, joined: true, capacity: capacity}
+	// the name, removed by the watcher if the harness goes (harness.go)
+	created(func() { shmUnlink(name) })
 	h := mem[:shmHeaderSize] // fresh pages: the rest is zero
 	binary.LittleEndian.PutUint32(h[offMagic:], shmMagic)
 	binary.LittleEndian.PutUint16(h[offVersion:], shmVersion)

@@ -184,7 +184,8 @@ func (l *sockListener) acceptNow() (net.Conn, error) {
 	return net.FileConn(f)
 }
 
-func (l *sockListener) Close() { l.ln.Close() }
+// Close closes the listener, removing a uds socket file (forgotten by the watcher too).
+func (l *sockListener) Close() { removing(func() { l.ln.Close() }) }
 
 // dial connects to a listening socket before the deadline. Refused (nothing listening)
 // fails at once; a full backlog (Linux, Unix sockets: EAGAIN) is tried again until then.

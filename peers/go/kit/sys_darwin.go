@@ -57,5 +57,8 @@ func wordWait(addr *uint32, stored uint32, timeout time.Duration) (timedOut bool
 
 func wordWake(addr *uint32) {}
 
+// dieWithParent: macOS has no parent-death signal; the watcher (harness.go) looks instead.
+func dieWithParent() {}
+
 // cpusUsable: macOS has no affinity masks to ask for; every CPU may run either side.
 func cpusUsable(other uint32) int { return runtime.NumCPU() }

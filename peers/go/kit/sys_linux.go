@@ -54,6 +54,17 @@ func wordWake(addr *uint32) {
 	syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWake, 1<<31-1, 0, 0, 0)
 }
 
+// dieWithParent asks the kernel for SIGKILL when the parent dies: prctl(PR_SET_PDEATHSIG).
+// The setting belongs to the calling thread, and the kernel sends it while that thread lives.
+// Go ends a thread only when a goroutine locked to it (runtime.LockOSThread) exits without
+// unlocking, which nothing in this program does: an idle thread waits for work until the
+// process ends. So the call needs no lock held for the life of the process (which would slow
+// every wait of the request goroutine in net's poller: a locked thread is handed its goroutine
+// back, not just any thread).
+func dieWithParent() {
+	syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0)
+}
+
 // cpuMask is a sched_getaffinity mask: 1024 CPUs, a whole number of the kernel's longs.
 type cpuMask [16]uint64
 

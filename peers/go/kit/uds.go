@@ -1,11 +1,13 @@
 package kit
 
 // The Unix stream socket transport: addresses are paths; the connection and its waits are
-// sock.go's. The listener creates the socket file (it must not exist) and removes it on CLOSE.
+// sock.go's. The listener creates the socket file (it must not exist) and removes it on CLOSE,
+// or when the harness goes (harness.go).
 
 import (
 	"net"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -25,6 +27,7 @@ func udsListen(path string) (Listener, error) {
 		return nil, fail("runtime", "bind %s: %s", path, errnoText(err))
 	}
 	ln.SetUnlinkOnClose(true) // CLOSE removes the socket file
+	created(func() { syscall.Unlink(socketPath(path)) })
 	return &sockListener{ln: ln, unix: true}, nil
 }
 

@@ -8,7 +8,8 @@ decoded. A link moves whole frames over the open connection:
 - ShmLink: one helper call per frame written or read (shm.py, build_shm.py), the polling and
   sleeping in C;
 - SocketLink: the socket (Unix or TCP) in non-blocking mode, read into one buffer that holds many
-  frames, poll() only when nothing is there.
+  frames, poll() only when nothing is there, in slices of at most 100 ms with the harness checked
+  between (alive.py; the shm helper checks it in its own waits).
 
 Both keep what they read past the request's last frame (or the part of a frame a timeout cut)
 in the peer's input buffer, so the stream stays in step for the next request.
@@ -18,6 +19,7 @@ import struct
 import time
 from array import array
 
+import alive
 import shm
 from codec import DecodeError, PeerError
 
@@ -249,6 +251,8 @@ class ShmLink(Link):
 
     @staticmethod
     def write_failed(rc):
+        if rc == shm.lib.CW_GONE:
+            return alive.HarnessGone()
         if rc == shm.lib.CW_TIMEOUT:
             return PeerError("timeout", "writing a frame: the ring stayed full")
         return PeerError("runtime", "the other side closed the segment or died")
@@ -268,6 +272,8 @@ class ShmLink(Link):
             raise PeerError("timeout", f"waiting for a frame, {got} bytes of it read")
         if n == shm.lib.CW_CLOSED:
             raise self.closed(got)
+        if n == shm.lib.CW_GONE:
+            raise alive.HarnessGone()
         raise self.bad_header(self.rbuf[:self.header_size])
 
     def from_pending(self):
@@ -312,14 +318,16 @@ class SocketLink(Link):
             self.sock.settimeout(None)
 
     def wait(self, poller, what):
-        if self.deadline is None:
-            timeout = None
-        else:
+        """Until the socket is ready, or for a slice of at most 100 ms (the caller tries again),
+        after which the harness is checked."""
+        timeout = alive.SLICE_MS
+        if self.deadline is not None:
             left = self.deadline - time.monotonic()
             if left <= 0:
                 raise PeerError("timeout", what)
-            timeout = max(1, int(left * 1000 + 0.999))
-        poller.poll(timeout)
+            timeout = min(timeout, max(1, int(left * 1000 + 0.999)))
+        if not poller.poll(timeout):
+            alive.check()
 
     def writer(self, frame):
         view, n, send = memoryview(frame), len(frame), self.sock.send

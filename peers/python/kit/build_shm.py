@@ -11,6 +11,8 @@ ring costs microseconds a turn, so the rings of protocols/SHM.md (layout version
   WIRE.md frame of the schema's header, `cw_conn_frames` describes it, in a single consume when
   the ring holds it, streamed when it wraps or is bigger than the ring): one call per frame, no
   system call unless a side sleeps or wakes the other;
+- every wait checks between its slices that the other side and the harness live (the harness:
+  `cw_conn.parent`, the pid alive.py noted, and stdin; CW_GONE when it went);
 - `cw_sort_u64` for the PING samples.
 
 Control words are little-endian in the segment, whatever the host. The module lands in the peer's
@@ -24,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 BUILD = Path.cwd() / "build"       # the peer's build folder: the build step runs in the peer's folder
 
 CDEF = """
-enum { CW_TIMEOUT = -1, CW_CLOSED = -2, CW_BADHDR = -3 };
+enum { CW_TIMEOUT = -1, CW_CLOSED = -2, CW_BADHDR = -3, CW_GONE = -4 };
 
 typedef struct {
     uint64_t sleeps;    /* times this side slept on an empty or full ring */
@@ -32,6 +34,7 @@ typedef struct {
     uint64_t got;       /* cw_read_frame: bytes of the frame in dst when it failed */
     int64_t spin_ns;    /* how long to poll before sleeping: 0 never, -1 for ever (spin) */
     int yield_cpu;      /* poll with sched_yield instead of the pause hint (one CPU) */
+    int64_t parent;     /* the harness's pid noted at start (alive.py); -1: not watched */
     ...;
 } cw_conn;
 
@@ -66,6 +69,7 @@ SOURCE = r"""
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -81,7 +85,7 @@ SOURCE = r"""
 #include <sys/syscall.h>
 #endif
 
-enum { CW_TIMEOUT = -1, CW_CLOSED = -2, CW_BADHDR = -3 };
+enum { CW_TIMEOUT = -1, CW_CLOSED = -2, CW_BADHDR = -3, CW_GONE = -4 };
 
 /* SHM.md, layout version 2 */
 #define CLOSED 36u                      /* header: closed bits */
@@ -187,6 +191,7 @@ typedef struct {
     uint64_t got;
     int64_t spin_ns;
     int yield_cpu;
+    int64_t parent;
     char *base, *out_ctl, *in_ctl, *out_data, *in_data;
     uint64_t cap;
     uint64_t head, tail_seen;           /* ring we produce: our head, the tail we saw last */
@@ -212,6 +217,7 @@ void cw_conn_init(cw_conn *c, char *base, int creator, uint64_t capacity) {
     c->other_bit = creator ? 2 : 1;
     c->other_pid = creator ? 28 : 24;
     c->spin_ns = 100000;
+    c->parent = -1;
 }
 
 void cw_conn_frames(cw_conn *c, uint32_t header, uint32_t trailer, uint32_t adjust, uint32_t max_payload,
@@ -247,10 +253,20 @@ static int other_gone(const cw_conn *c, int check_pid) {
     return pid != 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
+/* The harness that started this peer is gone (PEER_CONTRACT.md, "When the harness goes"): our
+   parent is not the pid noted at start, or stdin hung up with nothing left to read. */
+static int harness_gone(const cw_conn *c) {
+    struct pollfd in = { 0, POLLIN, 0 };
+    if (c->parent < 0) return 0;
+    if ((int64_t)getppid() != c->parent) return 1;
+    return poll(&in, 1, 0) == 1 && (in.revents & POLLHUP) && !(in.revents & POLLIN);
+}
+
 /* Wait until the other side's index word `idx` is no longer `seen` (SHM.md, "Waiting" and
    "Wait strategies"): poll for the spin budget, then sleep on `seq` with `waiting` raised.
    0 with the new index in *out; CW_CLOSED when the other side went and the index did not move;
-   CW_TIMEOUT at the deadline. */
+   CW_TIMEOUT at the deadline; CW_GONE when the harness went (checked with the other side's
+   liveness, between slices: never on a wait that ends within LIVENESS_NS). */
 static int wait_index(cw_conn *c, const char *idx, uint64_t seen, char *seq, char *waiting,
                       int64_t deadline, uint64_t *out) {
     uint64_t v;
@@ -268,6 +284,7 @@ static int wait_index(cw_conn *c, const char *idx, uint64_t seen, char *seq, cha
                 if (t - start >= c->spin_ns) break;
             } else if (t - live >= LIVENESS_NS) {       /* spin: never sleeps, still checks */
                 live = t;
+                if (harness_gone(c)) return CW_GONE;
                 if (other_gone(c, 1)) goto gone;
                 if (t >= deadline) return CW_TIMEOUT;
             }
@@ -283,6 +300,7 @@ static int wait_index(cw_conn *c, const char *idx, uint64_t seen, char *seq, cha
         if (live == 0) live = t;
         check_pid = t - live >= LIVENESS_NS;
         if (check_pid) live = t;
+        if (check_pid && harness_gone(c)) { st_rlx32(waiting, 0); return CW_GONE; }
         if (other_gone(c, check_pid)) { st_rlx32(waiting, 0); goto gone; }
         if (t >= deadline) { st_rlx32(waiting, 0); return CW_TIMEOUT; }
         c->sleeps++;
@@ -324,7 +342,7 @@ static inline void consume(cw_conn *c, uint64_t n) {
 }
 
 /* Write all n bytes, as space frees up. 0, CW_CLOSED (the other side closed or died: at once if
-   it had closed before) or CW_TIMEOUT. */
+   it had closed before), CW_TIMEOUT or CW_GONE (the harness went). */
 int64_t cw_write(cw_conn *c, const char *src, uint64_t n, int64_t deadline) {
     if (ld_acq32(c->base + CLOSED) & c->other_bit) return CW_CLOSED;
     while (n) {
@@ -360,7 +378,7 @@ static int wait_data(cw_conn *c, int64_t deadline) {
 }
 
 /* Like recv: 1..limit bytes into dst, waiting for the first; CW_CLOSED when the other side went
-   and nothing is left; CW_TIMEOUT. */
+   and nothing is left; CW_TIMEOUT; CW_GONE (the harness went). */
 int64_t cw_read(cw_conn *c, char *dst, uint64_t limit, int64_t deadline) {
     uint64_t k;
     int rc;
@@ -400,7 +418,7 @@ static uint64_t frame_size(const cw_conn *c, const char *h, uint64_t cap) {
    size, with one consume when the ring holds the rest of it (the header is peeked); a frame that
    wraps is copied in two pieces, one bigger than what the ring holds is streamed through it.
    CW_BADHDR: the header (in dst[0..header), consumed) breaks WIRE.md or the frame is bigger than
-   cap. CW_TIMEOUT, CW_CLOSED: c->got bytes of the frame are in dst. */
+   cap. CW_TIMEOUT, CW_CLOSED, CW_GONE: c->got bytes of the frame are in dst. */
 int64_t cw_read_frame(cw_conn *c, char *dst, uint64_t got, uint64_t cap, int64_t deadline) {
     uint64_t total = 0;
     if (got >= c->header) {

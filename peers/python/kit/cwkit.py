@@ -11,8 +11,14 @@ schema at run time ($CROSSWIRE_SCHEMA) and uses the plans build_codec.py generat
 module's `encode_<Message>` and `decode_<Message>` (docs/kits.md, "Adapters") do the encoding
 and decoding, calling the library under test, and the kit does the rest. Standard library
 only, plus the cffi helper that shm.py needs (build_shm.py).
+
+A peer never outlives the harness (PEER_CONTRACT.md, "When the harness goes"): run() notes the
+parent first (alive.py), and every wait that can last longer than 100 ms waits in slices with
+the harness checked between them; when it is gone, the peer does what QUIT does and exits 0.
 """
+import errno
 import os
+import select
 import socket
 import struct
 import sys
@@ -20,6 +26,7 @@ import time
 import tomllib
 from pathlib import Path
 
+import alive
 import bench
 import shm
 from codec import DecodeError, PeerError, RequestError, Schema
@@ -70,6 +77,54 @@ def seconds_left(deadline, what):
     if left <= 0:
         raise PeerError("timeout", what)
     return left
+
+
+def slice_left(deadline, what):
+    """The next slice of a wait (seconds): what is left, at most alive.SLICE, after which the
+    waiter checks the harness (alive.check) and waits again."""
+    return min(seconds_left(deadline, what), alive.SLICE)
+
+
+def connect_socket(sock, target, deadline, what):
+    """sock.connect(target) by the deadline, in slices with the harness checked between them.
+    Refused, or a Unix socket's full backlog (EAGAIN), fails at once, as with a timeout set."""
+    sock.setblocking(False)
+    err = sock.connect_ex(target)
+    if err == errno.EINPROGRESS:  # tcp: the handshake is under way
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT)
+        while not poller.poll(max(1, int(slice_left(deadline, what) * 1000 + 0.999))):
+            alive.check()
+        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if err:
+        raise OSError(err, os.strerror(err))  # its subclass: ConnectionRefusedError, ...
+    sock.setblocking(True)
+
+
+def sender(conn):
+    """send(data): all of data on the connection. A socket is left non-blocking, and a full one
+    waited on in slices with the harness checked between them (shm: the helper checks it)."""
+    if isinstance(conn, shm.ShmConnection):
+        return conn.sendall
+    conn.settimeout(0.0)
+    poller = select.poll()
+    poller.register(conn, select.POLLOUT)
+
+    def send(data):
+        try:
+            sent = conn.send(data)
+        except BlockingIOError:
+            sent = 0
+        if sent < len(data):
+            view = memoryview(data)
+            while sent < len(view):
+                if not poller.poll(alive.SLICE_MS):
+                    alive.check()
+                try:
+                    sent += conn.send(view[sent:])
+                except BlockingIOError:
+                    pass
+    return send
 
 
 def parse_count(token):
@@ -310,21 +365,18 @@ class Peer:
         deadline = parse_timeout(args[2])
         if args[0] == "shm":
             return self.connect_shm(address, deadline)
-        timeout = seconds_left(deadline, f"connecting to {address}")
+        seconds_left(deadline, f"connecting to {address}")
         if args[0] == "tcp":
             family, target = tcp_address(address)
         else:
             family, target = socket.AF_UNIX, address
         sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
         try:
-            sock.connect(target)  # refused (nothing listening) fails at once, as the contract wants
+            # refused (nothing listening) fails at once, as the contract wants
+            connect_socket(sock, target, deadline, f"connecting to {address}")
             if family != socket.AF_UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except TimeoutError:
-            sock.close()
-            raise PeerError("timeout", f"connecting to {address}") from None
-        except OSError:
+        except BaseException:  # a timeout (PeerError), a refusal (OSError), the harness gone
             sock.close()
             raise
         self.conn = sock
@@ -342,11 +394,12 @@ class Peer:
             raise PeerError("runtime", "no endpoint: LISTEN first")
         if self.conn is not None:
             raise PeerError("runtime", "a connection is already open")
-        self.listener.settimeout(seconds_left(deadline, "no connection to accept"))
-        try:
-            self.conn, _ = self.listener.accept()
-        except TimeoutError:
-            raise PeerError("timeout", "no connection to accept") from None
+        while self.conn is None:
+            self.listener.settimeout(slice_left(deadline, "no connection to accept"))
+            try:
+                self.conn, _ = self.listener.accept()
+            except TimeoutError:
+                alive.check()
         self.inbuf.clear()
         if is_tcp(self.conn):
             self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -425,13 +478,13 @@ class Peer:
         count, seed, low, high = (parse_count(a) for a in args)
         stream = self.streamed(seed, low, high, count)
         conn = self.require_conn()
-        conn.settimeout(None)
+        send = sender(conn)
         frame = self.framer(stream.layout.message)
         sleeps, missed, sent = getattr(conn, "sleeps", 0), getattr(conn, "missed", 0), 0
         start = time.monotonic_ns()
         for i in range(1, count + 1):
             data = frame(i, stream.payload(i))
-            conn.sendall(data)
+            send(data)
             sent += len(data)
         elapsed = time.monotonic_ns() - start
         return [f"sent={count}", f"bytes={sent}", f"ns={elapsed}", f"waits={getattr(conn, 'sleeps', 0) - sleeps}",
@@ -674,9 +727,7 @@ class Peer:
         return self.conn
 
     def write_frame(self, frame):
-        conn = self.require_conn()
-        conn.settimeout(None)
-        conn.sendall(frame)
+        sender(self.require_conn())(frame)
 
     def read_frame(self, deadline, direction=""):
         """Read one whole frame and decode it: (message, seq, plain header values, value). Its
@@ -714,11 +765,12 @@ class Peer:
         """Read until the input buffer holds count bytes. What a timeout leaves stays there."""
         while len(self.inbuf) < count:
             waiting = f"waiting for a frame, {len(self.inbuf)} of {count} bytes read"
-            self.conn.settimeout(seconds_left(deadline, waiting))
+            self.conn.settimeout(slice_left(deadline, waiting))
             try:
                 chunk = self.conn.recv(65536)
             except TimeoutError:
-                raise PeerError("timeout", waiting) from None
+                alive.check()
+                continue
             except ConnectionResetError:
                 chunk = b""  # tcp: the other side closed with bytes of ours unread, or died
             if not chunk and not self.inbuf:
@@ -762,19 +814,28 @@ def read_requests(stream, limit):
 
 def run(peer_dir, adapter=None):
     """Run a peer on stdin/stdout: the reference peer, or (adapter: a module or object with
-    encode_<M>/decode_<M>) an adapter peer. peer_dir holds its peer.toml and build/."""
+    encode_<M>/decode_<M>) an adapter peer. peer_dir holds its peer.toml and build/. It ends at
+    QUIT, at the end of stdin, or when the harness is gone (alive.py), always as QUIT does: the
+    socket file or segment it made is removed."""
+    alive.watch()                      # before anything else: the harness may be gone already
     build = str(Path(peer_dir) / "build")
     if build not in sys.path:
         sys.path.insert(0, build)      # the shm helper (build_shm.py) of this peer
     peer = Peer(peer_dir, adapter)
     limit = 8 * peer.schema.max_payload + 65536
-    for raw in read_requests(sys.stdin.buffer, limit):
-        reply = "ERR request line too long" if raw is None else peer.answer(raw)
-        sys.stdout.write(reply + "\n")
-        sys.stdout.flush()
-        if peer.quitting:
-            break
-    peer.close_all()
+    try:
+        for raw in read_requests(sys.stdin.buffer, limit):
+            reply = "ERR request line too long" if raw is None else peer.answer(raw)
+            sys.stdout.write(reply + "\n")
+            sys.stdout.flush()
+            if peer.quitting:
+                break
+    except (alive.HarnessGone, BrokenPipeError):  # nobody reads our replies any more
+        devnull = os.open(os.devnull, os.O_WRONLY)  # what stdout still holds goes nowhere at exit
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    finally:
+        peer.close_all()
     return 0
 
 

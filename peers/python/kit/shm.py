@@ -6,9 +6,10 @@ Invariants (SHM.md): in each ring the producer alone writes `head`, the consumer
 `tail`. Publish = copy the bytes, then release-store `head`; consume = copy the bytes out, then
 release-store `tail`; each side acquire-loads the other's index before touching the bytes it
 guards, and wakes the other side only when that side's `waiting` word says it sleeps. All of
-that, and every wait (with its deadline and liveness checks), is in the cffi helper
-(build_shm.py): plain mmap writes are not atomic and give no ordering, and a ring polled from
-Python would cost microseconds a turn.
+that, and every wait (with its deadline and liveness checks, the harness's included: alive.py),
+is in the cffi helper (build_shm.py): plain mmap writes are not atomic and give no ordering, and
+a ring polled from Python would cost microseconds a turn. The waits here (ACCEPT, CONNECT) check
+the harness between slices of at most 50 ms.
 """
 import mmap
 import os
@@ -16,6 +17,8 @@ import struct
 import sys
 import time
 from pathlib import Path
+
+import alive
 
 ffi = lib = None   # the helper build_shm.py builds into the peer's build/ (cwkit.run puts it on sys.path)
 
@@ -115,6 +118,7 @@ class Segment:
                 break
             if -fd != 2 or time.monotonic() >= deadline:  # ENOENT: not created yet
                 raise TimeoutError(f"no segment {name}") if -fd == 2 else OSError(-fd, os.strerror(-fd), name)
+            alive.check()
             time.sleep(0.001)
         size = os.fstat(fd).st_size
         if size < HEADER_SIZE:
@@ -125,6 +129,7 @@ class Segment:
             if time.monotonic() >= deadline:
                 seg.unmap()
                 raise TimeoutError(f"segment {name} never became ready")
+            alive.check()
             lib.cw_wait_u32(seg.base, STATE, 0, 1000)
         magic, version, endian, capacity, header, total = struct.unpack_from("<IHHIIQ", seg.mm, 0)
         problems = [what for what, bad in (
@@ -176,6 +181,7 @@ class ShmListener:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError("no peer attached")
+            alive.check()
             lib.cw_wait_u32(seg.base, STATE, 1, min(SLICE_US, int(left * 1e6) + 1))
         seg.unlink()  # both sides are mapped: nothing can be left behind from here on
         self.segment = None
@@ -194,6 +200,7 @@ class ShmConnection:
         self.seg = segment
         self.c = ffi.new("cw_conn *")
         lib.cw_conn_init(self.c, segment.base, segment.creator, segment.capacity)
+        self.c.parent = alive.parent                # the helper's waits check the harness too
         self.set_wait(wait_strategy)
         self.timeout = None
         self.chunk = bytearray(65536)               # recv() copies into this, then returns bytes
@@ -225,15 +232,19 @@ class ShmConnection:
     def recv(self, limit):
         """Up to `limit` bytes; b"" when the other side closed or died and nothing is left."""
         n = lib.cw_read(self.c, self.cchunk, min(limit, len(self.chunk)), deadline_ns(self.timeout))
-        if n == lib.CW_TIMEOUT:
+        if n < 0:
+            if n == lib.CW_CLOSED:
+                return b""
+            if n == lib.CW_GONE:
+                raise alive.HarnessGone()
             raise TimeoutError("timed out")
-        if n == lib.CW_CLOSED:
-            return b""
         return bytes(self.chunk_view[:n])
 
     def sendall(self, data):
         """Write every byte, waiting for space as long as the other side lives."""
         rc = lib.cw_write(self.c, ffi.from_buffer(data), len(data), FOREVER)
+        if rc == lib.CW_GONE:
+            raise alive.HarnessGone()
         if rc == lib.CW_CLOSED:
             raise BrokenPipeError("the other side closed the segment or died")  # like EPIPE (SHM.md)
 

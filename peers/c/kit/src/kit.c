@@ -10,7 +10,9 @@
  * a schema without a frame gets `ERR unsupported` for SEND, RECV and ECHO, one whose frame has
  * no seq for the streams and the bench, whose payloads STREAM describes as bytes (stream.h).
  * C11 and POSIX only. Every buffer is allocated once, at start, with a size bounded by the
- * schema; every blocking wait honours the request's timeout.
+ * schema; every blocking wait honours the request's timeout, and ends the peer when the
+ * harness is gone (PEER_CONTRACT.md, "When the harness goes": platform.h's cw_harness_check
+ * between the transports' sleeps runs close_all and exits).
  */
 #include "bench.h"
 #include "cw_kit.h"
@@ -21,12 +23,15 @@
 #include "transport.h"
 #include "uds.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CONTRACT "3"
 #define MAX_ADDRESS CW_UDS_MAX_PATH  /* bytes of an address (a shm name and a tcp address are shorter) */
@@ -1045,13 +1050,42 @@ static void answer(char *line, size_t len) {
     err("request", "unknown command '%.*s'", (int)(rq.word_len[0] > 40 ? 40 : rq.word_len[0]), line);
 }
 
+/* stdin through a buffer of our own (read(2), not stdio, whose buffer would hide whether a
+ * request is waiting): the wait for the next request is a poll() in slices of 100 ms with a
+ * look at the harness between them, so that an idle peer notices a gone harness too. */
+static struct {
+    unsigned char buf[65536];
+    size_t pos, len;
+    int eof;
+} IN;
+
+/* The next byte of stdin, or EOF (at its end or on an error). */
+static int next_byte(void) {
+    if (IN.pos == IN.len) {
+        struct pollfd p;
+        ssize_t n;
+        if (IN.eof) return EOF;
+        p.fd = 0;
+        p.events = POLLIN;
+        while (poll(&p, 1, 100) == 0) cw_harness_check();  /* -1 (EINTR, not a pollable fd): read */
+        while ((n = read(0, IN.buf, sizeof IN.buf)) < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            IN.eof = 1;
+            return EOF;
+        }
+        IN.pos = 0;
+        IN.len = (size_t)n;
+    }
+    return IN.buf[IN.pos++];
+}
+
 /* Reads one line from stdin into *buf (grown as needed, up to line_limit bytes and a NUL;
  * the caller owns *buf), *len its length without the newline. Returns 0, -1 at the end of
  * input, or -2 if the line was too long (it is then read up to its newline and dropped). */
 static int read_line(char **buf, size_t *cap, size_t *len) {
     size_t n = 0;
     int ch, too_long = 0;
-    while ((ch = getc(stdin)) != EOF && ch != '\n') {
+    while ((ch = next_byte()) != EOF && ch != '\n') {
         if (too_long) continue;
         if (n == P.line_limit) {
             too_long = 1;
@@ -1081,6 +1115,7 @@ int cw_peer_main(const cw_protocol *p, int argc, char **argv) {
     int rc;
     (void)argc;
     (void)argv;
+    cw_harness_watch(close_all);    /* a gone harness ends us, its socket file or segment removed */
     signal(SIGPIPE, SIG_IGN);   /* a closed socket or stdout is an error return, not death */
     if (p->plain_count > CW_HEAD_PLAIN_MAX) {
         fprintf(stderr, "cw-peer: the frame has %zu plain header fields, the kit holds %u\n", p->plain_count,

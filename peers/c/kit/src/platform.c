@@ -1,6 +1,7 @@
 /* platform.c -- the operating-system layer of platform.h. The only file of the C peer that
- * knows about Linux: futex(2) through syscall(2) and sched_getaffinity(2), which glibc and
- * musl declare only with _GNU_SOURCE. Elsewhere (macOS, the BSDs) waiting is a short sleep and a look.
+ * knows about Linux: futex(2) through syscall(2), sched_getaffinity(2), which glibc and musl
+ * declare only with _GNU_SOURCE, and prctl(PR_SET_PDEATHSIG). Elsewhere (macOS, the BSDs)
+ * waiting is a short sleep and a look, and a gone harness is seen by its pid and stdin alone.
  */
 #if defined(__linux__)
 #define _GNU_SOURCE 1                  /* syscall(), SYS_futex and sched_getaffinity next to _POSIX_C_SOURCE */
@@ -13,8 +14,10 @@
 #include <errno.h>
 #if defined(__linux__)
 #include <sched.h>
+#include <sys/prctl.h>
 #endif
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -125,4 +128,45 @@ int cw_cpus_usable(uint32_t other_pid) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         return n > 0 ? (int)n : 1;
     }
+}
+
+/* ------------------------------------------------------------------ the harness (PEER_CONTRACT.md) */
+
+static pid_t harness_pid;               /* getppid() at start; 0: not watching */
+static void (*harness_cleanup)(void);
+static uint64_t harness_checked;        /* cw_now_ns() of the last look */
+
+static void harness_exit(void) {
+    if (harness_cleanup != NULL) harness_cleanup();
+    _exit(0);
+}
+
+void cw_harness_watch(void (*cleanup)(void)) {
+    harness_cleanup = cleanup;
+    harness_pid = getppid();
+#if defined(__linux__) && !defined(CW_NO_PDEATHSIG)
+    /* The kernel's word: SIGKILL when the parent (the thread that started us) ends. It comes
+     * even while we are stopped, and leaves no time to remove anything: what we created is
+     * the harness's sweep's. The checks below stay for everything it cannot see.
+     * CW_NO_PDEATHSIG (make CFLAGS=-DCW_NO_PDEATHSIG) tries the portable path on Linux. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+    if (getppid() != harness_pid) harness_exit();   /* it went before the call was made */
+}
+
+int cw_harness_gone(void) {
+    struct pollfd p;
+    if (harness_pid == 0) return 0;
+    if (getppid() != harness_pid) return 1;     /* reparented: our parent is gone */
+    p.fd = 0;
+    p.events = POLLIN;
+    p.revents = 0;
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) && !(p.revents & POLLIN);
+}
+
+void cw_harness_check(void) {
+    uint64_t now = cw_now_ns();
+    if (now - harness_checked < CW_HARNESS_CHECK_NS) return;
+    harness_checked = now;
+    if (cw_harness_gone()) harness_exit();
 }

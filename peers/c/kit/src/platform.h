@@ -1,7 +1,8 @@
 /* platform.h -- the little the C peer needs from the operating system beyond C11 and POSIX,
  * in one place: a monotonic clock, sleeping on a 32-bit word shared between processes (a
  * futex on Linux, a short sleep-and-look elsewhere), waking its sleepers, asking whether a
- * process lives, and a pause for spin loops. Everything Linux-only is in platform.c.
+ * process lives, a pause for spin loops, and noticing that the harness went. Everything
+ * Linux-only is in platform.c.
  */
 #ifndef CW_PLATFORM_H
 #define CW_PLATFORM_H
@@ -47,5 +48,23 @@ int cw_cpus_usable(uint32_t other_pid);
 
 /* "futex" or "sleep-poll": how cw_word_wait() sleeps here. */
 const char *cw_wait_kind(void);
+
+/* PEER_CONTRACT.md, "When the harness goes": the peer never outlives the harness. At start
+ * (before answering anything): notes the parent's pid, asks on Linux for SIGKILL when the
+ * parent dies (PR_SET_PDEATHSIG), and ends the process at once (status 0) if the parent is
+ * gone already. `cleanup` (may be NULL) is what cw_harness_check() runs before it exits:
+ * removing the socket file or segment the peer created. */
+void cw_harness_watch(void (*cleanup)(void));
+
+/* 1 if the harness is gone: getppid() is no longer the pid noted at start, or stdin has hung
+ * up with nothing left to read (poll: POLLHUP and not POLLIN). 0 before cw_harness_watch(). */
+int cw_harness_gone(void);
+
+/* For the slow path of every wait that can last longer than 100 ms (about to sleep, or
+ * between slices of <= 100 ms; never per frame): if the harness is gone, runs the cleanup and
+ * ends the process with status 0 (_exit: no stdio to a dead reader). Looks at most every
+ * CW_HARNESS_CHECK_NS (one clock read otherwise), so it is cheap to call anywhere slow. */
+#define CW_HARNESS_CHECK_NS UINT64_C(10000000)
+void cw_harness_check(void);
 
 #endif /* CW_PLATFORM_H */

@@ -39,6 +39,8 @@
  * The `waiting` and `seq` words sit on lines of their own, away from head and tail: the
  * load after each publish hits this core's cache until the other side really sleeps. Between slices the waiter checks the other side's `closed` bit and its pid, and
  * every wait has a deadline (CW_NO_DEADLINE for a write: it waits while the other side lives).
+ * Every wait also looks at the harness between slices (cw_harness_check: a gone harness ends
+ * the process after the kit's cleanup), never on the data path.
  */
 #if defined(__APPLE__)
 #define _DARWIN_C_SOURCE 1              /* MAP_SHARED and shm_open next to _POSIX_C_SOURCE */
@@ -177,13 +179,15 @@ static int map(segment *s, int fd, size_t size, cw_terr *e) {
     return 0;
 }
 
-/* The other side closed its end or died (checking its pid at most every LIVENESS_NS). */
+/* The other side closed its end or died (checking its pid at most every LIVENESS_NS). Where
+ * that pid is checked, so is the harness: a gone harness ends the process (platform.h). */
 static int other_gone(segment *s) {
     uint64_t now;
     if (ld32(s->closed, memory_order_acquire) & (s->creator ? CLOSED_ATTACHER : CLOSED_CREATOR)) return 1;
     now = cw_now_ns();
     if (now - s->alive_checked < LIVENESS_NS) return 0;
     s->alive_checked = now;
+    cw_harness_check();
     return !cw_pid_alive(ld32(word32(s, s->creator ? OFF_ATTACHER_PID : OFF_CREATOR_PID), memory_order_relaxed));
 }
 
@@ -471,6 +475,7 @@ static int shm_accept(cw_listener *l, uint64_t deadline, cw_conn **out, cw_terr 
         now = cw_now_ns();
         if (now >= deadline) return cw_terr_set(e, "timeout", "no connection to accept: nobody attached to %s", s->name);
         cw_word_wait(s->state, stored, deadline - now < SLICE_NS ? deadline - now : SLICE_NS);
+        cw_harness_check();
     }
     /* Both sides are mapped: from now on nothing is left behind if either dies. */
     shm_unlink(s->name);
@@ -560,6 +565,7 @@ static int open_existing(segment *s, uint64_t deadline, cw_terr *e) {
         nap.tv_sec = 0;
         nap.tv_nsec = (long)ATTACH_POLL_NS;
         nanosleep(&nap, NULL);
+        cw_harness_check();
     }
     if (st.st_size < (off_t)HEADER_SIZE || (uint64_t)st.st_size > HEADER_SIZE + 2 * (uint64_t)CW_SHM_MAX_CAPACITY) {
         close(fd);
@@ -612,6 +618,7 @@ int cw_shm_connect(const char *name, uint64_t deadline, cw_conn **out, cw_terr *
             return cw_terr_set(e, "timeout", "segment %s never became ready", name);
         }
         cw_word_wait(s.state, 0, deadline - now < ATTACH_POLL_NS ? deadline - now : ATTACH_POLL_NS);
+        cw_harness_check();
     }
     s.capacity = get32(s.base + OFF_CAPACITY);
     if (check_header(&s, e)) goto fail;

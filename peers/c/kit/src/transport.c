@@ -25,6 +25,8 @@ int cw_terr_set(cw_terr *e, const char *kind, const char *fmt, ...) {
 
 /* ------------------------------------------------------------------ waits */
 
+#define SLICE_MS 100    /* the longest poll() before a look at the harness (cw_harness_check) */
+
 /* Milliseconds from now to deadline for poll(), rounded up; 0 once it has passed. */
 static int ms_until(uint64_t deadline) {
     uint64_t now = cw_now_ns(), ms = now < deadline ? (deadline - now + 999999) / 1000000 : 0;
@@ -42,13 +44,15 @@ static int wait_for(int fd, short events, int ms) {
 
 /* Waits until fd is ready for `events`: 0, or -1 after an `ERR timeout` naming `what` once
  * the deadline has passed. A passed deadline still gets one look without waiting, so that a
- * timeout of 0 takes what is already there. */
+ * timeout of 0 takes what is already there. The wait is slices of at most SLICE_MS with a look
+ * at the harness between them (after a slice, never before the first: no cost on a fast path). */
 static int wait_until(int fd, short events, uint64_t deadline, const char *what, cw_terr *e) {
     int ms;
     if (wait_for(fd, events, 0) > 0) return 0;
     do {
         ms = ms_until(deadline);
-        if (wait_for(fd, events, ms) > 0) return 0;
+        if (wait_for(fd, events, ms < SLICE_MS ? ms : SLICE_MS) > 0) return 0;
+        cw_harness_check();
     } while (ms > 0);
     return cw_terr_set(e, "timeout", "%s", what);
 }
@@ -85,6 +89,7 @@ int cw_sock_connect(int fd, const struct sockaddr *sa, socklen_t len, uint64_t d
             int ms = ms_until(deadline);
             if (ms == 0) return cw_terr_set(e, "timeout", "%s", what);
             poll(NULL, 0, ms < 10 ? ms : 10);
+            cw_harness_check();
             continue;
         }
         if (errno != EINPROGRESS && errno != EINTR)     /* nothing listening: at once */
@@ -132,7 +137,8 @@ static long sock_read(cw_conn *c, uint8_t *buf, size_t cap, uint64_t deadline, c
     }
 }
 
-/* The contract gives SEND and ECHO no timeout; the harness's own timeout is the bound. */
+/* The contract gives SEND and ECHO no timeout; the harness's own timeout is the bound (and
+ * a gone harness ends the wait: slices, with a look between them). */
 static int sock_write(cw_conn *c, const uint8_t *buf, size_t len, cw_terr *e) {
     sock_conn *s = (sock_conn *)c;
     int flags = 0;
@@ -145,7 +151,7 @@ static int sock_write(cw_conn *c, const uint8_t *buf, size_t len, cw_terr *e) {
             buf += n;
             len -= (size_t)n;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            wait_for(s->fd, POLLOUT, -1);
+            if (wait_for(s->fd, POLLOUT, SLICE_MS) <= 0) cw_harness_check();
         } else if (n < 0 && errno != EINTR) {
             return cw_terr_set(e, "runtime", "write: %s", strerror(errno));
         }

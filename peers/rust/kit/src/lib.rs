@@ -3,7 +3,8 @@
 //! frames found on a stream (`wire`), the transports (`transport`: Unix sockets, TCP, and the
 //! shared-memory rings of protocols/SHM.md in `shm` over the platform layer `sys`), the streams
 //! of BLAST/DRAIN (`stream`) and the benchmarks PING/PONG/FLOOD/SINK (`bench`), on the stream
-//! message's layout that STREAM gives (`layout`). It knows no message: the generated code
+//! message's layout that STREAM gives (`layout`); a peer ends when its harness goes
+//! (`orphan`). It knows no message: the generated code
 //! implements `Protocol` and calls `run`.
 //!
 //! `unsafe` is denied everywhere but in `sys`: the mapping, the futex and the few libc calls,
@@ -16,6 +17,7 @@ pub mod bench;
 pub mod codec;
 pub mod error;
 pub mod layout;
+mod orphan;
 pub mod peer;
 pub mod protocol;
 pub mod shm;

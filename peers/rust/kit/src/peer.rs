@@ -9,6 +9,7 @@ use crate::bench;
 use crate::codec::{hex, parse_blob};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
+use crate::orphan;
 use crate::protocol::Protocol;
 use crate::shm::{Strategy, DEFAULT_CAPACITY};
 use crate::stream::{self, Stream};
@@ -19,6 +20,8 @@ use crate::wire::{self, no_frame, Direction, Head};
 pub const KIT_VERSION: u32 = 2;
 /// How much of an overlong line is read at a time while it is discarded.
 const SKIP: u64 = 1 << 20;
+/// The request loop's stdin buffer: larger than std's own (8 KiB), which it then bypasses.
+const STDIN_BUFFER: usize = 64 << 10;
 /// The stack of the request loop.
 const STACK: usize = 256 << 20;
 
@@ -350,6 +353,7 @@ fn answer<P: Protocol>(peer: &mut Peer, raw: &[u8]) -> String {
 /// Run the peer of protocol `P`, called `name` in HELLO: the request loop on stdin and stdout, on a thread with a
 /// large stack (a schema's `T[N]` values live on the stack).
 pub fn run<P: Protocol>(_protocol: &P, name: &str) -> io::Result<()> {
+    orphan::start(); // before answering anything: the harness may be gone already
     let name = name.to_owned();
     let serve = std::thread::Builder::new()
         .stack_size(STACK)
@@ -363,7 +367,11 @@ fn serve<P: Protocol>(name: String) -> io::Result<()> {
     // The longest request line, in bytes without its newline (PEER_CONTRACT.md, "Lines"):
     // 8 x max_payload + 65536. A longer one is discarded up to its newline and refused.
     let max_line: u64 = 8 * u64::from(P::MAX_PAYLOAD) + 65536;
-    let (mut stdin, mut stdout) = (io::stdin().lock(), io::stdout().lock());
+    // Our own buffer, at least as large as std's: std's then reads straight into ours and holds
+    // nothing, so what is left of stdin after a line is exactly `stdin.buffer()` (a hung-up stdin
+    // with lines still buffered is not a gone harness).
+    let mut stdin = io::BufReader::with_capacity(STDIN_BUFFER, io::stdin().lock());
+    let mut stdout = io::stdout().lock();
     let mut peer = Peer {
         link: Link::default(),
         version: P::NEWEST_VERSION,
@@ -381,6 +389,7 @@ fn serve<P: Protocol>(name: String) -> io::Result<()> {
         {
             return Ok(()); // end of input: the link closes on drop
         }
+        orphan::set_buffered(!stdin.buffer().is_empty());
         crate::sys::follow_process_cpus(); // a pin may have come after this thread started
         let quit = raw == b"QUIT\n" || raw == b"QUIT";
         let reply = if raw.ends_with(b"\n") || (raw.len() as u64) <= max_line {

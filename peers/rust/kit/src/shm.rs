@@ -18,6 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::orphan::Watch;
 use crate::sys::{self, Mapping};
 
 pub const MAGIC: u32 = 0x4d48_5343; // "CSHM"
@@ -73,7 +74,8 @@ fn control(ring: usize) -> usize {
     128 + 512 * ring
 }
 
-/// The longest single sleep: between two, a waiting side checks that the other one lives.
+/// The longest single sleep: between two, a waiting side checks that the other one lives
+/// (and, every `orphan::PERIOD`, that the harness does).
 const SLICE: Duration = Duration::from_millis(50);
 /// How long `spin-futex` keeps looking before it goes to sleep: long enough to ride out a
 /// slow moment of the other side without two syscalls, short enough not to steal a busy core.
@@ -260,14 +262,17 @@ impl Segment {
     /// our pid, then `state = 2` with release, and wake the creator.
     fn attach(name: &str, deadline: Instant) -> Result<Segment> {
         check_name(name)?;
+        let mut watch = Watch::default();
         let file = loop {
             match sys::shm_open(name, false) {
                 Ok(file) => break file,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    let left = deadline.saturating_duration_since(Instant::now());
+                    let now = Instant::now();
+                    let left = deadline.saturating_duration_since(now);
                     if left.is_zero() {
                         return Err(Error::Timeout(format!("no shm segment {name}")));
                     }
+                    watch.tick(now);
                     thread::sleep(left.min(OPEN_RETRY));
                 }
                 Err(e) => return Err(runtime(format!("shm_open {name}: {e}"))),
@@ -302,6 +307,7 @@ impl Segment {
                 ATTACHED => return Err(runtime(format!("segment {name} already has an attacher"))),
                 state => match next_sleep(Some(deadline), Instant::now()) {
                     Some(slice) => {
+                        watch.tick(Instant::now());
                         seg.wait(H_STATE, state, slice);
                     }
                     None => {
@@ -433,13 +439,16 @@ impl Listener {
         let seg = self.seg.as_ref().ok_or_else(|| {
             runtime("this shm endpoint has had its connection: CLOSE, then LISTEN again".into())
         })?;
+        let mut watch = Watch::default();
         loop {
             let state = seg.load(H_STATE, Ordering::Acquire);
             if state == ATTACHED {
                 break;
             }
-            match next_sleep(Some(deadline), Instant::now()) {
+            let now = Instant::now();
+            match next_sleep(Some(deadline), now) {
                 Some(slice) => {
+                    watch.tick(now);
                     seg.wait(H_STATE, state, slice);
                 }
                 None => return Err(Error::Timeout("no peer attached".into())),
@@ -529,6 +538,7 @@ fn spin_only(
     ready: &impl Fn(&Segment) -> Option<u64>,
 ) -> Waited {
     let mut checked: Option<Instant> = None;
+    let mut watch = Watch::default();
     loop {
         for _ in 0..SPINS {
             if let Some(index) = ready(seg) {
@@ -546,6 +556,7 @@ fn spin_only(
                 // Its last bytes were published before its closed bit or its death.
                 return ready(seg).map_or(Waited::Gone, Waited::Ready);
             }
+            watch.tick(now);
             checked = Some(now);
         }
     }
@@ -573,6 +584,7 @@ fn sleep_until(
     deadline: Option<Instant>,
     ready: &impl Fn(&Segment) -> Option<u64>,
 ) -> Waited {
+    let mut watch = Watch::default();
     loop {
         let seen = seg.load(w.ctl + w.seq, Ordering::Acquire);
         seg.store(w.ctl + w.waiting, 1, Ordering::Relaxed);
@@ -585,6 +597,7 @@ fn sleep_until(
                     // Its last bytes were published before its closed bit or its death.
                     Some(ready(seg).map_or(Waited::Gone, Waited::Ready))
                 } else if let Some(slice) = next_sleep(deadline, now) {
+                    watch.tick(now); // the harness, every PERIOD of a long wait
                     sleeps.slept += 1;
                     if seg.wait(w.ctl + w.seq, seen, slice)
                         && ready(seg).is_some()

@@ -1,6 +1,7 @@
 //! The platform layer of the `shm` transport, and the only module with `unsafe` code: POSIX
-//! shared memory (`shm_open`, `mmap`, `munmap`, `shm_unlink`), liveness (`kill(pid, 0)`) and
-//! sleeping on a 32-bit word (`futex` on Linux, a short sleep-poll elsewhere).
+//! shared memory (`shm_open`, `mmap`, `munmap`, `shm_unlink`), liveness (`kill(pid, 0)`),
+//! sleeping on a 32-bit word (`futex` on Linux, a short sleep-poll elsewhere), and the parent
+//! and stdin checks of `orphan` (`getppid`, `prctl(PR_SET_PDEATHSIG)`, `poll`).
 //!
 //! Everything above it is safe code over [`Mapping`]: a mapped segment addressed by byte
 //! offsets (the segment never holds pointers), handing out `&AtomicU32`/`&AtomicU64` for the
@@ -76,6 +77,41 @@ pub fn alive(pid: u32) -> bool {
         return true;
     }
     io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// This process's parent's pid (1 or a subreaper's once the parent died).
+pub fn parent_pid() -> u32 {
+    // SAFETY: getppid has no preconditions and cannot fail.
+    let pid = unsafe { libc::getppid() };
+    u32::try_from(pid).unwrap_or(0)
+}
+
+/// Linux: ask the kernel for SIGKILL when the parent dies (`PR_SET_PDEATHSIG`). A failure
+/// leaves the polled checks (`orphan::harness_gone`) alone to notice.
+#[cfg(target_os = "linux")]
+pub fn die_with_parent() {
+    let signal = libc::SIGKILL as libc::c_ulong;
+    // SAFETY: PR_SET_PDEATHSIG takes one integer argument (a valid signal number) and touches
+    // no memory of ours; prctl is variadic, the argument is passed as an unsigned long.
+    let _ = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, signal) };
+}
+
+/// Elsewhere there is no such request: the polled checks do it.
+#[cfg(not(target_os = "linux"))]
+pub fn die_with_parent() {}
+
+/// Whether stdin hung up with nothing left to read: `poll` with no wait says `POLLHUP` and not
+/// `POLLIN`. Anything else (data, an error, a file that always reads) is not a hang-up.
+pub fn stdin_hung_up() -> bool {
+    let mut fd = libc::pollfd {
+        fd: 0,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `fd` is one live, writable pollfd for the call and the count says one; a zero
+    // timeout never blocks.
+    let rc = unsafe { libc::poll(&mut fd, 1, 0) };
+    rc == 1 && fd.revents & libc::POLLHUP != 0 && fd.revents & libc::POLLIN == 0
 }
 
 /// The uid of the process at the other end of a Unix socket: `SO_PEERCRED` on Linux,

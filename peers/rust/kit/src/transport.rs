@@ -14,6 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::orphan::{self, Left, Watch};
 use crate::shm;
 use crate::sys;
 
@@ -23,8 +24,9 @@ pub const MAX_ADDRESS: usize = 100;
 const ACCEPT_POLL: Duration = Duration::from_millis(2);
 /// The room one read has at least (more when a frame needs more).
 const CHUNK: usize = 64 * 1024;
-/// The longest a socket read blocks before the deadline is looked at again: the read
-/// timeout is set once, not before every read, and again only in the last slice.
+/// The longest a socket read or write blocks before the deadline and the harness are looked
+/// at again: the timeout is set once, not before every read or write, and again only in the
+/// last slice.
 const SOCKET_SLICE: Duration = Duration::from_millis(50);
 
 /// The instant `ms` milliseconds from now (or as far as the clock goes).
@@ -159,23 +161,70 @@ pub struct Link {
     past: shm::Sleeps,
 }
 
-/// Write all of `bytes` to `conn`; over shm, waiting for space until `deadline` if any (a
-/// socket has it as its write timeout already).
-fn write_to(conn: &mut Conn, bytes: &[u8], deadline: Option<Instant>) -> Result<()> {
+/// A blocked socket write's timeout: a slice, or what is left before `deadline` if less.
+fn write_slice(deadline: Option<Instant>) -> Duration {
+    let left = deadline.map_or(SOCKET_SLICE, |d| d.saturating_duration_since(Instant::now()));
+    left.clamp(Duration::from_micros(1), SOCKET_SLICE)
+}
+
+/// Write all of `bytes` to `conn`, waiting for space until `deadline` if any. A socket's write
+/// times out every slice (its write timeout): then the deadline and the harness are looked at.
+fn write_to(conn: &mut Conn, mut bytes: &[u8], deadline: Option<Instant>) -> Result<()> {
     let socket: &mut dyn Socket = match conn {
         Conn::Shm(conn) => return conn.write_all(bytes, deadline),
         Conn::Uds(conn) => conn,
         Conn::Tcp(conn) => conn,
     };
-    socket.write_all(bytes).map_err(|e| match e.kind() {
-        ErrorKind::BrokenPipe | ErrorKind::ConnectionReset => {
-            Error::Closed(format!("by the other side (send: {e})"))
+    while !bytes.is_empty() {
+        match socket.write(bytes) {
+            Ok(0) => return Err(failed("send", io::Error::from(ErrorKind::WriteZero))),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if deadline.map_or(false, |d| Instant::now() >= d) {
+                    let text = "sending: the other side did not read in time";
+                    return Err(Error::Timeout(text.into()));
+                }
+                orphan::check(); // a slice passed with the socket full
+                let slice = write_slice(deadline);
+                if slice < SOCKET_SLICE {
+                    socket
+                        .write_timeout_to(Some(slice))
+                        .map_err(|e| failed("send", e))?;
+                }
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset) => {
+                return Err(Error::Closed(format!("by the other side (send: {e})")));
+            }
+            Err(e) => return Err(failed("send", e)),
         }
-        ErrorKind::WouldBlock | ErrorKind::TimedOut => {
-            Error::Timeout("sending: the other side did not read in time".into())
+    }
+    Ok(())
+}
+
+/// Run `work` (a connect) on a helper thread and wait for its result until `deadline`, in
+/// slices, looking whether the harness went between two. Past the deadline its late result
+/// is dropped.
+fn on_thread<T: Send + 'static>(
+    deadline: Instant,
+    what: impl Fn() -> String,
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> Result<io::Result<T>> {
+    let (tx, rx) = mpsc::channel();
+    thread::Builder::new()
+        .name("connect".into())
+        .spawn(move || tx.send(work()))
+        .map_err(|e| failed("thread", e))?;
+    loop {
+        let left = time_left(deadline, &what)?;
+        match rx.recv_timeout(left.min(SOCKET_SLICE)) {
+            Ok(result) => return Ok(result),
+            Err(mpsc::RecvTimeoutError::Timeout) => orphan::check(),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Error::Runtime("the connect thread ended".into()))
+            }
         }
-        _ => failed("send", e),
-    })
+    }
 }
 
 impl Link {
@@ -224,14 +273,20 @@ impl Link {
             }
             Transport::Shm => Endpoint::Shm(shm::Listener::create(address, capacity)?),
         };
+        match &endpoint {
+            Endpoint::Uds(_, path) => orphan::created(Left::Socket(path.clone())),
+            Endpoint::Shm(_) => orphan::created(Left::Segment(address.to_owned())),
+            Endpoint::Tcp(_) => {}
+        }
         self.endpoint = Some(endpoint);
         Ok(bound)
     }
 
-    /// Connect to a listening endpoint. `uds`: std has no connect with a timeout for Unix
-    /// sockets, so a helper thread connects; if the deadline passes first, its late result is
-    /// dropped. `tcp`: a connect with a timeout; refused fails at once. `shm`: attach,
-    /// retrying until the segment exists or the deadline passes.
+    /// Connect to a listening endpoint. `uds` and `tcp`: a helper thread connects (std has no
+    /// connect with a timeout for Unix sockets; tcp's has one, refused fails at once) while
+    /// this one waits for it in slices, looking whether the harness went between two; if the
+    /// deadline passes first, its late result is dropped. `shm`: attach, retrying until the
+    /// segment exists or the deadline passes.
     pub fn connect(
         &mut self,
         transport: Transport,
@@ -247,28 +302,21 @@ impl Link {
         if transport == Transport::Tcp {
             let target = tcp_address(address)?;
             let left = time_left(deadline, what)?;
-            let conn = TcpStream::connect_timeout(&target, left).map_err(|e| match e.kind() {
+            let conn = on_thread(deadline, what, move || {
+                TcpStream::connect_timeout(&target, left)
+            })?
+            .map_err(|e| match e.kind() {
                 ErrorKind::TimedOut | ErrorKind::WouldBlock => Error::Timeout(what()),
                 _ => failed("connect", e),
             })?;
             return self.opened(tcp_conn(conn)?);
         }
-        let left = time_left(deadline, what)?;
-        let (tx, rx) = mpsc::channel();
         let path = address.to_owned();
-        thread::Builder::new()
-            .name("connect".into())
-            .spawn(move || tx.send(UnixStream::connect(path)))
-            .map_err(|e| failed("thread", e))?;
-        match rx.recv_timeout(left) {
-            Ok(Ok(conn)) => {
-                conn.set_nonblocking(false)
-                    .map_err(|e| failed("connection", e))?;
-                self.opened(Conn::Uds(conn))
-            }
-            Ok(Err(e)) => Err(failed("connect", e)),
-            Err(_) => Err(Error::Timeout(what())),
-        }
+        let conn = on_thread(deadline, what, move || UnixStream::connect(path))?
+            .map_err(|e| failed("connect", e))?;
+        conn.set_nonblocking(false)
+            .map_err(|e| failed("connection", e))?;
+        self.opened(Conn::Uds(conn))
     }
 
     /// Accept one connection on the endpoint; with `want_uid`, refuse (and close) a client
@@ -279,9 +327,14 @@ impl Link {
         }
         let conn = match &mut self.endpoint {
             None => return Err(Error::Runtime("no endpoint: LISTEN first".into())),
-            Some(Endpoint::Shm(listener)) => Conn::Shm(listener.accept(deadline)?),
+            Some(Endpoint::Shm(listener)) => {
+                let conn = listener.accept(deadline)?;
+                orphan::forget(); // the name is unlinked: nothing is left behind any more
+                Conn::Shm(conn)
+            }
             Some(Endpoint::Uds(listener, _)) => {
                 let what = || "no connection to accept".to_owned();
+                let mut watch = Watch::default();
                 loop {
                     let left = time_left(deadline, what)?;
                     match listener.accept() {
@@ -294,6 +347,7 @@ impl Link {
                             if e.kind() == ErrorKind::WouldBlock
                                 || e.kind() == ErrorKind::Interrupted =>
                         {
+                            watch.tick(Instant::now());
                             thread::sleep(left.min(ACCEPT_POLL));
                         }
                         Err(e) => return Err(failed("accept", e)),
@@ -302,6 +356,7 @@ impl Link {
             }
             Some(Endpoint::Tcp(listener)) => {
                 let what = || "no connection to accept".to_owned();
+                let mut watch = Watch::default();
                 loop {
                     let left = time_left(deadline, what)?;
                     match listener.accept() {
@@ -311,6 +366,7 @@ impl Link {
                                 || e.kind() == ErrorKind::Interrupted
                                 || e.kind() == ErrorKind::ConnectionAborted =>
                         {
+                            watch.tick(Instant::now());
                             thread::sleep(left.min(ACCEPT_POLL));
                         }
                         Err(e) => return Err(failed("accept", e)),
@@ -345,6 +401,12 @@ impl Link {
         if let Conn::Shm(conn) = &mut conn {
             conn.set_strategy(self.strategy);
         }
+        if let Some(socket) = conn.socket() {
+            // A blocked write wakes every slice to look at its deadline and the harness.
+            socket
+                .write_timeout_to(Some(SOCKET_SLICE))
+                .map_err(|e| failed("connection", e))?;
+        }
         self.conn = Some(conn);
         self.start = 0;
         self.end = 0;
@@ -362,16 +424,11 @@ impl Link {
     }
 
     /// Bound the writes that follow by `deadline` (`None`: no bound, as for SEND). A socket
-    /// gets it as its write timeout, once, not on every write.
+    /// gets it as its write timeout (at most a slice), once, not on every write.
     pub fn set_write_deadline(&mut self, deadline: Option<Instant>) -> Result<()> {
         self.write_deadline = deadline;
         if let Some(conn) = self.conn.as_mut().and_then(Conn::socket) {
-            let now = Instant::now();
-            let timeout = deadline.map(|d| {
-                d.saturating_duration_since(now)
-                    .max(Duration::from_micros(1))
-            });
-            conn.write_timeout_to(timeout)
+            conn.write_timeout_to(Some(write_slice(deadline)))
                 .map_err(|e| failed("send", e))?;
         }
         Ok(())
@@ -487,6 +544,7 @@ impl Link {
                         if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut =>
                     {
                         if Instant::now() < deadline {
+                            orphan::check();
                             return Ok(()); // a slice passed: look at the deadline again
                         }
                         shm::Got::TimedOut
@@ -552,6 +610,9 @@ impl Link {
     /// creator its name (if ACCEPT did not already).
     pub fn close(&mut self) {
         self.close_connection();
+        if self.endpoint.is_some() {
+            orphan::forget();
+        }
         match self.endpoint.take() {
             Some(Endpoint::Uds(listener, path)) => {
                 drop(listener);
