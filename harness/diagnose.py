@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import schema as S
+from .memo import Memo
 from .reenact import first_difference
 from .values import F32, F64, _Bits
 
@@ -456,6 +457,9 @@ def diagnose(schema: S.Schema | None, msg: S.Message, expected: bytes, actual: b
     return d
 
 
+_REENACTED = Memo()     # (message, expected payload, actual payload) -> explanations
+
+
 def _reenacted(schema: S.Schema | None, msg: S.Message, spans: list[Span], exp: bytes, act: bytes, frame: bool,
                value: Any) -> list[Finding]:
     """The bug classes that, re-enacted on the expected value, give the actual bytes exactly
@@ -469,14 +473,17 @@ def _reenacted(schema: S.Schema | None, msg: S.Message, spans: list[Span], exp: 
             return []
         base = fr.header_size
         payload_e, payload_a = exp[base:len(exp) - fr.trailer_size], act[base:len(act) - fr.trailer_size]
-    if value is None:
-        value = codec.decode(msg, payload_e)
-    offsets = {sp.path: (sp.offset - base, sp.size) for sp in spans}
-    found = reenact.explain(msg, value, payload_a, spans=offsets)
-    garbage = reenact.char_garbage(msg, exp, act, spans)
-    if garbage is not None:
-        found.append(garbage)
-    reenact.clear_caches()
+    def search() -> list:
+        offsets = {sp.path: (sp.offset - base, sp.size) for sp in spans}
+        found = reenact.explain(msg, codec.decode(msg, payload_e) if value is None else value, payload_a,
+                                spans=offsets)
+        garbage = reenact.char_garbage(msg, exp, act, spans)
+        if garbage is not None:
+            found.append(garbage)
+        reenact.clear_caches()
+        return found
+    # a frame's payload is re-enacted once, not again for the frame around it
+    found = _REENACTED.get((id(msg), payload_e, payload_a), search, len(payload_e) + len(payload_a))
     out = []
     for e in found:
         others = [o for o in found if o is not e]

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -36,12 +35,14 @@ from . import transports
 from .diagnose import diagnose, diff_bytes, diff_values, explain_reading
 from .driver import DEFAULT_TIMEOUT, PeerProcess
 from .errors import CrosswireError, PeerError, PeerReplyError, TextFormError
+from .memo import Memo
 from .peers import PeerSpec
 from .textform import blob, format_message, parse_blob, parse_message
 from .vectors import Case
 
 KINDS = ("encode", "decode", "send", "echo", "reject", "hostile")
 BREAKER = 3                # failed starts (or HELLOs) in a row after which a peer is not started again
+SMALL_FRAME = 16 << 10     # a frame every transport's buffer holds whole (the shm ring's default is 64 KiB)
 IO_TIMEOUT_MS = 5000
 REFERENCE = "python"       # the peer that captures frames for the diagnosis (its GRAB request)
 
@@ -160,8 +161,7 @@ def skip_reason(cell: Cell, registry: dict[str, PeerSpec], unavailable: dict[str
     return None
 
 
-_DIAGNOSED: dict[tuple, str] = {}     # the last diagnoses (_diagnosis), oldest first
-_DIAGNOSED_LOCK = threading.Lock()
+_DIAGNOSED = Memo()     # the diagnoses of byte pairs (_diagnosis)
 
 
 def _diagnosis(schema: Any, msg: Any, expected: bytes, actual: bytes, frame: bool = False, value: Any = None,
@@ -171,15 +171,9 @@ def _diagnosis(schema: Any, msg: Any, expected: bytes, actual: bytes, frame: boo
     bytes (an encode cell and the same peer's ENCODE in a send cell's explanation) are diagnosed
     once: the expected bytes stand for the value."""
     key = (id(schema), msg.name, frame, value is None, expected, actual)
-    if key in _DIAGNOSED:
-        return _DIAGNOSED[key]
     try:
-        text = diagnose(schema, msg, expected, actual, frame=frame, value=value).render()
-        with _DIAGNOSED_LOCK:
-            _DIAGNOSED[key] = text
-            while len(_DIAGNOSED) > 64:
-                del _DIAGNOSED[next(iter(_DIAGNOSED))]
-        return text
+        return _DIAGNOSED.get(key, lambda: diagnose(schema, msg, expected, actual, frame=frame, value=value).render(),
+                              len(expected) + len(actual))
     except (ValueError, CrosswireError):
         if strict:
             raise
@@ -434,12 +428,16 @@ class Session:
         c = cell.case
         tx.send(send_line(c))
         rx.send(f"ECHO {recv_args(c, self.io_ms)}")
-        # the sender's RECV goes once its SEND succeeded: a refused SEND leaves it idle, so it
-        # can close its end and the echoing side's read ends at once (fail fast)
+        # the sender's RECV goes once its SEND succeeded (a refused SEND leaves it idle, so it can
+        # close its end and the echoing side's read ends at once: fail fast), and for a frame any
+        # transport buffers whole, once the ECHO succeeded too (a refused ECHO leaves both idle
+        # and in step: the link serves the next cell)
+        last = 1 if len(c.frame) <= SMALL_FRAME else 0
         problems = self._collect([(tx, "SEND"), (rx, "ECHO"), (tx, "RECV")],
-                                 after={0: (2, f"RECV {recv_args(c, self.io_ms)}")})
+                                 after={last: (2, f"RECV {recv_args(c, self.io_ms)}")})
         if problems:
-            self._recover()
+            if not (last == 1 and self._in_step(rx)):
+                self._recover()
             return self._frame_hint(c) + problems + self._explain(cell)
         problem = self._compare_frame(c, self._last[2], f"{cell.sender} received back from {cell.receiver}")
         return problem and problem + self._explain(cell)
@@ -456,8 +454,10 @@ class Session:
                 self._alone[key] = self._alone_note(who, cell)
             if self._alone[key]:
                 notes.append(self._alone[key])
-        if cell.kind == "send" and not cell.versions:
-            capture = self._capture(cell)
+        framing = any(exc.kind == "decode" and (exc.detail.split(" ") + ["", ""])[1].startswith("frame")
+                      for exc in self._refusals)
+        if cell.kind == "send" and not cell.versions and (not self._alone[(cell.sender, c.id, ())] or framing):
+            capture = self._capture(cell)      # the sender's payload is right, or the frame was refused
             if capture:
                 notes.append(capture)
         if not notes:

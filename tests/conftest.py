@@ -19,6 +19,15 @@ from harness.project import Project  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def running(pid: int) -> bool:
+    """Whether pid is a process that has not exited (a zombie, dead and not yet reaped, has)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] not in "ZX"
+
+
 @pytest.fixture(scope="session")
 def project() -> Project:
     return Project(ROOT)

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, running as alive
 
 SCHEMA = """\
 [format]
@@ -449,10 +449,3 @@ def test_a_peer_dies_with_the_process_that_started_it(waiter, names):
             os.kill(pid, 9)
 
 
-def alive(pid: int) -> bool:
-    """Whether pid runs (a zombie, dead and not yet reaped by init, does not)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False

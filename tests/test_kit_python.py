@@ -25,7 +25,7 @@ from harness import streams
 from harness.project import Project
 from harness.vectors import special_value, splitmix64
 
-from .conftest import ROOT
+from .conftest import ROOT, running
 
 PEER_DIR = ROOT / "peers" / "python"
 KIT = PEER_DIR / "kit"
@@ -399,14 +399,6 @@ def test_a_hung_up_stdin_ends_a_writer_blocked_on_a_full_ring(peers, request_):
     assert a.ask("QUIT") == "OK"
 
 
-# What is left of a process that is no longer running: nothing, or a zombie (its new parent,
-# this process when it is a subreaper, reaps it below).
-def running(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
 
 
 def reap(pid: int) -> int | None:

@@ -17,7 +17,8 @@ import pytest
 
 from harness.codegen import rust as rgen
 
-ROOT = Path(__file__).resolve().parent.parent
+from .conftest import ROOT
+from .conftest import running as alive
 
 HELLO_PAYLOAD = """    fn encode_hello(&mut self, v: &Hello) -> Result<Vec<u8>, AdapterError> {
         Ok(crosswire_kit::codec::encode_message(v, 1)?)
@@ -208,13 +209,6 @@ def rust_peer() -> tuple[list[str], Path]:
     return spec.argv(), spec.dir
 
 
-def alive(pid: int) -> bool:
-    """Whether pid runs (a zombie does not)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def gone_within(pid: int, seconds: float) -> bool:

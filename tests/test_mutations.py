@@ -149,7 +149,7 @@ def test_a_broken_peers_matrix_takes_at_most_twice_a_clean_ones(project, faulty_
     """Every case, encode, decode, send and echo over uds, the faulty peer against the reference
     peer: no cell waits out a timeout, no peer process is restarted (a refusing side closes its
     end and the other side's read ends at once), and the whole matrix takes at most twice the time
-    of the same matrix with a clean copy of the peer (its `none` fault), best of two runs each."""
+    of the same matrix with a clean copy of the peer (its `none` fault), best of three interleaved runs each."""
     import time
 
     from harness import driver
@@ -177,8 +177,11 @@ def test_a_broken_peers_matrix_takes_at_most_twice_a_clean_ones(project, faulty_
         assert all(r.seconds < 5 for r in results), max(results, key=lambda r: r.seconds).cell.id
         return took
 
-    clean = min(run("none") for _ in range(2))
-    broken = min(run(fault) for _ in range(2))
+    times: dict[str, list[float]] = {"none": [], fault: []}
+    for _ in range(3):      # interleaved, best of three each: a burst of load elsewhere hits both alike
+        for which in times:
+            times[which].append(run(which))
+    clean, broken = min(times["none"]), min(times[fault])
     assert broken <= 2 * clean, f"{fault}: {broken:.2f} s broken against {clean:.2f} s clean"
 
 

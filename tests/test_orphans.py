@@ -17,7 +17,7 @@ import pytest
 from harness.project import Project
 from harness.transports import sweep
 
-from .conftest import ROOT
+from .conftest import ROOT, running as alive
 
 PROJECT = Project(ROOT)
 NATIVE = [p for p in PROJECT.registry.values() if not p.run[0].startswith("qemu-") and not p.base]
@@ -59,12 +59,6 @@ MIDDLE = textwrap.dedent("""
 """)
 
 
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
