@@ -163,7 +163,9 @@ pub struct Link {
 
 /// A blocked socket write's timeout: a slice, or what is left before `deadline` if less.
 fn write_slice(deadline: Option<Instant>) -> Duration {
-    let left = deadline.map_or(SOCKET_SLICE, |d| d.saturating_duration_since(Instant::now()));
+    let left = deadline.map_or(SOCKET_SLICE, |d| {
+        d.saturating_duration_since(Instant::now())
+    });
     left.clamp(Duration::from_micros(1), SOCKET_SLICE)
 }
 
