@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import __version__, reference
+from . import __version__
 from .errors import CrosswireError
 from .kits import KIT_VERSION
 from .peers import CONTRACT_VERSION

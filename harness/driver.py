@@ -10,7 +10,10 @@ Bounds (issue 17): a reply line is at most the contract's line limit; a line nob
 (a flood, a repeated reply) is a protocol error against the request in flight, and the reader
 stops reading, so a peer's output never grows the harness. Killing a peer kills its process
 group whatever the state of its leader, and every process found below it (a child that called
-setsid included); on Linux the harness is a subreaper, so what those leave is adopted here.
+setsid included); on Linux the harness is a subreaper, so what those leave is adopted here, and
+each peer's environment carries a mark (CROSSWIRE_PEER=<harness pid>.<n>) that its descendants
+inherit, so an escapee whose parent already died is found among the adopted and killed with
+its peer, not only at exit.
 """
 from __future__ import annotations
 
@@ -32,6 +35,8 @@ MAX_LINE = 8 * (1 << 20) + 65536   # PEER_CONTRACT.md "Lines" for a 1 MiB max_pa
 _EOF = object()
 _live: "set[PeerProcess]" = set()
 _live_lock = threading.Lock()
+_serial = iter(range(1, 1 << 62))
+MARK = "CROSSWIRE_PEER"
 
 
 class PeerProcess:
@@ -49,11 +54,12 @@ class PeerProcess:
         self.max_line = line_limit(spec)
         self.hello: dict[str, str] = {}
         spec.require_available()
+        self.mark = new_mark()
         try:
             self.proc = subprocess.Popen(
                 spec.argv(), cwd=spec.dir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, start_new_session=True, bufsize=1 << 16,
-                env={**spec.env(), **(env or {})})
+                env={**spec.env(), **(env or {}), MARK: self.mark})
         except OSError as exc:
             raise PeerDied(self.label, "(start)", f"cannot start {spec.argv()[0]}: {exc}") from None
         with _live_lock:
@@ -203,12 +209,7 @@ class PeerProcess:
         """SIGKILL the peer's process group, whatever the state of its leader (a child that
         ignores SIGTERM outlives its leader), and every process below it (a child that called
         setsid left the group but not the tree)."""
-        below = descendants(self.proc.pid) if self.proc.poll() is None else []
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        below = [(pid, started) for pid, started in below if kill_if_same(pid, started)]
+        below = kill_tree(self.proc, self.mark)
         try:
             self.proc.wait(timeout=5.0)
         except subprocess.TimeoutExpired:  # pragma: no cover - a zombie the kernel keeps
@@ -329,9 +330,41 @@ def descendants(pid: int) -> list[tuple[int, int]]:
 
 def adopted() -> list[tuple[int, int]]:
     """The processes this one adopted as a subreaper: its children that it did not start as
-    peers. Only called at exit, when every peer has been killed."""
+    peers (nor as anything else: a Popen's child is not adopted, so only those with a peer's
+    mark, or all of them at exit, are killed)."""
     mine = {p.proc.pid for p in list(_live)}
     return [(c, st[1]) for c in _children(os.getpid()) if c not in mine and (st := _stat(c)) is not None]
+
+
+def new_mark() -> str:
+    """A mark for the environment of a process this one starts (a peer, a build)."""
+    return f"{os.getpid()}.{next(_serial)}"
+
+
+def kill_tree(proc: subprocess.Popen, mark: str) -> list[tuple[int, int]]:
+    """SIGKILL proc's process group whatever the state of its leader, every process below it,
+    and (as a subreaper) the adopted escapees that carry its mark; what was killed, to reap()."""
+    below = descendants(proc.pid) if proc.poll() is None else []
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if _SUBREAPER:      # escapees whose parent died were adopted here: those of this process
+        below += [(pid, started) for pid, started in adopted() if _marked(pid) == mark]
+        below += [d for pid, _ in below for d in descendants(pid)]
+    return [(pid, started) for pid, started in below if kill_if_same(pid, started)]
+
+
+def _marked(pid: int) -> str | None:
+    """The peer mark in a process's environment (inherited from the peer it descends from)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            for var in f.read(1 << 20).split(b"\0"):
+                if var.startswith(MARK.encode() + b"="):
+                    return var[len(MARK) + 1:].decode("ascii", "replace")
+    except OSError:
+        pass
+    return None
 
 
 def kill_if_same(pid: int, started: int) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tomllib
@@ -62,7 +61,6 @@ class PeerSpec:
 
     def env(self) -> dict[str, str]:
         """The environment the peer runs and builds in: ours, plus where the project's schema is."""
-        import os
         return {**os.environ, **({"CROSSWIRE_SCHEMA": self.schema} if self.schema else {})}
 
     def argv(self) -> list[str]:
@@ -241,29 +239,29 @@ def run_step(spec: PeerSpec, argv: tuple[str, ...], what: str, timeout: float | 
     what went wrong, with the last lines of its output. It runs in a process group of its own;
     at the timeout (the manifest's build.timeout unless given) the group and every process below
     it are killed, so a hung build leaves nothing behind."""
-    from .driver import descendants, kill_if_same, reap
+    from .driver import MARK, kill_tree, new_mark, reap
     timeout = spec.build_timeout if timeout is None else timeout
     argv = tuple(a.replace("{python}", sys.executable) for a in argv)
     try:
         proc = subprocess.Popen(argv, cwd=spec.dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                stdin=subprocess.DEVNULL, env=spec.env(), start_new_session=True)
+                                stdin=subprocess.DEVNULL, env={**spec.env(), MARK: (mark := new_mark())},
+                                start_new_session=True)
     except FileNotFoundError:
         return f"{what} command {argv[0]!r} not found"
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        below = descendants(proc.pid)
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        killed = [(pid, started) for pid, started in below if kill_if_same(pid, started)]
-        proc.communicate()
+        killed = kill_tree(proc, mark)
+        try:                    # a survivor we could not find may hold the output open: bounded
+            proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.wait()
         reap(killed)
         return f"{what} did not finish in {timeout:g} s: killed with every process it started"
     except BaseException:       # Ctrl-C: the build goes too
-        os.killpg(proc.pid, signal.SIGKILL)
+        killed = kill_tree(proc, mark)
         proc.wait()
+        reap(killed)
         raise
     if proc.returncode != 0:
         tail = "\n".join(out.strip().splitlines()[-25:])

@@ -144,8 +144,6 @@ def built_project(tmp_path_factory):
     """built_project("examples/modbus", ["python", "c"]): a copy of that project (tests/schemas/*,
     examples/*) in a temporary folder, with those reference peers built for its schema
     (harness/reference.py). Peers whose toolchain is missing are left out."""
-    from harness import peers as P
-
     def make(rel: str, names: list[str]) -> Project:
         key = (rel, tuple(names))
         if key not in _BUILT:

@@ -15,8 +15,7 @@ import pytest
 
 from harness.bench import codec, output, scaling, suite
 from harness.bench.baseline import Baselines
-from harness.bench.measure import HEADER, Pair, Summary, bench_capacity, figures, pin
-from harness.driver import PeerProcess
+from harness.bench.measure import Pair, Summary, bench_capacity, figures, pin
 from harness.errors import CrosswireError, PeerReplyError
 from harness.project import Project
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import resource
+import textwrap
 import time
 
 import pytest
 
-from harness import matrix
+from harness import driver, matrix
 from harness.driver import PeerProcess, descendants
 from harness.errors import PeerError, PeerProtocolError
 from harness.project import Project
@@ -73,8 +74,8 @@ def test_a_repeated_reply_never_shifts_the_answers(make_peer):
 
 
 def test_a_reply_over_the_line_limit_is_an_error(make_peer):
-    spec = make_peer(f"import sys\nsys.stdin.readline()\nsys.stdout.write('OK ' + 'x' * (9 << 20) + chr(10))\n"
-                     f"sys.stdout.flush()\nsys.stdin.readline()\n")
+    spec = make_peer("import sys\nsys.stdin.readline()\nsys.stdout.write('OK ' + 'x' * (9 << 20) + chr(10))\n"
+                     "sys.stdout.flush()\nsys.stdin.readline()\n")
     proc = PeerProcess(spec, timeout=10)
     with pytest.raises(PeerProtocolError) as info:
         proc.request("HELLO 3")
@@ -105,6 +106,40 @@ def test_children_that_ignore_sigterm_or_leave_the_group_are_killed(make_peer, t
     assert {pid for pid, _ in descendants(proc.proc.pid)} >= set(kids)
     proc.kill()
     assert wait_gone(kids) == [], "a child of the peer survived it"
+
+
+@pytest.mark.skipif(not driver._SUBREAPER, reason="needs PR_SET_CHILD_SUBREAPER (Linux)")
+def test_an_escapee_whose_parent_died_is_killed_with_its_peer(make_peer, tmp_path):
+    """A grandchild in a session of its own whose parent exited at once (a daemon's double fork)
+    is adopted by the harness, found by the peer's mark and killed with the peer, not at exit."""
+    pids = tmp_path / "pids"
+    spec = make_peer(f"""
+        import os, sys, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                import signal
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                open({str(pids)!r}, "w").write(str(os.getpid()))
+                time.sleep(3600)
+            os._exit(0)
+        sys.stdin.readline()
+        {HELLO}
+        sys.stdin.readline()
+        time.sleep(3600)
+        """)
+    proc = PeerProcess(spec, timeout=5)
+    proc.request("HELLO 3")
+    deadline = time.monotonic() + 5
+    while not pids.exists() or not pids.read_text():
+        assert time.monotonic() < deadline, "the grandchild never started"
+        time.sleep(0.01)
+    escapee = int(pids.read_text())
+    time.sleep(0.2)                     # its parent has exited: the escapee is adopted here
+    assert escapee not in {pid for pid, _ in descendants(proc.proc.pid)}
+    assert driver._stat(escapee)[0] == os.getpid(), "the escapee was not adopted by the harness"
+    proc.kill()
+    assert wait_gone([escapee]) == [], "the escapee outlived its peer"
 
 
 def test_a_peer_that_never_answers_hello_costs_three_timeouts_not_one_per_cell(make_peer):
@@ -140,16 +175,28 @@ def test_a_peer_that_exits_at_once_or_closes_stdout_is_reported(make_peer):
 
 def test_a_hung_build_is_killed_with_everything_it_started(tmp_path):
     """[build] timeout: a build that hangs (and whose child ignores SIGTERM, another in a session
-    of its own) is killed at its timeout with every process it started, and says so."""
+    of its own, a third a daemon whose parent exited, still holding the build's output open) is
+    killed at its timeout with every process it started, and says so."""
     import sys
 
     from harness import peers as P
     pids = tmp_path / "pids"
-    script = (f"import subprocess, sys, time\n"
-              f"kids = [subprocess.Popen([sys.executable, '-c', 'import signal, time; "
-              f"signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(3600)'], start_new_session=s).pid "
-              f"for s in (False, True)]\n"
-              f"open({str(pids)!r}, 'w').write(' '.join(map(str, kids)))\ntime.sleep(3600)\n")
+    script = textwrap.dedent(f"""
+        import os, signal, subprocess, sys, time
+        kids = [subprocess.Popen([sys.executable, '-c', 'import signal, time; '
+                                  'signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(3600)'],
+                                 start_new_session=s).pid for s in (False, True)]
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                with open({str(pids)!r} + ".daemon", "w") as f:
+                    f.write(str(os.getpid()))
+                time.sleep(3600)
+            os._exit(0)
+        open({str(pids)!r}, 'w').write(' '.join(map(str, kids)))
+        time.sleep(3600)
+        """)
     (tmp_path / "build.py").write_text(script)
     (tmp_path / "peer.toml").write_text(
         f'name = "slow"\nlanguage = "python"\ncontract = 3\n[build]\ncommand = ["{sys.executable}", "build.py"]\n'
@@ -159,4 +206,5 @@ def test_a_hung_build_is_killed_with_everything_it_started(tmp_path):
     result = P.build(spec)
     assert result.status == "failed" and "did not finish in 2 s: killed with every process it started" in result.detail
     assert time.monotonic() - start < 5
-    assert wait_gone([int(p) for p in pids.read_text().split()]) == []
+    daemon = [int((tmp_path / "pids.daemon").read_text())]
+    assert wait_gone([int(p) for p in pids.read_text().split()] + daemon) == []

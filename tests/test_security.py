@@ -6,10 +6,8 @@ from __future__ import annotations
 import ast
 import os
 import re
-import secrets
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest

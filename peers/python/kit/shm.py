@@ -14,9 +14,7 @@ the harness between slices of at most 50 ms.
 import mmap
 import os
 import struct
-import sys
 import time
-from pathlib import Path
 
 import alive
 
