@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=_number(int, 1, 64), default=2, help="connection groups run in parallel (default: 2)")
     s.add_argument("--timeout", type=_number(float, 0.01, 3600), default=10.0,
                    help="seconds a peer may take to answer a request (default: 10; 0.01 to 3600)")
+    s.add_argument("--maxfail", type=_number(int, 1, 1 << 40), default=0, metavar="N",
+                   help="start no new cell after N failures (listed expected failures do not count)")
+    s.add_argument("-x", "--exitfirst", dest="maxfail", action="store_const", const=1, help="--maxfail 1")
+    s.add_argument("-v", "--verbose", action="store_true",
+                   help="print every failing cell, not one example per root cause")
 
     s = sub.add_parser("stress", help="stream sequenced frames of the stream message through every pair and count what arrives")
     s.add_argument("--peers", type=_csv, help="comma-separated peer names (default: all)")
@@ -287,24 +292,31 @@ def cmd_matrix(project: Project, args: argparse.Namespace) -> int:
         cells = [c for c in cells if any(fnmatch.fnmatchcase(c.id, pat) for pat in args.only)]
         if not cells:
             raise CrosswireError(f"no cell matches {', '.join(args.only)}")
+    from . import expected
+    entries = expected.load(project.registry)
     console = _console()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("interop matrix", total=len(cells))
         results = matrix.run(cells, project.registry, jobs=args.jobs, timeout=args.timeout,
-                             schema=project.schema,
-                             on_result=lambda r: progress.advance(task))
-    from . import expected
-    entries = expected.load(project.registry)
+                             schema=project.schema, on_result=lambda r: progress.advance(task),
+                             maxfail=args.maxfail, failing=lambda r: expected.apply([r], entries, project.registry)[0]
+                             .status in ("fail", "xpass"))
     results = expected.apply(results, entries, project.registry)
-    report.print_report(results, console)
-    stale = expected.stale(results, entries)
+    report.print_report(results, console, verbose=args.verbose)
+    stopped = len(results) < len(cells)
+    if stopped:
+        console.print(f"stopped after {args.maxfail} failure{'s' if args.maxfail > 1 else ''} (--maxfail): "
+                      f"{len(results)} of {len(cells)} cells ran", highlight=False)
+    stale = [] if stopped else expected.stale(results, entries)
     for line in stale:
         console.print(f"[red]stale[/] {line}", highlight=False)
     last = project.reports_dir / "last-run.json"
-    if not args.only:
-        report.print_comparison(report.compare(report.read_records(last), results), console)
-        report.write_json(results, last)
+    if not stopped:     # the last run: replaced by a full run, updated cell by cell by a selection
+        full = not any((args.peers, args.transports, args.cases, args.kinds, args.only))
+        previous = report.read_records(last)
+        report.print_comparison(report.compare(previous, results, None if full else {c.id for c in cells}), console)
+        report.write_json(results, last, keep=[] if full else previous)
     for path, write in ((args.json, report.write_json), (args.junit, report.write_junit), (args.html, report.write_html)):
         if path:
             write(results, path)

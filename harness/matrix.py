@@ -675,9 +675,17 @@ def _swapped_hint(got: str, want: int) -> str:
     return ""
 
 
+def _failed(result: Result) -> bool:
+    return result.status in ("fail", "xpass")
+
+
 def run(cells: list[Cell], registry: dict[str, PeerSpec], jobs: int = 1,
-        on_result: Callable[[Result], None] | None = None, **session_args: Any) -> list[Result]:
-    """Run cells, `jobs` sessions in parallel threads, each taking whole connection groups."""
+        on_result: Callable[[Result], None] | None = None, maxfail: int = 0,
+        failing: Callable[[Result], bool] | None = None, **session_args: Any) -> list[Result]:
+    """Run cells, `jobs` sessions in parallel threads, each taking whole connection groups.
+    With `maxfail` > 0, no new cell starts once that many have failed: the cells run so far are
+    returned (in plan order), the rest are not. `failing` says which results count (default:
+    fail and xpass; the CLI counts a listed expected failure out)."""
     import queue
     import threading
 
@@ -691,6 +699,7 @@ def run(cells: list[Cell], registry: dict[str, PeerSpec], jobs: int = 1,
     results: dict[int, Result] = {}
     lock = threading.Lock()
     errors: list[BaseException] = []
+    failed = [0]
 
     def worker() -> None:
         try:
@@ -701,9 +710,12 @@ def run(cells: list[Cell], registry: dict[str, PeerSpec], jobs: int = 1,
                     except queue.Empty:
                         return
                     for i, cell in group:
+                        if maxfail and failed[0] >= maxfail:
+                            return
                         result = session.run(cell)
                         with lock:
                             results[i] = result
+                            failed[0] += (failing or _failed)(result)
                             if on_result:
                                 on_result(result)
         except BaseException as exc:  # surfaced in the caller's thread
@@ -717,4 +729,4 @@ def run(cells: list[Cell], registry: dict[str, PeerSpec], jobs: int = 1,
             t.join(0.2)
     if errors:
         raise errors[0]
-    return [results[i] for i in range(len(cells))]
+    return [results[i] for i in range(len(cells)) if i in results]

@@ -81,14 +81,38 @@ def rerun(result: Result) -> str:
     return f"python -m harness matrix --only {shlex.quote(result.cell.id)}"
 
 
-def print_report(results: list[Result], console: Console, max_failures: int = 30) -> None:
+def print_report(results: list[Result], console: Console, verbose: bool = False, max_examples: int = 10) -> None:
+    """The findings (failing cells grouped by root cause: one example each), or with `verbose`
+    every failing cell; then the tables, the skip reasons and the counts."""
+    from .findings import group
     bad = [r for r in results if r.status in ("fail", "xpass")]
-    for r in bad[:max_failures]:
-        console.print(f"[bold red]{r.status.upper()}[/] {r.cell.id}", highlight=False, soft_wrap=True)
-        console.print("  " + r.detail.replace("\n", "\n  "), highlight=False, markup=False, soft_wrap=True)
-        console.print(f"  rerun: {rerun(r)}", highlight=False, markup=False, soft_wrap=True)
-    if len(bad) > max_failures:
-        console.print(f"... and {len(bad) - max_failures} more failures (see --json)")
+    if verbose:
+        for r in bad:
+            _print_cell(r, console)
+    found = group(results)
+    if found:
+        console.print(f"[bold]{len(found)} root cause{'s' if len(found) > 1 else ''} in {len(bad)} failing "
+                      f"cell{'s' if len(bad) > 1 else ''}[/]", highlight=False)
+    for i, f in enumerate(found, 1):
+        console.print(f"[bold red]FINDING {i}[/] {f.key}: {len(f.results)} cell{'s' if len(f.results) > 1 else ''} "
+                      f"({f.spread()})", highlight=False, soft_wrap=True)
+        if i <= max_examples and not verbose:
+            console.print(f"  example: {f.example.cell.id}", highlight=False, markup=False, soft_wrap=True)
+            console.print("  " + f.example.detail.replace("\n", "\n  "), highlight=False, markup=False, soft_wrap=True)
+            console.print(f"  rerun: {rerun(f.example)}", highlight=False, markup=False, soft_wrap=True)
+    if len(found) > max_examples and not verbose:
+        console.print(f"(examples of the first {max_examples} findings shown; -v prints every failing cell)")
+    print_tables(results, console)
+
+
+def _print_cell(r: Result, console: Console) -> None:
+    console.print(f"[bold red]{r.status.upper()}[/] {r.cell.id}", highlight=False, soft_wrap=True)
+    console.print("  " + r.detail.replace("\n", "\n  "), highlight=False, markup=False, soft_wrap=True)
+    console.print(f"  rerun: {rerun(r)}", highlight=False, markup=False, soft_wrap=True)
+
+
+def print_tables(results: list[Result], console: Console) -> None:
+    """The summary: a table per transport, the skip reasons and the counts."""
     for title, t in tables(results):
         console.print(f"[bold]{title}[/]", soft_wrap=True)
         console.print(t)
@@ -132,13 +156,18 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise CrosswireError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def write_json(results: list[Result], path: Path) -> None:
+def write_json(results: list[Result], path: Path, keep: list[dict] = ()) -> None:
+    """One record per cell; with `keep` (the previous run's records), those of cells this run
+    did not select stay, so a subset run updates the last run rather than replacing it."""
+    records = [r.record() for r in results]
+    ran = {r["id"] for r in records}
+    records = [r for r in keep if r.get("id") not in ran] + records
     doc = {
         "format": "crosswire-matrix/1",
         "machine": {"system": platform.system(), "machine": platform.machine(),
                     "python": sys.version.split()[0]},
-        "counts": dict(counts(results)),
-        "results": [r.record() for r in results],
+        "counts": dict(collections.Counter(r["status"] for r in records)),
+        "results": records,
     }
     write_atomically(path, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))
 
@@ -146,11 +175,12 @@ def write_json(results: list[Result], path: Path) -> None:
 # ------------------------------------------------------------------ the previous run
 
 
-def compare(previous: list[dict], results: list[Result]) -> dict[str, list[str]]:
-    """fixed / broken / added / removed against the records of the previous run. A cell works
+def compare(previous: list[dict], results: list[Result], selected: set[str] | None = None) -> dict[str, list[str]]:
+    """fixed / broken / added / removed against the records of the previous run, only among the
+    `selected` cell ids when the run selected some (a subset run removes nothing). A cell works
     (pass, xpass) or fails (fail, xfail): being listed as expected changes neither."""
     works, fails = ("pass", "xpass"), ("fail", "xfail")
-    before = {r["id"]: r["status"] for r in previous}
+    before = {r["id"]: r["status"] for r in previous if selected is None or r.get("id") in selected}
     now = {r.cell.id: r.status for r in results}
     both = now.keys() & before.keys()
     return {
@@ -208,27 +238,70 @@ table.grid{border-collapse:collapse;margin:1em 0}
 td.ok{background:#d8f5d0} td.bad{background:#f8c8c8} td.mixed{background:#fbe8b0} td.none{background:#eee}
 details{margin:.3em 0;border-left:4px solid #c33;padding-left:.6em} details.xfail{border-color:#c90}
 pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:12px}
+pre .diff{background:#fde2e2} pre .mark{color:#c00;font-weight:bold} pre .cause{font-weight:bold}
+dl.meta{display:grid;grid-template-columns:max-content auto;gap:.2em 1em} dl.meta dt{font-weight:bold}
+.finding{border:1px solid #c33;border-radius:4px;padding:.4em .8em;margin:.6em 0}
 """
 _JS = """
 function openTarget(){var id=decodeURIComponent(location.hash.slice(1));var el=id&&document.getElementById(id);
  if(el&&el.tagName==='DETAILS'){el.open=true;el.scrollIntoView();}
- if(el&&el.dataset.cells){document.querySelectorAll('details[data-pair="'+id+'"]').forEach(function(d){d.open=true;});}}
+ if(el&&el.dataset.cells){var first=null;document.querySelectorAll('details[data-pair="'+id+'"]').forEach(function(d){
+  d.open=true;first=first||d;});if(first){first.scrollIntoView();}}}
 window.addEventListener('hashchange',openTarget);window.addEventListener('DOMContentLoaded',openTarget);
 """
 
 
-def write_html(results: list[Result], path: Path, title: str = "crosswire interop matrix") -> None:
-    """A self-contained page: a grid per transport, each pair's cell linking to its failures,
-    each failure's diagnosis and hex dump in a <details> that opens when linked to."""
+def _pre(detail: str) -> str:
+    """A diagnosis as <pre>, its differing rows, their values and the ^ marks under a hex dump
+    coloured, the likely cause in bold."""
+    out = []
+    for line in detail.split("\n"):
+        text = html.escape(line)
+        stripped = line.strip()
+        if line.startswith((">>", " *")) or stripped.startswith("values:"):
+            text = f"<span class=diff>{text}</span>"
+        elif stripped and set(stripped) <= {"^", " "}:
+            text = f"<span class=mark>{text}</span>"
+        elif line.startswith("likely cause:"):
+            text = f"<span class=cause>{text}</span>"
+        out.append(text)
+    return "<pre>" + "\n".join(out) + "</pre>"
+
+
+def write_html(results: list[Result], path: Path, title: str = "crosswire interop matrix",
+               meta: dict | None = None) -> None:
+    """A self-contained page: the run's facts, the findings (failing cells grouped by root cause,
+    one example each), a grid per transport whose cells link to their failures (a pair with any
+    failure is red), and each failure's diagnosis in a <details> that opens when linked to."""
+    from .findings import group, key
     e = html.escape
     c = counts(results)
     parts = [f"<!doctype html><meta charset=utf-8><title>{e(title)}</title><style>{_CSS}</style>",
              f"<script>{_JS}</script><h1>{e(title)}</h1>",
              f"<p id=summary>{e(', '.join(f'{c[s]} {s}' for s in STATUSES if c[s]))}</p>"]
+    facts = {k: v for k, v in (meta or {}).items() if v not in (None, "", [], {})}
+    if facts:
+        parts.append("<dl class=meta>" + "".join(
+            f"<dt>{e(str(k))}</dt><dd>{e(v if isinstance(v, str) else json.dumps(v))}</dd>" for k, v in facts.items())
+            + "</dl>")
+    found = group(results)
+    if found:
+        bad = sum(len(f.results) for f in found)
+        parts.append(f"<h2 id=findings>{len(found)} root cause{'s' if len(found) > 1 else ''} in {bad} failing "
+                     f"cell{'s' if bad > 1 else ''}</h2>")
+        for i, f in enumerate(found, 1):
+            ex = f.example
+            parts.append(f'<div class=finding id="finding-{i}"><p><b>{i}. {e(str(f.key))}</b>: {len(f.results)} '
+                         f"cell{'s' if len(f.results) > 1 else ''} ({e(f.spread())})</p>"
+                         f'<p>example: <a href="#{e(ex.cell.id)}">{e(ex.cell.id)}</a>; rerun: '
+                         f"<code>{e(rerun(ex))}</code></p>{_pre(ex.detail)}"
+                         f"<details class=cells><summary>the {len(f.results)} cells</summary>" +
+                         " ".join(f'<a href="#{e(r.cell.id)}">{e(r.cell.id)}</a>' for r in f.results) +
+                         "</details></div>")
     groups = collections.OrderedDict()
     for r in results:
-        key = r.cell.transport if r.cell.transport != "-" else "codec"
-        groups.setdefault(key, []).append(r)
+        name = r.cell.transport if r.cell.transport != "-" else "codec"
+        groups.setdefault(name, []).append(r)
     for transport, rows in groups.items():
         senders = list(dict.fromkeys(r.cell.sender for r in rows))
         receivers = list(dict.fromkeys(r.cell.receiver for r in rows)) if transport != "codec" else ["alone"]
@@ -241,8 +314,8 @@ def write_html(results: list[Result], path: Path, title: str = "crosswire intero
             for rcv in receivers:
                 cell_rows = [r for r in rows if r.cell.sender == s and (transport == "codec" or r.cell.receiver == rcv)]
                 k = counts(cell_rows)
-                bad = k["fail"] + k["xpass"]
-                cls = "none" if not cell_rows else "bad" if bad and not k["pass"] else "mixed" if bad or k["xfail"] else "ok"
+                cls = ("none" if not cell_rows else "bad" if k["fail"] + k["xpass"] else "mixed" if k["xfail"]
+                       else "ok")
                 pair = f"pair-{transport}-{s}-{rcv}"
                 text = "<br>".join(f"{k[x]} {x}" for x in STATUSES if k[x]) or "-"
                 parts.append(f'<td class={cls} id="{e(pair)}" data-cells={len(cell_rows)}>'
@@ -254,7 +327,8 @@ def write_html(results: list[Result], path: Path, title: str = "crosswire intero
                 continue
             rcv = "alone" if transport == "codec" else r.cell.receiver
             pair = f"pair-{transport}-{r.cell.sender}-{rcv}"
+            cause = f" — {key(r)}" if r.status != "xfail" else ""
             parts.append(f'<details id="{e(r.cell.id)}" class={r.status} data-pair="{e(pair)}">'
-                         f"<summary>{e(r.status.upper())} {e(r.cell.id)}</summary>"
-                         f"<pre>{e(r.detail)}</pre><p>rerun: <code>{e(rerun(r))}</code></p></details>")
+                         f"<summary>{e(r.status.upper())} {e(r.cell.id)}{e(cause)}</summary>"
+                         f"{_pre(r.detail)}<p>rerun: <code>{e(rerun(r))}</code></p></details>")
     write_atomically(path, ("\n".join(parts) + "\n").encode("utf-8"))

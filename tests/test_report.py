@@ -62,8 +62,8 @@ def test_expected_failure_list_lifecycle(checkout):
     set_fault(checkout, "Nothing.here")  # the peer is fixed
     third = cli(checkout, *args)
     assert third.returncode == 1
-    assert "XPASS faulty-encode-track.contract_example" in third.stdout
-    assert "unexpected pass: remove line" in third.stdout and "expected_failures.txt" in third.stdout
+    assert "example: faulty-encode-track.contract_example" in third.stdout or "XPASS faulty-encode-track" in third.stdout
+    assert "FINDING 1 unexpected pass: remove line" in third.stdout and "expected_failures.txt" in third.stdout
 
 
 def test_listed_failure_with_another_cause_still_fails(checkout):
@@ -124,6 +124,24 @@ def test_html_report_in_a_real_browser(project, tmp_path):
     # the link target's <details> was opened by the page's script: click-through works in a browser
     assert f'<details id="{target.replace(">", "&gt;")}" class="fail" data-pair="pair-uds-python-c" open="">' in dom
     assert 'class="bad" id="pair-uds-python-c"' in dom and "likely cause: byteswap" in dom
+    # the findings come first: the cause once, its cells linked; the diff's rows coloured
+    assert '<h2 id="findings">1 root cause in 1 failing cell</h2>' in dom
+    assert "1. byteswap at X in peer python-&gt;c (send)" in dom
+
+
+def test_html_marks_a_pair_with_any_failure_red(project, tmp_path):
+    """A pair with many passes and one failure is red, not amber: a broken pair looks broken."""
+    results = failing_results(project)
+    fail = next(r for r in results if r.status == "fail")
+    fail = matrix.Result(fail.cell, "fail", "likely cause: byteswap at X: y\n>> X  @0  2B u16  01 00 | 00 01\n"
+                         "hex dump, actual (differences marked ^):\n0000  00 01\n      ^^ ^^")
+    many = [matrix.Result(fail.cell, "pass")] * 299 + [fail]
+    page = tmp_path / "r.html"
+    report.write_html(many, page, meta={"command": "python -m harness matrix", "commit": "abc123"})
+    text = page.read_text()
+    assert 'class=bad id="pair-uds-python-c"' in text and "299 pass<br>1 fail" in text
+    assert "<dt>commit</dt><dd>abc123</dd>" in text
+    assert "<span class=diff>&gt;&gt; X  @0" in text and "<span class=mark>      ^^ ^^</span>" in text
 
 
 def test_replay_payload_and_frame(project):
