@@ -565,9 +565,11 @@ def cmd_bench(project: Project, args: argparse.Namespace) -> int:
             raise CrosswireError(f"{args.readme} has no bench markers ({output.README_BEGIN} ... {output.README_END})")
         print(f"rewrote the comparison table in {args.readme}")
     for t in run.targets:
-        mark = "not measured" if t["ok"] is None else "met" if t["ok"] else "MISSED"
         value = "-" if t["value"] is None else f"{t['value']:.2f}"
-        print(f"target: {t['name']}: {value} ({'<=' if t['at_most'] else '>='} {t['limit']:g}) {mark}")
+        mark = ("not measured" if t["ok"] is None else "met" if t["ok"] else
+                f"not met: {t['value'] / t['limit']:.2f}x the limit" if t["at_most"] else
+                f"not met: {t['limit'] / t['value']:.2f}x short" if t["value"] else "not met")
+        print(f"target: {t['name']}: {value} (want {'<=' if t['at_most'] else '>='} {t['limit']:g}; {t['how']}): {mark}")
     failed = [m for m in run.missing if "FAILED" in m]
     return 1 if failed else 0
 

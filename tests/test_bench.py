@@ -240,6 +240,32 @@ def test_outputs(tmp_path):
     assert not output.update_readme(run, tmp_path / "plain.md")
 
 
+def test_plots_tell_sixteen_pairs_apart_and_answer_sockets_or_shared_memory(tmp_path):
+    """16 pairs get 16 distinct styles (the default cycle has 10 colours); besides latency and
+    throughput a third plot gives shm's speed-up over uds per pair and size."""
+    run = _fake_run()
+    template = run.pairs[:]
+    run.pairs = []
+    peers = ["c", "rust", "go", "python"]
+    for a in peers:
+        for b in peers:
+            for p in template:
+                for size in (64, 4096, 1 << 20):
+                    run.pairs.append({**p, "a": a, "b": b, "size": size})
+    run.baselines["socketpair"] = {str(s): run.baselines["socketpair"]["64"] for s in (64, 4096, 1 << 20)}
+    styles = output._style(sorted({(p["a"], p["b"]) for p in run.pairs}))
+    assert len(styles) == 16 and len({(s["color"], s["marker"]) for s in styles.values()}) == 16
+    made = output.plots(run, tmp_path)
+    assert [m.name for m in made] == ["bench-latency.png", "bench-throughput.png", "bench-shm-vs-uds.png"]
+    assert output.size_name(1 << 20) == "1 MiB" and output.size_name(4096) == "4 KiB"
+
+
+def test_a_busy_machine_is_said():
+    from harness.bench import machine
+    assert "the machine is busy (load average 3.0" in machine.busy({"load_average": [3.0, 1, 1], "cpus": 2})
+    assert machine.busy({"load_average": [0.5, 1, 1], "cpus": 2}) is None
+
+
 def test_quick_bench_end_to_end(tmp_path):
     """`python -m harness bench --quick` on one peer and one size writes every output."""
     r = subprocess.run([sys.executable, "-m", "harness", "bench", "--quick", "--peers", "c", "--sizes", "64",

@@ -57,6 +57,16 @@ def describe() -> dict[str, object]:
     }
 
 
+def busy(m: dict) -> str | None:
+    """A warning when other work is running: a load average over half the CPUs makes every figure
+    noisy and the bench slower (quick mode takes minutes, not one)."""
+    load, cpus = m.get("load_average"), m.get("cpus") or 1
+    if load and load[0] > cpus / 2:
+        return (f"warning: the machine is busy (load average {load[0]:.1f} over the last minute on {cpus} CPUs): "
+                "the figures will be noisy and the run slower; rerun on a quiet machine to compare")
+    return None
+
+
 def one_line(m: dict) -> str:
     return (f"{m['cpu']}, {m['cpus']} CPUs ({'virtual machine: ' + str(m['virtualised']) if m['virtualised'] != 'no' else 'bare metal'}), "
             f"{m['os']} {m['machine']}, Python {m['python']}, {m['cc']}, {m['rustc']}")

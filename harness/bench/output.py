@@ -50,7 +50,7 @@ def markdown(run: Run) -> str:
            f"(the median, with min–max); the run took {run.seconds:.0f} s.", "",
            "Ratios are to the machine's own floor measured in the same run (bench/baseline.c): shm round "
            "trips to a bare cache-line ping-pong plus the four copies of the frame any ring makes (into and out "
-           "of the ring, each way, at memcpy speed; the shm target of issue 6 is against the bare ping-pong "
+           "of the ring, each way, at memcpy speed; the shm round-trip target is against the bare ping-pong "
            "alone), uds and tcp round trips to a bare socketpair ping-pong of the "
            "same frame (a Unix socket pair: tcp's ratio includes what loopback TCP costs over it), streaming "
            "to single-core memcpy of the same frame size.", "",
@@ -166,43 +166,95 @@ def update_readme(run: Run, path: Path) -> bool:
     return True
 
 
+def _style(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """One colour and marker per pair, the same in every plot (20 colours, then markers vary)."""
+    import matplotlib
+    colours = matplotlib.colormaps["tab20"].colors
+    markers = "osD^vP*Xh<>"
+    return {pair: {"color": colours[i % len(colours)], "marker": markers[(i // len(colours)) % len(markers)]}
+            for i, pair in enumerate(pairs)}
+
+
+def _size_axis(ax, sizes: list[int]) -> None:
+    """Log-2 x axis with ticks at the measured sizes, labelled 64 B, 4 KiB, 1 MiB."""
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes)
+    ax.set_xticklabels([size_name(s) for s in sizes])
+    ax.minorticks_off()
+    ax.set_xlabel("message size")
+
+
+def _save(fig, handles, labels, path: Path) -> Path:
+    """The legend outside the axes, right of the plots, never over the data."""
+    import matplotlib.pyplot as plt
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
 def plots(run: Run, out_dir: Path) -> list[Path]:
-    """Latency and throughput by message size, one line per pair, uds and shm side by side."""
+    """Latency and throughput by message size (one line per pair, a panel per transport, the
+    floor measured in the same run as a dashed line), and the answer to "sockets or shared
+    memory?": how many times faster shm is than a Unix socket, per pair and size."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     made = []
+    style = _style(sorted({(p["a"], p["b"]) for p in run.pairs}))
+    sizes = sorted({p["size"] for p in run.pairs})
     for key, ylabel, name, fn in (
             ("latency", "round trip p50 (µs)", "bench-latency.png", lambda p: p["latency"]["p50"]["value"] / 1000),
             ("throughput", "streaming (GB/s)", "bench-throughput.png", lambda p: p["gb_per_s"]["value"])):
         transports = [t for t in run.settings.transports if any(p["transport"] == t for p in run.pairs)]
         if not transports:
             continue
-        fig, axes = plt.subplots(1, len(transports), figsize=(6 * len(transports), 4.5), sharey=True, squeeze=False)
+        fig, axes = plt.subplots(1, len(transports), figsize=(5 * len(transports), 4.2), sharey=True, squeeze=False)
+        legend: dict[str, object] = {}
         for ax, t in zip(axes[0], transports):
-            pairs = sorted({(p["a"], p["b"]) for p in run.pairs if p["transport"] == t})
-            for a, b in pairs:
-                pts = sorted((p["size"], fn(p)) for p in run.pairs if (p["a"], p["b"], p["transport"]) == (a, b, t))
-                ax.plot([s for s, _ in pts], [v for _, v in pts], marker="o", label=f"{a}→{b}")
-            if key == "latency":
-                floor = [(int(s), f["p50"]["value"] / 1000) for s, f in run.baselines["socketpair"].items()] \
-                    if t != "shm" else [(s, run.baselines["shm_pingpong"]["p50"]["value"] / 1000) for s in run.settings.sizes]
-                ax.plot([s for s, _ in floor], [v for _, v in floor], "k--", label="floor")
+            for pair in sorted({(p["a"], p["b"]) for p in run.pairs if p["transport"] == t}):
+                pts = sorted((p["size"], fn(p)) for p in run.pairs if (p["a"], p["b"], p["transport"]) == (*pair, t))
+                line, = ax.plot([s for s, _ in pts], [v for _, v in pts], label=f"{pair[0]}→{pair[1]}", **style[pair])
+                legend.setdefault(line.get_label(), line)
+            if key == "latency":    # the floor of each size: a bare ping-pong plus what the frame's copies cost
+                floor = sorted({(p["size"], p["latency_floor_ns"] / 1000) for p in run.pairs
+                                if p["transport"] == t and p.get("latency_floor_ns")})
+                label = "floor (bare ping-pong + copies)"
             else:
-                mem = sorted((int(s), f["value"]) for s, f in run.baselines["memcpy_gbps"].items())
-                ax.plot([s for s, _ in mem], [v for _, v in mem], "k--", label="memcpy")
-            ax.set_xscale("log", base=2)
+                floor = sorted((int(s), f["value"]) for s, f in run.baselines["memcpy_gbps"].items())
+                label = "memcpy (one core)"
+            if floor:
+                line, = ax.plot([s for s, _ in floor], [v for _, v in floor], "k--", label=label)
+                legend.setdefault(label, line)
+            _size_axis(ax, sizes)
             ax.set_yscale("log")
             ax.set_title(t)
-            ax.set_xlabel("message size (bytes)")
-            ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize=7)
+            ax.grid(True, which="major", alpha=0.3)
         axes[0][0].set_ylabel(ylabel)
         fig.suptitle(f"crosswire bench: {ylabel}")
-        fig.tight_layout()
-        path = out_dir / name
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        made.append(path)
+        made.append(_save(fig, list(legend.values()), list(legend), out_dir / name))
+    both = [(a, b) for a, b in sorted({(p["a"], p["b"]) for p in run.pairs})
+            if run.pair(a, b, "uds", run.small) and run.pair(a, b, "shm", run.small)]
+    if both:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), squeeze=False)
+        legend = {}
+        for ax, title, fn in (
+                (axes[0][0], "round trip: uds p50 / shm p50", lambda u, m: u["latency"]["p50"]["value"] / m["latency"]["p50"]["value"]),
+                (axes[0][1], "streaming: shm GB/s / uds GB/s", lambda u, m: m["gb_per_s"]["value"] / u["gb_per_s"]["value"])):
+            for a, b in both:
+                pts = [(s, fn(u, m)) for s in sizes
+                       if (u := run.pair(a, b, "uds", s)) and (m := run.pair(a, b, "shm", s))]
+                line, = ax.plot([s for s, _ in pts], [v for _, v in pts], label=f"{a}→{b}", **style[(a, b)])
+                legend.setdefault(line.get_label(), line)
+            ax.axhline(1.0, color="k", linewidth=1)
+            ax.text(0.98, 0.03, "above 1: shared memory is faster", transform=ax.transAxes, ha="right", fontsize=8)
+            _size_axis(ax, sizes)
+            ax.set_yscale("log")
+            ax.set_title(title)
+            ax.set_ylabel("× (shared memory over Unix socket)")
+            ax.grid(True, which="major", alpha=0.3)
+        fig.suptitle("sockets or shared memory? how many times faster shm is, per pair and size")
+        made.append(_save(fig, list(legend.values()), list(legend), out_dir / "bench-shm-vs-uds.png"))
     return made

@@ -1,4 +1,5 @@
-"""What the bench measures, in which order, and the targets it checks (issue 6).
+"""What the bench measures, in which order, and the targets it checks (each a ratio to a floor
+measured in the same run).
 
 Every figure is the median of `reps` repetitions with their min and max, and is also given as a
 ratio to the machine's own floor measured in the same run: this machine's speed drifts between
@@ -113,6 +114,10 @@ def run(project: Project, settings: Settings, say: Callable[[str], None] = print
         raise CrosswireError("no peer to measure: run `make peers` first")
 
     say(f"machine: {machine.one_line(r.machine)}")
+    warning = machine.busy(r.machine)
+    if warning:
+        say(warning)
+        r.missing.append(warning)
     say(f"peers: {', '.join(p.name for p in peers)}; pinned to CPUs {cpus if cpus else '(not pinned)'}")
     base = Baselines(project.root)
     base.build()
