@@ -92,6 +92,8 @@ def _leftovers() -> set[str]:
 
 
 def pytest_configure(config):
+    global _CONFIG
+    _CONFIG = config
     if not hasattr(config, "workerinput"):       # the controller: its workers inherit the tag
         os.environ["CW_RUN_TAG"] = secrets.token_hex(2)
 
@@ -159,3 +161,40 @@ def built_project(tmp_path_factory):
             _BUILT[key] = Project(dest)
         return _BUILT[key]
     return make
+
+
+# ------------------------------------------------------------------ output a CI log can read
+# Not in a terminal (CI, a pipe), the 90,000 passing tests printed no dots (they were 1,100
+# lines of them): failures still print their F or E, and a line every minute says how far the
+# run is. -v lists every test as usual.
+
+_PROGRESS = {"done": 0, "failed": 0, "last": 0.0, "start": 0.0}
+
+
+def _quiet_progress(config) -> bool:
+    return config.getoption("verbose") <= 0 and not sys.stdout.isatty()
+
+
+def pytest_report_teststatus(report, config):
+    if report.when == "call" and report.passed and _quiet_progress(config):
+        return "passed", "", "PASSED"
+    return None
+
+
+def pytest_runtest_logreport(report):
+    import time
+    if report.when != "teardown" and not report.failed:
+        return
+    now = time.monotonic()
+    _PROGRESS["start"] = _PROGRESS["start"] or now
+    _PROGRESS["done"] += report.when == "teardown"
+    _PROGRESS["failed"] += report.failed
+    if now - (_PROGRESS["last"] or _PROGRESS["start"]) >= float(os.environ.get("CW_PROGRESS_EVERY", "60")) and _CONFIG and _quiet_progress(_CONFIG):
+        _PROGRESS["last"] = now
+        reporter = _CONFIG.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"[{_PROGRESS['done']} tests done, {_PROGRESS['failed']} failed, "
+                                f"{now - _PROGRESS['start']:.0f} s]")
+
+
+_CONFIG = None
