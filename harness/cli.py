@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", type=Path, help="write one record per sender, receiver, transport and case here")
     s.add_argument("--junit", type=Path, help="write JUnit XML here (one testcase per cell)")
     s.add_argument("--html", type=Path, help="write a self-contained HTML report here")
+    s.add_argument("--markdown", type=Path, help="write a Markdown summary (counts, findings) here, e.g. for a CI job page")
     s.add_argument("--jobs", type=_number(int, 1, 64), default=2, help="connection groups run in parallel (default: 2)")
     s.add_argument("--timeout", type=_number(float, 0.01, 3600), default=10.0,
                    help="seconds a peer may take to answer a request (default: 10; 0.01 to 3600)")
@@ -277,7 +278,7 @@ def cmd_matrix(project: Project, args: argparse.Namespace) -> int:
     bad = [k for k in kinds if k not in matrix.KINDS]
     if bad:
         raise CrosswireError(f"unknown kind {bad[0]!r}; kinds: {', '.join(matrix.KINDS)}")
-    for path, what in ((args.json, "--json"), (args.junit, "--junit"), (args.html, "--html"),
+    for path, what in ((args.json, "--json"), (args.junit, "--junit"), (args.html, "--html"), (args.markdown, "--markdown"),
                        (project.reports_dir / "last-run.json", "the reports folder")):
         if path:
             report.check_writable(path, what)      # before the run, not after it
@@ -317,7 +318,8 @@ def cmd_matrix(project: Project, args: argparse.Namespace) -> int:
         previous = report.read_records(last)
         report.print_comparison(report.compare(previous, results, None if full else {c.id for c in cells}), console)
         report.write_json(results, last, keep=[] if full else previous)
-    for path, write in ((args.json, report.write_json), (args.junit, report.write_junit), (args.html, report.write_html)):
+    for path, write in ((args.json, report.write_json), (args.junit, report.write_junit), (args.html, report.write_html),
+                        (args.markdown, report.write_markdown)):
         if path:
             write(results, path)
             console.print(f"wrote {path}")

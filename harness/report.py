@@ -332,3 +332,26 @@ def write_html(results: list[Result], path: Path, title: str = "crosswire intero
                          f"<summary>{e(r.status.upper())} {e(r.cell.id)}{e(cause)}</summary>"
                          f"{_pre(r.detail)}<p>rerun: <code>{e(rerun(r))}</code></p></details>")
     write_atomically(path, ("\n".join(parts) + "\n").encode("utf-8"))
+
+
+# ------------------------------------------------------------------ Markdown (a CI job's summary)
+
+
+def write_markdown(results: list[Result], path: Path, max_findings: int = 20) -> None:
+    """A short summary for a CI page (GitHub's $GITHUB_STEP_SUMMARY): the counts, then the
+    findings (root causes) with their size, an example cell and the command that reruns it."""
+    from .findings import group
+    c = counts(results)
+    found = group(results)
+    lines = ["## crosswire interop matrix", "",
+             ", ".join(f"{c[s]} {s}" for s in STATUSES if c[s]) or "nothing ran", ""]
+    if found:
+        lines += [f"### {len(found)} root cause{'s' if len(found) > 1 else ''}", "",
+                  "| # | finding | cells | example | rerun |", "|---:|---|---:|---|---|"]
+        cell = lambda text: text.replace("|", "\\|").replace("\n", " ")    # noqa: E731 - a table cell
+        for i, f in enumerate(found[:max_findings], 1):
+            lines.append(f"| {i} | {cell(str(f.key))} | {len(f.results)} | `{cell(f.example.cell.id)}` | "
+                         f"`{cell(rerun(f.example))}` |")
+        if len(found) > max_findings:
+            lines.append(f"\n... and {len(found) - max_findings} more findings (see the HTML report)")
+    write_atomically(path, ("\n".join(lines) + "\n").encode("utf-8"))

@@ -126,7 +126,7 @@ def test_commands_exist(job):
         elif "/" in exe:
             assert (ROOT / exe).exists(), f"{exe} is not in the repository"
         else:
-            assert exe in {"make", "bash", "python", "python3"}, f"unexpected command {exe}"
+            assert exe in {"make", "bash", "python", "python3", "cat"}, f"unexpected command {exe}"
         if exe.endswith("python") and cmd[1:3] == ["-m", "harness"]:
             try:
                 _parser().parse_args(cmd[3:])
@@ -136,7 +136,8 @@ def test_commands_exist(job):
             assert (ROOT / "tox.ini").exists()
         for word in cmd[1:]:
             if re.match(r"^(\.ci|tests|harness|peers|protocols)/", word):
-                assert (ROOT / word).exists(), f"`{' '.join(cmd)}`: {word} is not in the repository"
+                path = word.split("::", 1)[0]       # a pytest node id names its file
+                assert (ROOT / path).exists(), f"`{' '.join(cmd)}`: {path} is not in the repository"
 
 
 def test_artifacts_are_the_reports_the_steps_write(job):
@@ -151,10 +152,34 @@ def test_artifacts_are_the_reports_the_steps_write(job):
         for i, word in enumerate(cmd):
             if word.startswith("--junitxml="):
                 written[word.split("=", 1)[1]] = "pytest --junitxml"
-            elif word in ("--json", "--junit", "--html") and i + 1 < len(cmd):
+            elif word in ("--json", "--junit", "--html", "--markdown") and i + 1 < len(cmd):
                 written[cmd[i + 1]] = f"harness {word}"
     kinds = {written.get(p, "") for p in paths}
     assert any("junit" in k for k in kinds) and any("html" in k for k in kinds), "JUnit and HTML reports"
     for p in paths:
         assert p.startswith("reports/"), f"{p}: the harness writes its reports under reports/"
         assert p in written, f"{p} is uploaded but no step writes it"
+
+
+def test_the_matrix_runs_once_and_reports_to_the_job_page(job):
+    """The harness's matrix command runs once and writes every report; the test suite deselects
+    its own copy of the matrix; the findings reach the job summary and the failures annotations."""
+    matrix_runs = [c for _, c in commands(job) if c[1:4] == ["-m", "harness", "matrix"]]
+    assert len(matrix_runs) == 1 and "--markdown" in matrix_runs[0]
+    tox = [c for _, c in commands(job) if c[0].endswith("tox")]
+    assert tox and all("tests/test_matrix.py::test_interop" in c for c in tox), "the matrix would run twice"
+    assert any("$GITHUB_STEP_SUMMARY" in w for _, c in commands(job) for w in c)
+    uses = {s["uses"].split("@")[0]: s for s in steps(job) if "uses" in s}
+    assert "mikepenz/action-junit-report" in uses
+
+
+def test_it_caches_and_holds_least_privilege(workflow, job):
+    assert workflow["concurrency"]["cancel-in-progress"] is True
+    assert workflow["permissions"] == {"contents": "read", "checks": "write"}
+    uses = {s["uses"].split("@")[0]: s for s in steps(job) if "uses" in s}
+    assert uses["actions/setup-python"]["with"]["cache"] == "pip"
+    assert uses["actions/setup-go"]["with"]["cache"] is True
+    assert "Swatinem/rust-cache" in uses
+    for path in (uses["actions/setup-go"]["with"]["cache-dependency-path"],
+                 uses["actions/setup-python"]["with"]["cache-dependency-path"]):
+        assert (ROOT / path).exists(), path

@@ -162,3 +162,11 @@ def test_last_run_is_recorded(tmp_path, checkout):
     assert r.returncode == 0
     records = json.loads((checkout / "reports/last-run.json").read_text())["results"]
     assert [x["id"] for x in records] == ["python-encode-integers.max"]
+
+
+def test_markdown_summary_names_the_findings(project, tmp_path):
+    out = tmp_path / "summary.md"
+    report.write_markdown(failing_results(project), out)
+    text = out.read_text()
+    assert "1 pass, 1 fail, 1 skip" in text and "### 1 root cause" in text
+    assert "| 1 | byteswap at X in peer python->c (send) | 1 | `python->c-uds-integers.max` |" in text
