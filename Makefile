@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV = .venv
 VPY = $(VENV)/bin/python
 
-.PHONY: all peers peers-asan codegen test matrix soak bench bench-quick vectors fuzz fuzz-smoke fuzz-build clean
+.PHONY: all peers peers-asan codegen test matrix soak bench bench-quick docs-images vectors fuzz fuzz-smoke fuzz-build clean
 
 all: peers
 
@@ -44,9 +44,14 @@ soak: peers
 bench: peers
 	$(VPY) -m harness bench --readme README.md
 
-# The same tables in under a minute (fewer, shorter repetitions; no matrix timing).
+# The same tables in about a minute on an idle 2-core machine (fewer, shorter repetitions; no
+# matrix timing); it warns when the machine is busy.
 bench-quick: peers
 	$(VPY) -m harness bench --quick
+
+# docs/images/: screenshots of the HTML report of a run with one bug, and the bench's plots.
+docs-images: peers
+	$(VPY) docs/make_images.py
 
 vectors: $(VPY)
 	$(VPY) -m harness vectors

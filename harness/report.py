@@ -246,7 +246,7 @@ _JS = """
 function openTarget(){var id=decodeURIComponent(location.hash.slice(1));var el=id&&document.getElementById(id);
  if(el&&el.tagName==='DETAILS'){el.open=true;el.scrollIntoView();}
  if(el&&el.dataset.cells){var first=null;document.querySelectorAll('details[data-pair="'+id+'"]').forEach(function(d){
-  d.open=true;first=first||d;});if(first){first.scrollIntoView();}}}
+  d.open=true;first=first||d;});if(first){requestAnimationFrame(function(){first.scrollIntoView();});}}}
 window.addEventListener('hashchange',openTarget);window.addEventListener('DOMContentLoaded',openTarget);
 """
 

@@ -256,7 +256,8 @@ def test_plots_tell_sixteen_pairs_apart_and_answer_sockets_or_shared_memory(tmp_
     styles = output._style(sorted({(p["a"], p["b"]) for p in run.pairs}))
     assert len(styles) == 16 and len({(s["color"], s["marker"]) for s in styles.values()}) == 16
     made = output.plots(run, tmp_path)
-    assert [m.name for m in made] == ["bench-latency.png", "bench-throughput.png", "bench-shm-vs-uds.png"]
+    assert [m.name for m in made] == ["bench-summary.png", "bench-latency.png", "bench-throughput.png",
+                                      "bench-shm-vs-uds.png"]
     assert output.size_name(1 << 20) == "1 MiB" and output.size_name(4096) == "4 KiB"
 
 
@@ -264,6 +265,8 @@ def test_a_busy_machine_is_said():
     from harness.bench import machine
     assert "the machine is busy (load average 3.0" in machine.busy({"load_average": [3.0, 1, 1], "cpus": 2})
     assert machine.busy({"load_average": [0.5, 1, 1], "cpus": 2}) is None
+    assert "25% of CPU time stolen" in machine.busy({"load_average": [0.1, 1, 1], "cpus": 2, "steal_percent": 25.0})
+    assert 0 <= (machine.steal_percent(0.1) or 0) <= 100
 
 
 def test_quick_bench_end_to_end(tmp_path):

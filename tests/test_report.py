@@ -127,6 +127,12 @@ def test_html_report_in_a_real_browser(project, tmp_path):
     # the findings come first: the cause once, its cells linked; the diff's rows coloured
     assert '<h2 id="findings">1 root cause in 1 failing cell</h2>' in dom
     assert "1. byteswap at X in peer python-&gt;c (send)" in dom
+    # a click on a grid cell follows its link (#pair-...): the pair's failures open
+    r = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync", "--no-first-run",
+                        f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", f"{page.as_uri()}#pair-uds-python-c"],
+                       capture_output=True, text=True, timeout=120)
+    assert f'<details id="{target.replace(">", "&gt;")}" class="fail" data-pair="pair-uds-python-c" open="">' in r.stdout
 
 
 def test_html_marks_a_pair_with_any_failure_red(project, tmp_path):

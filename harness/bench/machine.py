@@ -42,6 +42,30 @@ def usable_cpus() -> list[int]:
     return list(range(os.cpu_count() or 1))
 
 
+def _cpu_times() -> list[int] | None:
+    try:
+        with open("/proc/stat") as f:
+            return [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+
+
+def steal_percent(over: float = 0.5) -> float | None:
+    """The share of CPU time the hypervisor gave to other guests over `over` seconds (Linux
+    /proc/stat's steal column); None where it is not known."""
+    import time
+    before = _cpu_times()
+    if not before or len(before) < 8:
+        return None
+    time.sleep(over)
+    after = _cpu_times()
+    if not after:
+        return None
+    delta = [b - a for a, b in zip(before, after)]
+    total = sum(delta[:8])
+    return 100.0 * delta[7] / total if total else 0.0
+
+
 def describe() -> dict[str, object]:
     return {
         "cpu": _cpu_model(),
@@ -54,16 +78,22 @@ def describe() -> dict[str, object]:
         "cc": _first_line(["cc", "--version"]),
         "rustc": _first_line(["rustc", "--version"]),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "steal_percent": steal_percent(),
     }
 
 
 def busy(m: dict) -> str | None:
     """A warning when other work is running: a load average over half the CPUs makes every figure
     noisy and the bench slower (quick mode takes minutes, not one)."""
-    load, cpus = m.get("load_average"), m.get("cpus") or 1
+    load, cpus, steal = m.get("load_average"), m.get("cpus") or 1, m.get("steal_percent")
+    why = []
     if load and load[0] > cpus / 2:
-        return (f"warning: the machine is busy (load average {load[0]:.1f} over the last minute on {cpus} CPUs): "
-                "the figures will be noisy and the run slower; rerun on a quiet machine to compare")
+        why.append(f"load average {load[0]:.1f} over the last minute on {cpus} CPUs")
+    if steal is not None and steal > 10:
+        why.append(f"{steal:.0f}% of CPU time stolen by the hypervisor")
+    if why:
+        return (f"warning: the machine is busy ({'; '.join(why)}): the figures are unreliable and the run "
+                "slower; rerun on a quiet machine to compare")
     return None
 
 

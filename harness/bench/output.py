@@ -194,6 +194,40 @@ def _save(fig, handles, labels, path: Path) -> Path:
     return path
 
 
+TRANSPORT_COLOURS = {"shm": "tab:green", "uds": "tab:blue", "tcp": "tab:orange"}
+
+
+def _summary_chart(run: Run, sizes: list[int], path: Path) -> Path | None:
+    """Sockets or shared memory, at a glance: one colour per transport, its median over every
+    pair as a line and the spread over the pairs (fastest to slowest) as a band, for round trips
+    and for streaming, by message size."""
+    import matplotlib.pyplot as plt
+    transports = [t for t in run.settings.transports if any(p["transport"] == t for p in run.pairs)]
+    if not transports:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), squeeze=False)
+    legend: dict[str, object] = {}
+    for ax, title, ylabel, fn in (
+            (axes[0][0], "round trip (lower is better)", "p50 (µs)", lambda p: p["latency"]["p50"]["value"] / 1000),
+            (axes[0][1], "streaming (higher is better)", "GB/s", lambda p: p["gb_per_s"]["value"])):
+        for t in transports:
+            colour = TRANSPORT_COLOURS.get(t, "tab:gray")
+            rows = [(s, sorted(fn(p) for p in run.pairs if p["transport"] == t and p["size"] == s)) for s in sizes]
+            rows = [(s, v) for s, v in rows if v]
+            xs = [s for s, _ in rows]
+            line, = ax.plot(xs, [v[len(v) // 2] for _, v in rows], color=colour, marker="o", label=t)
+            ax.fill_between(xs, [v[0] for _, v in rows], [v[-1] for _, v in rows], color=colour, alpha=0.2)
+            legend.setdefault(t, line)
+        _size_axis(ax, sizes)
+        ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="major", alpha=0.3)
+    pairs = len({(p["a"], p["b"]) for p in run.pairs})
+    fig.suptitle(f"sockets or shared memory? median of {pairs} pair{'s' if pairs > 1 else ''}, band: fastest to slowest")
+    return _save(fig, list(legend.values()), list(legend), path)
+
+
 def plots(run: Run, out_dir: Path) -> list[Path]:
     """Latency and throughput by message size (one line per pair, a panel per transport, the
     floor measured in the same run as a dashed line), and the answer to "sockets or shared
@@ -235,6 +269,9 @@ def plots(run: Run, out_dir: Path) -> list[Path]:
         axes[0][0].set_ylabel(ylabel)
         fig.suptitle(f"crosswire bench: {ylabel}")
         made.append(_save(fig, list(legend.values()), list(legend), out_dir / name))
+    summary = _summary_chart(run, sizes, out_dir / "bench-summary.png")
+    if summary:
+        made.insert(0, summary)
     both = [(a, b) for a, b in sorted({(p["a"], p["b"]) for p in run.pairs})
             if run.pair(a, b, "uds", run.small) and run.pair(a, b, "shm", run.small)]
     if both:
