@@ -20,6 +20,16 @@ HELLO = ('print("OK name=fake language=python contract=3 transports=uds messages
          'byte_order=little", flush=True)')
 
 
+def started_then_hung(make_peer, prelude: str) -> PeerProcess:
+    """A peer that runs `prelude` (unindented Python), answers HELLO, then hangs; started and
+    greeted."""
+    spec = make_peer(prelude + f"\nimport sys, time\nsys.stdin.readline()\n{HELLO}\nsys.stdin.readline()\n"
+                     "time.sleep(3600)\n")
+    proc = PeerProcess(spec, timeout=5)
+    proc.request("HELLO 3")
+    return proc
+
+
 def gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -87,21 +97,15 @@ def test_children_that_ignore_sigterm_or_leave_the_group_are_killed(make_peer, t
     """A peer whose children ignore SIGTERM, one of them in a session of its own (setsid): killing
     the peer kills them all, and none is left a zombie."""
     pids = tmp_path / "pids"
-    spec = make_peer(f"""
-        import os, signal, subprocess, sys, time
+    proc = started_then_hung(make_peer, textwrap.dedent(f"""
+        import signal, subprocess, sys
         kids = []
         for i in range(3):
             kids.append(subprocess.Popen([sys.executable, "-c",
                 "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(3600)"],
                 start_new_session={setsid}).pid)
         open({str(pids)!r}, "w").write(" ".join(map(str, kids)))
-        sys.stdin.readline()
-        {HELLO}
-        sys.stdin.readline()
-        time.sleep(3600)
-        """)
-    proc = PeerProcess(spec, timeout=5)
-    proc.request("HELLO 3")
+        """))
     kids = [int(p) for p in pids.read_text().split()]
     assert {pid for pid, _ in descendants(proc.proc.pid)} >= set(kids)
     proc.kill()
@@ -113,8 +117,8 @@ def test_an_escapee_whose_parent_died_is_killed_with_its_peer(make_peer, tmp_pat
     """A grandchild in a session of its own whose parent exited at once (a daemon's double fork)
     is adopted by the harness, found by the peer's mark and killed with the peer, not at exit."""
     pids = tmp_path / "pids"
-    spec = make_peer(f"""
-        import os, sys, time
+    proc = started_then_hung(make_peer, textwrap.dedent(f"""
+        import os, time
         if os.fork() == 0:
             os.setsid()
             if os.fork() == 0:
@@ -123,13 +127,7 @@ def test_an_escapee_whose_parent_died_is_killed_with_its_peer(make_peer, tmp_pat
                 open({str(pids)!r}, "w").write(str(os.getpid()))
                 time.sleep(3600)
             os._exit(0)
-        sys.stdin.readline()
-        {HELLO}
-        sys.stdin.readline()
-        time.sleep(3600)
-        """)
-    proc = PeerProcess(spec, timeout=5)
-    proc.request("HELLO 3")
+        """))
     deadline = time.monotonic() + 5
     while not pids.exists() or not pids.read_text():
         assert time.monotonic() < deadline, "the grandchild never started"
