@@ -243,13 +243,40 @@ def interrupt() -> None:
     kill_all()
 
 
+_builds: dict[subprocess.Popen, str] = {}     # running builds (peers.run_step): process -> mark
+
+
+def track(proc: subprocess.Popen, mark: str) -> None:
+    """A process that is not a peer (a build) that kill_all must kill too, with what it started."""
+    with _live_lock:
+        _builds[proc] = mark
+
+
+def untrack(proc: subprocess.Popen) -> None:
+    with _live_lock:
+        _builds.pop(proc, None)
+
+
+def die_with_parent() -> None:
+    """preexec_fn of a child that must not outlive this process (a build): on Linux it gets
+    SIGKILL when the thread that started it ends (PR_SET_PDEATHSIG); elsewhere a no-op."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)     # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def kill_all() -> None:
-    """Kill every peer this process started (at exit, on Ctrl-C or SIGTERM), and what they left
-    that this process adopted as a subreaper."""
+    """Kill every peer and build this process started (at exit, on Ctrl-C or SIGTERM), and what
+    they left that this process adopted as a subreaper."""
     with _live_lock:
         procs = list(_live)
+        builds = list(_builds.items())
     for p in procs:
         p.kill()
+    for proc, mark in builds:
+        reap(kill_tree(proc, mark))
     if _SUBREAPER:
         reap([(pid, started) for pid, started in adopted() if kill_if_same(pid, started)])
 

@@ -239,30 +239,34 @@ def run_step(spec: PeerSpec, argv: tuple[str, ...], what: str, timeout: float | 
     what went wrong, with the last lines of its output. It runs in a process group of its own;
     at the timeout (the manifest's build.timeout unless given) the group and every process below
     it are killed, so a hung build leaves nothing behind."""
-    from .driver import MARK, kill_tree, new_mark, reap
+    from .driver import MARK, die_with_parent, kill_tree, new_mark, reap, track, untrack
     timeout = spec.build_timeout if timeout is None else timeout
     argv = tuple(a.replace("{python}", sys.executable) for a in argv)
     try:
         proc = subprocess.Popen(argv, cwd=spec.dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 stdin=subprocess.DEVNULL, env={**spec.env(), MARK: (mark := new_mark())},
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=die_with_parent if sys.platform == "linux" else None)
     except FileNotFoundError:
         return f"{what} command {argv[0]!r} not found"
+    track(proc, mark)
     try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        killed = kill_tree(proc, mark)
-        try:                    # a survivor we could not find may hold the output open: bounded
-            proc.communicate(timeout=5)
+        try:
+            out, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            killed = kill_tree(proc, mark)
+            try:                    # a survivor we could not find may hold the output open: bounded
+                proc.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.wait()
+            reap(killed)
+            return f"{what} did not finish in {timeout:g} s: killed with every process it started"
+        except BaseException:       # Ctrl-C: the build goes too
+            killed = kill_tree(proc, mark)
             proc.wait()
-        reap(killed)
-        return f"{what} did not finish in {timeout:g} s: killed with every process it started"
-    except BaseException:       # Ctrl-C: the build goes too
-        killed = kill_tree(proc, mark)
-        proc.wait()
-        reap(killed)
-        raise
+            reap(killed)
+            raise
+    finally:
+        untrack(proc)
     if proc.returncode != 0:
         tail = "\n".join(out.strip().splitlines()[-25:])
         return f"`{' '.join(argv)}` exited {proc.returncode}:\n{tail}"

@@ -206,3 +206,47 @@ def test_a_hung_build_is_killed_with_everything_it_started(tmp_path):
     assert time.monotonic() - start < 5
     daemon = [int((tmp_path / "pids.daemon").read_text())]
     assert wait_gone([int(p) for p in pids.read_text().split()] + daemon) == []
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_a_build_does_not_outlive_its_harness(tmp_path, how):
+    """`crosswire build` killed (SIGKILL: the build's death signal; SIGTERM: the harness kills its
+    builds as it goes) while a build runs: the build and, for SIGTERM, its child are gone."""
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    root = tmp_path / "project"
+    shutil.copytree(ROOT / "protocols", root / "protocols")
+    peer = root / "peers" / "slow"
+    peer.mkdir(parents=True)
+    pids = tmp_path / "pids"
+    (peer / "build.py").write_text(textwrap.dedent(f"""
+        import os, subprocess, sys, time
+        kid = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"]).pid
+        open({str(pids)!r}, "w").write(f"{{os.getpid()}} {{kid}}")
+        time.sleep(3600)
+        """))
+    (peer / "peer.toml").write_text(
+        f'name = "slow"\nlanguage = "python"\ncontract = 3\n[build]\ncommand = ["{sys.executable}", "build.py"]\n'
+        f'[run]\ncommand = ["true"]\n[supports]\ntransports = ["uds"]\n')
+    harness = subprocess.Popen([sys.executable, "-m", "harness", "build", "--root", str(root), "--peers", "slow"],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (pids.exists() and len(pids.read_text().split()) == 2):
+            assert time.monotonic() < deadline and harness.poll() is None, "the build never started"
+            time.sleep(0.02)
+        build, kid = map(int, pids.read_text().split())
+        harness.send_signal(getattr(signal, how))
+        harness.wait(timeout=10)
+        assert wait_gone([build] + ([kid] if how == "SIGTERM" else [])) == [], f"the build outlived a {how}"
+    finally:
+        if harness.poll() is None:
+            harness.kill()
+            harness.wait()
+        for p in pids.read_text().split() if pids.exists() else []:
+            try:
+                os.kill(int(p), 9)
+            except ProcessLookupError:
+                pass
