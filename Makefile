@@ -5,14 +5,14 @@ PYTHON ?= python3
 VENV = .venv
 VPY = $(VENV)/bin/python
 
-.PHONY: all peers peers-asan codegen test matrix soak bench bench-quick docs-images vectors fuzz fuzz-smoke fuzz-build clean
+.PHONY: all peers peers-asan codegen test matrix soak bench bench-quick docs-images lock vectors fuzz fuzz-smoke fuzz-build clean
 
 all: peers
 
-$(VPY): pyproject.toml
+$(VPY): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
-	$(VPY) -m pip install -q -e '.[test,bench]' tox
+	$(VPY) -m pip install -q -c requirements.lock -e '.[test,bench]' tox
 	touch $(VPY)
 
 # Build every peer discovered under peers/*/peer.toml (missing toolchains are skipped, with the reason).
@@ -52,6 +52,13 @@ bench-quick: peers
 # docs/images/: screenshots of the HTML report of a run with one bug, and the bench's plots.
 docs-images: peers
 	$(VPY) docs/make_images.py
+
+# Re-pin every Python dependency (pyproject.toml's, with the test and bench extras, and lock.in's)
+# in requirements.lock, which `make`'s venv and tox install with (pip-tools' pip-compile).
+lock: $(VPY)
+	$(VPY) -m pip install -q pip-tools
+	$(VENV)/bin/pip-compile -q --extra test --extra bench --strip-extras --allow-unsafe --no-emit-find-links \
+		--no-emit-index-url -o requirements.lock pyproject.toml lock.in
 
 vectors: $(VPY)
 	$(VPY) -m harness vectors

@@ -158,3 +158,32 @@ def test_a_project_outside_the_checkout_from_a_clean_venv(tmp_path):
              "--cw-peers", "pylib,clib,python", "--cw-transports", "uds,shm"], repo, env)
     assert " passed" in r.stdout and "failed" not in r.stdout, r.stdout[-2000:]
     assert not (ROOT / "kits").exists() and "team-repo" not in str(ROOT)
+
+
+def test_every_python_dependency_is_pinned_in_the_lock():
+    """requirements.lock (`make lock`) pins every dependency pyproject.toml and lock.in name, at a
+    version their ranges accept, and the venv and tox install with it."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    from .conftest import ROOT
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = list(project["dependencies"]) + [r for extra in ("test", "bench")
+                                              for r in project["optional-dependencies"][extra]]
+    wanted += [line.strip() for line in (ROOT / "lock.in").read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
+    pins = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if "==" in line and not line.lstrip().startswith("#"):
+            name, version = line.split("==")
+            pins[canonicalize_name(name.strip())] = version.split()[0]
+    for text in wanted:
+        req = Requirement(text)
+        name = canonicalize_name(req.name)
+        assert name in pins, f"{req.name} is not pinned in requirements.lock: run `make lock`"
+        assert req.specifier.contains(pins[name], prereleases=True), \
+            f"requirements.lock pins {req.name}=={pins[name]}, outside {req.specifier}: run `make lock`"
+    assert "-c requirements.lock" in (ROOT / "Makefile").read_text()
+    assert "PIP_CONSTRAINT = {toxinidir}/requirements.lock" in (ROOT / "tox.ini").read_text()
