@@ -285,11 +285,12 @@ def cmd_matrix(project: Project, args: argparse.Namespace) -> int:
     cases = matrix.select_cases(project.cases, args.cases)
     rejects = matrix.select_rejects(project.reject_cases, args.cases)
     hostile = matrix.select_rejects(project.hostile_cases, args.cases)
-    cells = matrix.plan(specs, names, cases, kinds, rejects, hostile)
+    cells = matrix.plan(specs, names, cases, kinds, rejects, hostile, project.variant_pairs)
     if args.only:
         import fnmatch
         if args.peers is None:  # a cell id names its peers: plan them all, keep the ones asked for
-            cells = matrix.plan(list(project.registry.values()), names, cases, kinds, rejects, hostile)
+            cells = matrix.plan(list(project.registry.values()), names, cases, kinds, rejects, hostile,
+                                project.variant_pairs)
         cells = [c for c in cells if any(fnmatch.fnmatchcase(c.id, pat) for pat in args.only)]
         if not cells:
             raise CrosswireError(f"no cell matches {', '.join(args.only)}")

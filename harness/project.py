@@ -32,7 +32,8 @@ CONFIG = "crosswire.toml"
 DEFAULTS = {"schema": "protocols/schema.toml", "vectors": "protocols/vectors", "peers": "peers",
             "reports": "reports", "kits": "kits"}
 OPTIONAL = {"name": "the project's name", "stream": "a message, or Message.field, for the streams and the bench",
-            "codegen": "a table"}
+            "codegen": "a table",
+            "variant_pairs": '"native" (a variant meets the native peers only, the default) or "all"'}
 
 
 def read_config(root: Path) -> tuple[dict[str, Any], Path | None]:
@@ -63,6 +64,9 @@ def _check(config: dict[str, Any], source: Path | None) -> dict[str, Any]:
         if key == "codegen":
             if not isinstance(value, dict) or not all(isinstance(v, str) and v for v in value.values()):
                 raise CrosswireError(f"{where}: [codegen] maps a language to a folder, e.g. c = \"gen/c\"")
+        elif key == "variant_pairs":
+            if value not in ("native", "all"):
+                raise CrosswireError(f"{where}: variant_pairs must be \"native\" or \"all\", got {value!r}")
         elif key in ("name", "stream"):
             if not isinstance(value, str) or not value:
                 raise CrosswireError(f"{where}: {key} must be a non-empty string ({OPTIONAL[key]}), got {value!r}")
@@ -107,6 +111,12 @@ class Project:
 
     def path(self, key: str) -> Path:
         return self.root / self.config[key]
+
+    @property
+    def variant_pairs(self) -> bool:
+        """Whether two variants (c@s390x, go@386, c@asan) also meet each other over the transports,
+        not only the native peers (crosswire.toml variant_pairs = "all")."""
+        return self.config.get("variant_pairs") == "all"
 
     @property
     def name(self) -> str:

@@ -81,6 +81,27 @@ def test_config_errors_are_one_line(tmp_path):
     (d / "crosswire.toml").write_text('schema = \n')
     with pytest.raises(CrosswireError, match="not a readable TOML"):
         Project.find(d)
+    (d / "crosswire.toml").write_text('variant_pairs = "some"\n')
+    with pytest.raises(CrosswireError, match='variant_pairs must be "native" or "all"'):
+        Project.find(d)
+
+
+def test_variants_meet_the_native_peers_unless_asked_for_all_pairs():
+    """c@s390x meets c, go, python, rust over each transport (both ways), not go@386 nor itself;
+    variant_pairs = "all" plans every pair; variants alone still meet each other."""
+    from harness import matrix
+    project = Project(ROOT)
+    specs = list(project.registry.values())
+    variants = [s for s in specs if s.base]
+    if len(variants) < 2:
+        pytest.skip("needs two variants in the registry")
+    case = project.cases[:1]
+    pairs = lambda cells: {(c.sender, c.receiver) for c in cells if c.kind == "send"}   # noqa: E731
+    some = pairs(matrix.plan(specs, ["uds"], case, ["send"]))
+    every = pairs(matrix.plan(specs, ["uds"], case, ["send"], variant_pairs=True))
+    assert len(every) == len(specs) ** 2
+    assert every - some == {(a.name, b.name) for a in variants for b in variants}
+    assert pairs(matrix.plan(variants, ["uds"], case, ["send"])) == {(a.name, b.name) for a in variants for b in variants}
 
 
 def test_codegen_writes_where_the_project_says(tmp_path):
