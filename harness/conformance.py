@@ -27,7 +27,7 @@ from typing import Callable, Iterator
 
 from . import peers as P
 from . import stress, transports
-from .driver import PeerProcess, figures
+from .driver import PeerProcess, as_they_answer, figures
 from .errors import CrosswireError, ManifestError, PeerError, PeerReplyError
 from .matrix import Cell, Session
 from .project import Project
@@ -539,14 +539,16 @@ class Checker:
                         raise
                 a.send(lines[0])
                 b.send(lines[1])
-                replies = []
-                for proc in (a, b):
+                replies = {}
+                for proc in as_they_answer([a, b], 30):   # a refusal is seen at once, not after the other's time-out
                     try:
-                        replies.append(figures(proc.reply(30)))
+                        replies[proc] = figures(proc.reply(30))
                     except PeerReplyError as exc:
+                        (b if proc is a else a).kill()      # it waits for a partner that has refused
                         if proc.spec is self.spec and exc.kind == "unsupported":
                             return f"ERR unsupported {exc.detail[:60]} (optional)", True
                         return f"{proc.label} {lines[(0 if proc is a else 1)].split()[0]}: ERR {exc.kind} {exc.detail[:100]}", False
+                replies = [replies[a], replies[b]]
             for line, reply in zip(lines, replies):   # each side's count as its own request asked
                 verb, count = line.split()[0], int(line.split()[1])
                 key = {"PING": "rounds", "PONG": "rounds", "FLOOD": "sent", "SINK": "received"}[verb]

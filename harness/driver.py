@@ -25,7 +25,7 @@ import signal
 import subprocess
 import threading
 import time
-from typing import IO, Any
+from typing import IO, Any, Iterator
 
 from .errors import PeerDied, PeerProtocolError, PeerReplyError, PeerTimeout
 from .peers import CONTRACT_VERSION, PeerSpec
@@ -157,6 +157,10 @@ class PeerProcess:
             except PeerReplyError:
                 pass
 
+    def has_reply(self) -> bool:
+        """A reply (or the end of the output) is waiting: reply() would not block."""
+        return not self._lines.empty() or not self.alive
+
     def request(self, line: str, timeout: float | None = None) -> list[str]:
         self.send(line)
         return self.reply(timeout)
@@ -231,6 +235,22 @@ class PeerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def as_they_answer(procs: "list[PeerProcess]", timeout: float) -> "Iterator[PeerProcess]":
+    """The peers in the order their next replies arrive, each once, when its reply() will not
+    block; those silent at the deadline come last (their reply() then times out). Two peers
+    working together (BLAST and DRAIN, PING and PONG): a refusal on one side is seen at once,
+    not after the other side's time-out."""
+    waiting, deadline = list(procs), time.monotonic() + timeout
+    while waiting:
+        ready = next((p for p in waiting if p.has_reply()), None)
+        if ready is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+            continue
+        ready = ready or waiting[0]
+        waiting.remove(ready)
+        yield ready
 
 
 _INTERRUPTED = threading.Event()     # Ctrl-C: peers are killed, never drained or asked to QUIT

@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 
 from . import sync, transports
-from .driver import PeerProcess, descendants, figures, reap
-from .errors import CrosswireError, PeerError
+from .driver import PeerProcess, as_they_answer, descendants, figures, reap
+from .errors import CrosswireError, PeerError, PeerReplyError
 from .peers import PeerSpec
 from .streams import Layout
 
@@ -98,6 +98,14 @@ def _torn(result: StressResult, layout: Layout, seed: int, min_len: int, max_len
         return f"the first corrupt frame could not be analysed: {type(exc).__name__}: {exc}"
 
 
+def _close(tx: PeerProcess) -> None:
+    """The sender leaves the link, so the receiver's DRAIN ends at the end of the stream."""
+    try:
+        tx.request("CLOSE", 5)
+    except (PeerError, CrosswireError):
+        tx.kill()
+
+
 def run_pair(sender: PeerSpec, receiver: PeerSpec, transport: str, count: int, layout: Layout,
              capacity: int = 4096, seed: int = 42, min_len: int = 0, max_len: int = 200, timeout_s: float = 300.0,
              freeze: float = FREEZE) -> StressResult:
@@ -126,16 +134,25 @@ def run_pair(sender: PeerSpec, receiver: PeerSpec, transport: str, count: int, l
             pauser.start()
         try:
             errors = []     # both sides' reasons: the sender's error often hides the receiver's
-            for side, proc, key in (("sender", tx, "sent"), ("receiver", rx, "drained")):
+            roles = {tx: ("sender", "sent"), rx: ("receiver", "drained")}
+            answered = []
+            for proc in as_they_answer([tx, rx], timeout_s + 10):
+                side, key = roles[proc]
+                answered.append(proc)
                 try:
                     setattr(result, key, figures(proc.reply(timeout_s + 10)))
+                    continue
                 except (PeerError, CrosswireError) as exc:
                     errors.append(f"{side} {proc.spec.name}: {str(exc).splitlines()[0]}")
-                    if proc is tx:      # the receiver learns the stream ended when the sender leaves
-                        try:
-                            tx.request("CLOSE", 5)
-                        except (PeerError, CrosswireError):
-                            tx.kill()
+                    refused = isinstance(exc, PeerReplyError) and exc.kind == "unsupported"
+                if refused:     # a side without streams: the other would wait for its time-out
+                    other = rx if proc is tx else tx
+                    if other not in answered and not other.has_reply():
+                        other.kill()
+                        errors.append(f"{roles[other][0]} {other.spec.name}: stopped, the {side} having refused")
+                    break
+                if proc is tx:
+                    _close(tx)      # the receiver learns the stream ended when the sender leaves
             if errors:
                 result.error = "; ".join(errors)
             result.named = [n for n in (sync.lost_wakeups(result), _torn(result, layout, seed, min_len, max_len))

@@ -112,3 +112,32 @@ def test_a_build_failure_is_the_first_and_only_failure(project, tmp_path):
         ("manifest", "found", "pass"), ("manifest", "build", "fail")]
     assert "syntax error" in report.items[1].detail or "error" in report.items[1].detail
     assert "make `cc -o build/cw-peer peer.c` succeed" in report.items[1].next
+
+
+def test_a_peer_without_streams_or_bench_is_todo_at_once(project, make_peer):
+    """A peer that answers the contract through the Python reference peer but replies
+    `ERR unsupported` to BLAST, DRAIN, PING, PONG, FLOOD and SINK: those items are todo, and
+    its partner (waiting for a stream that never comes) is stopped at once, not at its time-out."""
+    import time
+    ref = project.registry["python"]
+    spec = make_peer(f"""
+        import subprocess, sys
+        ref = subprocess.Popen({ref.argv()!r}, cwd={str(ref.dir)!r}, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+        for line in sys.stdin:
+            verb = (line.split() or [""])[0]
+            if verb in ("BLAST", "DRAIN", "PING", "PONG", "FLOOD", "SINK"):
+                print("ERR unsupported not in this peer", flush=True)
+                continue
+            ref.stdin.write(line)
+            ref.stdin.flush()
+            print(ref.stdout.readline().replace("name=python", "name=proxy"), end="", flush=True)
+            if verb == "QUIT":
+                break
+        """, name="proxy")
+    start = time.monotonic()
+    report = conformance.check(project, str(spec.dir), quick=True)
+    took = time.monotonic() - start
+    optional = [i for i in report.items if i.area in ("streams", "bench")]
+    assert optional and all(i.status == "missing" for i in optional), [(i.name, i.status, i.detail) for i in optional]
+    assert took < 60, f"check-peer took {took:.0f} s"
